@@ -1,0 +1,3 @@
+from datawrangler.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,141 @@
+"""Settings declared once, with typed defaults, in one JSON file in the user config directory.
+
+`DATAWRANGLER_HOME` moves everything (settings, catalog, logs, reports) to one folder: tests and scripts
+use it. Paths otherwise come from platformdirs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP = "DataWrangler"
+HOME_ENV = "DATAWRANGLER_HOME"
+
+DEFAULT_IGNORE: tuple[str, ...] = (
+    ".DS_Store",
+    "._*",
+    ".Spotlight-V100",
+    ".fseventsd",
+    ".Trashes",
+    ".TemporaryItems",
+    ".DocumentRevisions-V100",
+    "System Volume Information",
+    "$RECYCLE.BIN",
+    "Thumbs.db",
+    "desktop.ini",
+)
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.data_dir / "catalog.sqlite"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+
+def app_paths(env: dict[str, str] | None = None) -> Paths:
+    env = os.environ if env is None else env  # type: ignore[assignment]
+    home = env.get(HOME_ENV) if env else None
+    if home:
+        root = Path(home).expanduser()
+        return Paths(root / "config", root / "data", root / "logs")
+    return Paths(
+        Path(platformdirs.user_config_dir(APP, appauthor=False)),
+        Path(platformdirs.user_data_dir(APP, appauthor=False)),
+        Path(platformdirs.user_log_dir(APP, appauthor=False)),
+    )
+
+
+class SettingsError(ValueError):
+    """The settings file cannot be used as it is; the message says which key and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    algorithms: tuple[str, ...] = ("xxh64",)
+    verify_mode: str = "full"
+    copies_required: int = 2
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    retries: int = 2  # re-copies of a file whose read-back did not match
+    read_retries: int = 3  # re-reads of a card region that failed to read
+    chunk_mib: int = 8
+    queue_depth: int = 4
+    overlap_verify: bool = True  # read back file k while file k+1 is being written
+    production: str = ""
+    operator: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
+        kwargs: dict[str, Any] = {}
+        known = {f.name: f for f in fields(cls)}
+        for key, value in data.items():
+            if key not in known:
+                continue  # settings of a newer version are kept in the file, ignored here
+            default = getattr(cls(), key)
+            if isinstance(default, tuple):
+                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                    raise SettingsError(f"{source}: '{key}' must be a list of strings, not {value!r}. "
+                                        "Fix the file or delete the key to use the default.")
+                value = tuple(value)
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise SettingsError(f"{source}: '{key}' must be true or false, not {value!r}. "
+                                        "Fix the file or delete the key to use the default.")
+            elif isinstance(default, int):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise SettingsError(f"{source}: '{key}' must be a whole number, not {value!r}. "
+                                        "Fix the file or delete the key to use the default.")
+            elif isinstance(default, str) and not isinstance(value, str):
+                raise SettingsError(f"{source}: '{key}' must be text, not {value!r}. "
+                                    "Fix the file or delete the key to use the default.")
+            kwargs[key] = value
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        for k, v in out.items():
+            if isinstance(v, tuple):
+                out[k] = list(v)
+        return out
+
+
+def load_settings(paths: Paths | None = None) -> Settings:
+    paths = paths or app_paths()
+    f = paths.settings_file
+    if not f.exists():
+        return Settings()
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"The settings file {f} cannot be read ({exc}). Fix it or move it away "
+                            "to start with the defaults.") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"The settings file {f} does not hold a JSON object. Fix it or move it away.")
+    return Settings.from_dict(data, source=str(f))
+
+
+def save_settings(settings: Settings, paths: Paths | None = None) -> None:
+    paths = paths or app_paths()
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    tmp = paths.settings_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(settings.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, paths.settings_file)

@@ -1,0 +1,1 @@
+"""The offload itself and everything it needs. Pure Python: never imports Qt."""

@@ -1,0 +1,235 @@
+"""OffloadPlan and preflight: refuse what cannot work before a byte moves, with a message that says what
+to do."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from datawrangler.config import DEFAULT_IGNORE
+from datawrangler.core import devices
+from datawrangler.core.errors import Code, OffloadError
+from datawrangler.core.events import VerifyMode
+from datawrangler.core.hashing import DEFAULT_ALGORITHMS, parse_algorithms
+from datawrangler.core.scan import ScanResult, SourceFile
+
+MiB = 1 << 20
+
+
+@dataclass(frozen=True)
+class OffloadPlan:
+    source: str
+    destinations: tuple[str, ...]  # roll folders: where the card's tree lands on each destination
+    algorithms: tuple[str, ...] = DEFAULT_ALGORITHMS
+    verify_mode: VerifyMode = VerifyMode.FULL
+    ignore: tuple[str, ...] = DEFAULT_IGNORE
+    retries: int = 2  # re-copies of a file whose read-back did not match
+    read_retries: int = 3  # re-reads of a card region that failed
+    chunk_size: int = 8 * MiB
+    queue_depth: int = 4  # chunks waiting per destination: memory is bounded by this
+    overlap_verify: bool = True
+    batch_bytes: int = 256 * MiB  # files synced together with one barrier (Linux syncfs)
+    batch_files: int = 256
+
+    @classmethod
+    def create(
+        cls,
+        source: str | os.PathLike[str],
+        destination_roots: Sequence[str | os.PathLike[str]],
+        *,
+        roll_name: str | None = None,
+        algorithms: str | Iterable[str] = DEFAULT_ALGORITHMS,
+        verify_mode: str | VerifyMode = VerifyMode.FULL,
+        **options: object,
+    ) -> OffloadPlan:
+        """A plan that copies SOURCE into ROOT/<roll> on each destination (roll: the card's folder name)."""
+        src = os.path.abspath(os.fspath(source))
+        roll = roll_name or os.path.basename(src.rstrip(os.sep)) or "card"
+        try:
+            mode = VerifyMode(verify_mode)
+        except ValueError:
+            raise OffloadError(Code.UNKNOWN_HASH, f"Unknown verify mode {verify_mode!r}: use full, "
+                               "destinations or size.") from None
+        dests = tuple(os.path.join(os.path.abspath(os.fspath(d)), roll) for d in destination_roots)
+        return cls(src, dests, parse_algorithms(algorithms), mode, **options)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: Code
+    message: str
+    path: str = ""
+
+
+@dataclass
+class Preflight:
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def raise_for_errors(self) -> None:
+        if self.errors:
+            first = self.errors[0]
+            more = f" (and {len(self.errors) - 1} more problems)" if len(self.errors) > 1 else ""
+            raise OffloadError(first.code, first.message + more, path=first.path)
+
+
+def _inside(child: str, parent: str) -> bool:
+    return child != parent and child.startswith(parent.rstrip(os.sep) + os.sep)
+
+
+def _existing_ancestor(path: str) -> str:
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _probe(folder: str) -> tuple[bool, bool | None, str]:
+    """Can we create a file here, and is the filesystem case-insensitive? (writable, insensitive, err)"""
+    name = f".dwprobe-{uuid.uuid4().hex[:8]}Ab"
+    path = os.path.join(folder, name)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as exc:
+        return False, None, exc.strerror or str(exc)
+    os.close(fd)
+    try:
+        insensitive = os.path.exists(os.path.join(folder, name.lower()))
+    finally:
+        os.unlink(path)
+    return True, insensitive, ""
+
+
+def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
+    pf = Preflight()
+    src = os.path.realpath(plan.source)
+    if not plan.destinations:
+        pf.errors.append(Problem(Code.NO_DESTINATION, "No destination given. Add at least one drive."))
+        return pf
+    seen: dict[str, str] = {}
+    volumes: dict[str, list[str]] = defaultdict(list)
+    src_volume = devices.physical_volume(src)
+    for dest in plan.destinations:
+        root = os.path.dirname(dest)
+        real = os.path.join(os.path.realpath(root), os.path.basename(dest))
+        if real in seen:
+            pf.errors.append(Problem(Code.DEST_DUPLICATE, f"{dest} is given twice as a destination. "
+                                     "Remove the duplicate: one folder is one copy.", dest))
+            continue
+        seen[real] = dest
+        if real == src:
+            pf.errors.append(Problem(Code.DEST_IS_SOURCE, f"The destination {dest} is the card itself. "
+                                     "Choose a folder on another drive.", dest))
+            continue
+        if _inside(real, src):
+            pf.errors.append(Problem(Code.DEST_INSIDE_SOURCE, f"The destination {dest} is inside the card "
+                                     f"{plan.source}. Never write to the card: choose another drive.", dest))
+            continue
+        if _inside(src, real):
+            pf.errors.append(Problem(Code.SOURCE_INSIDE_DEST, f"The card {plan.source} is inside the "
+                                     f"destination {dest}. Choose a destination folder outside the card.", dest))
+            continue
+        if not os.path.isdir(root):
+            pf.errors.append(Problem(Code.DEST_MISSING, f"The destination {root} does not exist or is not a "
+                                     "folder. Connect the drive or create the folder.", root))
+            continue
+        probe_dir = _existing_ancestor(dest)
+        writable, insensitive, err = _probe(probe_dir)
+        if not writable:
+            pf.errors.append(Problem(Code.DEST_READ_ONLY, f"Cannot write to {probe_dir} ({err}). Check the "
+                                     "drive's write protection and the folder's permissions.", dest))
+            continue
+        vol = devices.physical_volume(root)
+        volumes[vol].append(dest)
+        if vol == src_volume:
+            pf.warnings.append(Problem(Code.SAME_VOLUME, f"{dest} is on the same drive as the card: it is not "
+                                       "a backup of it.", dest))
+        _check_names(pf, dest, scan.files, devices.fstype(root), bool(insensitive))
+    for dests in volumes.values():
+        if len(dests) > 1:
+            pf.warnings.append(Problem(Code.SAME_VOLUME, f"{', '.join(dests)} are on one physical drive: "
+                                       "they count as one copy, not several.", dests[0]))
+        _check_space(pf, dests, scan.files)
+    return pf
+
+
+def _check_space(pf: Preflight, dests: list[str], files: list[SourceFile]) -> None:
+    root = os.path.dirname(dests[0])
+    st = os.statvfs(root)
+    block = st.f_frsize or 4096
+    free = st.f_bavail * block
+    need = 0
+    for dest in dests:
+        roll_exists = os.path.isdir(dest)
+        for f in files:
+            if roll_exists:
+                try:
+                    if os.stat(os.path.join(dest, f.rel_path)).st_size == f.size:
+                        continue  # already there: will be verified, not rewritten
+                except OSError:
+                    pass
+            need += -(-f.size // block) * block
+    if need > free:
+        pf.errors.append(Problem(Code.NO_SPACE, f"Not enough free space on the drive of {root}: the offload "
+                                 f"needs {_gb(need)}, the drive has {_gb(free)} free"
+                                 f"{' (shared by ' + str(len(dests)) + ' destinations)' if len(dests) > 1 else ''}"
+                                 ". Free space or choose a larger drive.", root))
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
+
+
+def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, insensitive: bool) -> None:
+    restricted = fs in devices.RESTRICTED_FS
+    try:
+        path_max = os.pathconf(os.path.dirname(dest), "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        path_max = 4096
+    dest_len = len(os.fsencode(dest))
+    bad_chars: list[str] = []
+    folded: dict[str, str] = {}
+    for f in files:
+        parts = f.rel_path.split("/")
+        for part in parts:
+            if len(os.fsencode(part)) > 255 or (restricted and len(part.encode("utf-16-le")) // 2 > 255):
+                pf.errors.append(Problem(Code.NAME_TOO_LONG, f"The name {part[:40]!r}… is longer than 255 "
+                                         f"bytes, which {dest} cannot hold. Rename it on a copy of the card.",
+                                         f.rel_path))
+                break
+            if any(c in devices.FORBIDDEN_CHARS for c in part) or part.endswith((" ", ".")):
+                bad_chars.append(f.rel_path)
+        if dest_len + 1 + len(os.fsencode(f.rel_path)) >= path_max:
+            pf.errors.append(Problem(Code.PATH_TOO_LONG, f"The path of {f.rel_path[:60]!r}… would be longer "
+                                     f"than {path_max} bytes on {dest}. Choose a destination folder with a "
+                                     "shorter path.", f.rel_path))
+        key = unicodedata.normalize("NFC", f.rel_path)
+        if insensitive:
+            key = key.casefold()
+        other = folded.get(key)
+        if other is not None and other != f.rel_path:
+            what = "differ only in letter case or Unicode form" if insensitive else "differ only in Unicode form"
+            problem = Problem(Code.NAME_COLLISION, f"{other!r} and {f.rel_path!r} {what}; on {dest} they "
+                              "would be one file. Copy them to a case-sensitive destination.", f.rel_path)
+            (pf.errors if insensitive else pf.warnings).append(problem)
+        folded[key] = f.rel_path
+    if bad_chars:
+        sample = ", ".join(repr(p) for p in bad_chars[:3])
+        text = (f"{len(bad_chars)} names contain characters that exFAT and NTFS forbid "
+                f"(\" * : < > ? \\ | or control characters), e.g. {sample}")
+        if restricted:
+            pf.errors.append(Problem(Code.NAME_NOT_ALLOWED, f"{text}. {dest} is {fs} and cannot hold them: "
+                                     "copy to a drive formatted APFS, HFS+ or ext4.", bad_chars[0]))
+        else:
+            pf.warnings.append(Problem(Code.NAME_NOT_ALLOWED, f"{text}. They copy here, but will fail on an "
+                                       "exFAT or NTFS drive later.", bad_chars[0]))

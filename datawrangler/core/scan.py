@@ -1,0 +1,122 @@
+"""Walk a source: deterministic order, ignore rules, symlinks and special files reported, never followed.
+
+Order is depth-first with the entries of each folder sorted by name, so two scans of one card list the
+same files in the same order (the reel, the catalog and the MHL depend on it).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import NamedTuple
+
+from datawrangler.core.errors import Code, OffloadError
+from datawrangler.core.events import SkippedEntry
+
+
+class SourceFile(NamedTuple):
+    rel_path: str  # '/'-separated, spelled as on the card
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    root: str
+    files: list[SourceFile]
+    skipped: list[SkippedEntry]
+    ignored: list[str]
+    total_bytes: int
+
+    @property
+    def errors(self) -> list[SkippedEntry]:
+        """Entries that could not be read: the card cannot be complete without them."""
+        return [s for s in self.skipped if s.code is Code.UNREADABLE]
+
+
+class IgnoreRules:
+    """Shell patterns matched against each entry's name (any folder level), case-sensitively."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(p for p in patterns if p)
+
+    def match(self, name: str) -> bool:
+        return any(fnmatchcase(name, p) for p in self.patterns)
+
+
+def scan_source(root: str | os.PathLike[str], ignore: Iterable[str] = ()) -> ScanResult:
+    root = os.fspath(root)
+    if not os.path.exists(root):
+        raise OffloadError(Code.SOURCE_MISSING, f"The source {root} does not exist. Check that the card "
+                           "is mounted and the path is right.", path=root)
+    if not os.path.isdir(root):
+        raise OffloadError(Code.SOURCE_NOT_DIR, f"The source {root} is not a folder. Give the card's "
+                           "mount point or the folder that holds the clips.", path=root)
+    rules = IgnoreRules(ignore)
+    files: list[SourceFile] = []
+    skipped: list[SkippedEntry] = []
+    ignored: list[str] = []
+    total = 0
+    stack: list[str] = [""]  # relative folder paths still to walk
+    while stack:
+        rel_dir = stack.pop()
+        abs_dir = os.path.join(root, rel_dir) if rel_dir else root
+        try:
+            with os.scandir(abs_dir) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(SkippedEntry(rel_dir or ".", Code.UNREADABLE,
+                                        f"The folder cannot be read ({exc.strerror}); its files were not "
+                                        "copied. Check permissions or the card, then offload again."))
+            continue
+        subdirs: list[str] = []
+        for e in entries:
+            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+            if rules.match(e.name):
+                ignored.append(rel)
+                continue
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError as exc:
+                skipped.append(SkippedEntry(rel, Code.UNREADABLE, f"Cannot read this entry ({exc.strerror})."))
+                continue
+            mode = st.st_mode
+            if stat.S_ISLNK(mode):
+                target = _readlink(e.path)
+                skipped.append(SkippedEntry(rel, Code.SYMLINK, f"Symbolic link to {target!r}: not followed "
+                                            "and not copied. Copy its target separately if it is needed."))
+            elif stat.S_ISDIR(mode):
+                subdirs.append(rel)
+            elif stat.S_ISREG(mode):
+                if not os.access(e.path, os.R_OK):
+                    skipped.append(SkippedEntry(rel, Code.UNREADABLE, "No permission to read this file. "
+                                                "Fix its permissions, then offload again."))
+                    continue
+                files.append(SourceFile(rel, st.st_size, st.st_mtime_ns))
+                total += st.st_size
+            else:
+                skipped.append(SkippedEntry(rel, Code.SPECIAL_FILE, f"{_kind(mode)}: not a regular file, "
+                                            "not copied."))
+        stack.extend(reversed(subdirs))  # depth-first, in name order
+    # A deterministic total order over the whole card, independent of walk details.
+    return ScanResult(root, files, skipped, ignored, total)
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "Named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "Socket"
+    if stat.S_ISBLK(mode) or stat.S_ISCHR(mode):
+        return "Device file"
+    return "Special file"
