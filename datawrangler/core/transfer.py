@@ -27,7 +27,7 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from datawrangler.core import durable
@@ -519,13 +519,15 @@ def _rename_no_replace(src: str, dst: str) -> None:
 class _Engine:
     def __init__(self, plan: OffloadPlan, scan: ScanResult, control: OffloadControl,
                  on_progress: Callable[[ProgressEvent], None] | None,
-                 on_file: Callable[[FileResult], None] | None, progress_interval: float) -> None:
+                 on_file: Callable[[FileResult], None] | None, progress_interval: float,
+                 already_verified: Callable[[SourceFile], Iterable[int]] | None = None) -> None:
         self.plan = plan
         self.scan = scan
         self.control = control
         self.on_progress = on_progress
         self.on_file = on_file
         self.progress_interval = progress_interval
+        self.already_verified = already_verified
         self.results: queue.Queue[tuple] = queue.Queue()
         self.verdicts = _Verdicts()
         self.source_failure: dict[tuple[int, int], Code] = {}
@@ -692,7 +694,7 @@ class _Engine:
             for d in self.dests:
                 d.start()
             acc = _Accumulator(self, started)
-            jobs = [_Job((0, i), i, f, tuple(range(len(self.dests))), 1) for i, f in enumerate(self.scan.files)]
+            jobs = self._first_jobs(acc)
             pass_no = 0
             while jobs:
                 retries = self._run_pass(jobs, acc)
@@ -711,6 +713,24 @@ class _Engine:
         finally:
             for d in self.dests:
                 d.release()
+
+    def _first_jobs(self, acc: _Accumulator) -> list[_Job]:
+        """Every file to every destination, less what a previous run already verified (resume)."""
+        everywhere = tuple(range(len(self.dests)))
+        jobs: list[_Job] = []
+        for i, f in enumerate(self.scan.files):
+            dests = everywhere
+            if self.already_verified is not None:
+                done = set(self.already_verified(f))
+                dests = tuple(d for d in everywhere if d not in done)
+                if not dests:
+                    acc.count_previously_verified(everywhere)
+                    continue
+                for d in done.intersection(everywhere):
+                    acc.dest_ok[d] += 1
+            jobs.append(_Job((0, i), i, f, dests, 1))
+            acc.add_work(f.size, len(dests))
+        return jobs
 
     def _run_pass(self, jobs: list[_Job], acc: _Accumulator) -> list[tuple[_Job, tuple[int, ...]]]:
         by_key = {j.key: j for j in jobs}
@@ -793,10 +813,21 @@ class _Accumulator:
         self._speed = 0.0
         self._work_rate = 0.0
         self._last_sample: tuple[float, int, int] | None = None
-        n = len(self.plan.destinations)
-        per_byte = 1 + n + (n if self.plan.verify_mode is not VerifyMode.SIZE else 0) + (
-            1 if self.plan.verify_mode is VerifyMode.FULL else 0)
-        self.work_total = engine.scan.total_bytes * per_byte
+        self.work_total = 0
+        self.previously_verified = 0
+
+    def add_work(self, size: int, n_dests: int) -> None:
+        """A file's share of the work: the card read, the writes, the read-backs, the card re-read."""
+        mode = self.plan.verify_mode
+        self.work_total += size * (1 + n_dests + (n_dests if mode is not VerifyMode.SIZE else 0)
+                                   + (1 if mode is VerifyMode.FULL else 0))
+
+    def count_previously_verified(self, dests: tuple[int, ...]) -> None:
+        self.previously_verified += 1
+        self.files_done += 1
+        self.verified += 1
+        for i in dests:
+            self.dest_ok[i] += 1
 
     def started(self, key: tuple[int, int]) -> bool:
         return key in self.states
@@ -970,18 +1001,21 @@ def offload(
     scan: ScanResult | None = None,
     progress_interval: float = 0.25,
     check: bool = True,
+    already_verified: Callable[[SourceFile], Iterable[int]] | None = None,
 ) -> OffloadResult:
     """Run an offload to the end and return its result. Raises OffloadError when preflight refuses it.
 
     `on_file` gets every file's final result, `on_progress` a throttled ProgressEvent, both on the
-    calling thread. `control` cancels or pauses from any thread.
+    calling thread. `control` cancels or pauses from any thread. `already_verified(file)` names the
+    destinations (indices into plan.destinations) where a previous run verified that file (resume): those
+    copies are neither rewritten nor reported again, and count as verified in the result.
     """
     control = control or OffloadControl()
     if scan is None:
         scan = scan_source(plan.source, plan.ignore)
     if check:
         preflight(plan, scan).raise_for_errors()
-    engine = _Engine(plan, scan, control, on_progress, on_file, progress_interval)
+    engine = _Engine(plan, scan, control, on_progress, on_file, progress_interval, already_verified)
     return engine.run()
 
 
