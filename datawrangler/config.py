@@ -107,6 +107,9 @@ class Settings:
             elif isinstance(default, str) and not isinstance(value, str):
                 raise SettingsError(f"{source}: '{key}' must be text, not {value!r}. "
                                     "Fix the file or delete the key to use the default.")
+            elif isinstance(default, dict) and not isinstance(value, dict):
+                raise SettingsError(f"{source}: '{key}' must be a JSON object, not {value!r}. "
+                                    "Fix the file or delete the key to use the default.")
             kwargs[key] = value
         return cls(**kwargs)
 
@@ -136,6 +139,19 @@ def load_settings(paths: Paths | None = None) -> Settings:
 def save_settings(settings: Settings, paths: Paths | None = None) -> None:
     paths = paths or app_paths()
     paths.config_dir.mkdir(parents=True, exist_ok=True)
+    data = _unknown_keys(paths.settings_file)  # a newer version's settings stay in the file
+    data.update(settings.to_dict())
     tmp = paths.settings_file.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(settings.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
     os.replace(tmp, paths.settings_file)
+
+
+def _unknown_keys(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    known = {f.name for f in fields(Settings)}
+    return {k: v for k, v in data.items() if k not in known}
