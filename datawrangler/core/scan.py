@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import NamedTuple
@@ -60,48 +60,58 @@ def scan_source(root: str | os.PathLike[str], ignore: Iterable[str] = ()) -> Sca
     skipped: list[SkippedEntry] = []
     ignored: list[str] = []
     total = 0
-    stack: list[str] = [""]  # relative folder paths still to walk
-    while stack:
-        rel_dir = stack.pop()
-        abs_dir = os.path.join(root, rel_dir) if rel_dir else root
+
+    def listing(abs_dir: str, rel_dir: str) -> Iterator[os.DirEntry[str]] | None:
         try:
             with os.scandir(abs_dir) as it:
-                entries = sorted(it, key=lambda e: e.name)
+                return iter(sorted(it, key=lambda e: e.name))
         except OSError as exc:
             skipped.append(SkippedEntry(rel_dir or ".", Code.UNREADABLE,
                                         f"The folder cannot be read ({exc.strerror}); its files were not "
                                         "copied. Check permissions or the card, then offload again."))
+            return None
+
+    # Depth-first pre-order, each folder's entries in name order: a folder's contents come right where its
+    # name sorts, so the order over the whole card does not depend on the walk's details.
+    stack: list[tuple[str, Iterator[os.DirEntry[str]]]] = []
+    top = listing(root, "")
+    if top is not None:
+        stack.append(("", top))
+    while stack:
+        rel_dir, it = stack[-1]
+        e = next(it, None)
+        if e is None:
+            stack.pop()
             continue
-        subdirs: list[str] = []
-        for e in entries:
-            rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
-            if rules.match(e.name):
-                ignored.append(rel)
+        rel = f"{rel_dir}/{e.name}" if rel_dir else e.name
+        if rules.match(e.name):
+            ignored.append(rel)
+            continue
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError as exc:
+            skipped.append(SkippedEntry(rel, Code.UNREADABLE, f"Cannot read this entry ({exc.strerror}); it "
+                                        "was not copied. Check permissions or the card, then offload again."))
+            continue
+        mode = st.st_mode
+        if stat.S_ISLNK(mode):
+            target = _readlink(e.path)
+            skipped.append(SkippedEntry(rel, Code.SYMLINK, f"Symbolic link to {target!r}: not followed "
+                                        "and not copied. Copy its target separately if it is needed."))
+        elif stat.S_ISDIR(mode):
+            sub = listing(e.path, rel)
+            if sub is not None:
+                stack.append((rel, sub))
+        elif stat.S_ISREG(mode):
+            if not os.access(e.path, os.R_OK):
+                skipped.append(SkippedEntry(rel, Code.UNREADABLE, "No permission to read this file. "
+                                            "Fix its permissions, then offload again."))
                 continue
-            try:
-                st = e.stat(follow_symlinks=False)
-            except OSError as exc:
-                skipped.append(SkippedEntry(rel, Code.UNREADABLE, f"Cannot read this entry ({exc.strerror})."))
-                continue
-            mode = st.st_mode
-            if stat.S_ISLNK(mode):
-                target = _readlink(e.path)
-                skipped.append(SkippedEntry(rel, Code.SYMLINK, f"Symbolic link to {target!r}: not followed "
-                                            "and not copied. Copy its target separately if it is needed."))
-            elif stat.S_ISDIR(mode):
-                subdirs.append(rel)
-            elif stat.S_ISREG(mode):
-                if not os.access(e.path, os.R_OK):
-                    skipped.append(SkippedEntry(rel, Code.UNREADABLE, "No permission to read this file. "
-                                                "Fix its permissions, then offload again."))
-                    continue
-                files.append(SourceFile(rel, st.st_size, st.st_mtime_ns))
-                total += st.st_size
-            else:
-                skipped.append(SkippedEntry(rel, Code.SPECIAL_FILE, f"{_kind(mode)}: not a regular file, "
-                                            "not copied."))
-        stack.extend(reversed(subdirs))  # depth-first, in name order
-    # A deterministic total order over the whole card, independent of walk details.
+            files.append(SourceFile(rel, st.st_size, st.st_mtime_ns))
+            total += st.st_size
+        else:
+            skipped.append(SkippedEntry(rel, Code.SPECIAL_FILE, f"{_kind(mode)}: not a regular file, so "
+                                        "it was not copied. If it is needed, copy it by other means."))
     return ScanResult(root, files, skipped, ignored, total)
 
 
