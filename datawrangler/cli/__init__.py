@@ -1,0 +1,138 @@
+"""The command line: `datawrangler offload SOURCE DEST [DEST...]`, `resume`, `verify`, `history`, `status`.
+
+Every command records into, or reads from, the catalog: `--catalog PATH` (before or after the command),
+default the user data folder, moved by DATAWRANGLER_HOME.
+
+Exit codes (stable, documented in the README):
+  0  offload/resume: every file verified on every destination; status: safe to format; verify: all matched
+  1  offload/resume: finished with errors (the summary lists them); status: NOT safe to format (reasons
+     given); verify: missing, changed or unreadable files
+  2  refused before a byte moved (bad arguments, preflight, a catalog that cannot be used, an unknown card
+     or offload), or a known condition stopped it
+  3  copied, sizes checked only (verify mode 'size'): not verified
+  4  interrupted: the card disappeared; resumable (`datawrangler resume OFFLOAD`)
+  5  cancelled (Ctrl-C); resumable
+  70 internal error (a bug: please report it with the log)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from datawrangler import __version__
+from datawrangler.cli.common import (
+    EXIT_BUG,
+    EXIT_CANCELLED,
+    EXIT_ERRORS,
+    EXIT_FOR_STATE,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_VERIFIED,
+    EXIT_OK,
+    EXIT_REFUSED,
+    emit,
+)
+from datawrangler.config import SettingsError
+from datawrangler.core.errors import OffloadError
+from datawrangler.store.db import CatalogError
+
+__all__ = ["EXIT_BUG", "EXIT_CANCELLED", "EXIT_ERRORS", "EXIT_FOR_STATE", "EXIT_INTERRUPTED", "EXIT_NOT_VERIFIED",
+           "EXIT_OK", "EXIT_REFUSED", "build_parser", "main"]
+
+
+def _common(json_help: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
+                   help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    p.add_argument("--json", action="store_true", help=json_help)
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from datawrangler.cli import catalog, offload
+
+    p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
+    p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    p.add_argument("--catalog", metavar="PATH", help="the catalog file (default: in the user data folder)")
+    sub = p.add_subparsers(dest="command")
+    events = _common("JSON-lines events on stdout, for scripts (each names the offload's id)")
+
+    o = sub.add_parser("offload", parents=[events],
+                       help="copy a card to one or more destinations and verify every copy",
+                       description="Copy SOURCE into DEST/<roll> on every destination, reading the card once, "
+                       "read every copy back from the drive, and record it all in the catalog. Exit 0 only when "
+                       "every file is verified on every destination.")
+    o.add_argument("source", help="the card (mount point or folder)")
+    o.add_argument("dest", nargs="+", help="destination folders (one per drive)")
+    o.add_argument("--hash", help="algorithms, comma-separated, first is primary: xxh64 (default), xxh3, "
+                   "xxh128, md5, sha1, c4")
+    o.add_argument("--verify", choices=["full", "destinations", "size"],
+                   help="full (default): read back every copy and re-read the card; destinations: read back "
+                   "the copies; size: sizes only, never verified")
+    o.add_argument("--roll", help="folder name on each destination (default: the card's folder name)")
+    o.add_argument("--ignore", action="append", metavar="PATTERN", help="also ignore names matching PATTERN")
+    o.add_argument("--no-default-ignore", action="store_true", help="copy system files (.DS_Store, ...) too")
+    o.add_argument("--retries", type=int, help="re-copies of a file whose read-back does not match (default 2)")
+    o.add_argument("--project", help="the production's name, recorded in the catalog")
+    o.add_argument("--reel", help="the card's reel (default: from its folder name, e.g. A001 from A001R2EC)")
+    o.add_argument("--camera", help="the camera (e.g. A)")
+    o.add_argument("--operator", help="who ran the offload")
+    o.add_argument("--incremental", action="store_true",
+                   help="a card offloaded before: copy only files the catalog does not hold verified there")
+    o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    o.set_defaults(func=offload.cmd_offload)
+
+    r = sub.add_parser("resume", parents=[events], help="finish an interrupted offload",
+                       description="Redo only what offload OFFLOAD did not verify (same source, destinations, "
+                       "hashes and verify mode), after removing the temp files it left.")
+    r.add_argument("offload", type=int, help="the offload's id (datawrangler history)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=offload.cmd_resume)
+
+    v = sub.add_parser("verify", parents=[events], help="re-read a drive against the catalog",
+                       description="Re-read (bypassing the OS cache) every file the catalog places at or under "
+                       "PATH_OR_VOLUME, record each result, and report missing, changed and extra files.")
+    v.add_argument("target", metavar="PATH_OR_VOLUME", help="a drive's mount point, a folder on it, or its label/UUID")
+    v.set_defaults(func=catalog.cmd_verify)
+
+    h = sub.add_parser("history", parents=[_common("one JSON object on stdout")], help="search past offloads")
+    h.add_argument("--since", metavar="DATE", help="from this day (YYYY-MM-DD)")
+    h.add_argument("--until", metavar="DATE", help="up to and including this day")
+    h.add_argument("--project")
+    h.add_argument("--reel")
+    h.add_argument("--volume", help="a destination drive's label or UUID, or a path prefix")
+    h.add_argument("--state", help="verified, completed with errors, interrupted, cancelled, running, ...")
+    h.add_argument("--limit", type=int, default=200)
+    h.set_defaults(func=catalog.cmd_history)
+
+    s = sub.add_parser("status", parents=[_common("one JSON object on stdout")],
+                       help="is this card safe to format?",
+                       description="Per card: verified copies on distinct drives, and whether it is safe to "
+                       "format (exit 0) or not (exit 1, with the reasons).")
+    s.add_argument("card", metavar="CARD", help="the card's mount point, its reel (A001) or its id")
+    s.add_argument("--copies", type=int, help="verified copies required on distinct drives (default: settings, 2)")
+    s.add_argument("--reel", help="the reel of a mounted card, when its folder name does not say")
+    s.set_defaults(func=catalog.cmd_status)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return int(args.func(args))
+    except (OffloadError, SettingsError, CatalogError) as exc:
+        code = getattr(exc, "code", None) or ("catalog" if isinstance(exc, CatalogError) else "settings")
+        if getattr(args, "json", False):
+            emit(sys.stdout, "error", code=str(code), message=str(exc))
+        else:
+            sys.stderr.write(f"error: {exc}\n")
+        return EXIT_REFUSED

@@ -1,0 +1,115 @@
+"""`history`, `status` and `verify`: what the catalog knows, and re-reading a drive against it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, human_bytes, open_db, when
+from datawrangler.config import load_settings
+from datawrangler.core.cards import fingerprint
+from datawrangler.core.scan import scan_source
+from datawrangler.store import cards, history, redundancy, reverify
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    db, _ = open_db(args)
+    try:
+        try:
+            rows = history.offloads(db, history.Filters(args.since, args.until, args.project, args.reel,
+                                                        args.volume, args.state, args.limit))
+        except ValueError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return EXIT_REFUSED
+    finally:
+        db.close()
+    if args.json:
+        emit(sys.stdout, "history", offloads=rows)
+        return EXIT_OK
+    if not rows:
+        sys.stdout.write("No offload matches.\n")
+    for r in rows:
+        sys.stdout.write(f"{r['id']:>5}  {when(r['started_at'])}  {r['state']:<22} {r['reel'] or '-':<6} "
+                         f"{r['project'] or '-':<12} {r['files_verified'] or 0}/{r['files_total']} files  "
+                         f"{human_bytes(r['bytes_total'] or 0):>9}  {r['source']}\n")
+        for d in r["destinations"]:
+            sys.stdout.write(f"{'':>7}-> {d['path']}  ({d['state']}, {d['volume']})\n")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Exit 0: safe to format; 1: not safe (the reasons say why); 2: the card is not in the catalog."""
+    required = args.copies or load_settings().copies_required
+    db, _ = open_db(args)
+    try:
+        listing = None
+        card_id: int | None
+        if os.path.isdir(args.card):
+            scan = scan_source(args.card, load_settings().ignore)
+            listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan.files]
+            known = cards.find_known(db, fingerprint(scan), args.reel, scan.files)
+            card_id = known.card_id if known else None
+        else:
+            card_id = history.find_card(db, args.card)
+            if card_id is None:
+                msg = (f"No card {args.card!r} in the catalog. Give a card's mount point, its reel (A001) or its id "
+                       "('datawrangler history' lists them).")
+                if args.json:
+                    emit(sys.stdout, "error", code="unknown_card", message=msg)
+                else:
+                    sys.stderr.write(f"error: {msg}\n")
+                return EXIT_REFUSED
+        red = redundancy.card_redundancy(db, card_id, required, listing)
+        info = history.card(db, card_id) if card_id is not None else None
+    finally:
+        db.close()
+    if args.json:
+        emit(sys.stdout, "status", card=info, safe_to_format=red.safe, copies_required=required,
+             files_total=red.files_total, files_ok=red.files_ok, min_copies=red.min_disks, reasons=red.reasons,
+             short=[f.__dict__ for f in red.short], disks=red.disks)
+    else:
+        name = (info or {}).get("reel") or args.card
+        sys.stdout.write(f"Card {name}: {red.files_total} files, {red.files_ok} with >= {required} verified copies "
+                         f"on distinct drives (fewest: {red.min_disks}).\n")
+        for o in (info or {}).get("offloads", []):
+            sys.stdout.write(f"  offload {o['id']}  {when(o['started_at'])}  {o['state']}\n")
+        for d in red.disks:
+            sys.stdout.write(f"  drive {d['labels'] or d['disk']}: {d['files_verified']} files verified "
+                             f"({', '.join(d['paths'])})\n")
+        sys.stdout.write("SAFE TO FORMAT\n" if red.safe else "NOT SAFE TO FORMAT: " + " ".join(red.reasons) + "\n")
+    if card_id is None:
+        return EXIT_REFUSED
+    return EXIT_OK if red.safe else EXIT_ERRORS
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0: every file the catalog places there read back and matched; 1: missing, changed or unreadable
+    files (extra files are reported, not counted as failures); 2: nothing in the catalog there."""
+    db, _ = open_db(args)
+    try:
+        def on_file(path: str, result: str) -> None:
+            if args.json:
+                emit(sys.stdout, "file", path=path, result=result)
+            elif result != "verified":
+                sys.stderr.write(f"{result.upper()} {path}\n")
+        report = reverify.reverify(db, args.target, on_file)
+    finally:
+        db.close()
+    if args.json:
+        emit(sys.stdout, "done", target=report.target, rolls=report.rolls, checked=report.checked,
+             verified=report.verified, missing=report.missing, changed=report.changed, unreadable=report.unreadable,
+             extra=report.extra, cache_not_bypassed=report.not_bypassed, bytes_read=report.bytes_read, ok=report.ok)
+    else:
+        out = sys.stdout
+        out.write(f"{'VERIFIED' if report.ok else 'PROBLEMS'}: {report.verified} of {report.checked} files read back "
+                  f"and matched ({human_bytes(report.bytes_read)}) under {report.target}\n")
+        for label, items in (("missing", report.missing), ("changed", report.changed),
+                             ("unreadable", report.unreadable), ("extra (not in the catalog)", report.extra)):
+            if items:
+                more = " …" if len(items) > 10 else ""
+                out.write(f"  {len(items)} {label}: " + ", ".join(items[:10]) + more + "\n")
+        if report.not_bypassed:
+            out.write(f"  note: {report.not_bypassed} read-backs may have come from the OS cache (this system or "
+                      "filesystem cannot bypass it).\n")
+    return EXIT_OK if report.ok else EXIT_ERRORS

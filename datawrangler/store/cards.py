@@ -1,0 +1,81 @@
+"""Cards in the catalog: recognise a card seen before, exactly (same fingerprint) or grown (it went back
+into the camera and shot more: same reel, and most of what was offloaded is still there unchanged)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from datawrangler.core.scan import SourceFile
+
+
+@dataclass(frozen=True)
+class KnownCard:
+    card_id: int
+    lineage: int
+    reel: str | None
+    fingerprint: str
+    exact: bool  # the same listing; False: a grown card (new or changed files)
+    last_offload_id: int | None
+    last_offload_at: float | None
+    new_or_changed: int  # files of the current listing that no offload of this card's lineage holds
+
+
+def _last_offload(db: Database, lineage: int) -> tuple[int | None, float | None]:
+    row = db.conn.execute(
+        "SELECT o.id, o.started_at FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = ? "
+        "ORDER BY o.started_at DESC LIMIT 1", (lineage,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def _listing(db: Database, offload_id: int) -> set[tuple[str, int, int]]:
+    return {(r[0], r[1], r[2]) for r in db.conn.execute(
+        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ?", (offload_id,))}
+
+
+def find_known(db: Database, fingerprint: str, reel: str | None, files: list[SourceFile]) -> KnownCard | None:
+    row = db.conn.execute("SELECT id, lineage, reel FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
+    if row:
+        oid, at = _last_offload(db, row[1])
+        return KnownCard(row[0], row[1], row[2], fingerprint, True, oid, at, 0)
+    if not reel:
+        return None
+    current = {(f.rel_path, f.size, f.mtime_ns) for f in files}
+    best: KnownCard | None = None
+    for cid, lineage, fp in db.conn.execute(
+            "SELECT id, lineage, fingerprint FROM cards WHERE reel = ? ORDER BY id DESC", (reel,)).fetchall():
+        oid, at = _last_offload(db, lineage)
+        if oid is None:
+            continue
+        before = _listing(db, oid)
+        kept = len(before & current)
+        if before and kept * 2 >= len(before):
+            known = set()
+            for o in _lineage_offloads(db, lineage):
+                known |= _listing(db, o)
+            cand = KnownCard(cid, lineage, reel, fp, False, oid, at, len(current - known))
+            if best is None or (cand.last_offload_at or 0) > (best.last_offload_at or 0):
+                best = cand
+    return best
+
+
+def _lineage_offloads(db: Database, lineage: int) -> list[int]:
+    return [r[0] for r in db.conn.execute(
+        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = ?", (lineage,))]
+
+
+def record_card(db: Database, fingerprint: str, *, reel: str | None, label: str | None, vendor: str | None,
+                file_count: int, total_bytes: int, volume_id: int | None, lineage: int | None) -> int:
+    """The card's id (inserted if new), inside the caller's transaction."""
+    row = db.conn.execute("SELECT id FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
+    if row:
+        return int(row[0])
+    cur = db.conn.execute(
+        "INSERT INTO cards (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, first_seen) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, time.time()))
+    cid = int(cur.lastrowid or 0)
+    db.conn.execute("UPDATE cards SET lineage = ? WHERE id = ?", (lineage or cid, cid))
+    return cid

@@ -1,0 +1,109 @@
+"""Searching the catalog: offloads by date, project, reel, volume and state; a card by path, reel or id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+_COLUMNS = ("id", "uuid", "card_id", "project", "reel", "camera", "source", "operator", "host", "state",
+            "message", "started_at", "ended_at", "files_total", "files_verified", "files_failed", "bytes_total",
+            "verify_mode", "algorithms", "resumes", "incremental_of")
+
+
+def _day(value: str, end: bool = False) -> float:
+    try:
+        d = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD (or YYYY-MM-DDTHH:MM).") from None
+    if end and len(value) <= 10:
+        d += dt.timedelta(days=1)
+    return d.timestamp()
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: str | None = None
+    until: str | None = None
+    project: str | None = None
+    reel: str | None = None
+    volume: str | None = None  # a label, filesystem UUID, or a path prefix of a destination
+    state: str | None = None
+    limit: int = 200
+
+
+def offloads(db: Database, f: Filters) -> list[dict]:
+    where, params = [], []
+    if f.since:
+        where.append("o.started_at >= ?")
+        params.append(_day(f.since))
+    if f.until:
+        where.append("o.started_at < ?")
+        params.append(_day(f.until, end=True))
+    if f.project:
+        where.append("o.project LIKE ?")
+        params.append(f"%{f.project}%")
+    if f.reel:
+        where.append("o.reel LIKE ?")
+        params.append(f"{f.reel}%")
+    if f.state:
+        where.append("o.state = ?")
+        params.append(f.state)
+    if f.volume:
+        where.append("o.id IN (SELECT d.offload_id FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
+                     " WHERE v.label = ? OR v.fs_uuid = ? OR v.key = ? OR d.path LIKE ?)")
+        params += [f.volume, f.volume, f.volume, f"{f.volume.rstrip('/')}%"]
+    sql = (f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM offloads o"
+           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY o.started_at DESC LIMIT ?")
+    rows = [dict(zip(_COLUMNS, r, strict=True)) for r in db.conn.execute(sql, (*params, f.limit))]
+    for r in rows:
+        r["destinations"] = destinations(db, r["id"])
+    return rows
+
+
+def destinations(db: Database, offload_id: int) -> list[dict]:
+    return [{"path": p, "state": s, "volume": label or key, "disk": disk} for p, s, label, key, disk in db.conn.execute(
+        "SELECT d.path, d.state, v.label, v.key, v.disk FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
+        " WHERE d.offload_id = ? ORDER BY d.idx", (offload_id,))]
+
+
+def offload(db: Database, offload_id: int) -> dict | None:
+    row = db.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    if row is None:
+        return None
+    out = dict(zip(_COLUMNS, row, strict=True))
+    out["destinations"] = destinations(db, offload_id)
+    return out
+
+
+def card(db: Database, card_id: int) -> dict | None:
+    row = db.conn.execute("SELECT id, fingerprint, reel, label, lineage, file_count, total_bytes, first_seen "
+                          "FROM cards WHERE id = ?", (card_id,)).fetchone()
+    if row is None:
+        return None
+    keys = ("id", "fingerprint", "reel", "label", "lineage", "file_count", "total_bytes", "first_seen")
+    out = dict(zip(keys, row, strict=True))
+    out["offloads"] = [offload(db, r[0]) for r in db.conn.execute(
+        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = ? ORDER BY o.started_at",
+        (out["lineage"],))]
+    return out
+
+
+def find_card(db: Database, text: str) -> int | None:
+    """A card by id ('card:12' or '12'), fingerprint prefix, or reel (the latest card of that reel)."""
+    t = text.strip()
+    if t.lower().startswith("card:"):
+        t = t[5:]
+    if t.isdigit():
+        row = db.conn.execute("SELECT id FROM cards WHERE id = ?", (int(t),)).fetchone()
+        if row:
+            return int(row[0])
+    if len(t) >= 8 and all(c in "0123456789abcdef" for c in t.lower()):
+        row = db.conn.execute("SELECT id FROM cards WHERE fingerprint LIKE ? ORDER BY id DESC LIMIT 1",
+                              (t.lower() + "%",)).fetchone()
+        if row:
+            return int(row[0])
+    row = db.conn.execute("SELECT c.id FROM cards c JOIN offloads o ON o.card_id = c.id WHERE c.reel = ? "
+                          "ORDER BY o.started_at DESC LIMIT 1", (t,)).fetchone()
+    return int(row[0]) if row else None

@@ -1,0 +1,67 @@
+"""Is the process that started an offload still running? A crash or a kill leaves the offload 'running'
+in the catalog; on opening it, those whose process is gone are marked 'interrupted'.
+
+A process is named by host, pid and a start token (its start time, from /proc on Linux), so a pid that
+the OS gave to another process since is not mistaken for the offload's.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+from sqlite_utils import Database
+
+
+def start_token(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), or '' where the OS does not say."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def alive(host: str | None, pid: int | None, token: str | None) -> bool:
+    """True when the process may still be running (another host: we cannot tell, so yes)."""
+    if host != socket.gethostname():
+        return True
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    if _zombie(pid):
+        return False
+    now = start_token(pid)
+    return not (token and now and now != token)
+
+
+def mark_interrupted(db: Database) -> list[int]:
+    """Offloads left 'running' by a process that is gone become 'interrupted'. Returns their ids."""
+    rows = db.conn.execute("SELECT id, host, pid, start_token FROM offloads WHERE state = 'running'").fetchall()
+    stale = [r[0] for r in rows if not alive(r[1], r[2], r[3])]
+    if stale:
+        now = time.time()
+        with db.atomic():
+            for oid in stale:
+                db.conn.execute(
+                    "UPDATE offloads SET state = 'interrupted', message = ? WHERE id = ? AND state = 'running'",
+                    ("The offload stopped before it finished (crash, kill or power loss). Resume it with "
+                     f"'datawrangler resume {oid}'.", oid))
+                db.conn.execute("INSERT INTO events (at, offload_id, kind, message) VALUES (?, ?, ?, ?)",
+                                (now, oid, "interrupted", "its process is gone; marked interrupted"))
+    return stale

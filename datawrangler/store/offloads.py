@@ -1,0 +1,161 @@
+"""Offload rows: created 'running' before the engine starts, finished from its OffloadResult.
+
+The row names the process that runs it (host, pid, start token): if that process dies, the next opening
+of the catalog shows the offload as 'interrupted' (see liveness).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from datawrangler import __version__
+from datawrangler.core.events import OffloadResult
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import ScanResult
+from datawrangler.store import cards, liveness
+from datawrangler.store.volumes import identify, record_volume
+
+
+@dataclass(frozen=True)
+class OffloadMeta:
+    project: str | None = None
+    reel: str | None = None
+    camera: str | None = None
+    operator: str | None = None
+    vendor: str | None = None
+    incremental_of: int | None = None  # the offload whose verified copies this one does not repeat
+    lineage: int | None = None  # the card this one grew from (a card that went back into the camera)
+
+
+@dataclass(frozen=True)
+class OffloadRecord:
+    offload_id: int
+    uuid: str
+    destination_ids: tuple[int, ...]  # by plan index
+
+
+def plan_to_json(plan: OffloadPlan) -> str:
+    return json.dumps(dataclasses.asdict(plan), sort_keys=True)
+
+
+def plan_from_json(text: str) -> OffloadPlan:
+    data = json.loads(text)
+    names = {f.name for f in dataclasses.fields(OffloadPlan)}
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    return OffloadPlan(**kwargs)
+
+
+def _process() -> dict[str, object]:
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "start_token": liveness.start_token(pid)}
+
+
+def event(db: Database, offload_id: int | None, kind: str, message: str = "", code: str | None = None,
+          data: dict | None = None) -> None:
+    db.conn.execute("INSERT INTO events (at, offload_id, kind, code, message, data) VALUES (?, ?, ?, ?, ?, ?)",
+                    (time.time(), offload_id, kind, code, message, json.dumps(data) if data else None))
+
+
+def _destinations(db: Database, offload_id: int, plan: OffloadPlan) -> tuple[int, ...]:
+    ids = []
+    for i, path in enumerate(plan.destinations):
+        ident = identify(os.path.dirname(path))
+        vol = record_volume(db, ident, "destination")
+        row = db.conn.execute("SELECT id FROM destinations WHERE offload_id = ? AND idx = ?",
+                              (offload_id, i)).fetchone()
+        if row:
+            db.conn.execute("UPDATE destinations SET volume_id = ?, mount_point = ?, state = 'running' WHERE id = ?",
+                            (vol, ident.mount_point, row[0]))
+            ids.append(int(row[0]))
+        else:
+            cur = db.conn.execute("INSERT INTO destinations (offload_id, idx, path, mount_point, volume_id, state) "
+                                  "VALUES (?, ?, ?, ?, ?, 'running')", (offload_id, i, path, ident.mount_point, vol))
+            ids.append(int(cur.lastrowid or 0))
+    return tuple(ids)
+
+
+def _insert_listing(db: Database, offload_id: int, scan: ScanResult) -> None:
+    """Every file of the card, 'pending': the offload's listing (new files of a resume are added;
+    a file whose size or time changed since goes back to pending)."""
+    db.conn.executemany(
+        "INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (?, ?, ?, ?, 'pending') "
+        "ON CONFLICT (offload_id, rel_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+        "status = 'pending' WHERE size != excluded.size OR mtime_ns != excluded.mtime_ns",
+        ((offload_id, f.rel_path, f.size, f.mtime_ns) for f in scan.files))
+
+
+def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint: str,
+                  meta: OffloadMeta) -> OffloadRecord:
+    """Create the card (if new), the offload row ('running'), its destinations and its listing."""
+    now = time.time()
+    with db.atomic():
+        card_vol = record_volume(db, identify(plan.source), "card")
+        card_id = cards.record_card(db, fingerprint, reel=meta.reel, label=os.path.basename(plan.source),
+                                    vendor=meta.vendor, file_count=len(scan.files), total_bytes=scan.total_bytes,
+                                    volume_id=card_vol, lineage=meta.lineage)
+        uid = str(uuid.uuid4())
+        cur = db.conn.execute(
+            "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
+            " plan, operator, host, pid, start_token, app_version, started_at, state, files_total, bytes_total,"
+            " incremental_of) VALUES (:uuid, :card, :project, :reel, :camera, :source, :roll, :alg, :mode, :plan,"
+            " :operator, :host, :pid, :start_token, :version, :now, 'running', :files, :bytes, :inc)",
+            {"uuid": uid, "card": card_id, "project": meta.project, "reel": meta.reel, "camera": meta.camera,
+             "source": plan.source, "roll": os.path.basename(plan.destinations[0]) if plan.destinations else None,
+             "alg": ",".join(plan.algorithms), "mode": plan.verify_mode.value, "plan": plan_to_json(plan),
+             "operator": meta.operator, **_process(), "version": __version__, "now": now,
+             "files": len(scan.files), "bytes": scan.total_bytes, "inc": meta.incremental_of})
+        oid = int(cur.lastrowid or 0)
+        dest_ids = _destinations(db, oid, plan)
+        _insert_listing(db, oid, scan)
+        event(db, oid, "started", f"{len(scan.files)} files from {plan.source}",
+              data={"destinations": list(plan.destinations)})
+    return OffloadRecord(oid, uid, dest_ids)
+
+
+def reopen_offload(db: Database, offload_id: int, plan: OffloadPlan, scan: ScanResult) -> OffloadRecord:
+    """A resume: the same offload row goes back to 'running' under this process; new files are listed."""
+    with db.atomic():
+        row = db.conn.execute("SELECT uuid FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        p = _process()
+        db.conn.execute("UPDATE offloads SET state = 'running', host = ?, pid = ?, start_token = ?, ended_at = NULL,"
+                        " message = NULL, resumes = resumes + 1, files_total = ?, bytes_total = ? WHERE id = ?",
+                        (p["host"], p["pid"], p["start_token"], len(scan.files), scan.total_bytes, offload_id))
+        dest_ids = _destinations(db, offload_id, plan)
+        _insert_listing(db, offload_id, scan)
+        # a file changed on the card since: its copies hold the old bytes and no longer count
+        db.conn.execute("UPDATE copies SET state = 'stale' WHERE state != 'stale' AND file_id IN "
+                        "(SELECT id FROM files WHERE offload_id = ? AND status = 'pending')", (offload_id,))
+        event(db, offload_id, "resumed", f"{len(scan.files)} files from {plan.source}")
+    return OffloadRecord(offload_id, row[0], dest_ids)
+
+
+def finish_offload(db: Database, record: OffloadRecord, result: OffloadResult) -> None:
+    """Record the end state (inside the caller's transaction)."""
+    db.conn.execute(
+        "UPDATE offloads SET state = ?, message = ?, ended_at = ?, files_verified = ?, files_failed = ?,"
+        " files_skipped = ? WHERE id = ?",
+        (result.state.value, result.message, result.ended_at, result.files_verified, result.files_failed,
+         result.files_skipped, record.offload_id))
+    for dest_id, d in zip(record.destination_ids, result.destinations, strict=False):
+        db.conn.execute("UPDATE destinations SET state = ?, files_ok = ?, files_failed = ?, code = ?, message = ?"
+                        " WHERE id = ?", (d.state, d.files_ok, d.files_failed, d.code.value if d.code else None,
+                                          d.message, dest_id))
+    for s in result.skipped:
+        event(db, record.offload_id, "skipped", s.message, s.code.value, {"path": s.rel_path})
+    event(db, record.offload_id, "finished", result.message, data={"state": result.state.value})
+
+
+def stop_offload(db: Database, record: OffloadRecord, state: str, message: str) -> None:
+    """The run ended without a result (a refusal or a bug): say so, so the row is not left 'running'."""
+    with db.atomic():
+        db.conn.execute("UPDATE offloads SET state = ?, message = ?, ended_at = ? WHERE id = ?",
+                        (state, message, time.time(), record.offload_id))
+        event(db, record.offload_id, state, message)

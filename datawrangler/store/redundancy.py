@@ -1,0 +1,153 @@
+"""Redundancy: per file, the verified copies on distinct physical disks; per card, safe to format.
+
+A card is safe to format when every file of it has a verified copy on at least N distinct physical disks
+(two folders on one drive count once). A card's files are matched with the copies of every offload of
+its lineage (the card, and the card it grew from), by path, size and modification time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+_PER_FILE = """
+SELECT l.rel_path, l.size,
+  (SELECT COUNT(DISTINCT v.disk) FROM files g
+     JOIN copies c ON c.file_id = g.id AND c.state = 'verified'
+     JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id
+   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS disks,
+  (SELECT COUNT(*) FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'
+   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS verified,
+  (SELECT COUNT(*) FROM files g JOIN copies c ON c.file_id = g.id
+     AND c.state IN ('failed', 'stale', 'missing', 'changed', 'unreadable')
+   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS failed,
+  (SELECT COUNT(*) FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'copied'
+   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS unverified,
+  EXISTS (SELECT 1 FROM files g WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS known
+FROM {listing} l
+"""
+
+
+@dataclass(frozen=True)
+class FileRedundancy:
+    rel_path: str
+    size: int
+    disks: int  # distinct physical disks holding a verified copy
+    verified: int  # verified copies (several may share a disk)
+    failed: int
+    unverified: int  # copied, sizes checked only
+    known: bool  # the catalog lists this file for the card
+
+
+@dataclass
+class CardRedundancy:
+    card_id: int | None
+    reel: str | None
+    required: int
+    files_total: int = 0
+    files_ok: int = 0
+    min_disks: int = 0
+    safe: bool = False
+    reasons: list[str] = field(default_factory=list)
+    short: list[FileRedundancy] = field(default_factory=list)  # a sample of files below the rule
+    disks: list[dict] = field(default_factory=list)  # the disks holding verified copies, with file counts
+
+
+def _set_lineage(db: Database, card_id: int) -> None:
+    with db.atomic():
+        db.conn.execute("DROP TABLE IF EXISTS temp.lineage_offloads")
+        db.conn.execute("CREATE TEMP TABLE lineage_offloads (id INTEGER PRIMARY KEY)")
+        db.conn.execute("INSERT INTO temp.lineage_offloads SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
+                        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)", (card_id,))
+
+
+def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]] | None = None
+             ) -> list[FileRedundancy]:
+    """Each file of the card (its latest offload's listing, or `listing` as scanned from the card now)."""
+    _set_lineage(db, card_id)
+    if listing is None:
+        latest = db.conn.execute("SELECT o.id FROM offloads o WHERE o.card_id = ? ORDER BY o.started_at DESC "
+                                 "LIMIT 1", (card_id,)).fetchone()
+        source = f"(SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = {int(latest[0]) if latest else -1})"
+    else:
+        with db.atomic():
+            db.conn.execute("DROP TABLE IF EXISTS temp.listing")
+            db.conn.execute("CREATE TEMP TABLE listing (rel_path TEXT, size INTEGER, mtime_ns INTEGER)")
+            db.conn.executemany("INSERT INTO temp.listing VALUES (?, ?, ?)", listing)
+        source = "temp.listing"
+    rows = db.conn.execute(_PER_FILE.format(listing=source)).fetchall()
+    return [FileRedundancy(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+
+
+def card_redundancy(db: Database, card_id: int | None, required: int = 2,
+                    listing: Iterable[tuple[str, int, int]] | None = None) -> CardRedundancy:
+    """Safe to format? With the reasons when not, most important first."""
+    if card_id is None:
+        files = list(listing or ())
+        out = CardRedundancy(None, None, required, files_total=len(files))
+        out.reasons.append("This card was never offloaded: the catalog holds no copy of it.")
+        return out
+    reel = db.conn.execute("SELECT reel FROM cards WHERE id = ?", (card_id,)).fetchone()
+    out = CardRedundancy(card_id, reel[0] if reel else None, required)
+    files = per_file(db, card_id, listing)
+    out.files_total = len(files)
+    unknown = [f for f in files if not f.known]
+    failed = [f for f in files if f.failed and f.disks < required]
+    unverified = [f for f in files if f.unverified and f.disks < required]
+    shared = [f for f in files if f.verified > f.disks and f.disks < required]
+    short = [f for f in files if f.disks < required]
+    out.files_ok = len(files) - len(short)
+    out.min_disks = min((f.disks for f in files), default=0)
+    out.short = short[:20]
+    out.safe = bool(files) and not short
+    if not files:
+        out.reasons.append("The catalog lists no files for this card.")
+    if unknown:
+        out.reasons.append(f"{len(unknown)} files on the card were never offloaded (added after the last "
+                           f"offload?), e.g. {unknown[0].rel_path}. Offload the card again (--incremental).")
+    if failed:
+        out.reasons.append(f"{len(failed)} files have a copy that failed (at the offload or a later re-verify: "
+                           f"missing, changed, unreadable), e.g. {failed[0].rel_path}. Resume or repeat the offload.")
+    if unverified:
+        out.reasons.append(f"{len(unverified)} files were copied with sizes checked only (verify mode 'size'): "
+                           "not verified.")
+    if shared:
+        out.reasons.append(f"{len(shared)} files have copies in several folders of one drive, which count as "
+                           f"one copy, e.g. {shared[0].rel_path}. Copy to another drive.")
+    rest = len(short) - len({f.rel_path for f in unknown + failed + unverified + shared})
+    if rest > 0:
+        out.reasons.append(f"{rest} files have fewer than {required} verified copies on distinct drives.")
+    if short and not out.reasons:
+        out.reasons.append(f"{len(short)} files have fewer than {required} verified copies on distinct drives.")
+    out.disks = disks_of_card(db, card_id)
+    return out
+
+
+def disks_of_card(db: Database, card_id: int) -> list[dict]:
+    _set_lineage(db, card_id)
+    rows = db.conn.execute(
+        "SELECT v.disk, group_concat(DISTINCT v.label), group_concat(DISTINCT d.path), COUNT(DISTINCT g.rel_path)"
+        " FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
+        " JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
+        " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
+    return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3]} for r in rows]
+
+
+def volume_contents(db: Database, volume_id: int) -> list[dict]:
+    """What a destination volume holds: per offload (card, roll folder), files verified and bytes."""
+    rows = db.conn.execute(
+        "SELECT o.id, o.reel, o.project, d.path, o.started_at, COUNT(c.id), COALESCE(SUM(g.size), 0),"
+        " SUM(c.state = 'failed'), SUM(c.state = 'copied') FROM destinations d JOIN offloads o ON o.id = d.offload_id"
+        " LEFT JOIN copies c ON c.destination_id = d.id AND c.state != 'stale'"
+        " LEFT JOIN files g ON g.id = c.file_id AND c.state = 'verified'"
+        " WHERE d.volume_id IN (SELECT id FROM volumes WHERE disk = (SELECT disk FROM volumes WHERE id = ?))"
+        " GROUP BY d.id ORDER BY o.started_at", (volume_id,)).fetchall()
+    return [{"offload_id": r[0], "reel": r[1], "project": r[2], "path": r[3], "started_at": r[4],
+             "copies": r[5], "bytes_verified": r[6], "failed": r[7] or 0, "unverified": r[8] or 0} for r in rows]

@@ -1,0 +1,77 @@
+"""What a resume (or an incremental offload) needs from the catalog: the plan as it was, and which
+file/destination pairs are verified already, so the engine repeats only the rest."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import SourceFile
+from datawrangler.store import liveness
+from datawrangler.store.db import CatalogError
+from datawrangler.store.offloads import plan_from_json
+
+Key = tuple[str, int, int]  # rel_path, size, mtime_ns
+
+
+@dataclass(frozen=True)
+class Resumable:
+    offload_id: int
+    plan: OffloadPlan
+    state: str
+    card_id: int
+
+
+def load(db: Database, offload_id: int) -> Resumable:
+    row = db.conn.execute("SELECT plan, state, card_id, host, pid, start_token FROM offloads WHERE id = ?",
+                          (offload_id,)).fetchone()
+    if row is None:
+        raise CatalogError(f"There is no offload {offload_id} in the catalog. 'datawrangler history' lists them.")
+    plan_json, state, card_id, host, pid, token = row
+    if state == "running" and liveness.alive(host, pid, token):
+        raise CatalogError(f"Offload {offload_id} is still running (process {pid} on {host}). Wait for it to "
+                           "finish, or stop it, then resume.")
+    if state == "verified":
+        raise CatalogError(f"Offload {offload_id} is already verified: nothing to resume. "
+                           f"'datawrangler verify' re-reads its copies.")
+    return Resumable(offload_id, plan_from_json(plan_json), state, card_id)
+
+
+def verified_pairs(db: Database, dest_paths: Sequence[str], offload_ids: Iterable[int]) -> dict[Key, set[int]]:
+    """{(rel_path, size, mtime_ns): plan indices} of the copies that these offloads verified at these roll
+    folders (the same path, so the same place on the same drive)."""
+    index = {os.path.normpath(p): i for i, p in enumerate(dest_paths)}
+    ids = list(offload_ids)
+    out: dict[Key, set[int]] = {}
+    if not ids:
+        return out
+    marks = ",".join("?" for _ in ids)
+    for path, rel, size, mtime in db.conn.execute(
+            "SELECT d.path, f.rel_path, f.size, f.mtime_ns FROM copies c JOIN files f ON f.id = c.file_id"
+            " JOIN destinations d ON d.id = c.destination_id"
+            f" WHERE c.state = 'verified' AND f.offload_id IN ({marks})", ids):
+        i = index.get(os.path.normpath(path))
+        if i is not None:
+            out.setdefault((rel, size, mtime), set()).add(i)
+    return out
+
+
+def lineage_offloads(db: Database, card_id: int) -> list[int]:
+    return [r[0] for r in db.conn.execute(
+        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
+        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)", (card_id,))]
+
+
+def already_verified(pairs: dict[Key, set[int]], n_dests: int,
+                     on_carried: Callable[[SourceFile], None] | None = None) -> Callable[[SourceFile], Iterable[int]]:
+    """The engine's `already_verified` hook; `on_carried` hears of each file verified everywhere already."""
+    def lookup(f: SourceFile) -> Iterable[int]:
+        done = pairs.get((f.rel_path, f.size, f.mtime_ns), set())
+        if on_carried is not None and len(done) >= n_dests:
+            on_carried(f)
+        return done
+    return lookup

@@ -1,0 +1,197 @@
+"""Re-verify a drive days later: re-read (cache bypassed) what the catalog says is there, record each
+result as a new verification (history is never overwritten), and report missing, changed and extra files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+
+from sqlite_utils import Database
+
+from datawrangler.config import DEFAULT_IGNORE
+from datawrangler.core import durable
+from datawrangler.core.hashing import MultiHasher
+from datawrangler.core.transfer import is_temp_name
+from datawrangler.store import offloads
+from datawrangler.store.db import CatalogError
+from datawrangler.store.volumes import identify
+
+CHUNK = 4 << 20
+HANDOFF_FOLDERS = ("ascmhl",)  # written into each roll by the handoff, not part of the card
+
+
+@dataclass
+class ReverifyReport:
+    target: str
+    rolls: list[str] = field(default_factory=list)
+    checked: int = 0
+    verified: int = 0
+    missing: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    not_bypassed: int = 0  # read-backs that may have come from the OS cache
+    bytes_read: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.changed or self.unreadable)
+
+
+@dataclass
+class _Expected:
+    path: str
+    rel_path: str
+    copy_ids: list[int]
+    digests: dict[str, str]
+    size: int
+
+
+def _current_mount(value: str) -> str | None:
+    """The mount point of the volume whose label or filesystem UUID is `value`, if mounted now."""
+    from datawrangler.core import devices
+    from datawrangler.store.volumes import _links
+
+    for kind in ("label", "uuid"):
+        for node, name in _links(kind).items():
+            if name == value:
+                for m in devices.mounts():
+                    if m.source.startswith("/dev/") and os.path.realpath(m.source) == node:
+                        return m.mount_point
+    return None
+
+
+def _rolls(db: Database, target: str) -> list[tuple[int, str]]:
+    """(destination id, roll folder where it is now) for every destination at or under target."""
+    path = target
+    if not os.path.exists(path):
+        mounted = _current_mount(target)
+        if mounted is None:
+            raise CatalogError(f"{target} is neither an existing folder nor the label or UUID of a mounted drive. "
+                               "Connect the drive and give its mount point or a folder on it.")
+        path = mounted
+    real = os.path.realpath(path)
+    vol = identify(real)
+    out: dict[int, str] = {}
+    rows = db.conn.execute(
+        "SELECT d.id, d.path, d.mount_point, v.key FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
+    ).fetchall()
+    for did, stored, mount, key in rows:
+        candidates = [os.path.realpath(stored) if os.path.exists(stored) else os.path.normpath(stored)]
+        if key == vol.key and mount and vol.mount_point and stored.startswith(mount.rstrip("/") + "/"):
+            candidates.append(os.path.join(vol.mount_point, os.path.relpath(stored, mount)))  # mounted elsewhere
+        for c in candidates:
+            if c == real or c.startswith(real.rstrip("/") + "/"):
+                out[did] = c
+                break
+    return sorted(out.items())
+
+
+def _expected(db: Database, rolls: list[tuple[int, str]]) -> dict[str, _Expected]:
+    """What the catalog says each roll holds: one entry per file path (several copies may name one file)."""
+    out: dict[str, _Expected] = {}
+    for did, roll in rolls:
+        for cid, rel, size, cdig, fdig in db.conn.execute(
+                "SELECT c.id, f.rel_path, f.size, c.digests, f.digests FROM copies c JOIN files f ON f.id = c.file_id"
+                " WHERE c.destination_id = ? AND c.state IN ('verified', 'copied', 'missing', 'changed', 'unreadable')"
+                " ORDER BY c.id", (did,)):
+            full = os.path.join(roll, *rel.split("/"))
+            digests = json.loads(cdig or fdig or "{}")
+            e = out.get(full)
+            if e is None:
+                out[full] = _Expected(full, rel, [cid], digests, size)
+            else:
+                e.copy_ids.append(cid)
+                e.digests, e.size = digests or e.digests, size  # the latest copy's word counts
+    return out
+
+
+def _read(path: str, algorithms: list[str], buf: bytearray) -> tuple[dict[str, str], bool, int]:
+    mh = MultiHasher(algorithms)
+    view = memoryview(buf)
+    fd, bypassed = durable.open_for_verify(path)
+    total = 0
+    try:
+        while n := os.readv(fd, [buf]):
+            mh.update(view[:n])
+            total += n
+    finally:
+        os.close(fd)
+    return mh.hexdigests(), bypassed, total
+
+
+def _extra(rolls: list[tuple[int, str]], expected: dict[str, _Expected]) -> list[str]:
+    found: list[str] = []
+    for roll in sorted({r for _, r in rolls}):
+        for dirpath, dirs, names in os.walk(roll):
+            if dirpath == roll:
+                dirs[:] = [d for d in dirs if d not in HANDOFF_FOLDERS]
+            dirs[:] = sorted(d for d in dirs if not any(fnmatchcase(d, p) for p in DEFAULT_IGNORE))
+            for name in sorted(names):
+                full = os.path.join(dirpath, name)
+                if full in expected or is_temp_name(name) or any(fnmatchcase(name, p) for p in DEFAULT_IGNORE):
+                    continue
+                found.append(full)
+    return found
+
+
+def reverify(db: Database, target: str, on_file: Callable[[str, str], None] | None = None) -> ReverifyReport:
+    """Re-read every file the catalog places at or under target; `on_file(path, result)` hears each."""
+    rolls = _rolls(db, target)
+    if not rolls:
+        raise CatalogError(f"The catalog knows of no offload at or under {target}. Give a drive or a folder that "
+                           "an offload wrote to ('datawrangler history' lists them).")
+    report = ReverifyReport(target, sorted({r for _, r in rolls}))
+    expected = _expected(db, rolls)
+    buf = bytearray(CHUNK)
+    for full, e in sorted(expected.items()):
+        now = time.time()
+        bypassed: bool | None = None
+        got: dict[str, str] = {}
+        code = message = None
+        try:
+            if not e.digests:
+                raise ValueError("no digest")
+            got, bypassed, n = _read(full, sorted(e.digests), buf)
+            report.bytes_read += n
+            result = "verified" if got == e.digests and n == e.size else "changed"
+            if result == "changed":
+                message = f"read back {got}, the catalog has {e.digests} ({n} of {e.size} bytes)"
+        except FileNotFoundError:
+            result, message = "missing", "not on the drive"
+        except ValueError:
+            result, message = "failed", "the catalog holds no digest for this copy"
+        except OSError as exc:
+            result, code, message = "failed", "verify_read_error", exc.strerror or str(exc)
+        report.checked += 1
+        if result == "verified":
+            report.verified += 1
+        else:
+            {"missing": report.missing, "changed": report.changed, "failed": report.unreadable}[result].append(full)
+        if bypassed is False:
+            report.not_bypassed += 1
+        with db.atomic():
+            for cid in e.copy_ids:
+                db.conn.execute("INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code,"
+                                " message) VALUES (?, ?, 'reverify', ?, ?, ?, ?, ?)",
+                                (cid, now, None if bypassed is None else int(bypassed),
+                                 json.dumps(got) if got else None, result, code, message))
+                if result == "verified":
+                    db.conn.execute("UPDATE copies SET state = 'verified', verified_at = ?, cache_bypassed = ? "
+                                    "WHERE id = ?", (now, int(bool(bypassed)), cid))
+                else:
+                    db.conn.execute("UPDATE copies SET state = ? WHERE id = ?",
+                                    (result if result != "failed" else "unreadable", cid))
+        if on_file is not None:
+            on_file(full, result)
+    report.extra = _extra(rolls, expected)
+    with db.atomic():
+        offloads.event(db, None, "reverify", f"{report.verified} of {report.checked} files verified under {target}",
+                       data={"missing": len(report.missing), "changed": len(report.changed),
+                             "unreadable": len(report.unreadable), "extra": len(report.extra)})
+    return report

@@ -1,0 +1,110 @@
+"""The catalog's schema and its migrations.
+
+`PRAGMA user_version` holds the schema version. `MIGRATIONS[i]` takes a catalog from version i to i+1,
+so schema version 2 is one function appended to the list (and a test with a catalog of version 1).
+Migrations run in one transaction each, after a backup of the file (see `db.open_catalog`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlite_utils import Database
+
+# the tables every version has; the check that a file is a DataWrangler catalog at all
+CORE_TABLES = ("volumes", "cards", "offloads", "destinations", "files", "copies", "verifications", "events")
+
+
+def _v1(db: Database) -> None:
+    """The first schema: volumes, cards, offloads, destinations, files, copies, verifications, events."""
+    db["volumes"].create({
+        "id": int,
+        "key": str,  # global identity: "uuid:<fs uuid>" where the OS gives one, else "dev:<host>:<device>"
+        "disk": str,  # the physical disk (partitions of one disk share it): redundancy counts these
+        "fs_uuid": str, "label": str, "device": str, "fstype": str,
+        "capacity": int, "kind": str,  # card / destination
+        "host": str, "last_mount_point": str, "first_seen": float, "last_seen": float,
+    }, pk="id", not_null={"key", "disk", "kind"})
+    db["volumes"].create_index(["key"], unique=True)
+    db["cards"].create({
+        "id": int,
+        "fingerprint": str,  # core.cards.fingerprint: sha256 of the sorted (path, size, mtime) listing
+        "vendor": str, "reel": str, "label": str,
+        "lineage": int,  # the first card of a card that went back into the camera (itself for a new card)
+        "file_count": int, "total_bytes": int,
+        "volume_id": int, "first_seen": float,
+    }, pk="id", not_null={"fingerprint"}, foreign_keys=[("volume_id", "volumes", "id")])
+    db["cards"].create_index(["fingerprint"], unique=True)
+    db["cards"].create_index(["reel"])
+    db["cards"].create_index(["lineage"])
+    db["offloads"].create({
+        "id": int,
+        "uuid": str,  # global id, for merging catalogs of several stations
+        "card_id": int, "project": str, "reel": str, "camera": str,
+        "source": str, "roll_name": str, "algorithms": str, "verify_mode": str,
+        "plan": str,  # JSON of every OffloadPlan field: a resume rebuilds the plan from it
+        "operator": str, "host": str, "pid": int, "start_token": str, "app_version": str,
+        "started_at": float, "ended_at": float,
+        "state": str,  # running / verified / copied (not verified) / completed with errors / interrupted / cancelled
+        "message": str, "files_total": int, "bytes_total": int,
+        "files_verified": int, "files_failed": int, "files_skipped": int,
+        "incremental_of": int, "resumes": int,
+    }, pk="id", not_null={"uuid", "source", "plan", "state", "started_at"},
+        defaults={"resumes": 0}, foreign_keys=[("card_id", "cards", "id")])
+    db["offloads"].create_index(["uuid"], unique=True)
+    db["offloads"].create_index(["card_id"])
+    db["offloads"].create_index(["started_at"])
+    db["offloads"].create_index(["state"])
+    db["destinations"].create({
+        "id": int, "offload_id": int,
+        "idx": int,  # index into the plan's destinations
+        "path": str,  # the roll folder
+        "mount_point": str,  # of its volume at the time: a re-verify finds the roll on a drive mounted elsewhere
+        "volume_id": int, "state": str, "files_ok": int, "files_failed": int, "code": str, "message": str,
+    }, pk="id", not_null={"offload_id", "idx", "path"},
+        foreign_keys=[("offload_id", "offloads", "id"), ("volume_id", "volumes", "id")])
+    db["destinations"].create_index(["offload_id", "idx"], unique=True)
+    db["destinations"].create_index(["volume_id"])
+    db["destinations"].create_index(["path"])
+    db["files"].create({
+        "id": int, "offload_id": int,
+        "rel_path": str, "size": int, "mtime_ns": int,
+        "digests": str,  # JSON {algorithm: hex}, taken while reading the card
+        "status": str,  # pending / verified / copied / failed
+        "code": str, "message": str, "source_reverified": int,
+    }, pk="id", not_null={"offload_id", "rel_path", "size", "mtime_ns", "status"},
+        foreign_keys=[("offload_id", "offloads", "id")])
+    db["files"].create_index(["offload_id", "rel_path"], unique=True)
+    db["copies"].create({
+        "id": int, "file_id": int, "destination_id": int,
+        "state": str,  # verified / copied / failed; stale (the card's file changed since); missing / changed /
+        # unreadable (a re-verify found it so). The current word: its history is in verifications
+        "digests": str,  # JSON, read back from the destination
+        "code": str, "message": str, "already_present": int, "attempts": int,
+        "verified_at": float, "cache_bypassed": int,
+    }, pk="id", not_null={"file_id", "destination_id", "state"},
+        foreign_keys=[("file_id", "files", "id"), ("destination_id", "destinations", "id")])
+    db["copies"].create_index(["file_id", "destination_id"], unique=True)
+    db["copies"].create_index(["destination_id"])
+    db["verifications"].create({
+        "id": int, "copy_id": int, "at": float,
+        "method": str,  # offload-readback / already-present / reverify / size-only
+        "cache_bypassed": int, "digests": str,
+        "result": str,  # verified / copied / failed / missing / changed
+        "code": str, "message": str,
+    }, pk="id", not_null={"copy_id", "at", "method", "result"}, foreign_keys=[("copy_id", "copies", "id")])
+    db["verifications"].create_index(["copy_id"])
+    db["events"].create({
+        "id": int, "at": float, "offload_id": int, "kind": str, "code": str, "message": str,
+        "data": str,  # JSON
+    }, pk="id", not_null={"at", "kind"})
+    db["events"].create_index(["offload_id"])
+
+
+Migration = Callable[[Database], None]
+MIGRATIONS: list[Migration] = [_v1]
+
+
+def schema_version() -> int:
+    """The version this code writes: the number of migrations."""
+    return len(MIGRATIONS)
