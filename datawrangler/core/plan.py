@@ -48,6 +48,8 @@ class OffloadPlan:
     ) -> OffloadPlan:
         """A plan that copies SOURCE into ROOT/<roll> on each destination (roll: the card's folder name)."""
         src = os.path.abspath(os.fspath(source))
+        if isinstance(destination_roots, str | os.PathLike):
+            destination_roots = [destination_roots]  # one drive, not one destination per character
         roll = roll_name or os.path.basename(src.rstrip(os.sep)) or "card"
         try:
             mode = VerifyMode(verify_mode)
@@ -116,12 +118,18 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
     if not plan.destinations:
         pf.errors.append(Problem(Code.NO_DESTINATION, "No destination given. Add at least one drive."))
         return pf
+    if not os.path.isdir(src):
+        pf.errors.append(Problem(Code.SOURCE_MISSING, f"The source {plan.source} does not exist or is not a "
+                                 "folder. Check that the card is mounted and the path is right.", plan.source))
+        return pf
     seen: dict[str, str] = {}
     volumes: dict[str, list[str]] = defaultdict(list)
+    filesystems: dict[int, list[str]] = defaultdict(list)  # free space is per filesystem, not per disk
     src_volume = devices.physical_volume(src)
     for dest in plan.destinations:
-        root = os.path.dirname(dest)
-        real = os.path.join(os.path.realpath(root), os.path.basename(dest))
+        norm = os.path.normpath(dest)  # a trailing slash names the same folder
+        root = os.path.dirname(norm)
+        real = os.path.realpath(norm)  # also resolves a roll folder that is a symlink
         if real in seen:
             pf.errors.append(Problem(Code.DEST_DUPLICATE, f"{dest} is given twice as a destination. "
                                      "Remove the duplicate: one folder is one copy.", dest))
@@ -151,6 +159,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
             continue
         vol = devices.physical_volume(root)
         volumes[vol].append(dest)
+        filesystems[os.stat(root).st_dev].append(dest)
         if vol == src_volume:
             pf.warnings.append(Problem(Code.SAME_VOLUME, f"{dest} is on the same drive as the card: it is not "
                                        "a backup of it.", dest))
@@ -159,12 +168,13 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
         if len(dests) > 1:
             pf.warnings.append(Problem(Code.SAME_VOLUME, f"{', '.join(dests)} are on one physical drive: "
                                        "they count as one copy, not several.", dests[0]))
+    for dests in filesystems.values():
         _check_space(pf, dests, scan.files)
     return pf
 
 
 def _check_space(pf: Preflight, dests: list[str], files: list[SourceFile]) -> None:
-    root = os.path.dirname(dests[0])
+    root = os.path.dirname(os.path.normpath(dests[0]))
     st = os.statvfs(root)
     block = st.f_frsize or 4096
     free = st.f_bavail * block
@@ -201,6 +211,7 @@ def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, ins
     folded: dict[str, str] = {}
     for f in files:
         parts = f.rel_path.split("/")
+        bad = False
         for part in parts:
             if len(os.fsencode(part)) > 255 or (restricted and len(part.encode("utf-16-le")) // 2 > 255):
                 pf.errors.append(Problem(Code.NAME_TOO_LONG, f"The name {part[:40]!r}… is longer than 255 "
@@ -208,7 +219,9 @@ def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, ins
                                          f.rel_path))
                 break
             if any(c in devices.FORBIDDEN_CHARS for c in part) or part.endswith((" ", ".")):
-                bad_chars.append(f.rel_path)
+                bad = True
+        if bad:  # a path counts once, however many of its parts are bad
+            bad_chars.append(f.rel_path)
         if dest_len + 1 + len(os.fsencode(f.rel_path)) >= path_max:
             pf.errors.append(Problem(Code.PATH_TOO_LONG, f"The path of {f.rel_path[:60]!r}… would be longer "
                                      f"than {path_max} bytes on {dest}. Choose a destination folder with a "
@@ -218,15 +231,20 @@ def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, ins
             key = key.casefold()
         other = folded.get(key)
         if other is not None and other != f.rel_path:
-            what = "differ only in letter case or Unicode form" if insensitive else "differ only in Unicode form"
-            problem = Problem(Code.NAME_COLLISION, f"{other!r} and {f.rel_path!r} {what}; on {dest} they "
-                              "would be one file. Copy them to a case-sensitive destination.", f.rel_path)
-            (pf.errors if insensitive else pf.warnings).append(problem)
+            if insensitive:
+                pf.errors.append(Problem(Code.NAME_COLLISION, f"{other!r} and {f.rel_path!r} differ only in "
+                                         f"letter case or Unicode form; on {dest} they would be one file. Copy "
+                                         "them to a case-sensitive destination.", f.rel_path))
+            else:
+                pf.warnings.append(Problem(Code.NAME_COLLISION, f"{other!r} and {f.rel_path!r} differ only in "
+                                           f"Unicode form. They copy to {dest} as two files, but would become one "
+                                           "on macOS or a case-insensitive drive: keep this copy on Linux or "
+                                           "rename them on a copy of the card.", f.rel_path))
         folded[key] = f.rel_path
     if bad_chars:
         sample = ", ".join(repr(p) for p in bad_chars[:3])
         text = (f"{len(bad_chars)} names contain characters that exFAT and NTFS forbid "
-                f"(\" * : < > ? \\ | or control characters), e.g. {sample}")
+                f"(\" * : < > ? \\ | or control characters) or end in a space or a dot, e.g. {sample}")
         if restricted:
             pf.errors.append(Problem(Code.NAME_NOT_ALLOWED, f"{text}. {dest} is {fs} and cannot hold them: "
                                      "copy to a drive formatted APFS, HFS+ or ext4.", bad_chars[0]))
