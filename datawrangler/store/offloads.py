@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from datawrangler import __version__
-from datawrangler.core.events import OffloadResult
+from datawrangler.core.events import OffloadResult, VerifyMode
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.store import cards, liveness
@@ -50,6 +50,7 @@ def plan_from_json(text: str) -> OffloadPlan:
     data = json.loads(text)
     names = {f.name for f in dataclasses.fields(OffloadPlan)}
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    kwargs["verify_mode"] = VerifyMode(kwargs.get("verify_mode", VerifyMode.FULL))
     return OffloadPlan(**kwargs)
 
 
