@@ -590,11 +590,17 @@ class _Engine:
         self._send(job, ("end", job, digests))
         self.results.put(("read", job.key, digests, None, ""))
         if self.plan.verify_mode is VerifyMode.FULL:
-            ok, code, detail = self._reread(job, path, digests)
-            if not ok:
-                self.source_failure[job.key] = code
-            self.results.put(("source", job.key, ok, code, detail))
-            self.verdicts.set(job.key, ok)
+            ok, code, detail = False, Code.SOURCE_READ_ERROR, "the second read did not finish"
+            try:
+                ok, code, detail = self._reread(job, path, digests)
+            except _SourceGone:
+                ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
+                raise
+            finally:  # every file that was read gets a verdict, whatever happens next
+                if not ok:
+                    self.source_failure[job.key] = code
+                self.results.put(("source", job.key, ok, code, detail))
+                self.verdicts.set(job.key, ok)
 
     def _open_source(self, path: str) -> int:
         try:
