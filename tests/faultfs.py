@@ -12,12 +12,15 @@ Faults (each a rule with a path glob relative to the mount root, matched with ``
 
 ``corrupt_on_store``
     Bytes written reach the backing file XOR-ed (default: the first byte of every FUSE WRITE
-    request; or only the given absolute file offsets).  The kernel page cache keeps the clean bytes
-    the writer gave: a plain re-read returns clean data, a re-read after ``fsync`` +
-    ``posix_fadvise(POSIX_FADV_DONTNEED)`` returns what was stored.
+    request, which carries up to 128 KiB; or only the given absolute file offsets).  The kernel page
+    cache keeps the clean bytes the writer gave: a plain re-read returns clean data, a re-read after
+    ``fsync`` + ``posix_fadvise(POSIX_FADV_DONTNEED)`` returns what was stored.  (Whole pages only:
+    FUSE does not keep a partial last page cached, so the tail of a file whose size is not a multiple
+    of 4 KiB is always re-fetched.)
 ``eio_on_read``
-    A READ request whose returned range reaches past ``offset`` fails with EIO, optionally only the
-    first ``times`` requests (counted per rule, all paths together).
+    A READ request that returns bytes at or past ``offset`` fails with EIO; optionally only the first
+    ``times`` failures of requests containing ``offset``, or only on handles from the first ``opens``
+    opens of the file.
 ``flaky_read``
     Every 4 KiB page handed out a second (or later) time comes back with its first byte XOR-ed,
     whatever the request boundaries: a flaky card reader.
@@ -26,12 +29,15 @@ Faults (each a rule with a path glob relative to the mount root, matched with ``
     ``offset``, only the first ``times`` times).  A stall ends early when its rule is removed.
 ``vanish``
     From the moment a matching operation happens (or ``after_bytes`` bytes were read or written
-    on matching paths), *every* operation on the filesystem fails with ``errno`` (default ENODEV);
-    with ``unmount=True`` the filesystem also lazily unmounts itself.
+    on matching paths), *every* operation on the filesystem fails with ``errno`` (default ENODEV),
+    close() included; with ``unmount=True`` the filesystem also lazily unmounts itself.
 
-Page-cache caveat, which is the point of the design: read faults only fire when the kernel actually
+Page-cache caveats, which are the point of the design: read faults only fire when the kernel actually
 asks the filesystem, i.e. on the first read of a page or after its pages were dropped.  The mount
-uses ``kernel_cache`` (FOPEN_KEEP_CACHE on every open), not ``direct_io``, not ``auto_cache``.
+uses ``kernel_cache`` (FOPEN_KEEP_CACHE on every open), not ``direct_io``, not ``auto_cache``
+(libfuse2 does not ask for FUSE_AUTO_INVAL_DATA either).  Anything that drops every cache on the
+machine (``echo 3 > /proc/sys/vm/drop_caches``, e.g. a benchmark run) empties the cache too: see
+:func:`cache_drops` to detect that.
 """
 
 from __future__ import annotations
@@ -147,6 +153,8 @@ class FaultFS:
         self._served: dict[tuple[int, str], set[int]] = {}  # (flaky rule id, path) -> pages served
         self._vanished: tuple[int, int] | None = None  # (rule id, errno)
         self._fh_paths: dict[int, str] = {}
+        self._opens: dict[tuple[int, str], int] = {}  # (eio rule id, path) -> opens seen
+        self._bad_fhs: dict[int, set[int]] = {}  # fh -> eio rule ids that fail on it
         self._log = open(log, "a", buffering=1, encoding="utf-8") if log else None  # noqa: SIM115
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -201,14 +209,16 @@ class FaultFS:
         with self._lock:
             return any(r["id"] == rule_id for r in self._rules)
 
-    def _take(self, rule: dict[str, Any]) -> bool:
-        """Count one firing of ``rule``; False once its ``times`` budget is spent."""
+    def _take(self, rule: dict[str, Any], spend: bool = True) -> bool:
+        """True if ``rule`` fires now (counting one firing if ``spend``); False once its ``times``
+        budget is spent."""
         with self._lock:
             n = self._counts.get(rule["id"], 0)
             limit = rule.get("times")
             if limit is not None and n >= limit:
                 return False
-            self._counts[rule["id"]] = n + 1
+            if spend:
+                self._counts[rule["id"]] = n + 1
             return True
 
     def _event(self, op: str, path: str | None, **fields: Any) -> None:
@@ -365,6 +375,12 @@ class FaultFS:
         fh = os.open(self._full(path), flags & ~(os.O_DIRECT | os.O_CREAT | os.O_EXCL))
         with self._lock:
             self._fh_paths[fh] = path
+            for rule in self._matching("eio_on_read", path):
+                if rule.get("opens") is not None:
+                    seen = self._opens.get((rule["id"], path), 0)
+                    self._opens[(rule["id"], path)] = seen + 1
+                    if seen < rule["opens"]:
+                        self._bad_fhs.setdefault(fh, set()).add(rule["id"])
         self._event("open", path, flags=flags)
         return fh
 
@@ -381,7 +397,14 @@ class FaultFS:
         self._stall("read", path, offset)
         data = os.pread(fh, size, offset)
         for rule in self._matching("eio_on_read", path):
-            if offset + len(data) > rule.get("offset", 0) and self._take(rule):
+            bad = int(rule.get("offset", 0))
+            if offset + len(data) <= bad:
+                continue
+            if rule.get("opens") is not None and rule["id"] not in self._bad_fhs.get(fh, ()):
+                continue
+            # Only requests that contain the bad offset spend the budget; requests wholly past it
+            # (readahead beyond the bad page) fail for free while the budget lasts.
+            if self._take(rule, spend=offset <= bad):
                 self._event("read", path, offset=offset, size=size, fault="eio_on_read", rule=rule["id"])
                 raise _fail(errno_mod.EIO)
         faults: list[str] = []
@@ -444,6 +467,7 @@ class FaultFS:
     def release(self, path: str | None, fh: int) -> None:
         with self._lock:
             self._fh_paths.pop(fh, None)
+            self._bad_fhs.pop(fh, None)
         os.close(fh)
 
     def fsyncdir(self, path: str | None, datasync: int, fh: int) -> None:
@@ -486,10 +510,120 @@ def main(argv: list[str] | None = None) -> int:
 # test side
 
 
-class FaultMount:
+def cache_drops() -> int:
+    """How many times anyone wrote /proc/sys/vm/drop_caches (``drop_pagecache`` in /proc/vmstat).
+
+    A test that relies on pages *staying* cached can compare this before and after and retry when
+    another process (a benchmark run, say) dropped every cache on the machine meanwhile.
+    """
+    with open("/proc/vmstat", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("drop_pagecache "):
+                return int(line.split()[1])
+    return 0
+
+
+class _PathLike:
+    """A mount usable where a path is: ``os.fspath(m)``, ``Path(m)``, ``m / "name"``."""
+
+    mountpoint: Path
+
+    def __fspath__(self) -> str:
+        return str(self.mountpoint)
+
+    def __str__(self) -> str:
+        return str(self.mountpoint)
+
+    def __truediv__(self, other: str | os.PathLike[str]) -> Path:
+        return self.mountpoint / other
+
+    @property
+    def is_mounted(self) -> bool:
+        return is_mounted(self.mountpoint)
+
+
+def _umount(path: Path, lazy: bool) -> bool:
+    """Unmount ``path`` (``-l`` if ``lazy``); True when it is no longer mounted."""
+    if is_mounted(path):
+        subprocess.run(["umount", *(["-l"] if lazy else []), str(path)], capture_output=True, check=False)
+    return not is_mounted(path)
+
+
+class KernelMount(_PathLike):
+    """A tmpfs or loop-device ext4 mounted by the test (root only)."""
+
+    def __init__(
+        self,
+        mountpoint: Path,
+        fstype: str,
+        device: str | None = None,
+        image: Path | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.mountpoint = mountpoint
+        self.fstype = fstype
+        self.device = device
+        self.image = image
+        self.label = label
+
+    def __repr__(self) -> str:
+        return f"KernelMount({self.fstype} {self.device or ''} at {self.mountpoint})"
+
+    def unmount(self, lazy: bool = False) -> None:
+        """Unmount now; ``lazy=True`` detaches even with files open (like a yanked drive)."""
+        if not _umount(self.mountpoint, lazy):
+            raise OSError(errno_mod.EBUSY, f"cannot unmount {self.mountpoint}")
+
+    def cleanup(self) -> None:
+        """Teardown: unmount (lazily if busy) and detach the loop device; never raises."""
+        if not _umount(self.mountpoint, lazy=False):
+            _umount(self.mountpoint, lazy=True)
+        if self.device is not None:
+            # on a lazily unmounted, still busy device this only sets autoclear: the kernel
+            # detaches it when the last user goes away
+            subprocess.run(["losetup", "-d", self.device], capture_output=True, check=False)
+            self.device = None
+
+
+def mount_tmpfs(mountpoint: Path, size_bytes: int) -> KernelMount:
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_bytes},mode=0755", "tmpfs", str(mountpoint)],
+        check=True,
+        capture_output=True,
+    )
+    return KernelMount(mountpoint, "tmpfs")
+
+
+def mount_ext4_image(image: Path, mountpoint: Path, size_mb: int, label: str | None = None) -> KernelMount:
+    """Make an ext4 image of ``size_mb`` MiB (no reserved blocks), attach it to a loop device and
+    mount it at ``mountpoint``."""
+    if label is not None and len(label.encode()) > 16:
+        raise ValueError(f"ext4 labels are at most 16 bytes: {label!r}")
+    with open(image, "wb") as f:
+        f.truncate(size_mb * 1024 * 1024)
+    mkfs = ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0"]
+    if label is not None:
+        mkfs += ["-L", label]
+    subprocess.run([*mkfs, str(image)], check=True, capture_output=True)
+    device = subprocess.run(
+        ["losetup", "--find", "--show", str(image)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    mountpoint.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(["mount", "-t", "ext4", device, str(mountpoint)], check=True, capture_output=True)
+    except subprocess.CalledProcessError:
+        subprocess.run(["losetup", "-d", device], capture_output=True, check=False)
+        raise
+    return KernelMount(mountpoint, "ext4", device=device, image=image, label=label)
+
+
+class FaultMount(_PathLike):
     """A running FaultFS mount, controlled from the test process.
 
-    ``os.fspath(mount)`` is the mountpoint.  Fault setters return a rule id for :meth:`remove`.
+    Fault setters add a rule and return its id (for :meth:`remove`); rules apply from the next
+    system call on.  Globs are relative to the mount root and must also match temp names
+    (``"clip.mov*"`` or ``"*"`` when the writer goes through ``clip.mov.tmp``).
     """
 
     def __init__(
@@ -508,6 +642,8 @@ class FaultMount:
         self._rules: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         self._stderr_path = workdir / "faultfs.stderr"
+        for d in (backing, mountpoint, workdir):
+            d.mkdir(parents=True, exist_ok=True)
         self._write_control()
         self.log.touch()
         with open(self._stderr_path, "wb") as stderr:
@@ -529,14 +665,11 @@ class FaultMount:
                 stderr=stderr,
             )
         deadline = time.monotonic() + start_timeout
-        while not is_mounted(mountpoint):
+        while not self.is_mounted:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"FaultFS did not mount {mountpoint}: {self.stderr()}")
             time.sleep(0.02)
-
-    def __fspath__(self) -> str:
-        return str(self.mountpoint)
 
     def __repr__(self) -> str:
         return f"FaultMount({self.mountpoint} -> {self.backing}, rules={self._rules})"
@@ -544,19 +677,29 @@ class FaultMount:
     # -- faults ------------------------------------------------------------------------------------
 
     def corrupt_on_store(self, glob: str = "*", *, offsets: Iterable[int] | None = None, xor: int = 0xFF) -> int:
-        """Flip bytes on their way to the backing file (default: first byte of every WRITE request)."""
+        """Written bytes reach the backing file XOR-ed: by default the first byte of every WRITE
+        request (up to 128 KiB each); with ``offsets``, only those absolute file offsets.  The page
+        cache keeps the clean bytes."""
         return self._add("corrupt_on_store", glob, offsets=None if offsets is None else list(offsets), xor=xor)
 
-    def eio_on_read(self, glob: str = "*", *, offset: int = 0, times: int | None = None) -> int:
-        """READ requests returning bytes past ``offset`` fail with EIO (the first ``times`` only).
+    def eio_on_read(
+        self, glob: str = "*", *, offset: int = 0, times: int | None = None, opens: int | None = None
+    ) -> int:
+        """READ requests that return bytes at or past ``offset`` fail with EIO.
 
-        The kernel usually sends two requests per failing user read (readahead, then a one-page
-        retry), so ``times=2`` is about one EIO seen by the application.
+        ``times``: only the first ``times`` failures of requests *containing* ``offset`` (requests
+        wholly past it fail for free meanwhile).  What an application sees per request depends on
+        the kernel (6.18, buffered): the first read() crossing ``offset`` costs 2 (readahead, then a
+        one-page retry) and comes back short if it had returned bytes before ``offset``, or raises
+        EIO if it started in the bad page; every later read() at the bad page costs 1 and raises
+        EIO.  ``opens``: only file handles from the first ``opens`` opens of the file fail (a
+        reopen-and-retry gets good data) -- independent of readahead.
         """
-        return self._add("eio_on_read", glob, offset=offset, times=times)
+        return self._add("eio_on_read", glob, offset=offset, times=times, opens=opens)
 
     def flaky_read(self, glob: str = "*", *, xor: int = 0xFF) -> int:
-        """Pages read a second time come back with their first byte XOR-ed."""
+        """Every 4 KiB page the filesystem hands out a second time has its first byte XOR-ed (the
+        first pass is clean; a re-read after dropping the pages differs)."""
         return self._add("flaky_read", glob, xor=xor)
 
     def stall(
@@ -568,7 +711,9 @@ class FaultMount:
         offset: int = 0,
         times: int | None = None,
     ) -> int:
-        """Sleep ``seconds`` in ``ops`` (read, write, open, create, fsync, rename, getattr)."""
+        """Requests sleep ``seconds`` before being served.  ``ops`` from: read, write, open, create,
+        fsync, rename, getattr; ``offset`` applies to read/write; ``times`` caps how many requests
+        stall.  Removing the rule (or :meth:`clear`) ends stalls in progress within 50 ms."""
         return self._add("stall", glob, seconds=seconds, ops=list(ops), offset=offset, times=times)
 
     def vanish(
@@ -579,9 +724,12 @@ class FaultMount:
         errno: int = errno_mod.ENODEV,
         unmount: bool = False,
     ) -> int:
-        """From the first matching operation (or ``after_bytes`` bytes moved on matching paths),
-        every operation fails with ``errno``; ``unmount=True`` also lazily unmounts the filesystem.
-        """
+        """From the next operation on a matching path (or once ``after_bytes`` bytes were read or
+        written on matching paths: the request that crosses the line still succeeds), *every*
+        operation on the filesystem fails with ``errno``.  ``unmount=True`` also lazily unmounts
+        it (``umount -l``) at that moment: new opens then see the empty mountpoint (ENOENT) and the
+        filesystem process exits once the last open file is closed.  Removing the rule undoes the
+        errors (not the unmount)."""
         return self._add("vanish", glob, after_bytes=after_bytes, errno=errno, unmount=unmount)
 
     def remove(self, rule_id: int) -> None:
@@ -589,7 +737,7 @@ class FaultMount:
         self._write_control()
 
     def clear(self) -> None:
-        """Remove every rule (ends stalls, and a vanish if the filesystem is still mounted)."""
+        """Remove every rule."""
         self._rules = []
         self._write_control()
 
@@ -608,7 +756,10 @@ class FaultMount:
     # -- observation -------------------------------------------------------------------------------
 
     def events(self, op: str | None = None, glob: str | None = None, fault: str | None = None) -> list[dict[str, Any]]:
-        """Operations the filesystem served (JSON records: t, op, path, offset, size, fault, ...)."""
+        """Requests the filesystem served, oldest first, as dicts: ``t`` (time.time()), ``op``
+        (open, create, read, write, fsync, fsyncdir, rename, utimens, or the op a vanish hit),
+        ``path`` ("/rel/path"), and per op ``offset``, ``size``, ``length``, ``fault``, ``rule``,
+        ``new``.  ``fault`` filters on the fault that acted on the request."""
         out = []
         with open(self.log, encoding="utf-8") as f:
             for line in f:
@@ -626,7 +777,8 @@ class FaultMount:
         return out
 
     def bytes_read(self, glob: str = "*") -> int:
-        """Bytes the kernel actually fetched from the filesystem (not served from the page cache)."""
+        """Bytes the kernel fetched from the filesystem for matching paths (page-cache hits do not
+        count): the proof that a read went to the medium."""
         return sum(int(r.get("length", 0)) for r in self.events("read", glob))
 
     def stderr(self) -> str:
@@ -635,37 +787,34 @@ class FaultMount:
         except OSError:
             return ""
 
-    @property
-    def is_mounted(self) -> bool:
-        return is_mounted(self.mountpoint)
-
     # -- lifecycle ---------------------------------------------------------------------------------
 
     def unmount(self, lazy: bool = True) -> None:
-        """Pull the mount away now (``umount -l``: open files keep working until closed)."""
-        if self.is_mounted:
-            subprocess.run(["umount", *(["-l"] if lazy else []), str(self.mountpoint)], check=not lazy)
+        """Pull the mount away now (``umount -l`` by default: open files keep working until closed,
+        new lookups see the empty mountpoint)."""
+        if not _umount(self.mountpoint, lazy) and not lazy:
+            raise OSError(errno_mod.EBUSY, f"cannot unmount {self.mountpoint}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Unmount and end the filesystem process; safe to call more than once."""
+        """Unmount and end the filesystem process; safe to call more than once, never hangs."""
         with contextlib.suppress(OSError):
-            self.clear()
-        if self.is_mounted:
-            busy = subprocess.run(["umount", str(self.mountpoint)], capture_output=True).returncode
-            if busy and self.is_mounted:
-                subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True)
+            self.clear()  # ends stalls and vanish errors so the unmount can go through
+        busy = not _umount(self.mountpoint, lazy=False)
+        if busy:
+            _umount(self.mountpoint, lazy=True)
         try:
-            self.process.wait(timeout)
+            # after a lazy unmount the process serves open files until they close: do not wait long
+            self.process.wait(1.0 if busy else timeout)
         except subprocess.TimeoutExpired:
-            # still serving open files of a lazily detached mount: end it (the kernel then fails them)
+            # still serving files held open on a lazily detached mount: ending the process aborts
+            # the FUSE connection, and the kernel fails those files with ENOTCONN
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.is_mounted:
-            subprocess.run(["umount", "-l", str(self.mountpoint)], capture_output=True)
+        _umount(self.mountpoint, lazy=True)
 
 
 if __name__ == "__main__":
