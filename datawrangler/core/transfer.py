@@ -55,6 +55,9 @@ log = logging.getLogger(__name__)
 TEMP_PREFIX = ".dwtmp-"
 TEMP_SUFFIX = ".part"
 _FATAL_DEST = {Code.DEST_FULL, Code.DEST_GONE, Code.DEST_PERMISSION}
+# errnos that mean the device itself went away (EIO is not among them: that is one bad region)
+_DEVICE_GONE = {errno.ENODEV, errno.ENXIO, errno.ENOTCONN, errno.ESHUTDOWN, errno.ESTALE,
+                getattr(errno, "ENOMEDIUM", -1)}
 
 
 def is_temp_name(name: str) -> bool:
@@ -486,12 +489,18 @@ class _Destination:
                 mh.update(view[:n])
                 self.counters.bytes_verified += n
         finally:
-            os.close(fd)
+            _close_quietly(fd)
         return mh.hexdigests(), bypassed
 
 
 class _Cancelled(Exception):
     pass
+
+
+def _close_quietly(fd: int) -> None:
+    """Close a descriptor we only read from: a vanished device may refuse even that, and it changes nothing."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def _diff(expected: dict[str, str], got: dict[str, str]) -> str:
@@ -541,7 +550,10 @@ class _Engine:
 
     # -- reader thread
 
-    def _source_gone(self) -> bool:
+    def _source_gone(self, exc: OSError | None = None) -> bool:
+        """Is the card gone (pulled, reader unplugged), rather than one region of it unreadable?"""
+        if exc is not None and exc.errno in _DEVICE_GONE:
+            return True
         try:
             return os.stat(self.plan.source).st_dev != self.source_dev
         except OSError:
@@ -606,7 +618,7 @@ class _Engine:
         try:
             return os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as exc:
-            if self._source_gone():
+            if self._source_gone(exc):
                 raise _SourceGone from exc
             raise _FileFailed(Code.SOURCE_READ_ERROR, exc.strerror or str(exc)) from exc
 
@@ -614,6 +626,8 @@ class _Engine:
         f = job.file
         mh = MultiHasher(self.plan.algorithms)
         fd = self._open_source(path)
+        if job.attempt > 1:  # a retry reads the card again, not the pages the last read left behind
+            durable.drop_cache(fd)
         try:
             st = os.fstat(fd)
             if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
@@ -630,7 +644,7 @@ class _Engine:
                 try:
                     chunk = os.read(fd, self.plan.chunk_size)
                 except OSError as exc:
-                    if self._source_gone():
+                    if self._source_gone(exc):
                         raise _SourceGone from exc
                     failures += 1
                     if failures > self.plan.read_retries:
@@ -654,8 +668,7 @@ class _Engine:
             if offset != f.size or st2.st_size != f.size or st2.st_mtime_ns != f.mtime_ns:
                 raise _FileFailed(Code.SOURCE_CHANGED, f"read {offset} bytes, the card listed {f.size}")
         finally:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            _close_quietly(fd)
         return mh.hexdigests()
 
     def _reread(self, job: _Job, path: str, digests: dict[str, str]) -> tuple[bool, Code, str]:
@@ -665,7 +678,7 @@ class _Engine:
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError as exc:
-            if self._source_gone():
+            if self._source_gone(exc):
                 raise _SourceGone from exc
             return False, Code.SOURCE_READ_ERROR, exc.strerror or ""
         try:
@@ -676,7 +689,7 @@ class _Engine:
                 try:
                     chunk = os.read(fd, self.plan.chunk_size)
                 except OSError as exc:
-                    if self._source_gone():
+                    if self._source_gone(exc):
                         raise _SourceGone from exc
                     return False, Code.SOURCE_READ_ERROR, f"second read: {exc.strerror}"
                 if not chunk:
@@ -684,7 +697,7 @@ class _Engine:
                 mh.update(chunk)
                 self.bytes_reread += len(chunk)
         finally:
-            os.close(fd)
+            _close_quietly(fd)
         second = mh.hexdigests()[primary]
         if second != digests[primary]:
             return False, Code.SOURCE_UNSTABLE, f"{primary} {digests[primary]} then {second}"
