@@ -8,7 +8,7 @@ import sys
 
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, human_bytes, open_db, when
 from datawrangler.config import load_settings
-from datawrangler.core.cards import fingerprint
+from datawrangler.core.cards import default_reel, fingerprint
 from datawrangler.core.scan import scan_source
 from datawrangler.store import cards, history, redundancy, reverify
 
@@ -48,7 +48,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if os.path.isdir(args.card):
             scan = scan_source(args.card, load_settings().ignore)
             listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan.files]
-            known = cards.find_known(db, fingerprint(scan), args.reel, scan.files)
+            known = cards.find_known(db, fingerprint(scan), args.reel or default_reel(args.card), scan.files)
             card_id = known.card_id if known else None
         else:
             card_id = history.find_card(db, args.card)

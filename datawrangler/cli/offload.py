@@ -48,13 +48,19 @@ def _print_summary(out: TextIO, result: OffloadResult) -> None:
         out.write(f"  skipped {s.rel_path}: {s.message}\n")
 
 
-def _preflight(args: argparse.Namespace, plan: OffloadPlan, scan: ScanResult, say: Callable[..., None]) -> bool:
+def _preflight(plan: OffloadPlan, scan: ScanResult, say: Callable[..., None]) -> list[Callable[[], None]]:
+    """Errors are said at once; warnings come back, to be said once the offload has its id. [] and errors
+    said: refused (the caller checks `ok` through the returned None)."""
     pf = preflight(plan, scan)
-    for w in pf.warnings:
-        say("warning", w.message, code=w.code.value, path=w.path)
     for e in pf.errors:
         say("error", e.message, code=e.code.value, path=e.path)
-    return pf.ok
+    if not pf.ok:
+        raise _Refused
+    return [partial(say, "warning", w.message, code=w.code.value, path=w.path) for w in pf.warnings]
+
+
+class _Refused(Exception):
+    pass
 
 
 def _sayer(args: argparse.Namespace, ids: dict[str, Any]) -> Callable[..., None]:
@@ -85,7 +91,9 @@ def cmd_offload(args: argparse.Namespace) -> int:
         ids: dict[str, Any] = {}
         say = _sayer(args, ids)
         scan = scan_source(plan.source, plan.ignore)
-        if not _preflight(args, plan, scan, say):
+        try:
+            warnings = _preflight(plan, scan, say)
+        except _Refused:
             return EXIT_REFUSED
         fp = fingerprint(scan)
         reel = args.reel or default_reel(plan.source)
@@ -94,14 +102,18 @@ def cmd_offload(args: argparse.Namespace) -> int:
         known = cards.find_known(db, fp, reel, scan.files)
         pairs: dict = {}
         if known is not None:
-            _say_known(db, known, settings.copies_required, say, args.incremental)
             meta = OffloadMeta(**{**meta.__dict__, "lineage": known.lineage,
                                   "incremental_of": known.last_offload_id if args.incremental else None})
             if args.incremental:
                 pairs = resume.verified_pairs(db, plan.destinations, resume.lineage_offloads(db, known.card_id))
+        record = offloads.begin_offload(db, plan, scan, fp, meta)
+        ids["offload_id"] = record.offload_id
+        for warn in warnings:
+            warn()
+        if known is not None:
+            _say_known(db, known, settings.copies_required, say, args.incremental)
         elif args.incremental:
             say("warning", "--incremental: this card is not in the catalog; copying every file.")
-        record = offloads.begin_offload(db, plan, scan, fp, meta)
         return _run(args, db, path, plan, scan, record, pairs, settings.copies_required, ids)
     finally:
         db.close()
@@ -132,7 +144,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
         info = resume.load(db, args.offload)
         plan = info.plan
         scan = scan_source(plan.source, plan.ignore)
-        if not _preflight(args, plan, scan, say):
+        try:
+            for warn in _preflight(plan, scan, say):
+                warn()
+        except _Refused:
             return EXIT_REFUSED
         pairs = resume.verified_pairs(db, plan.destinations, [info.offload_id])
         record = offloads.reopen_offload(db, info.offload_id, plan, scan)

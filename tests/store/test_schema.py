@@ -1,0 +1,145 @@
+"""Schema versions, migrations with a backup, refusals that never touch the file, crash safety."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from datawrangler.store import schema
+from datawrangler.store.db import CatalogError, backup_path, open_catalog
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_v1_creates_every_table_in_wal_mode(tmp_path: Path) -> None:
+    db = open_catalog(tmp_path / "catalog.sqlite")
+    try:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 1 == schema.schema_version()
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert set(schema.CORE_TABLES) <= set(db.table_names())
+        cols = {c.name for c in db["copies"].columns}
+        assert {"state", "digests", "cache_bypassed", "verified_at"} <= cols
+        assert {"method", "result", "cache_bypassed", "at"} <= {c.name for c in db["verifications"].columns}
+    finally:
+        db.close()
+    assert not backup_path(tmp_path / "catalog.sqlite", 0).exists()  # a new catalog needs no backup
+
+
+def test_reopening_a_current_catalog_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    open_catalog(path).close()
+    db = open_catalog(path)
+    db.close()
+    assert not list(tmp_path.glob("*.bak-v*"))
+
+
+def _v2(db: Database) -> None:
+    db["offloads"].add_column("shooting_day", int)
+
+
+def test_migration_to_a_new_version_backs_up_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "catalog.sqlite"
+    db = open_catalog(path)  # a version-1 catalog with some history in it
+    with db.atomic():
+        db.conn.execute("INSERT INTO events (at, kind, message) VALUES (1.0, 'note', 'from version 1')")
+    db.close()
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _v2])
+    db = open_catalog(path)
+    try:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert "shooting_day" in {c.name for c in db["offloads"].columns}
+        assert db.conn.execute("SELECT message FROM events").fetchone()[0] == "from version 1"
+    finally:
+        db.close()
+    bak = backup_path(path, 1)
+    con = sqlite3.connect(bak)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert "shooting_day" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
+        assert con.execute("SELECT message FROM events").fetchone()[0] == "from version 1"
+    finally:
+        con.close()
+
+
+def test_a_failing_migration_leaves_the_old_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "catalog.sqlite"
+    open_catalog(path).close()
+
+    def broken(db: Database) -> None:
+        db["offloads"].add_column("half_done", int)
+        raise RuntimeError("migration bug")
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
+    with pytest.raises(RuntimeError):
+        open_catalog(path)
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert "half_done" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
+    finally:
+        con.close()
+
+
+def test_a_catalog_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    open_catalog(path).close()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 99")
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(CatalogError, match=r"newer DataWrangler.*Update DataWrangler"):
+        open_catalog(path)
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_file_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    path.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+    before = path.read_bytes()
+    with pytest.raises(CatalogError, match=r"damaged or is not a DataWrangler catalog.*left untouched"):
+        open_catalog(path)
+    assert path.read_bytes() == before
+
+
+def test_a_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE recipes (name TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(CatalogError, match="not a DataWrangler catalog"):
+        open_catalog(path)
+    con = sqlite3.connect(path)
+    assert [r[0] for r in con.execute("SELECT name FROM sqlite_master")] == ["recipes"]
+    con.close()
+
+
+def test_a_catalog_killed_mid_transaction_passes_integrity_check(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    script = textwrap.dedent(f"""
+        import os, signal
+        from datawrangler.store.db import open_catalog
+        db = open_catalog({str(path)!r})
+        with db.atomic():
+            db.conn.execute("INSERT INTO events (at, kind) VALUES (1.0, 'committed')")
+        with db.atomic():
+            for i in range(200_000):
+                db.conn.execute("INSERT INTO events (at, kind, message) VALUES (?, 'doomed', ?)", (i, 'x' * 200))
+                if i == 150_000:
+                    os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, env={"PYTHONPATH": str(REPO)}, check=False)
+    assert proc.returncode == -9
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert con.execute("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetchall() == [("committed", 1)]
+    finally:
+        con.close()
+    open_catalog(path).close()  # and it opens as a catalog again
