@@ -1,0 +1,1 @@
+"""Runtime assets: card rules, report templates, icons, sounds (see README.md here)."""
