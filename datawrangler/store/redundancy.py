@@ -14,24 +14,18 @@ from sqlite_utils import Database
 
 _PER_FILE = """
 SELECT l.rel_path, l.size,
-  (SELECT COUNT(DISTINCT v.disk) FROM files g
-     JOIN copies c ON c.file_id = g.id AND c.state = 'verified'
-     JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id
-   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
-     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS disks,
-  (SELECT COUNT(*) FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'
-   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
-     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS verified,
-  (SELECT COUNT(*) FROM files g JOIN copies c ON c.file_id = g.id
-     AND c.state IN ('failed', 'stale', 'missing', 'changed', 'unreadable')
-   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
-     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS failed,
-  (SELECT COUNT(*) FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'copied'
-   WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
-     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS unverified,
-  EXISTS (SELECT 1 FROM files g WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads)
-     AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns) AS known
+  COUNT(DISTINCT CASE WHEN c.state = 'verified' THEN v.disk END),
+  COALESCE(SUM(c.state = 'verified'), 0),
+  COALESCE(SUM(c.state IN ('failed', 'stale', 'missing', 'changed', 'unreadable')), 0),
+  COALESCE(SUM(c.state = 'copied'), 0),
+  COUNT(g.id) > 0
 FROM {listing} l
+LEFT JOIN files g ON g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+  AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns
+LEFT JOIN copies c ON c.file_id = g.id
+LEFT JOIN destinations d ON d.id = c.destination_id
+LEFT JOIN volumes v ON v.id = d.volume_id
+GROUP BY l.rowid
 """
 
 
@@ -75,7 +69,8 @@ def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]]
     if listing is None:
         latest = db.conn.execute("SELECT o.id FROM offloads o WHERE o.card_id = ? ORDER BY o.started_at DESC "
                                  "LIMIT 1", (card_id,)).fetchone()
-        source = f"(SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = {int(latest[0]) if latest else -1})"
+        latest_id = int(latest[0]) if latest else -1
+        source = f"(SELECT rowid, rel_path, size, mtime_ns FROM files WHERE offload_id = {latest_id})"
     else:
         with db.atomic():
             db.conn.execute("DROP TABLE IF EXISTS temp.listing")
