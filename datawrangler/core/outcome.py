@@ -1,0 +1,234 @@
+"""The collector's book-keeping: each file's outcomes, its final result, re-copies, counts and progress."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from datawrangler.core.errors import Code, message_for
+from datawrangler.core.events import (
+    CopyResult,
+    CopyState,
+    DestinationProgress,
+    DestinationResult,
+    FileResult,
+    FileStatus,
+    OffloadResult,
+    OffloadState,
+    ProgressEvent,
+    VerifyMode,
+)
+from datawrangler.core.pipeline import Job
+
+if TYPE_CHECKING:
+    from datawrangler.core.transfer import Engine
+
+
+@dataclass
+class FileState:
+    read: bool = False
+    digests: dict[str, str] | None = None
+    read_code: Code | None = None
+    read_detail: str = ""
+    source_done: bool = False
+    source_ok: bool = True
+    source_code: Code | None = None
+    source_detail: str = ""
+    copies: dict[int, CopyResult] = field(default_factory=dict)
+
+
+class Outcomes:
+    """Collects the outcomes of each file, decides its result, counts, and reports progress."""
+
+    def __init__(self, engine: Engine, started: float) -> None:
+        self.engine = engine
+        self.plan = engine.plan
+        self.started_at = started
+        self.states: dict[tuple[int, int], FileState] = {}
+        self.kept: dict[int, dict[int, CopyResult]] = {}  # verified copies of files being retried
+        self.done: set[tuple[int, int]] = set()
+        self.files_done = 0
+        self.verified = self.copied = self.failed = 0
+        self.failures: list[FileResult] = []
+        self.dest_ok = [0] * len(self.plan.destinations)
+        self.dest_failed = [0] * len(self.plan.destinations)
+        self._last_emit = 0.0
+        self._speed = 0.0
+        self._work_rate = 0.0
+        self._last_sample: tuple[float, int, int] | None = None
+        self.work_total = 0
+        self.previously_verified = 0
+
+    def add_work(self, size: int, n_dests: int) -> None:
+        """A file's share of the work: the card read, the writes, the read-backs, the card re-read."""
+        mode = self.plan.verify_mode
+        self.work_total += size * (1 + n_dests + (n_dests if mode is not VerifyMode.SIZE else 0)
+                                   + (1 if mode is VerifyMode.FULL else 0))
+
+    def count_previously_verified(self, dests: tuple[int, ...]) -> None:
+        self.previously_verified += 1
+        self.files_done += 1
+        self.verified += 1
+        for i in dests:
+            self.dest_ok[i] += 1
+
+    def started(self, key: tuple[int, int]) -> bool:
+        return key in self.states
+
+    def finished(self, key: tuple[int, int]) -> bool:
+        return key in self.done
+
+    def take(self, kind: str, job: Job, msg: tuple) -> tuple[int, ...] | None:
+        st = self.states.setdefault(job.key, FileState())
+        if kind == "read":
+            st.read = True
+            st.digests, st.read_code, st.read_detail = msg[2], msg[3], msg[4]
+        elif kind == "source":
+            st.source_done, st.source_ok, st.source_code, st.source_detail = True, msg[2], msg[3], msg[4]
+        elif kind == "copy":
+            result: CopyResult = msg[2]
+            st.copies[result.destination] = result
+        return self._maybe_finish(job, st)
+
+    def _maybe_finish(self, job: Job, st: FileState) -> tuple[int, ...] | None:
+        if not st.read:
+            return None
+        if st.read_code is None:
+            if self.plan.verify_mode is VerifyMode.FULL and not st.source_done:
+                return None
+            if len(st.copies) < len(job.dests):
+                return None
+        self.done.add(job.key)
+        del self.states[job.key]
+        self.engine.verdicts.forget(job.key)
+        self.engine.source_failure.pop(job.key, None)
+        kept = self.kept.pop(job.index, {})
+        can_retry = job.attempt <= self.plan.retries and not self.engine.control.cancelled
+        if st.read_code is None and can_retry:
+            if not st.source_ok and st.source_code is Code.SOURCE_UNSTABLE:
+                self.kept[job.index] = kept
+                return job.dests
+            again = tuple(i for i, c in st.copies.items() if c.code is Code.VERIFY_MISMATCH)
+            if again:
+                kept.update({i: c for i, c in st.copies.items() if i not in again})
+                self.kept[job.index] = kept
+                return again
+        copies = dict(kept)
+        if st.read_code is not None:
+            for i in job.dests:
+                copies[i] = CopyResult(i, CopyState.FAILED, st.read_code,
+                                       message_for(st.read_code, st.read_detail), attempts=job.attempt)
+        else:
+            copies.update(st.copies)
+        self._finalize(job, st, copies)
+        return None
+
+    def _finalize(self, job: Job, st: FileState, copies: dict[int, CopyResult]) -> None:
+        ordered = tuple(copies[i] for i in sorted(copies))
+        failed = [c for c in ordered if c.state is CopyState.FAILED]
+        f = job.file
+        code: Code | None
+        if st.read_code is not None:
+            status, code, message = FileStatus.FAILED, st.read_code, message_for(st.read_code, st.read_detail)
+        elif not st.source_ok and st.source_code is not Code.CANCELLED:
+            code = st.source_code or Code.SOURCE_UNSTABLE
+            status, message = FileStatus.FAILED, message_for(code, st.source_detail)
+        elif failed:
+            status, code, message = FileStatus.FAILED, failed[0].code, failed[0].message
+        elif all(c.state is CopyState.VERIFIED for c in ordered):
+            status, code, message = FileStatus.VERIFIED, None, ""
+        else:
+            status, code, message = FileStatus.COPIED, None, ""
+        result = FileResult(f.rel_path, f.size, f.mtime_ns, status, st.digests or {}, ordered, code, message,
+                            source_reverified=self.plan.verify_mode is VerifyMode.FULL and st.source_ok
+                            and st.source_done)
+        self.files_done += 1
+        if status is FileStatus.VERIFIED:
+            self.verified += 1
+        elif status is FileStatus.COPIED:
+            self.copied += 1
+        else:
+            self.failed += 1
+            self.failures.append(result)
+        for c in ordered:
+            if c.state is CopyState.FAILED:
+                self.dest_failed[c.destination] += 1
+            else:
+                self.dest_ok[c.destination] += 1
+        if self.engine.on_file is not None:
+            self.engine.on_file(result)
+
+    # -- progress
+
+    def emit_progress(self, force: bool = False) -> None:
+        cb = self.engine.on_progress
+        now = time.monotonic()
+        if cb is None or (not force and now - self._last_emit < self.engine.progress_interval):
+            return
+        self._last_emit = now
+        eng = self.engine
+        dests = tuple(
+            DestinationProgress(d.roll, "failed" if d.dead else ("done" if eng.phase == "done" else
+                                d.counters.state), d.counters.bytes_written, d.counters.bytes_verified, d.dead)
+            for d in eng.dests)
+        work = eng.bytes_read + eng.bytes_reread + sum(d.counters.bytes_written + d.counters.bytes_verified
+                                                       for d in eng.dests)
+        # an identical file already on a destination is verified, not written: its write is work not needed
+        work = self.work_total if eng.phase == "done" else min(work, self.work_total)
+        if self._last_sample is not None:
+            t0, r0, w0 = self._last_sample
+            dt = now - t0
+            if dt > 0:
+                alpha = 0.3
+                self._speed = alpha * ((eng.bytes_read - r0) / dt) + (1 - alpha) * self._speed
+                self._work_rate = alpha * ((work - w0) / dt) + (1 - alpha) * self._work_rate
+        self._last_sample = (now, eng.bytes_read, work)
+        remaining = self.work_total - work
+        eta = remaining / self._work_rate if self._work_rate > 1 else None
+        cb(ProgressEvent(eng.phase, len(eng.scan.files), self.files_done, eng.scan.total_bytes, eng.bytes_read,
+                         self.work_total, work, eng.current_file, dests, self._speed,
+                         0.0 if eng.phase == "done" else eta, time.time() - self.started_at,
+                         eng.control.paused))
+
+    # -- the end
+
+    def result(self, ended: float) -> OffloadResult:
+        eng, plan = self.engine, self.plan
+        total = len(eng.scan.files)
+        errors_in_scan = [s for s in eng.scan.skipped if s.code is Code.UNREADABLE]
+        if eng.control.cancelled:
+            state = OffloadState.CANCELLED
+        elif eng.interrupted:
+            state = OffloadState.INTERRUPTED
+        elif self.failed or errors_in_scan or self.files_done < total:
+            state = OffloadState.COMPLETED_WITH_ERRORS
+        elif self.copied:
+            state = OffloadState.COPIED
+        else:
+            state = OffloadState.VERIFIED
+        dest_results = []
+        for i, d in enumerate(eng.dests):
+            if d.dead:
+                dstate = "failed"
+            elif self.dest_failed[i]:
+                dstate = "completed with errors"
+            elif self.dest_ok[i] < total:
+                dstate = "incomplete"
+            else:
+                dstate = "copied" if plan.verify_mode is VerifyMode.SIZE else "verified"
+            dest_results.append(DestinationResult(d.roll, dstate, self.dest_ok[i], self.dest_failed[i], d.dead,
+                                                  d.dead_message))
+        message = {
+            OffloadState.VERIFIED: f"All {total} files verified on {len(eng.dests)} destinations.",
+            OffloadState.COPIED: f"All {total} files copied; sizes checked only (verify mode 'size'): NOT "
+                                 "verified, do not format the card on this basis.",
+            OffloadState.COMPLETED_WITH_ERRORS: f"{self.failed} of {total} files failed"
+            + (f", {len(errors_in_scan)} entries could not be read" if errors_in_scan else "")
+            + ". Do not format the card.",
+            OffloadState.INTERRUPTED: message_for(Code.SOURCE_GONE),
+            OffloadState.CANCELLED: f"Cancelled after {self.verified} of {total} files were verified.",
+        }[state]
+        return OffloadResult(state, total, self.verified, self.copied, self.failed, len(eng.scan.skipped),
+                             eng.scan.total_bytes, self.started_at, ended, plan.verify_mode, plan.algorithms,
+                             tuple(dest_results), tuple(self.failures), tuple(eng.scan.skipped), message)

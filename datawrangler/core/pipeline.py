@@ -1,0 +1,100 @@
+"""What the engine's threads pass each other: jobs, pending files, the card verdicts, and temp names."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+
+from datawrangler.core.errors import Code
+from datawrangler.core.scan import SourceFile
+
+TEMP_PREFIX = ".dwtmp-"
+TEMP_SUFFIX = ".part"
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def remove_temp_files(roll: str) -> int:
+    """Remove temp files that an interrupted run left in a roll folder. Returns how many."""
+    removed = 0
+    for dirpath, _dirs, names in os.walk(roll):
+        for name in names:
+            if is_temp_name(name):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(dirpath, name))
+                    removed += 1
+    return removed
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    key: tuple[int, int]  # (pass, file index): unique for the whole run
+    index: int
+    file: SourceFile
+    dests: tuple[int, ...]
+    attempt: int
+
+
+@dataclass(slots=True)
+class Pending:
+    """A file written to a temp name (or found already there), waiting for the barrier and verification."""
+
+    job: Job
+    temp: str | None  # None: an existing file at the final name is verified instead
+    final: str
+    digests: dict[str, str]
+
+
+class SourceGone(Exception):
+    pass
+
+
+class Verdicts:
+    """Full mode: did the card give the same bytes on the second read? Verifiers wait for it before
+    renaming, so bytes from a flaky read never get a final name."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._values: dict[tuple[int, int], bool] = {}
+        self._aborted = False
+
+    def set(self, key: tuple[int, int], ok: bool) -> None:
+        with self._cond:
+            self._values[key] = ok
+            self._cond.notify_all()
+
+    def wait(self, key: tuple[int, int]) -> bool:
+        with self._cond:
+            while key not in self._values and not self._aborted:
+                self._cond.wait(0.5)
+            return self._values.get(key, False)
+
+    def forget(self, key: tuple[int, int]) -> None:
+        with self._cond:
+            self._values.pop(key, None)
+
+    def abort(self) -> None:
+        with self._cond:
+            self._aborted = True
+            self._cond.notify_all()
+
+
+class Cancelled(Exception):
+    pass
+
+
+def close_quietly(fd: int) -> None:
+    """Close a descriptor we only read from: a vanished device may refuse even that, and it changes nothing."""
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+class FileFailed(Exception):
+    def __init__(self, code: Code, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
