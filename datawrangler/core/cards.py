@@ -1,4 +1,4 @@
-"""Camera cards: the fingerprint that recognises a card again, and a default reel name.
+"""Camera cards: the fingerprint that recognises a card again, a default reel name, and recognition.
 
 A card's fingerprint is a stable hash of its listing (relative path, size, modification time), so the
 same card inserted twice is recognised without reading a byte of footage, and a card that went back into
@@ -7,12 +7,18 @@ the camera and shot more gets a new fingerprint.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.resources
+import json
 import os
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from datawrangler.core.scan import ScanResult, SourceFile
+from datawrangler.core.scan import ScanResult, SourceFile, scan_source
 
 _REEL = re.compile(r"^[A-Z]\d{3}")
 
@@ -35,3 +41,234 @@ def default_reel(source: str) -> str | None:
     name = os.path.basename(os.path.normpath(source))
     m = _REEL.match(name)
     return m.group(0) if m else None
+
+
+# -- Recognition: what kind of card this is, from its folder layout and file names (never its bytes) --------
+
+RULES_RESOURCE = ("cards", "rules.json")
+MEDIA_KINDS = ("camera", "sound", "stills")
+GENERIC = "generic"
+
+
+class RulesError(ValueError):
+    """The card rules file cannot be used; the message names the rule and the field."""
+
+
+@dataclass(frozen=True)
+class CardRule:
+    id: str
+    vendor: str
+    family: str
+    media: str
+    priority: int
+    clip: re.Pattern[str]
+    require: tuple[re.Pattern[str], ...] = ()
+    forbid: tuple[re.Pattern[str], ...] = ()
+    card_id: re.Pattern[str] | None = None
+    ext: frozenset[str] = frozenset()  # empty: any extension
+    min_clips: int = 1
+    min_share: float = 0.0
+    vendor_group: str | None = None
+    vendor_map: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str) -> CardRule:
+        def text(key: str) -> str:
+            value = data.get(key)
+            if not isinstance(value, str) or not value:
+                raise RulesError(f"{where}: '{key}' must be non-empty text, not {value!r}.")
+            return value
+
+        def pattern(value: object, key: str) -> re.Pattern[str]:
+            if not isinstance(value, str):
+                raise RulesError(f"{where}: '{key}' must be a regular expression (text), not {value!r}.")
+            try:
+                return re.compile(value, re.IGNORECASE)
+            except re.error as exc:
+                raise RulesError(f"{where}: '{key}' is not a valid regular expression ({exc}).") from None
+
+        def patterns(key: str) -> tuple[re.Pattern[str], ...]:
+            value = data.get(key, [])
+            if not isinstance(value, list):
+                raise RulesError(f"{where}: '{key}' must be a list of regular expressions.")
+            return tuple(pattern(v, key) for v in value)
+
+        media = text("media")
+        if media not in MEDIA_KINDS:
+            raise RulesError(f"{where}: 'media' must be one of {', '.join(MEDIA_KINDS)}, not {media!r}.")
+        clip = pattern(data.get("clip"), "clip")
+        if "clip" not in clip.groupindex:
+            raise RulesError(f"{where}: 'clip' needs a named group (?P<clip>...) that names the clip.")
+        priority = data.get("priority", 0)
+        min_clips = data.get("min_clips", 1)
+        min_share = data.get("min_share", 0.0)
+        if not isinstance(priority, int) or not isinstance(min_clips, int) or min_clips < 0:
+            raise RulesError(f"{where}: 'priority' and 'min_clips' must be whole numbers (min_clips >= 0).")
+        if not isinstance(min_share, int | float) or not 0 <= min_share <= 1:
+            raise RulesError(f"{where}: 'min_share' must be a number from 0 to 1, not {min_share!r}.")
+        card_id = pattern(data["card_id"], "card_id") if "card_id" in data else None
+        if card_id is not None and "id" not in card_id.groupindex:
+            raise RulesError(f"{where}: 'card_id' needs a named group (?P<id>...).")
+        vmap = data.get("vendor_map", {})
+        if not isinstance(vmap, dict):
+            raise RulesError(f"{where}: 'vendor_map' must be an object {{group value: vendor}}.")
+        return cls(text("id"), text("vendor"), text("family"), media, priority, clip, patterns("require"),
+                   patterns("forbid"), card_id, frozenset(str(e).lower() for e in data.get("ext", [])),
+                   min_clips, float(min_share), data.get("vendor_group"),
+                   tuple((str(k).upper(), str(v)) for k, v in vmap.items()))
+
+
+def load_rules(path: str | os.PathLike[str] | None = None) -> tuple[CardRule, ...]:
+    """The rules from a JSON file (default: the shipped resources/cards/rules.json), best first."""
+    where = os.fspath(path) if path is not None else "/".join(("resources", *RULES_RESOURCE))
+    try:
+        if path is None:
+            text = importlib.resources.files("datawrangler.resources").joinpath(*RULES_RESOURCE).read_text("utf-8")
+        else:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        data = json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise RulesError(f"The card rules {where} cannot be read ({exc}).") from exc
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        raise RulesError(f"The card rules {where} must be a JSON object with a 'rules' list.")
+    out = []
+    for i, r in enumerate(rules):
+        if not isinstance(r, dict):
+            raise RulesError(f"{where}: rule {i + 1} is not a JSON object.")
+        out.append(CardRule.from_dict(r, f"{where}: rule {r.get('id') or i + 1}"))
+    ids = [r.id for r in out]
+    if len(set(ids)) != len(ids):
+        raise RulesError(f"{where}: rule ids must be unique.")
+    return tuple(sorted(out, key=lambda r: -r.priority))
+
+
+@functools.cache
+def default_rules() -> tuple[CardRule, ...]:
+    return load_rules()
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    """What recognition sees on a card. `reel` is None when the card's names do not carry one (Sony M4ROOT,
+    P2, AVCHD, DCIM): the offload counter names those."""
+
+    root: str
+    vendor: str
+    family: str
+    media: str  # camera / sound / stills
+    rule: str  # the matching rule's id, or "generic"
+    camera_letter: str | None
+    reel: str | None
+    card_id: str | None  # e.g. A001R2EC (ARRI), A001_0102XY (RED); else the reel
+    clip_count: int
+    first_clip: str | None
+    last_clip: str | None
+    clip_date: str | None  # as the clip names spell it (e.g. 231014), when they carry one
+    file_count: int
+    total_bytes: int
+    fingerprint: str
+    label: str | None = None  # the volume label, when recognised from a mounted volume
+
+    @property
+    def generic(self) -> bool:
+        return self.rule == GENERIC
+
+
+@dataclass
+class _Match:
+    rule: CardRule
+    clips: dict[str, re.Match[str]]  # clip name -> the first file's match
+    files: int  # files the clip pattern matched
+
+
+def _ext(rel_path: str) -> str:
+    name = rel_path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[-1].lower() if "." in name else ""
+
+
+def _match_rule(rule: CardRule, paths: list[str], exts: list[str]) -> _Match | None:
+    if any(not any(p.search(x) for x in paths) for p in rule.require):
+        return None
+    if any(p.search(x) for p in rule.forbid for x in paths):
+        return None
+    clips: dict[str, re.Match[str]] = {}
+    n = 0
+    for path, ext in zip(paths, exts, strict=True):
+        if rule.ext and ext not in rule.ext:
+            continue
+        m = rule.clip.search(path)
+        if m:
+            n += 1
+            clips.setdefault(m.group("clip"), m)
+    if len(clips) < rule.min_clips or not n or n < rule.min_share * len(paths):
+        return None
+    return _Match(rule, clips, n)
+
+
+def _group(m: re.Match[str], name: str) -> str | None:
+    return m.groupdict().get(name) or None
+
+
+def _reel_of(matches: Iterable[re.Match[str]]) -> tuple[str | None, str | None, str | None]:
+    """(camera letter, reel, ARRI card suffix) most clips agree on."""
+    votes: Counter[tuple[str, str, str | None]] = Counter()
+    for m in matches:
+        cam, num = _group(m, "camera"), _group(m, "reel")
+        if cam and num:
+            suffix = _group(m, "suffix")
+            votes[(cam.upper(), num, suffix.upper() if suffix else None)] += 1
+    if not votes:
+        return None, None, None
+    (cam, num, suffix), _ = min(votes.items(), key=lambda kv: (-kv[1], kv[0][0], kv[0][1], kv[0][2] or ""))
+    return cam, cam + num, suffix
+
+
+def _label_reel(label: str | None) -> str | None:
+    m = _REEL.match(label.upper()) if label else None
+    return m.group(0) if m else None
+
+
+def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, label: str | None = None,
+              rules: Sequence[CardRule] | None = None) -> CardInfo:
+    """Recognise the card at root from its layout and names. Unknown layouts give a generic card."""
+    root = os.fspath(root)
+    if scan is None:
+        from datawrangler.config import DEFAULT_IGNORE  # config imports nothing of core at module level
+
+        scan = scan_source(root, DEFAULT_IGNORE)
+    rules = default_rules() if rules is None else sorted(rules, key=lambda r: -r.priority)
+    paths = [f.rel_path for f in scan.files]
+    exts = [_ext(p) for p in paths]
+    best: _Match | None = None
+    for rule in rules:
+        if best is not None and rule.priority < best.rule.priority:
+            break
+        m = _match_rule(rule, paths, exts)
+        if m is not None and (best is None or len(m.rule.require) > len(best.rule.require)):
+            best = m  # equal priority: the rule that requires more structure is the more specific
+    fp = fingerprint(scan)
+    fallback = _label_reel(label) or default_reel(root)
+    if best is None:
+        names = sorted(p.rsplit("/", 1)[-1] for p in paths)
+        return CardInfo(root, "Unknown", "Generic card", "camera", GENERIC, fallback[0] if fallback else None,
+                        fallback, fallback, len(paths), names[0] if names else None,
+                        names[-1] if names else None, None, len(paths), scan.total_bytes, fp, label)
+    rule, clips = best.rule, best.clips
+    camera, reel, suffix = _reel_of(clips.values())
+    if reel is None and fallback:
+        camera, reel = fallback[0], fallback
+    card_id = None
+    if rule.card_id is not None:
+        card_id = next((hit.group("id").upper() for p in paths if (hit := rule.card_id.search(p))), None)
+    if card_id is None:
+        card_id = reel + suffix if reel and suffix else reel
+    names = sorted(clips)
+    vendor = rule.vendor
+    if rule.vendor_group:
+        makers = Counter((_group(m, rule.vendor_group) or "").upper() for m in clips.values())
+        vendor = dict(rule.vendor_map).get(makers.most_common(1)[0][0], vendor)
+    first_date = _group(clips[names[0]], "date")
+    return CardInfo(root, vendor, rule.family, rule.media, rule.id, camera, reel, card_id, len(clips), names[0],
+                    names[-1], first_date, len(paths), scan.total_bytes, fp, label)
