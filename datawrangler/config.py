@@ -83,6 +83,26 @@ class Settings:
     operator: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Values, not only types: a wrong one is named with what to do, when the settings are read."""
+        from datawrangler.core.events import VerifyMode
+        from datawrangler.core.hashing import ALGORITHMS
+
+        def fail(key: str, why: str) -> None:
+            raise SettingsError(f"settings: '{key}' {why}. Fix the settings file or delete the key to use the "
+                                "default.")
+
+        unknown = [a for a in self.algorithms if a not in ALGORITHMS]
+        if unknown or not self.algorithms:
+            fail("algorithms", f"must name one or more of {', '.join(ALGORITHMS)} (got {list(self.algorithms)})")
+        if self.verify_mode not in {m.value for m in VerifyMode}:
+            fail("verify_mode", f"must be full, destinations or size (got {self.verify_mode!r})")
+        for key, low, high in (("copies_required", 1, 10), ("retries", 0, 10), ("read_retries", 0, 20),
+                               ("chunk_mib", 1, 256), ("queue_depth", 1, 64)):
+            value = getattr(self, key)
+            if not low <= value <= high:
+                fail(key, f"must be between {low} and {high} (got {value})")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
         kwargs: dict[str, Any] = {}

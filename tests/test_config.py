@@ -175,3 +175,20 @@ def test_save_to_explicit_paths(tmp_path: Path) -> None:
     save_settings(Settings(production="P"), paths)
     assert load_settings(paths).production == "P"
     assert load_settings() == Settings()  # the env home is untouched
+
+
+@pytest.mark.parametrize(
+    "data,key",
+    [
+        ({"algorithms": ["xxh64", "crc32"]}, "algorithms"),
+        ({"algorithms": []}, "algorithms"),
+        ({"verify_mode": "quick"}, "verify_mode"),
+        ({"copies_required": 0}, "copies_required"),
+        ({"retries": -1}, "retries"),
+        ({"chunk_mib": 4096}, "chunk_mib"),
+    ],
+)
+def test_settings_with_impossible_values_name_the_key(data: dict, key: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        Settings.from_dict(data)
+    assert f"'{key}'" in str(info.value) and "delete the key to use the default" in str(info.value)

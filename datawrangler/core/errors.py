@@ -28,6 +28,8 @@ class Code(StrEnum):
     NAME_COLLISION = "name_collision"
     SAME_VOLUME = "same_volume"
     UNKNOWN_HASH = "unknown_hash"
+    UNKNOWN_VERIFY_MODE = "unknown_verify_mode"
+    BAD_ROLL_NAME = "bad_roll_name"
     NO_DESTINATION = "no_destination"
     # per file, while running
     SOURCE_READ_ERROR = "source_read_error"

@@ -51,13 +51,23 @@ class OffloadPlan:
         if isinstance(destination_roots, str | os.PathLike):
             destination_roots = [destination_roots]  # one drive, not one destination per character
         roll = roll_name or os.path.basename(src.rstrip(os.sep)) or "card"
+        check_roll_name(roll)
         try:
             mode = VerifyMode(verify_mode)
         except ValueError:
-            raise OffloadError(Code.UNKNOWN_HASH, f"Unknown verify mode {verify_mode!r}: use full, "
+            raise OffloadError(Code.UNKNOWN_VERIFY_MODE, f"Unknown verify mode {verify_mode!r}: use full, "
                                "destinations or size.") from None
         dests = tuple(os.path.join(os.path.abspath(os.fspath(d)), roll) for d in destination_roots)
         return cls(src, dests, parse_algorithms(algorithms), mode, **options)  # type: ignore[arg-type]
+
+
+def check_roll_name(roll: str) -> None:
+    """A roll folder is one folder inside the destination: no separators, no '..', nothing a drive refuses."""
+    bad = (not roll.strip() or roll in (".", "..") or "/" in roll or "\\" in roll
+           or any(c in devices.FORBIDDEN_CHARS for c in roll) or len(roll.encode("utf-8")) > 255)
+    if bad:
+        raise OffloadError(Code.BAD_ROLL_NAME, f"The roll folder name {roll!r} cannot be used: it must be one "
+                           "folder name, without / \\ : * ? \" < > | or control characters. Choose another.")
 
 
 @dataclass(frozen=True)

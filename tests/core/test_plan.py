@@ -139,7 +139,7 @@ def test_no_hash_is_a_clear_error(make_card, dest_dirs, algorithms: object) -> N
 def test_unknown_verify_mode_is_a_clear_error(make_card, dest_dirs, mode: str) -> None:
     with pytest.raises(OffloadError) as info:
         OffloadPlan.create(make_card(), dest_dirs(1), verify_mode=mode)
-    assert info.value.code is Code.UNKNOWN_HASH  # no dedicated code in errors.Code (yet)
+    assert info.value.code is Code.UNKNOWN_VERIFY_MODE
     assert f"Unknown verify mode {mode!r}" in str(info.value)
     assert "use full, destinations or size" in str(info.value)
 
@@ -533,3 +533,17 @@ def test_path_max_boundary(make_card, dest_dirs) -> None:
     assert len(os.fsencode(dest)) + 1 + len(fits) == path_max - 1
     assert preflight(plan, _with_files(card, fits)).ok
     assert codes(preflight(plan, _with_files(card, too_long)).errors) == [Code.PATH_TOO_LONG]
+
+
+@pytest.mark.parametrize("roll", ["../escape", "a/b", "..", " ", "A001:R2", "bad\nname", "x" * 300])
+def test_a_roll_name_that_is_not_one_folder_is_refused(make_card, dest_dirs, roll: str) -> None:
+    with pytest.raises(OffloadError) as info:
+        OffloadPlan.create(make_card(), dest_dirs(1), roll_name=roll)
+    assert info.value.code is Code.BAD_ROLL_NAME
+    assert "Choose another" in str(info.value)
+
+
+def test_a_plain_roll_name_is_used_as_given(make_card, dest_dirs) -> None:
+    (d1,) = dest_dirs(1)
+    plan = OffloadPlan.create(make_card(), [d1], roll_name="A001_DAY03 Ünit-B")
+    assert plan.destinations == (os.path.join(str(d1), "A001_DAY03 Ünit-B"),)
