@@ -20,6 +20,7 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -48,10 +49,12 @@ def _small_card(root: Path, n: int) -> Path:
     return card
 
 
-def _engine_run(card: Path, dests: list[Path], catalog: Path | None) -> float:
+def _engine_run(card: Path, dests: list[Path], catalog: Path | None) -> tuple[float, float]:
+    """(wall seconds of the offload, seconds the catalog writer spent in transactions)"""
     plan = OffloadPlan.create(card, dests, verify_mode="full")
     t0 = time.perf_counter()
     scan = scan_source(plan.source, plan.ignore)
+    writer = 0.0
     if catalog is None:
         offload(plan, scan=scan)
     else:
@@ -61,25 +64,32 @@ def _engine_run(card: Path, dests: list[Path], catalog: Path | None) -> float:
         recorder.start()
         result = offload(plan, scan=scan, on_file=recorder.on_file)
         recorder.finish(result)
+        writer = recorder.write_seconds
         db.close()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, writer
 
 
 def bench_engine(tmp: Path, n: int) -> dict:
     card = _small_card(tmp / "card", n)
     times: dict[str, list[float]] = {"plain": [], "catalog": []}
-    for rnd in range(3):
+    writer: list[float] = []
+    for rnd in range(5):  # interleaved; medians, since other work on the machine makes single runs noisy
         for kind in ("plain", "catalog"):
             dests = [tmp / f"{kind}{rnd}-1", tmp / f"{kind}{rnd}-2"]
             for d in dests:
                 d.mkdir()
             cat = tmp / f"cat{rnd}.sqlite" if kind == "catalog" else None
-            times[kind].append(_engine_run(card, dests, cat))
+            wall, w = _engine_run(card, dests, cat)
+            times[kind].append(wall)
+            if cat is not None:
+                writer.append(w)
             for d in dests:
                 shutil.rmtree(d)
-    plain, with_cat = min(times["plain"]), min(times["catalog"])
+    plain, with_cat = statistics.median(times["plain"]), statistics.median(times["catalog"])
     return {"files": n, "plain_s": round(plain, 3), "with_catalog_s": round(with_cat, 3),
-            "per_file_ms": round(plain / n * 1000, 4), "overhead_pct": round((with_cat / plain - 1) * 100, 2)}
+            "per_file_ms": round(plain / n * 1000, 4), "overhead_pct": round((with_cat / plain - 1) * 100, 2),
+            "writer_s": round(statistics.median(writer), 3),
+            "writer_share_pct": round(statistics.median(writer) / with_cat * 100, 2)}
 
 
 def bench_recorder(tmp: Path, n: int) -> dict:

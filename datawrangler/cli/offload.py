@@ -160,7 +160,10 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
          record: OffloadRecord, pairs: dict, required: int, ids: dict[str, Any]) -> int:
     out, err = sys.stdout, sys.stderr
     ids["offload_id"] = record.offload_id
-    js = partial(emit, out, **ids) if args.json else None
+    js: Callable[..., None] | None = None
+    if args.json:
+        def js(event: str, **data: Any) -> None:
+            emit(out, event, **ids, **data)
     if js:
         js("start", source=plan.source, destinations=list(plan.destinations), files=len(scan.files),
            bytes=scan.total_bytes, algorithms=list(plan.algorithms), verify_mode=plan.verify_mode.value)

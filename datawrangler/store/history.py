@@ -34,7 +34,8 @@ class Filters:
 
 
 def offloads(db: Database, f: Filters) -> list[dict]:
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     if f.since:
         where.append("o.started_at >= ?")
         params.append(_day(f.since))

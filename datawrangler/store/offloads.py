@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -49,7 +50,7 @@ def plan_to_json(plan: OffloadPlan) -> str:
 def plan_from_json(text: str) -> OffloadPlan:
     data = json.loads(text)
     names = {f.name for f in dataclasses.fields(OffloadPlan)}
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in names}
     kwargs["verify_mode"] = VerifyMode(kwargs.get("verify_mode", VerifyMode.FULL))
     return OffloadPlan(**kwargs)
 

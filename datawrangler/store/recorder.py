@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlite_utils import Database
+
 from datawrangler.core.events import CopyState, FileResult, OffloadResult, VerifyMode
 from datawrangler.store import db as dbmod
 from datawrangler.store import offloads
@@ -135,12 +137,15 @@ class Recorder:
         while self._queue.get() is not None:
             pass
 
-    def _write(self, db, batch: list[tuple]) -> None:  # type: ignore[no-untyped-def]
+    def _write(self, db: Database, batch: list[tuple]) -> None:
         if not batch:
             return
         t0 = time.perf_counter()
         oid = self.record.offload_id
-        files, copies, checks, carried = [], [], [], []
+        files: list[tuple] = []
+        copies: list[tuple] = []
+        checks: list[tuple] = []
+        carried: list[tuple] = []
         end: tuple | None = None
         for item in batch:
             if item[0] == "file":
@@ -166,7 +171,7 @@ class Recorder:
         self.files_recorded += len(files)
         self.write_seconds += time.perf_counter() - t0
 
-    def _rows(self, f: FileResult, files: list, copies: list, checks: list) -> None:
+    def _rows(self, f: FileResult, files: list[tuple], copies: list[tuple], checks: list[tuple]) -> None:
         oid = self.record.offload_id
         dest_ids = self.record.destination_ids
         files.append((oid, f.rel_path, f.size, f.mtime_ns, json.dumps(dict(f.digests)) if f.digests else None,

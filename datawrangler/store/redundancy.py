@@ -20,7 +20,7 @@ SELECT l.rel_path, l.size,
   COALESCE(SUM(c.state = 'copied'), 0),
   COUNT(g.id) > 0
 FROM {listing} l
-LEFT JOIN files g ON g.offload_id IN (SELECT id FROM temp.lineage_offloads)
+LEFT JOIN files g INDEXED BY idx_files_offload_id_rel_path ON g.offload_id IN (SELECT id FROM temp.lineage_offloads)
   AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns
 LEFT JOIN copies c ON c.file_id = g.id
 LEFT JOIN destinations d ON d.id = c.destination_id
@@ -70,7 +70,8 @@ def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]]
         latest = db.conn.execute("SELECT o.id FROM offloads o WHERE o.card_id = ? ORDER BY o.started_at DESC "
                                  "LIMIT 1", (card_id,)).fetchone()
         latest_id = int(latest[0]) if latest else -1
-        source = f"(SELECT rowid, rel_path, size, mtime_ns FROM files WHERE offload_id = {latest_id})"
+        source = ("(SELECT rowid, rel_path, size, mtime_ns FROM files INDEXED BY idx_files_offload_id_rel_path"
+                  f" WHERE offload_id = {latest_id})")
     else:
         with db.atomic():
             db.conn.execute("DROP TABLE IF EXISTS temp.listing")
@@ -85,8 +86,7 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
                     listing: Iterable[tuple[str, int, int]] | None = None) -> CardRedundancy:
     """Safe to format? With the reasons when not, most important first."""
     if card_id is None:
-        files = list(listing or ())
-        out = CardRedundancy(None, None, required, files_total=len(files))
+        out = CardRedundancy(None, None, required, files_total=len(list(listing or ())))
         out.reasons.append("This card was never offloaded: the catalog holds no copy of it.")
         return out
     reel = db.conn.execute("SELECT reel FROM cards WHERE id = ?", (card_id,)).fetchone()

@@ -17,7 +17,7 @@ CORE_TABLES = ("volumes", "cards", "offloads", "destinations", "files", "copies"
 
 def _v1(db: Database) -> None:
     """The first schema: volumes, cards, offloads, destinations, files, copies, verifications, events."""
-    db["volumes"].create({
+    db.table("volumes").create({
         "id": int,
         "key": str,  # global identity: "uuid:<fs uuid>" where the OS gives one, else "dev:<host>:<device>"
         "disk": str,  # the physical disk (partitions of one disk share it): redundancy counts these
@@ -25,8 +25,8 @@ def _v1(db: Database) -> None:
         "capacity": int, "kind": str,  # card / destination
         "host": str, "last_mount_point": str, "first_seen": float, "last_seen": float,
     }, pk="id", not_null={"key", "disk", "kind"})
-    db["volumes"].create_index(["key"], unique=True)
-    db["cards"].create({
+    db.table("volumes").create_index(["key"], unique=True)
+    db.table("cards").create({
         "id": int,
         "fingerprint": str,  # core.cards.fingerprint: sha256 of the sorted (path, size, mtime) listing
         "vendor": str, "reel": str, "label": str,
@@ -34,10 +34,10 @@ def _v1(db: Database) -> None:
         "file_count": int, "total_bytes": int,
         "volume_id": int, "first_seen": float,
     }, pk="id", not_null={"fingerprint"}, foreign_keys=[("volume_id", "volumes", "id")])
-    db["cards"].create_index(["fingerprint"], unique=True)
-    db["cards"].create_index(["reel"])
-    db["cards"].create_index(["lineage"])
-    db["offloads"].create({
+    db.table("cards").create_index(["fingerprint"], unique=True)
+    db.table("cards").create_index(["reel"])
+    db.table("cards").create_index(["lineage"])
+    db.table("offloads").create({
         "id": int,
         "uuid": str,  # global id, for merging catalogs of several stations
         "card_id": int, "project": str, "reel": str, "camera": str,
@@ -51,11 +51,11 @@ def _v1(db: Database) -> None:
         "incremental_of": int, "resumes": int,
     }, pk="id", not_null={"uuid", "source", "plan", "state", "started_at"},
         defaults={"resumes": 0}, foreign_keys=[("card_id", "cards", "id")])
-    db["offloads"].create_index(["uuid"], unique=True)
-    db["offloads"].create_index(["card_id"])
-    db["offloads"].create_index(["started_at"])
-    db["offloads"].create_index(["state"])
-    db["destinations"].create({
+    db.table("offloads").create_index(["uuid"], unique=True)
+    db.table("offloads").create_index(["card_id"])
+    db.table("offloads").create_index(["started_at"])
+    db.table("offloads").create_index(["state"])
+    db.table("destinations").create({
         "id": int, "offload_id": int,
         "idx": int,  # index into the plan's destinations
         "path": str,  # the roll folder
@@ -63,10 +63,10 @@ def _v1(db: Database) -> None:
         "volume_id": int, "state": str, "files_ok": int, "files_failed": int, "code": str, "message": str,
     }, pk="id", not_null={"offload_id", "idx", "path"},
         foreign_keys=[("offload_id", "offloads", "id"), ("volume_id", "volumes", "id")])
-    db["destinations"].create_index(["offload_id", "idx"], unique=True)
-    db["destinations"].create_index(["volume_id"])
-    db["destinations"].create_index(["path"])
-    db["files"].create({
+    db.table("destinations").create_index(["offload_id", "idx"], unique=True)
+    db.table("destinations").create_index(["volume_id"])
+    db.table("destinations").create_index(["path"])
+    db.table("files").create({
         "id": int, "offload_id": int,
         "rel_path": str, "size": int, "mtime_ns": int,
         "digests": str,  # JSON {algorithm: hex}, taken while reading the card
@@ -74,8 +74,8 @@ def _v1(db: Database) -> None:
         "code": str, "message": str, "source_reverified": int,
     }, pk="id", not_null={"offload_id", "rel_path", "size", "mtime_ns", "status"},
         foreign_keys=[("offload_id", "offloads", "id")])
-    db["files"].create_index(["offload_id", "rel_path"], unique=True)
-    db["copies"].create({
+    db.table("files").create_index(["offload_id", "rel_path"], unique=True)
+    db.table("copies").create({
         "id": int, "file_id": int, "destination_id": int,
         "state": str,  # verified / copied / failed; stale (the card's file changed since); missing / changed /
         # unreadable (a re-verify found it so). The current word: its history is in verifications
@@ -84,21 +84,21 @@ def _v1(db: Database) -> None:
         "verified_at": float, "cache_bypassed": int,
     }, pk="id", not_null={"file_id", "destination_id", "state"},
         foreign_keys=[("file_id", "files", "id"), ("destination_id", "destinations", "id")])
-    db["copies"].create_index(["file_id", "destination_id"], unique=True)
-    db["copies"].create_index(["destination_id"])
-    db["verifications"].create({
+    db.table("copies").create_index(["file_id", "destination_id"], unique=True)
+    db.table("copies").create_index(["destination_id"])
+    db.table("verifications").create({
         "id": int, "copy_id": int, "at": float,
         "method": str,  # offload-readback / already-present / reverify / size-only
         "cache_bypassed": int, "digests": str,
         "result": str,  # verified / copied / failed / missing / changed
         "code": str, "message": str,
     }, pk="id", not_null={"copy_id", "at", "method", "result"}, foreign_keys=[("copy_id", "copies", "id")])
-    db["verifications"].create_index(["copy_id"])
-    db["events"].create({
+    db.table("verifications").create_index(["copy_id"])
+    db.table("events").create({
         "id": int, "at": float, "offload_id": int, "kind": str, "code": str, "message": str,
         "data": str,  # JSON
     }, pk="id", not_null={"at", "kind"})
-    db["events"].create_index(["offload_id"])
+    db.table("events").create_index(["offload_id"])
 
 
 Migration = Callable[[Database], None]
