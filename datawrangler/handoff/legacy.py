@@ -1,0 +1,43 @@
+"""Legacy MHL 1.1 (`<hashlist version="1.1">`, one file per roll), for post houses that still ask for it.
+
+Its xxHash64 element is `<xxhash64be>` (canonical, big-endian: what xxhsum prints); the old `<xxhash64>`
+element is byte-reversed and is never written. MHL 1.1 knows md5, sha1 and xxHash64 only: other
+algorithms are not listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from datawrangler.handoff.common import CreatorInfo, as_utc, esc
+
+TAGS = (("md5", "md5"), ("sha1", "sha1"), ("xxh64", "xxhash64be"))
+
+
+def _z(when: dt.datetime | float) -> str:
+    return as_utc(when).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def render(files: Iterable[tuple[str, int, int, Mapping[str, str], float | None]], creator: CreatorInfo,
+           started: dt.datetime | float, finished: dt.datetime | float) -> bytes:
+    """`files`: (relative path, size, mtime_ns, digests, hash date)."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', '<hashlist version="1.1">\n', "  <creatorinfo>\n"]
+    if creator.author:
+        out.append(f"    <name>{esc(creator.author)}</name>\n")
+    out += [f"    <hostname>{esc(creator.hostname)}</hostname>\n",
+            f"    <tool>{esc(creator.tool_name)} {esc(creator.tool_version)}</tool>\n",
+            f"    <startdate>{_z(started)}</startdate>\n", f"    <finishdate>{_z(finished)}</finishdate>\n",
+            "  </creatorinfo>\n"]
+    for path, size, mtime_ns, digests, hashdate in files:
+        tags = [(tag, digests[alg]) for alg, tag in TAGS if alg in digests]
+        if not tags:
+            continue
+        out += ["  <hash>\n", f"    <file>{esc(path)}</file>\n", f"    <size>{size}</size>\n",
+                f"    <lastmodificationdate>{_z(mtime_ns // 1_000_000_000)}</lastmodificationdate>\n"]
+        out += [f"    <{tag}>{value}</{tag}>\n" for tag, value in tags]
+        if hashdate is not None:
+            out.append(f"    <hashdate>{_z(hashdate)}</hashdate>\n")
+        out.append("  </hash>\n")
+    out.append("</hashlist>\n")
+    return "".join(out).encode("utf-8")

@@ -1,0 +1,182 @@
+"""What the handoff files (ASC MHL, checksum lists, manifests) read from the catalog, and the rows an
+imported ASC MHL history becomes. The catalog is the source of truth: a copy is listed as verified only
+when its row here says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from sqlite_utils import Database
+
+from datawrangler import __version__
+from datawrangler.store import offloads
+
+
+@dataclass(frozen=True)
+class DestRow:
+    id: int
+    idx: int
+    path: str
+    state: str | None
+
+
+@dataclass(frozen=True)
+class OffloadSummary:
+    id: int
+    uuid: str
+    source: str
+    roll_name: str | None
+    reel: str | None
+    project: str | None
+    operator: str | None
+    host: str | None
+    algorithms: tuple[str, ...]
+    verify_mode: str
+    state: str
+    started_at: float
+    ended_at: float | None
+    ignore: tuple[str, ...]
+    destinations: tuple[DestRow, ...]
+
+
+@dataclass(frozen=True)
+class CopyRow:
+    state: str
+    digests: dict[str, str]  # read back from the destination
+    verified_at: float | None
+    cache_bypassed: bool | None
+    already_present: bool
+
+
+@dataclass(frozen=True)
+class FileRow:
+    rel_path: str
+    size: int
+    mtime_ns: int
+    status: str
+    digests: dict[str, str]  # taken while reading the card
+    copies: dict[int, CopyRow] = field(default_factory=dict)  # by destination id
+
+
+def offload_summary(db: Database, offload_id: int) -> OffloadSummary | None:
+    row = db.conn.execute(
+        "SELECT id, uuid, source, roll_name, reel, project, operator, host, algorithms, verify_mode, state,"
+        " started_at, ended_at, plan FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    if row is None:
+        return None
+    plan = json.loads(row[13] or "{}")
+    dests = tuple(DestRow(*r) for r in db.conn.execute(
+        "SELECT id, idx, path, state FROM destinations WHERE offload_id = ? ORDER BY idx", (offload_id,)))
+    return OffloadSummary(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+                          tuple(a for a in (row[8] or "").split(",") if a), row[9] or "", row[10], row[11],
+                          row[12], tuple(plan.get("ignore") or ()), dests)
+
+
+def offload_files(db: Database, offload_id: int) -> Iterator[FileRow]:
+    """Every file of the offload in listing (scan) order, with its copies by destination id."""
+    current: FileRow | None = None
+    for fid, rel, size, mtime, status, fdig, did, cstate, cdig, at, bypassed, present in db.conn.execute(
+            "SELECT f.id, f.rel_path, f.size, f.mtime_ns, f.status, f.digests, c.destination_id, c.state, c.digests,"
+            " c.verified_at, c.cache_bypassed, c.already_present FROM files f"
+            " LEFT JOIN copies c ON c.file_id = f.id WHERE f.offload_id = ? ORDER BY f.id, c.destination_id",
+            (offload_id,)):
+        if current is None or current.rel_path != rel:
+            if current is not None:
+                yield current
+            current = FileRow(rel, size, mtime, status, json.loads(fdig or "{}"))
+            del fid
+        if did is not None:
+            current.copies[did] = CopyRow(cstate, json.loads(cdig or "{}"), at,
+                                          None if bypassed is None else bool(bypassed), bool(present))
+    if current is not None:
+        yield current
+
+
+@dataclass(frozen=True)
+class ReverifyRow:
+    rel_path: str
+    size: int
+    mtime_ns: int
+    result: str  # verified / changed / missing / failed
+    digests: dict[str, str]  # what the re-read gave
+    at: float
+
+
+def latest_reverify(db: Database, destination_ids: Sequence[int]) -> list[ReverifyRow]:
+    """The most recent re-verification of each file recorded at these destinations (one roll folder)."""
+    if not destination_ids:
+        return []
+    marks = ",".join("?" for _ in destination_ids)
+    rows = db.conn.execute(
+        "SELECT f.rel_path, f.size, f.mtime_ns, v.result, v.digests, v.at FROM verifications v"
+        " JOIN copies c ON c.id = v.copy_id JOIN files f ON f.id = c.file_id"
+        f" WHERE c.destination_id IN ({marks}) AND v.method = 'reverify'"
+        " AND v.id = (SELECT MAX(v2.id) FROM verifications v2 WHERE v2.copy_id = c.id AND v2.method = 'reverify')"
+        " ORDER BY f.rel_path, v.id", tuple(destination_ids)).fetchall()
+    out: dict[str, ReverifyRow] = {}
+    for rel, size, mtime, result, dig, at in rows:
+        out[rel] = ReverifyRow(rel, size, mtime, result, json.loads(dig or "{}"), at)
+    return list(out.values())
+
+
+def destinations_at(db: Database, roll: str) -> list[int]:
+    """Destination ids whose roll folder is this path."""
+    norm = os.path.normpath(roll)
+    return [r[0] for r in db.conn.execute("SELECT id, path FROM destinations") if os.path.normpath(r[1]) == norm]
+
+
+@dataclass(frozen=True)
+class ImportedFile:
+    rel_path: str
+    size: int
+    mtime_ns: int
+    digests: dict[str, str]
+    note: str  # which generation the digests come from
+
+
+def record_import(db: Database, roll: str, files: Sequence[ImportedFile], algorithms: Sequence[str],
+                  fingerprint: str, message: str) -> int:
+    """An ASC MHL history found on a drive becomes an offload in state 'imported': its files and one copy each
+    (state 'copied': recorded, not read back by this station; 'datawrangler verify' re-reads and upgrades them).
+    Returns the offload id."""
+    from datawrangler.core.plan import OffloadPlan
+    from datawrangler.store import cards
+    from datawrangler.store.volumes import identify, record_volume
+
+    now = time.time()
+    plan = OffloadPlan(source=roll, destinations=(roll,), algorithms=tuple(algorithms))
+    with db.atomic():
+        ident = identify(roll)
+        vol = record_volume(db, ident, "destination")
+        card_id = cards.record_card(db, fingerprint, reel=None, label=os.path.basename(roll), vendor=None,
+                                    file_count=len(files), total_bytes=sum(f.size for f in files),
+                                    volume_id=None, lineage=None)
+        cur = db.conn.execute(
+            "INSERT INTO offloads (uuid, card_id, source, roll_name, algorithms, verify_mode, plan, host, app_version,"
+            " started_at, ended_at, state, message, files_total, bytes_total, files_verified, files_failed,"
+            " files_skipped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?, ?, 0, 0, 0)",
+            (str(uuid.uuid4()), card_id, roll, os.path.basename(roll), ",".join(algorithms), plan.verify_mode.value,
+             offloads.plan_to_json(plan), ident.host, __version__, now, now, message, len(files),
+             sum(f.size for f in files)))
+        oid = int(cur.lastrowid or 0)
+        did = int(db.conn.execute(
+            "INSERT INTO destinations (offload_id, idx, path, mount_point, volume_id, state, files_ok, files_failed)"
+            " VALUES (?, 0, ?, ?, ?, 'imported', 0, 0)", (oid, roll, ident.mount_point, vol)).lastrowid or 0)
+        for f in files:
+            dig = json.dumps(f.digests)
+            fid = int(db.conn.execute(
+                "INSERT INTO files (offload_id, rel_path, size, mtime_ns, digests, status, message)"
+                " VALUES (?, ?, ?, ?, ?, 'copied', ?)", (oid, f.rel_path, f.size, f.mtime_ns, dig, f.note)).lastrowid
+                or 0)
+            cid = int(db.conn.execute(
+                "INSERT INTO copies (file_id, destination_id, state, digests, message, already_present, attempts)"
+                " VALUES (?, ?, 'copied', ?, ?, 1, 0)", (fid, did, dig, f.note)).lastrowid or 0)
+            db.conn.execute("INSERT INTO verifications (copy_id, at, method, digests, result, message)"
+                            " VALUES (?, ?, 'imported', ?, 'copied', ?)", (cid, now, dig, f.note))
+        offloads.event(db, oid, "imported", message, data={"roll": roll, "files": len(files)})
+    return oid
