@@ -1,0 +1,225 @@
+"""VolumeMonitor: sees volumes mount and unmount under the mount roots, each exactly once.
+
+The mount table is the truth: the monitor keeps the set of mounts under the roots and emits the
+difference each time it looks. It looks every `interval` seconds, at once when the kernel says the mount
+table changed (Linux: /proc/self/mountinfo polls POLLPRI on every mount and unmount), and at once when
+watchdog sees an entry appear or vanish in a mount root (macOS /Volumes). Because every event comes from
+one diff on one thread, a volume is never reported twice, and a mount that watchdog missed is still
+found by the next look.
+
+Pure Python: the callback runs on the monitor's thread; the GUI bridges it to a Qt signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import select
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from datawrangler.volumes import mounttable
+from datawrangler.volumes.identity import Volume, describe
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VolumeMounted:
+    volume: Volume
+
+
+@dataclass(frozen=True)
+class VolumeUnmounted:
+    volume: Volume
+
+
+VolumeEvent = VolumeMounted | VolumeUnmounted
+Callback = Callable[[VolumeEvent], None]
+
+
+class _Waker:
+    """Sleeps until woken (another thread, or the kernel's mount-table notice) or the timeout."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._poll: select.poll | None = None
+        self._fds: list[int] = []
+        self._mountinfo = None
+        if hasattr(select, "poll"):
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            self._fds = [r, w]
+            self._poll = select.poll()
+            self._poll.register(r, select.POLLIN)
+            if os.path.exists(mounttable.MOUNTINFO):
+                try:
+                    self._mountinfo = open(mounttable.MOUNTINFO, "rb")  # noqa: SIM115 - closed in close()
+                    self._poll.register(self._mountinfo.fileno(), select.POLLPRI | select.POLLERR)
+                except OSError:
+                    self._mountinfo = None
+
+    def wake(self) -> None:
+        if self._poll is None:
+            self._event.set()
+            return
+        with contextlib.suppress(OSError):  # the pipe is full: a wake-up is pending anyway
+            os.write(self._fds[1], b"x")
+
+    def wait(self, timeout: float) -> None:
+        if self._poll is None:
+            self._event.wait(timeout)
+            self._event.clear()
+            return
+        for fd, _ in self._poll.poll(timeout * 1000):
+            if fd == self._fds[0]:
+                try:
+                    while os.read(fd, 512):
+                        pass
+                except BlockingIOError:
+                    pass
+            # mountinfo: poll() itself re-arms the notice
+
+    def close(self) -> None:
+        if self._mountinfo is not None:
+            self._mountinfo.close()
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
+
+class VolumeMonitor:
+    """start() ... stop(). `callback(VolumeMounted | VolumeUnmounted)` runs on the monitor's thread.
+
+    report_existing: also report the volumes mounted before start() (as VolumeMounted, on the thread).
+    """
+
+    def __init__(self, callback: Callback, roots: Iterable[str] | None = None, *, interval: float = 0.5,
+                 report_existing: bool = False, use_watchdog: bool = True) -> None:
+        self.callback = callback
+        self.roots = mounttable.normalise_roots(mounttable.default_roots() if roots is None else roots)
+        self.interval = interval
+        self.report_existing = report_existing
+        self.use_watchdog = use_watchdog
+        self._known: dict[str, Volume] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._observer = None
+        self._waker: _Waker | None = None
+
+    def __enter__(self) -> VolumeMonitor:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def volumes(self) -> list[Volume]:
+        """The volumes mounted under the roots, as last seen."""
+        with self._lock:
+            return list(self._known.values())
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("VolumeMonitor already started")
+        self._stopping.clear()
+        self._waker = _Waker()
+        if not self.report_existing:  # the baseline: what is mounted now is not news
+            self._known = {mp: describe(m) for mp, m in mounttable.current(self.roots).items()}
+        if self.use_watchdog:
+            self._observer = self._start_observer()
+        self._thread = threading.Thread(target=self._run, name="dw-volumes", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching; returns once every thread of the monitor has ended."""
+        self._stopping.set()
+        if self._waker is not None:
+            self._waker.wake()
+        if self._observer is not None:
+            self._observer.stop()
+            self._observer.join()
+            self._observer = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._waker is not None:
+            self._waker.close()
+            self._waker = None
+
+    def check(self) -> None:
+        """Look now (from any thread): e.g. after the GUI heard of a new disk."""
+        if self._waker is not None:
+            self._waker.wake()
+
+    def _start_observer(self) -> Any:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        waker: _Waker = self._waker  # type: ignore[assignment]
+
+        class Wake(FileSystemEventHandler):
+            def on_any_event(self, event: FileSystemEvent) -> None:
+                waker.wake()
+
+        observer = Observer()
+        observer.name = "dw-volumes-watchdog"
+        scheduled = 0
+        for root in self.roots:
+            if os.path.isdir(root):
+                try:
+                    observer.schedule(Wake(), root, recursive=False)
+                    scheduled += 1
+                except OSError as exc:  # e.g. out of inotify watches: the mount table still tells
+                    log.info("cannot watch %s (%s); relying on the mount table", root, exc)
+        if not scheduled:
+            return None
+        observer.daemon = True
+        observer.start()
+        return observer
+
+    def _run(self) -> None:
+        waker = self._waker
+        assert waker is not None
+        while not self._stopping.is_set():
+            try:
+                self._reconcile()
+            except Exception:  # a bug in one look must not end the watching
+                log.exception("volume monitor: reconcile failed")
+            waker.wait(self.interval)
+
+    def _reconcile(self) -> None:
+        now = mounttable.current(self.roots)
+        events: list[VolumeEvent] = []
+        with self._lock:
+            for mp, vol in list(self._known.items()):
+                m = now.get(mp)
+                if m is None or m.dev != vol.dev:
+                    del self._known[mp]
+                    events.append(VolumeUnmounted(vol))
+            for mp, m in sorted(now.items()):
+                if mp not in self._known:
+                    vol = describe(m)
+                    self._known[mp] = vol
+                    events.append(VolumeMounted(vol))
+        for e in events:
+            if self._stopping.is_set() and isinstance(e, VolumeMounted):
+                break
+            try:
+                self.callback(e)
+            except Exception:
+                log.exception("volume monitor: the callback failed on %s", e)
+
+
+def watching_supported() -> str | None:
+    """None, or why this platform's mount table cannot be read."""
+    if sys.platform.startswith("linux") and not os.path.exists(mounttable.MOUNTINFO):
+        return f"{mounttable.MOUNTINFO} is missing"
+    return None
