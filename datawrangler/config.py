@@ -10,9 +10,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
+
+if TYPE_CHECKING:  # core imports config (DEFAULT_IGNORE): import Preset lazily at run time
+    from datawrangler.core.presets import Preset
 
 APP = "DataWrangler"
 HOME_ENV = "DATAWRANGLER_HOME"
@@ -41,6 +44,10 @@ class Paths:
     @property
     def settings_file(self) -> Path:
         return self.config_dir / "settings.json"
+
+    @property
+    def presets_file(self) -> Path:
+        return self.config_dir / "presets.json"
 
     @property
     def catalog_file(self) -> Path:
@@ -81,6 +88,7 @@ class Settings:
     overlap_verify: bool = True  # read back file k while file k+1 is being written
     production: str = ""
     operator: str = ""
+    mount_roots: tuple[str, ...] = ()  # where cards mount; empty: the platform's (/media, /Volumes, ...)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -175,3 +183,49 @@ def _unknown_keys(path: Path) -> dict[str, Any]:
         return {}
     known = {f.name for f in fields(Settings)}
     return {k: v for k, v in data.items() if k not in known}
+
+
+# -- Presets: one JSON file next to the settings, {"presets": [{...}, ...]} (core.presets.Preset fields).
+
+
+def load_presets(paths: Paths | None = None) -> list[Preset]:
+    """The presets (core.presets.Preset), in file order; [] without a file. SettingsError when unusable."""
+    from datawrangler.core.presets import Preset, PresetError
+
+    f = (paths or app_paths()).presets_file
+    if not f.exists():
+        return []
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(f"The presets file {f} cannot be read ({exc}). Fix it or move it away.") from exc
+    items = data.get("presets") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise SettingsError(f"The presets file {f} must hold a JSON object with a 'presets' list.")
+    try:
+        presets = [Preset.from_dict(p, source=str(f)) for p in items]
+    except PresetError as exc:
+        raise SettingsError(str(exc)) from None
+    names = [p.name for p in presets]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise SettingsError(f"The presets file {f} names {', '.join(dupes)} more than once. Rename one.")
+    return presets
+
+
+def save_presets(presets: list[Preset], paths: Paths | None = None) -> None:
+    paths = paths or app_paths()
+    paths.config_dir.mkdir(parents=True, exist_ok=True)
+    tmp = paths.presets_file.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"presets": [p.to_dict() for p in presets]}, indent=2), encoding="utf-8")
+    os.replace(tmp, paths.presets_file)
+
+
+def find_preset(name: str, paths: Paths | None = None) -> Preset:
+    presets = load_presets(paths)
+    for p in presets:
+        if p.name == name:
+            return p
+    known = ", ".join(repr(p.name) for p in presets) or "none"
+    raise SettingsError(f"No preset named {name!r} (presets: {known}). Add it to "
+                        f"{(paths or app_paths()).presets_file}.")

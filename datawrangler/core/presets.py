@@ -1,0 +1,220 @@
+"""Offload presets and the naming template: pure, no I/O (the settings file holds presets; config loads them).
+
+A template such as ``{date}/{camera}/{reel}`` names the roll folder on every destination ('/' makes
+subfolders). The production chooses every part of it, so the result keeps to Netflix's
+``[A-Za-z0-9._-]`` (token values are made safe; literal text must already be), which is also safe on
+exFAT and NTFS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import string
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from datawrangler.core.cards import CardInfo
+from datawrangler.core.errors import OffloadError
+from datawrangler.core.events import VerifyMode
+from datawrangler.core.hashing import parse_algorithms
+
+TOKENS = {
+    "project": "the production's name",
+    "date": "the offload's date, YYYY-MM-DD",
+    "day": "the shooting day number (2 digits unless a format is given: {day:03d})",
+    "camera": "the camera letter (A)",
+    "reel": "the reel (A001)",
+    "card": "the card id (A001R2EC for ARRI; else the reel)",
+    "label": "the card's volume label",
+    "vendor": "the camera vendor (ARRI, RED, Sony...)",
+    "counter": "the reel number for this camera (3 digits unless a format is given: {counter:04d})",
+    "media": "camera, sound or stills",
+}
+_DEFAULT_SPEC = {"counter": "03d", "day": "02d"}
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_LITERAL_OK = re.compile(r"^[A-Za-z0-9._/-]*$")
+HANDOFF_KINDS = ("ascmhl", "mhl", "md5sum", "xxhsum", "csv", "json")
+
+
+class TemplateError(ValueError):
+    """The template cannot name a folder; the message says which part and what to do."""
+
+
+def safe_part(text: str) -> str:
+    """Text made of [A-Za-z0-9._-] only: accents dropped (é -> e), anything else becomes '_'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SAFE.sub("_", ascii_text)
+
+
+def check_template(template: str) -> list[str]:
+    """The template's tokens, in order; TemplateError if it uses an unknown token or unsafe literal text."""
+    if not template.strip():
+        raise TemplateError("The naming template is empty. Use tokens such as {date}/{reel}.")
+    used = []
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise TemplateError(f"The naming template {template!r} is not valid ({exc}). Write tokens as "
+                            "{reel}; a literal brace is not allowed.") from None
+    for literal, name, spec, conversion in parsed:
+        if not _LITERAL_OK.match(literal):
+            bad = sorted({c for c in literal if not _LITERAL_OK.match(c)})
+            raise TemplateError(f"The naming template {template!r} contains {''.join(bad)!r}: folder names "
+                                "chosen by the production may only use letters, digits, '.', '_' and '-' "
+                                "(Netflix's rule; also safe on exFAT and NTFS).")
+        if name is None:
+            continue
+        if name not in TOKENS:
+            raise TemplateError(f"Unknown token {{{name}}} in the naming template {template!r}. Tokens: "
+                                + ", ".join("{" + t + "}" for t in TOKENS) + ".")
+        if conversion:
+            raise TemplateError(f"{{{name}!{conversion}}}: conversions are not supported in the naming template.")
+        if spec and name not in _DEFAULT_SPEC:
+            raise TemplateError(f"{{{name}:{spec}}}: only {{counter}} and {{day}} take a number format.")
+        used.append(name)
+    if template.startswith("/") or "//" in template:
+        raise TemplateError(f"The naming template {template!r} has an empty folder name (a leading or double '/').")
+    return used
+
+
+def render_template(template: str, tokens: Mapping[str, str | int | None]) -> str:
+    """The relative folder path the template names for these token values ('/'-separated)."""
+    check_template(template)
+    out = []
+    for literal, name, spec, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is None:
+            continue
+        value = tokens.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            try:
+                out.append(format(value, spec or _DEFAULT_SPEC.get(name, "d")))
+            except ValueError:
+                raise TemplateError(f"{{{name}:{spec}}} is not a number format (try {{{name}:03d}}).") from None
+        else:
+            if spec:
+                raise TemplateError(f"{{{name}:{spec}}}: the value {value!r} is not a number.")
+            out.append(safe_part(str(value)))
+    parts = []
+    for part in "".join(out).split("/"):
+        part = re.sub(r"([._-])[._-]+", r"\1", part).strip("._-")  # an empty token leaves no stray '_'
+        if not part:
+            missing = [n for n in check_template(template) if not tokens.get(n) and tokens.get(n) != 0]
+            raise TemplateError(f"The naming template {template!r} gives an empty folder name"
+                                + (f": no value for {', '.join('{' + n + '}' for n in missing)}" if missing else "")
+                                + ". Set it in the preset or change the template.")
+        if len(part.encode()) > 255:
+            raise TemplateError(f"The folder name {part[:40]!r}… is longer than 255 bytes.")
+        parts.append(part)
+    return "/".join(parts)
+
+
+def card_tokens(preset: Preset, card: CardInfo, *, reel: str, counter: int | None,
+                when: dt.date | None = None) -> dict[str, str | int | None]:
+    return {
+        "project": preset.project or None,
+        "date": (when or dt.date.today()).isoformat(),
+        "day": preset.day,
+        "camera": reel[0] if reel else card.camera_letter,
+        "reel": reel,
+        "card": card.card_id if card.card_id and card.reel == reel else reel,
+        "label": card.label,
+        "vendor": card.vendor,
+        "counter": counter,
+        "media": card.media,
+    }
+
+
+class PresetError(ValueError):
+    """A preset cannot be used; the message names the preset and the field."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    destinations: tuple[str, ...] = ()  # destination roots, one per drive
+    template: str = "{date}/{reel}"  # the roll folder under each destination
+    algorithms: tuple[str, ...] = ("xxh64",)
+    verify_mode: str = "full"
+    copies_required: int = 2
+    handoff: tuple[str, ...] = ("ascmhl",)  # files written into each roll after the offload
+    auto_offload: bool = False  # offload a recognised card as soon as it mounts
+    auto_generic: bool = False  # ... and an unrecognised one too
+    eject_after: bool = False  # eject the card once every file is verified on every destination
+    keep_awake: bool = True  # keep the machine from sleeping while offloading
+    project: str = ""
+    day: int | None = None  # the shooting day
+    camera: str = "A"  # the camera letter for cards whose names carry none
+    sound_camera: str = "S"  # ... for sound cards
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "presets") -> Preset:
+        if not isinstance(data, Mapping):
+            raise PresetError(f"{source}: a preset must be a JSON object, not {data!r}.")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise PresetError(f"{source}: every preset needs a 'name' (text).")
+        where = f"{source}: preset {name!r}"
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise PresetError(f"{where}: unknown field(s) {', '.join(unknown)}. Known: {', '.join(known)}.")
+        kwargs: dict[str, Any] = {}
+        defaults = cls(name="x")
+        for key, value in data.items():
+            default = getattr(defaults, key)
+            if isinstance(default, tuple):
+                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                    raise PresetError(f"{where}: '{key}' must be a list of text, not {value!r}.")
+                value = tuple(value)
+            elif isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise PresetError(f"{where}: '{key}' must be true or false, not {value!r}.")
+            elif key == "day" or isinstance(default, int):
+                if (value is not None or key != "day") and (isinstance(value, bool) or not isinstance(value, int)):
+                    raise PresetError(f"{where}: '{key}' must be a whole number, not {value!r}.")
+            elif isinstance(default, str) and not isinstance(value, str):
+                raise PresetError(f"{where}: '{key}' must be text, not {value!r}.")
+            kwargs[key] = value
+        preset = cls(**kwargs)
+        preset.validate(where)
+        return preset
+
+    def validate(self, where: str | None = None) -> None:
+        where = where or f"preset {self.name!r}"
+        try:
+            check_template(self.template)
+            parse_algorithms(self.algorithms)
+        except (TemplateError, OffloadError) as exc:
+            raise PresetError(f"{where}: {exc}") from None
+        if self.verify_mode not in {m.value for m in VerifyMode}:
+            raise PresetError(f"{where}: 'verify_mode' must be full, destinations or size, not {self.verify_mode!r}.")
+        if self.copies_required < 1:
+            raise PresetError(f"{where}: 'copies_required' must be at least 1.")
+        if self.day is not None and self.day < 0:
+            raise PresetError(f"{where}: 'day' must be 0 or more.")
+        bad = [h for h in self.handoff if h not in HANDOFF_KINDS]
+        if bad:
+            raise PresetError(f"{where}: unknown handoff file kind(s) {', '.join(bad)}; choose from "
+                              f"{', '.join(HANDOFF_KINDS)}.")
+        for key in ("camera", "sound_camera"):
+            letter = getattr(self, key)
+            if not re.fullmatch(r"[A-Z]", letter):
+                raise PresetError(f"{where}: '{key}' must be one capital letter, not {letter!r}.")
+        if self.auto_offload and not self.destinations:
+            raise PresetError(f"{where}: auto-offload needs at least one destination.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def camera_for(self, card: CardInfo) -> str:
+        """The camera letter of a card: its own, else the preset's (the sound letter for a sound card)."""
+        if card.camera_letter:
+            return card.camera_letter
+        return self.sound_camera if card.media == "sound" else self.camera
