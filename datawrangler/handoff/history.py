@@ -191,7 +191,8 @@ def parse_manifest(path: str, number: int) -> Generation:
                     ct = _tag(c)
                     if ct == "path":
                         rel = c.text or ""
-                        size = int(c.get("size")) if c.get("size") else None
+                        raw_size = c.get("size")
+                        size = int(raw_size) if raw_size else None
                         mtime = _mtime_ns(c.get("lastmodificationdate"))
                     elif ct in ALGORITHMS:
                         values.append(HashValue(ct, (c.text or "").strip(), c.get("action"), c.get("hashdate")))

@@ -215,8 +215,8 @@ def write_reverify_generations(db: Database, rolls: Sequence[str], destination_i
             if r.result not in ("verified", "changed") or not r.digests or not xml_ok(r.rel_path):
                 continue
             acts = ascmhl.actions(history, r.rel_path, {a: v for a, v in r.digests.items() if a in ALGORITHMS})
-            if r.result == "changed":
-                acts = [(a, v, "failed" if act != "failed" and act != "original" else act) for a, v, act in acts]
+            if r.result == "changed" and any(act == "original" for _, _, act in acts):
+                continue  # changed against the catalog, but the history never knew it: nothing to vouch for
             if acts:
                 entries.append(ascmhl.Entry(r.rel_path, r.size, r.mtime_ns,
                                             tuple(ascmhl.Hash(a, v, act, r.at) for a, v, act in acts)))

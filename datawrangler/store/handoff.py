@@ -180,3 +180,14 @@ def record_import(db: Database, roll: str, files: Sequence[ImportedFile], algori
                             " VALUES (?, ?, 'imported', ?, 'copied', ?)", (cid, now, dig, f.note))
         offloads.event(db, oid, "imported", message, data={"roll": roll, "files": len(files)})
     return oid
+
+
+def destinations_under(db: Database, path: str) -> list[int]:
+    """Destination ids whose roll folder is at or under path (as recorded)."""
+    real = os.path.realpath(path).rstrip("/")
+    out = []
+    for did, stored in db.conn.execute("SELECT id, path FROM destinations"):
+        p = os.path.normpath(stored)
+        if p == real or p.startswith(real + "/"):
+            out.append(did)
+    return out

@@ -1,0 +1,107 @@
+"""A source that arrives with an ASC MHL history (a shuttle drive, a copy of a copy): check every file the
+offload reads against it, and hand the history on so the destination continues the chain.
+
+Use, before the engine runs:
+    plan, src = prepare_source(plan)         # adds the history's algorithms; the source's ascmhl/ is not copied
+    on_file = src.wrap(on_file) if src else on_file
+and after it: `src.finish(scanned_paths)` for the missing files, `src.report()` for what to tell the user,
+and `write_handoff(..., source_history=src.history)` to continue the chain at each destination.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from datawrangler.core.events import FileResult
+from datawrangler.core.hashing import mhl_order
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.handoff.history import FOLDER, History, HistoryError, load
+
+
+@dataclass
+class SourceReport:
+    root: str
+    generations: int
+    checked: int = 0
+    matched: int = 0
+    mismatches: list[tuple[str, str]] = field(default_factory=list)  # (path, what differs)
+    missing: list[str] = field(default_factory=list)  # in the history, not on the source
+    new: list[str] = field(default_factory=list)  # on the source, not in the history
+    problems: list[str] = field(default_factory=list)  # the history itself (chain, manifests)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.mismatches or self.missing or self.problems)
+
+
+class SourceHistory:
+    """Compares each FileResult's card digests with the digests the history first recorded for its path."""
+
+    def __init__(self, history: History, problems: Iterable[str] = ()) -> None:
+        self.history = history
+        self.expected = history.expected()
+        self.sizes = {p: r.size for p, r in history.paths().items()}
+        self._report = SourceReport(history.root, len(history.generations), problems=list(problems))
+        self._seen: set[str] = set()
+
+    @property
+    def algorithms(self) -> tuple[str, ...]:
+        """The algorithms the history's original hashes use (what a comparison needs)."""
+        found = {h.algorithm for g in self.history.generations for r in g.records for h in r.hashes
+                 if h.action == "original"}
+        return tuple(mhl_order(found))
+
+    def check(self, f: FileResult) -> None:
+        expected = self.expected.get(f.rel_path)
+        if expected is None:
+            self._report.new.append(f.rel_path)
+            return
+        self._seen.add(f.rel_path)
+        if not f.digests:
+            return  # the card could not be read: the offload reports that file already
+        self._report.checked += 1
+        size = self.sizes.get(f.rel_path)
+        diffs = [f"{a}: history {v}, card {f.digests[a]}" for a, v in expected.items()
+                 if a in f.digests and f.digests[a] != v]
+        if size is not None and size != f.size:
+            diffs.insert(0, f"size: history {size}, card {f.size}")
+        if not any(a in f.digests for a in expected):
+            diffs.append(f"no common algorithm (history: {', '.join(expected)})")
+        if diffs:
+            self._report.mismatches.append((f.rel_path, "; ".join(diffs)))
+        else:
+            self._report.matched += 1
+
+    def wrap(self, on_file: Callable[[FileResult], None] | None) -> Callable[[FileResult], None]:
+        def both(f: FileResult) -> None:
+            self.check(f)
+            if on_file is not None:
+                on_file(f)
+        return both
+
+    def finish(self, scanned: Iterable[str]) -> None:
+        """After the offload: paths the history records that the source no longer has."""
+        present = set(scanned) | self._seen
+        self._report.missing = sorted(p for p in self.expected if p not in present)
+
+    def report(self) -> SourceReport:
+        return self._report
+
+
+def prepare_source(plan: OffloadPlan) -> tuple[OffloadPlan, SourceHistory | None]:
+    """The plan to run (with the history's algorithms added and its ascmhl/ folders not copied as card
+    files: the destination gets the history as a history) and the checker, or (plan, None)."""
+    problems: list[str] = []
+    try:
+        history = load(plan.source)
+    except HistoryError as exc:
+        problems.append(str(exc))
+        history = load(plan.source, check=False)
+    if history is None:
+        return plan, None
+    src = SourceHistory(history, problems)
+    algorithms = plan.algorithms + tuple(a for a in src.algorithms if a not in plan.algorithms)
+    ignore = plan.ignore if FOLDER in plan.ignore else (*plan.ignore, FOLDER)
+    return dataclasses.replace(plan, algorithms=algorithms, ignore=ignore), src
