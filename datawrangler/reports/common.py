@@ -1,0 +1,47 @@
+"""What the three report builders share: the page meta, volumes, the verdict from the store's rule."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from typing import Any
+
+from sqlite_utils import Database
+
+from datawrangler import __version__
+from datawrangler.reports.model import Meta, Verdict, Volume
+from datawrangler.store import redundancy
+
+PAPERS = ("a4", "letter")
+_REEL = re.compile(r"^([A-Z])\d{3}")
+
+
+def meta(kind: str, title: str, subject: str, production: str | None, required: int, *,
+         now: float | None = None, paper: str = "a4") -> Meta:
+    if paper not in PAPERS:
+        raise ValueError(f"Unknown paper size {paper!r}: use a4 or letter.")
+    return Meta(kind, title, subject, production or None, time.time() if now is None else now, __version__,
+                socket.gethostname(), required, paper)
+
+
+def volume(row: dict[str, Any] | None) -> Volume | None:
+    if row is None:
+        return None
+    return Volume(label=row.get("label") or None, key=row.get("key"), disk=row.get("disk"),
+                  device=row.get("device"), fstype=row.get("fstype"), mount_point=row.get("last_mount_point"),
+                  capacity=row.get("capacity"))
+
+
+def camera_of(camera: str | None, reel: str | None) -> str | None:
+    """The camera letter as recorded, else the first letter of a reel named like A001."""
+    if camera:
+        return camera
+    m = _REEL.match(reel or "")
+    return m.group(1) if m else None
+
+
+def verdict(db: Database, card_id: int | None, required: int) -> Verdict:
+    """The store's safe-to-format rule, as of now (every offload of the card's lineage counts)."""
+    red = redundancy.card_redundancy(db, card_id, required)
+    return Verdict(red.safe, red.min_disks, required, tuple(red.reasons))

@@ -1,0 +1,119 @@
+"""Every table of a report as CSV (UTF-8, one header row, sizes in bytes, times ISO 8601 with offset).
+
+The report's main table goes to the path asked for; each other table beside it as <stem>.<table>.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from datawrangler.reports.model import DayReport, OffloadReport, RedundancyReport, Report
+
+Table = tuple[Sequence[str], Iterable[Sequence[Any]]]
+
+
+def _iso(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds") if ts else ""
+
+
+def tables(report: Report) -> dict[str, Table]:
+    """Name -> (header, rows), the main table first."""
+    if isinstance(report, OffloadReport):
+        return _offload(report)
+    if isinstance(report, DayReport):
+        return _day(report)
+    return _redundancy(report)
+
+
+def _offload(r: OffloadReport) -> dict[str, Table]:
+    tags = [d.tag for d in r.destinations]
+    out: dict[str, Table] = {}
+    if r.files is not None:
+        out["files"] = (["path", "size", "status", *r.algorithms, *tags, "message"],
+                        ([f.path, f.size, f.status, *f.digests, *f.results, f.message] for f in r.files))
+    v = r.verdict
+    summary = [
+        ("offload", r.offload_id), ("offload_uuid", r.uuid), ("production", r.meta.production or ""),
+        ("shooting_day", r.shooting_day or ""), ("date", _iso(r.started_at)[:10]), ("dit", r.operator or ""),
+        ("location", r.location or ""), ("station", r.host or ""), ("card_label", r.card.label or ""),
+        ("vendor", r.card.vendor or ""), ("camera", r.card.camera or ""), ("reel", r.card.reel or ""),
+        ("fingerprint", r.card.fingerprint or ""), ("source", r.card.source),
+        ("algorithms", ",".join(r.algorithms)), ("verify_mode", r.verify_mode), ("cache_bypass", r.cache_bypass),
+        ("files", r.files_total), ("files_verified", r.files_verified), ("files_copied", r.files_copied),
+        ("files_failed", r.files_failed), ("files_not_copied", r.files_pending), ("skipped", r.skipped),
+        ("bytes", r.bytes_total), ("clips", r.clips), ("start", _iso(r.started_at)), ("end", _iso(r.ended_at)),
+        ("duration_s", "" if r.duration is None else round(r.duration, 3)),
+        ("bytes_per_s", round(r.bytes_total / r.duration) if r.duration else ""), ("result", r.state),
+        ("result_message", r.message), ("safe_to_format", "yes" if v.safe else "no"),
+        ("copies_on_distinct_drives", v.copies), ("copies_required", v.required), ("reasons", " ".join(v.reasons)),
+        ("generated", _iso(r.meta.generated_at)), ("app_version", r.meta.app_version)]
+    out["summary"] = (["field", "value"], summary)
+    out["destinations"] = (
+        ["destination", "path", "volume_label", "volume_identity", "disk", "mount_point", "fstype", "result",
+         "files_ok", "files_failed", "copies_verified", "copies_size_only", "already_present",
+         "readbacks_bypassing_cache", "readbacks_maybe_cached", "code", "message"],
+        ([d.tag, d.path, d.volume.label if d.volume else "", d.volume.key if d.volume else "",
+          d.volume.disk if d.volume else "", d.volume.mount_point if d.volume else "",
+          d.volume.fstype if d.volume else "", d.state, d.files_ok, d.files_failed, d.copies_verified,
+          d.copies_copied, d.already_present, d.bypassed, d.not_bypassed, d.code or "", d.message or ""]
+         for d in r.destinations))
+    out["problems"] = (["kind", "where", "path", "code", "message"],
+                       [*(("failure", p.where, p.path, p.code, p.message) for p in r.failures),
+                        *(("warning", p.where, p.path, p.code, p.message) for p in r.warnings)])
+    if "files" not in out:  # the summary is the main table when the per-file list was not built
+        out = {"summary": out.pop("summary"), **out}
+    return out
+
+
+def _day(r: DayReport) -> dict[str, Table]:
+    return {
+        "cards": (["reel", "camera", "card_label", "clips", "files", "bytes", "copies_on_distinct_drives",
+                   "copies_required", "safe_to_format", "reasons", "offload", "result", "failed_copies", "start"],
+                  ([c.reel or "", c.camera or "", c.label or "", c.clips, c.files, c.bytes, c.verdict.copies,
+                    c.verdict.required, "yes" if c.verdict.safe else "no", " ".join(c.verdict.reasons),
+                    c.offload_id, c.state, c.failures, _iso(c.started_at)] for c in r.cards)),
+        "cameras": (["camera", "cards", "clips", "files", "bytes", "cards_safe_to_format"],
+                    ([c.camera, c.cards, c.clips, c.files, c.bytes, c.safe] for c in r.cameras)),
+        "drives": (["drive", "disk", "cards", "copies_verified", "bytes_verified", "copies_failed"],
+                   ([d.name, d.disk, d.cards, d.copies_verified, d.bytes_verified, d.copies_failed] for d in r.drives)),
+        "failures": (["card_destination", "path", "code", "message"],
+                     ([p.where, p.path, p.code, p.message] for p in r.failures)),
+    }
+
+
+def _redundancy(r: RedundancyReport) -> dict[str, Table]:
+    return {
+        "cards": (["reel", "card_label", "card_id", "files", "bytes", "fewest_copies_on_distinct_drives",
+                   "copies_required", "files_short", "safe_to_format", "reasons", "offloads"],
+                  ([c.reel or "", c.label or "", c.card_id, c.files, c.bytes, c.verdict.copies, c.verdict.required,
+                    c.files_short, "yes" if c.verdict.safe else "no", " ".join(c.verdict.reasons),
+                    " ".join(map(str, c.offloads))] for c in r.cards)),
+        "drives": (["drive", "disk", "volume_identities", "reel", "card_id", "files_verified_here", "bytes_here",
+                    "files_here_below_rule", "card_files", "card_safe_to_format"],
+                   ([d.name, d.disk, " ".join(d.identities), c.reel or "", c.card_id, c.files, c.bytes,
+                     c.files_short, c.card_files, "yes" if c.card_safe else "no"]
+                    for d in r.drives for c in d.cards)),
+        "short_files": (["reel", "card_id", "path", "copies_on_distinct_drives"],
+                        ([c.reel or "", c.card_id, p, n] for c in r.cards for p, n in c.short_sample)),
+    }
+
+
+def write_csv(report: Report, path: str | os.PathLike[str]) -> list[Path]:
+    """The main table at path, the others beside it; returns every file written."""
+    main = Path(path)
+    written = []
+    for i, (name, (header, rows)) in enumerate(tables(report).items()):
+        target = main if i == 0 else main.with_name(f"{main.stem}.{name}.csv")
+        tmp = target.with_name(f".{target.name}.tmp")
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(header)
+            w.writerows(rows)
+        os.replace(tmp, target)
+        written.append(target)
+    return written

@@ -1,0 +1,60 @@
+"""Writing a report as files: PDF (Qt, imported only when a PDF is asked for), HTML, CSV; file names and
+the app's reports folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+
+from datawrangler.config import app_paths
+from datawrangler.reports import csvout, fmt, html
+from datawrangler.reports.model import DayReport, OffloadReport, Report
+
+
+def file_stem(report: Report) -> str:
+    """A name of [A-Za-z0-9._-] only: offload-0007_A001_2023-10-14_1530, day_2023-10-14, redundancy_…"""
+    if isinstance(report, OffloadReport):
+        start = dt.datetime.fromtimestamp(report.started_at).strftime("%Y-%m-%d_%H%M")
+        name = report.card.reel or report.card.label or "card"
+        return fmt.safe_name(f"offload-{report.offload_id:04d}_{name}_{start}")
+    if isinstance(report, DayReport):
+        return fmt.safe_name(f"day_{report.day}")
+    return fmt.safe_name("redundancy_" + dt.datetime.fromtimestamp(report.meta.generated_at).strftime("%Y-%m-%d_%H%M"))
+
+
+def reports_folder(report: Report) -> Path:
+    """<reports folder>/<YYYY-MM-DD>: the day the offload started (or the day reported, or today)."""
+    if isinstance(report, OffloadReport):
+        day = fmt.day(report.started_at)
+    elif isinstance(report, DayReport):
+        day = report.day
+    else:
+        day = fmt.day(report.meta.generated_at)
+    return app_paths().reports_dir / day
+
+
+def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
+          html_path: str | os.PathLike[str] | None = None, csv: str | os.PathLike[str] | None = None,
+          files_in_pdf: bool = True) -> list[Path]:
+    """Write what is asked for; returns every file written. files_in_pdf=False leaves an offload report's
+    per-file table out of the PDF and HTML (the CSV keeps it)."""
+    written: list[Path] = []
+    printable = report
+    if isinstance(report, OffloadReport) and not files_in_pdf:
+        printable = dataclasses.replace(report, files=None)
+    if html_path is not None:
+        target = Path(html_path)
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(html.render(printable, standalone=True), encoding="utf-8")
+        os.replace(tmp, target)
+        written.append(target)
+    if pdf is not None:
+        from datawrangler.reports import pdf as qtpdf  # Qt only when a PDF is asked for
+
+        qtpdf.write_pdf(html.render(printable), pdf, report.meta)
+        written.append(Path(pdf))
+    if csv is not None:
+        written += csvout.write_csv(report, csv)
+    return written

@@ -1,0 +1,189 @@
+"""Read-only SQL on the catalog for what the store's own queries do not answer (per-file tables, cache
+bypass counts, day windows, what each drive holds of a card). Nothing here writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from sqlite_utils import Database
+
+_VOLUME = ("id", "key", "disk", "fs_uuid", "label", "device", "fstype", "capacity", "last_mount_point")
+
+
+def _row(db: Database, sql: str, params: tuple) -> dict[str, Any] | None:
+    cur = db.conn.execute(sql, params)
+    row = cur.fetchone()
+    return None if row is None else dict(zip([c[0] for c in cur.description], row, strict=True))
+
+
+def offload(db: Database, offload_id: int) -> dict[str, Any] | None:
+    return _row(db, "SELECT * FROM offloads WHERE id = ?", (offload_id,))
+
+
+def card(db: Database, card_id: int | None) -> dict[str, Any] | None:
+    return _row(db, "SELECT * FROM cards WHERE id = ?", (card_id,)) if card_id is not None else None
+
+
+def volume(db: Database, volume_id: int | None) -> dict[str, Any] | None:
+    if volume_id is None:
+        return None
+    return _row(db, f"SELECT {', '.join(_VOLUME)} FROM volumes WHERE id = ?", (volume_id,))
+
+
+def destinations(db: Database, offload_id: int) -> list[dict[str, Any]]:
+    """The offload's destinations by plan index, with their volume and read-back counts."""
+    cur = db.conn.execute(
+        "SELECT d.id, d.idx, d.path, d.mount_point, d.volume_id, d.state, d.files_ok, d.files_failed, d.code,"
+        " d.message, COALESCE(SUM(c.state = 'verified' AND c.cache_bypassed = 1), 0) AS bypassed,"
+        " COALESCE(SUM(c.state = 'verified' AND c.cache_bypassed = 0), 0) AS not_bypassed,"
+        " COALESCE(SUM(c.state = 'verified'), 0) AS verified, COALESCE(SUM(c.state = 'failed'), 0) AS failed,"
+        " COALESCE(SUM(c.state = 'copied'), 0) AS copied, COALESCE(SUM(c.already_present), 0) AS already_present"
+        " FROM destinations d LEFT JOIN copies c ON c.destination_id = d.id"
+        " WHERE d.offload_id = ? GROUP BY d.id ORDER BY d.idx", (offload_id,))
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def status_counts(db: Database, offload_id: int) -> dict[str, int]:
+    return {s: n for s, n in db.conn.execute(
+        "SELECT status, COUNT(*) FROM files WHERE offload_id = ? GROUP BY status", (offload_id,))}
+
+
+def rel_paths(db: Database, offload_id: int) -> Iterator[str]:
+    for (p,) in db.conn.execute("SELECT rel_path FROM files WHERE offload_id = ?", (offload_id,)):
+        yield p
+
+
+def failed_copies(db: Database, offload_id: int) -> Iterator[tuple[int, str, str | None, str | None]]:
+    """(destination idx, rel_path, code, message) of every copy that failed, in listing order."""
+    yield from db.conn.execute(
+        "SELECT d.idx, f.rel_path, c.code, c.message FROM copies c JOIN files f ON f.id = c.file_id"
+        " JOIN destinations d ON d.id = c.destination_id WHERE f.offload_id = ? AND c.state = 'failed'"
+        " ORDER BY f.id, d.idx", (offload_id,))
+
+
+def failed_files_without_copy(db: Database, offload_id: int) -> Iterator[tuple[str, str | None, str | None]]:
+    """Files that failed with no failed copy to say why (a card read error, a changed source)."""
+    yield from db.conn.execute(
+        "SELECT f.rel_path, f.code, f.message FROM files f WHERE f.offload_id = ? AND f.status = 'failed'"
+        " AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.file_id = f.id AND c.state = 'failed') ORDER BY f.id",
+        (offload_id,))
+
+
+def events(db: Database, offload_id: int, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    sql = "SELECT at, kind, code, message, data FROM events WHERE offload_id = ?"
+    params: list[Any] = [offload_id]
+    if kinds:
+        sql += f" AND kind IN ({', '.join('?' for _ in kinds)})"
+        params += kinds
+    out = []
+    for at, kind, code, message, data in db.conn.execute(sql + " ORDER BY id", params):
+        out.append({"at": at, "kind": kind, "code": code, "message": message or "",
+                    "data": json.loads(data) if data else {}})
+    return out
+
+
+def file_rows(db: Database, offload_id: int, dest_ids: list[int]
+              ) -> Iterator[tuple[str, int, dict[str, str], str, str | None, str | None, tuple[str, ...]]]:
+    """Every file of the offload in listing order: (path, size, card digests, status, code, message,
+    the copy's state on each destination, '' where none)."""
+    where = {d: i for i, d in enumerate(dest_ids)}
+    cur = db.conn.execute(
+        "SELECT f.id, f.rel_path, f.size, f.digests, f.status, f.code, f.message, c.destination_id, c.state, c.code"
+        " FROM files f LEFT JOIN copies c ON c.file_id = f.id WHERE f.offload_id = ? ORDER BY f.id",
+        (offload_id,))
+    current: list[Any] | None = None
+    for fid, path, size, digests, status, code, message, did, cstate, ccode in cur:
+        if current is None or current[0] != fid:
+            if current is not None:
+                yield _file_tuple(current)
+            current = [fid, path, size, digests, status, code, message, [""] * len(dest_ids)]
+        if did in where:
+            current[7][where[did]] = cstate if cstate != "failed" or not ccode else f"failed: {ccode}"
+    if current is not None:
+        yield _file_tuple(current)
+
+
+def _file_tuple(c: list[Any]) -> tuple[str, int, dict[str, str], str, str | None, str | None, tuple[str, ...]]:
+    return c[1], c[2], json.loads(c[3]) if c[3] else {}, c[4], c[5], c[6], tuple(c[7])
+
+
+def offloads_between(db: Database, start: float, end: float) -> list[dict[str, Any]]:
+    cur = db.conn.execute("SELECT * FROM offloads WHERE started_at >= ? AND started_at < ? ORDER BY started_at, id",
+                          (start, end))
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def drive_totals(db: Database, offload_ids: list[int]) -> list[dict[str, Any]]:
+    """Per physical disk, over these offloads: cards, verified copies and their bytes, failed copies."""
+    if not offload_ids:
+        return []
+    marks = ", ".join("?" for _ in offload_ids)
+    cur = db.conn.execute(
+        "SELECT v.disk, group_concat(DISTINCT v.label) AS labels, group_concat(DISTINCT v.last_mount_point) AS mounts,"
+        " COUNT(DISTINCT o.card_id) AS cards, COALESCE(SUM(c.state = 'verified'), 0) AS copies_verified,"
+        " COALESCE(SUM(CASE WHEN c.state = 'verified' THEN f.size END), 0) AS bytes_verified,"
+        " COALESCE(SUM(c.state = 'failed'), 0) AS copies_failed"
+        " FROM destinations d JOIN offloads o ON o.id = d.offload_id JOIN volumes v ON v.id = d.volume_id"
+        " LEFT JOIN copies c ON c.destination_id = d.id LEFT JOIN files f ON f.id = c.file_id"
+        f" WHERE d.offload_id IN ({marks}) GROUP BY v.disk ORDER BY MIN(d.idx), v.disk", offload_ids)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def latest_offload_of_card(db: Database, card_id: int) -> int | None:
+    row = db.conn.execute("SELECT id FROM offloads WHERE card_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
+                          (card_id,)).fetchone()
+    return int(row[0]) if row else None
+
+
+def card_ids(db: Database) -> list[int]:
+    """Every card with an offload, in order of its first offload."""
+    return [r[0] for r in db.conn.execute(
+        "SELECT card_id FROM offloads WHERE card_id IS NOT NULL GROUP BY card_id ORDER BY MIN(started_at)")]
+
+
+def disk_membership(db: Database, card_id: int) -> Iterator[tuple[str, int, str | None]]:
+    """(rel_path, size, disk) for each file of the card's latest listing and each physical disk that
+    holds a verified copy of it (from any offload of the card's lineage; matched by path, size and time,
+    as the store's redundancy does); disk None for a file with no verified copy."""
+    latest = latest_offload_of_card(db, card_id)
+    yield from db.conn.execute(
+        "WITH lineage AS (SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
+        "   WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)),"
+        " held AS (SELECT DISTINCT g.rel_path, g.size, g.mtime_ns, v.disk FROM files g"
+        "   JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
+        "   JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
+        "   WHERE g.offload_id IN (SELECT id FROM lineage))"
+        " SELECT l.rel_path, l.size, h.disk FROM files l LEFT JOIN held h ON h.rel_path = l.rel_path"
+        "   AND h.size = l.size AND h.mtime_ns = l.mtime_ns WHERE l.offload_id = ? ORDER BY l.id",
+        (card_id, latest if latest is not None else -1))
+
+
+def disks(db: Database, disk_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Labels, identities and last mount points of the volumes on each physical disk."""
+    out: dict[str, dict[str, Any]] = {}
+    for disk in disk_ids:
+        cur = db.conn.execute(f"SELECT {', '.join(_VOLUME)} FROM volumes WHERE disk = ? ORDER BY last_seen DESC",
+                              (disk,))
+        names = [c[0] for c in cur.description]
+        out[disk] = {"volumes": [dict(zip(names, r, strict=True)) for r in cur.fetchall()]}
+    return out
+
+
+def lineage_offloads(db: Database, card_id: int) -> list[int]:
+    """Every offload of the card's lineage (the card, and the card it grew from), oldest first."""
+    return [r[0] for r in db.conn.execute(
+        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
+        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?) ORDER BY o.started_at, o.id", (card_id,))]
+
+
+def projects(db: Database, offload_ids: list[int]) -> set[str]:
+    if not offload_ids:
+        return set()
+    return {r[0] for r in db.conn.execute(
+        f"SELECT DISTINCT project FROM offloads WHERE project IS NOT NULL AND project != '' AND id IN "
+        f"({', '.join('?' for _ in offload_ids)})", offload_ids)}

@@ -1,0 +1,61 @@
+"""The redundancy report: per card and per destination drive, what is on how many verified copies
+(counted on distinct physical drives, by the store's rule); anything short of the rule first."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlite_utils import Database
+
+from datawrangler.reports import query
+from datawrangler.reports.common import meta, verdict
+from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
+
+SHORT_SAMPLE = 10
+
+
+def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", required: int = 2,
+          now: float | None = None, paper: str = "a4") -> RedundancyReport:
+    ids = query.card_ids(db) if card_ids is None else card_ids
+    cards: list[CardCopies] = []
+    per_drive: dict[str, list[DriveCard]] = defaultdict(list)
+    projects: set[str] = set()
+    for card_id in ids:
+        c = query.card(db, card_id) or {}
+        offloads = query.lineage_offloads(db, card_id)
+        projects |= query.projects(db, offloads)
+        latest = query.offload(db, offloads[-1]) if offloads else None
+        reel = (latest or {}).get("reel") or c.get("reel")
+        files: dict[str, tuple[int, set[str]]] = {}
+        for path, size, disk in query.disk_membership(db, card_id):
+            entry = files.setdefault(path, (size, set()))
+            if disk is not None:
+                entry[1].add(disk)
+        v = verdict(db, card_id, required)
+        short = [(p, len(d)) for p, (_s, d) in files.items() if len(d) < required]
+        cards.append(CardCopies(card_id, reel, c.get("label"), tuple(offloads), len(files),
+                                sum(s for s, _d in files.values()), len(short), v, tuple(short[:SHORT_SAMPLE])))
+        on_disk: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for size, disks in files.values():
+            for disk in disks:
+                on_disk[disk].append((size, len(disks)))
+        for disk, held in on_disk.items():
+            per_drive[disk].append(DriveCard(reel, card_id, len(held), sum(s for s, _n in held),
+                                             sum(1 for _s, n in held if n < required), len(files), v.safe))
+    cards.sort(key=lambda c: (not c.short, c.reel or "~", c.card_id))
+    info = query.disks(db, list(per_drive))
+    drives = []
+    for disk, held in per_drive.items():
+        vols = info[disk]["volumes"]
+        name = ", ".join(sorted({v["label"] for v in vols if v["label"]})) or \
+            ", ".join(sorted({v["last_mount_point"] for v in vols if v["last_mount_point"]})) or disk
+        held.sort(key=lambda d: (not d.short, d.reel or "~", d.card_id))
+        drives.append(DriveCopies(name, disk, tuple(v["key"] for v in vols),
+                                  tuple(sorted({v["last_mount_point"] for v in vols if v["last_mount_point"]})),
+                                  tuple(held)))
+    drives.sort(key=lambda d: (not d.short, d.name))
+    subject = scope or (f"{len(cards)} cards" if card_ids is None else ", ".join(c.reel or str(c.card_id)
+                                                                                for c in cards[:6]))
+    return RedundancyReport(meta("redundancy", "Redundancy report", subject, ", ".join(sorted(projects)) or None,
+                                 required, now=now, paper=paper),
+                            scope or "every card in the catalog", tuple(cards), tuple(drives))
