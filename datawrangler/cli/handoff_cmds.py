@@ -55,7 +55,11 @@ def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int,
     """After `recorder.finish(result)`: write the handoff files (nothing for an interrupted or cancelled
     offload) and report the source history check. Returns the paths written."""
     say = say or _stderr_say
-    opts = _options(options)
+    try:
+        opts = _options(options)
+    except ValueError as exc:  # a bad preset must not hide the offload's result: ASC MHL only, and say why
+        say("warning", f"handoff settings: {exc} Writing the ASC MHL only.", code="handoff")
+        opts = HandoffOptions()
     result = _with_db(catalog, lambda db: write_handoff(db, offload_id, opts,
                                                         source_history=source.history if source else None))
     for w in result.warnings:
