@@ -51,6 +51,8 @@ def _font(points: float, bold: bool = False) -> QFont:
     f = QFont(_FONT)
     f.setPointSizeF(points)
     f.setBold(bold)
+    # no ligatures: "offload" must stay six searchable letters in the PDF, not "o" + U+FB04 + "oad"
+    f.setFeature(QFont.Tag("liga"), 0)
     return f
 
 

@@ -39,9 +39,9 @@ def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", r
         for size, disks in files.values():
             for disk in disks:
                 on_disk[disk].append((size, len(disks)))
-        for disk, held in on_disk.items():
-            per_drive[disk].append(DriveCard(reel, card_id, len(held), sum(s for s, _n in held),
-                                             sum(1 for _s, n in held if n < required), len(files), v.safe))
+        for disk, kept in on_disk.items():
+            per_drive[disk].append(DriveCard(reel, card_id, len(kept), sum(s for s, _n in kept),
+                                             sum(1 for _s, n in kept if n < required), len(files), v.safe))
     cards.sort(key=lambda c: (not c.short, c.reel or "~", c.card_id))
     info = query.disks(db, list(per_drive))
     drives = []

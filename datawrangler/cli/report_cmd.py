@@ -1,0 +1,184 @@
+"""`report offload|day|redundancy`: the printable reports, from the catalog; and the offload report
+written after each offload (`after_offload`).
+
+    datawrangler report offload 7 --pdf A001.pdf --csv A001.csv [--files] [--paper letter]
+    datawrangler report day 2023-10-14 --pdf day.pdf [--day-start 06:00]
+    datawrangler report redundancy [--card A001 --card A002 | --day 2023-10-14] --pdf copies.pdf
+
+Without --pdf, --csv or --html the report goes, as PDF and CSV, into the app's reports folder.
+Exit 0: written; 2: nothing to report (unknown offload or card, no offload that day) or a bad argument.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, emit, open_db
+from datawrangler.config import load_settings
+from datawrangler.reports import day, offload, output, query, redundancy
+from datawrangler.reports.model import Report
+from datawrangler.store import history
+from datawrangler.store.db import connect
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add `report` and its three kinds to the CLI's subparsers."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--pdf", metavar="FILE", help="write the report as PDF")
+    common.add_argument("--csv", metavar="FILE", help="write its main table as CSV; the other tables go beside it "
+                        "as FILE-stem.<table>.csv")
+    common.add_argument("--html", metavar="FILE", help="write the report as HTML")
+    common.add_argument("--paper", choices=["a4", "letter"], default="a4", help="page size of the PDF (default a4)")
+    common.add_argument("--copies", type=int, help="verified copies on distinct drives that make a card safe to "
+                        "format (default: settings, 2)")
+    common.add_argument("--json", action="store_true", help="one JSON object on stdout naming the files written")
+    header = argparse.ArgumentParser(add_help=False)
+    header.add_argument("--shooting-day", metavar="TEXT", help="printed in the header, e.g. 'Day 12'")
+    header.add_argument("--location", metavar="TEXT", help="printed in the header")
+
+    r = subparsers.add_parser("report", help="offload, day and redundancy reports (PDF, CSV, HTML)",
+                              description="Printable reports, rendered from the catalog.")
+    kinds = r.add_subparsers(dest="report_kind", required=True, metavar="offload|day|redundancy")
+
+    o = kinds.add_parser("offload", parents=[common, header], help="one card's offload report",
+                         description="The report of one offload: card, destinations, verdict, failures.")
+    o.add_argument("offload", type=int, metavar="OFFLOAD_ID", help="the offload's id (datawrangler history)")
+    o.add_argument("--files", action="store_true", help="add the per-file table to the PDF and HTML (the CSV "
+                   "always has it)")
+    o.set_defaults(func=cmd_report)
+
+    d = kinds.add_parser("day", parents=[common, header], help="every card of a shooting day",
+                         description="One row per card offloaded that day; totals per camera and per drive.")
+    d.add_argument("day", metavar="DATE", help="the day, YYYY-MM-DD (local time)")
+    d.add_argument("--day-start", metavar="HH:MM", default="00:00",
+                   help="when the shooting day starts (a night shoot's 2 a.m. offloads: --day-start 06:00)")
+    d.set_defaults(func=cmd_report)
+
+    red = kinds.add_parser("redundancy", parents=[common], help="how many verified copies of each card, per drive",
+                           description="Per card and per destination drive, what is on how many verified copies "
+                           "on distinct drives; anything short of the rule first. Default: every card.")
+    red.add_argument("--card", action="append", metavar="CARD", help="a card's reel (A001), id or fingerprint "
+                     "prefix; repeat for several")
+    red.add_argument("--day", metavar="DATE", help="the cards offloaded that day")
+    red.set_defaults(func=cmd_report)
+
+
+class _Nothing(Exception):
+    pass
+
+
+def _build(db: Database, args: argparse.Namespace, required: int, with_files: bool) -> Report:
+    if args.report_kind == "offload":
+        try:
+            return offload.build(db, args.offload, required=required, with_files=with_files,
+                                 shooting_day=args.shooting_day, location=args.location, paper=args.paper)
+        except offload.UnknownOffload as exc:
+            raise _Nothing(str(exc)) from None
+    if args.report_kind == "day":
+        rep = day.build(db, args.day, day_start=args.day_start, required=required, shooting_day=args.shooting_day,
+                        location=args.location, paper=args.paper)
+        if not rep.cards:
+            raise _Nothing(f"No card was offloaded on {args.day} (from {args.day_start}). 'datawrangler history "
+                           f"--since {args.day} --until {args.day}' lists that day's offloads.")
+        return rep
+    ids: list[int] | None = None
+    scope = ""
+    if args.card:
+        ids = []
+        for text in args.card:
+            cid = history.find_card(db, text)
+            if cid is None:
+                raise _Nothing(f"No card {text!r} in the catalog. Give its reel (A001), its id or a fingerprint "
+                               "prefix ('datawrangler history' lists them).")
+            ids.append(cid)
+        scope = "cards " + ", ".join(args.card)
+    elif args.day:
+        start, end = day.window(args.day)
+        ids = list(dict.fromkeys(o["card_id"] for o in query.offloads_between(db, start, end) if o["card_id"]))
+        if not ids:
+            raise _Nothing(f"No card was offloaded on {args.day}.")
+        scope = f"cards offloaded on {args.day}"
+    return redundancy.build(db, ids, scope=scope, required=required, paper=args.paper)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    required = args.copies or load_settings().copies_required
+    files_in_pdf = bool(getattr(args, "files", False))
+    pdf, csv, html = args.pdf, args.csv, args.html
+    default = not (pdf or csv or html)
+    db, _ = open_db(args)
+    try:
+        try:
+            report = _build(db, args, required, with_files=files_in_pdf or bool(csv) or default)
+        except (_Nothing, ValueError) as exc:
+            if args.json:
+                emit(sys.stdout, "error", code="nothing_to_report", message=str(exc))
+            else:
+                sys.stderr.write(f"error: {exc}\n")
+            return EXIT_REFUSED
+    finally:
+        db.close()
+    if default:
+        folder = output.reports_folder(report)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / output.file_stem(report)
+        pdf, csv = f"{stem}.pdf", f"{stem}.csv"
+    written = output.write(report, pdf=pdf, html_path=html, csv=csv, files_in_pdf=files_in_pdf)
+    if args.json:
+        emit(sys.stdout, "report", kind=report.meta.kind, files=[str(p) for p in written])
+    else:
+        for p in written:
+            sys.stdout.write(f"{p}\n")
+    return EXIT_OK
+
+
+def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int, *,
+                  rolls: bool = False, required: int | None = None) -> list[str]:
+    """Write offload OFFLOAD_ID's report (PDF, and its CSV with the per-file table) into the app's reports
+    folder; with rolls=True (a preset's choice) the PDF also goes into each destination's roll folder that
+    exists. Returns the files written. A folder that cannot be written is logged and skipped: the report
+    never changes how an offload ended."""
+    own = not isinstance(catalog, Database)
+    db = connect(catalog) if not isinstance(catalog, Database) else catalog
+    try:
+        required = required or load_settings().copies_required
+        report = offload.build(db, offload_id, required=required, with_files=True)
+    finally:
+        if own:
+            db.close()
+    written: list[str] = []
+    folder = output.reports_folder(report)
+    stem = output.file_stem(report)
+    pdf = folder / f"{stem}.pdf"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        written += map(str, output.write(report, pdf=pdf, csv=folder / f"{stem}.csv", files_in_pdf=False))
+    except OSError as exc:
+        log.warning("could not write the offload report into %s: %s", folder, exc)
+    for d in report.destinations if rolls else ():
+        target = Path(d.path) / pdf.name
+        if not target.parent.is_dir():
+            continue
+        try:
+            if str(pdf) in written:
+                tmp = target.with_name(f".{target.name}.tmp")
+                shutil.copyfile(pdf, tmp)
+                os.replace(tmp, target)
+                written.append(str(target))
+            else:
+                written += map(str, output.write(report, pdf=target, files_in_pdf=False))
+        except OSError as exc:
+            log.warning("could not write the offload report into %s: %s", target.parent, exc)
+    return written
