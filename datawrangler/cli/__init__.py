@@ -51,7 +51,7 @@ def _common(json_help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from datawrangler.cli import catalog, offload
+    from datawrangler.cli import catalog, handoff_cmds, offload
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
     p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--copies", type=int, help="verified copies required on distinct drives (default: settings, 2)")
     s.add_argument("--reel", help="the reel of a mounted card, when its folder name does not say")
     s.set_defaults(func=catalog.cmd_status)
+
+    handoff_cmds.register(sub)
     return p
 
 

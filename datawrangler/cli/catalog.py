@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from datawrangler.cli import handoff_cmds
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, human_bytes, open_db, when
 from datawrangler.config import load_settings
 from datawrangler.core.cards import default_reel, fingerprint
@@ -93,7 +94,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 emit(sys.stdout, "file", path=path, result=result)
             elif result != "verified":
                 sys.stderr.write(f"{result.upper()} {path}\n")
+        if (code := handoff_cmds.verify_if_unknown(db, args)) is not None:  # a drive from another unit
+            return code
         report = reverify.reverify(db, args.target, on_file)
+        handoff_cmds.after_reverify(db, report.rolls)  # a new ASC MHL generation: verified / failed
     finally:
         db.close()
     if args.json:

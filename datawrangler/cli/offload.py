@@ -12,6 +12,7 @@ from typing import Any, TextIO
 
 from sqlite_utils import Database
 
+from datawrangler.cli import handoff_cmds
 from datawrangler.cli.common import (
     EXIT_FOR_STATE,
     EXIT_REFUSED,
@@ -86,6 +87,7 @@ def cmd_offload(args: argparse.Namespace) -> int:
         queue_depth=settings.queue_depth,
         overlap_verify=settings.overlap_verify,
     )
+    plan, source_mhl = handoff_cmds.before_offload(plan)  # a source with an ASC MHL history is checked
     db, path = open_db(args)
     try:
         ids: dict[str, Any] = {}
@@ -114,7 +116,7 @@ def cmd_offload(args: argparse.Namespace) -> int:
             _say_known(db, known, settings.copies_required, say, args.incremental)
         elif args.incremental:
             say("warning", "--incremental: this card is not in the catalog; copying every file.")
-        return _run(args, db, path, plan, scan, record, pairs, settings.copies_required, ids)
+        return _run(args, db, path, plan, scan, record, pairs, settings.copies_required, ids, source_mhl)
     finally:
         db.close()
 
@@ -142,7 +144,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
         ids: dict[str, Any] = {"offload_id": args.offload}
         say = _sayer(args, ids)
         info = resume.load(db, args.offload)
-        plan = info.plan
+        plan, source_mhl = handoff_cmds.before_offload(info.plan)
         scan = scan_source(plan.source, plan.ignore)
         try:
             for warn in _preflight(plan, scan, say):
@@ -151,13 +153,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         pairs = resume.verified_pairs(db, plan.destinations, [info.offload_id])
         record = offloads.reopen_offload(db, info.offload_id, plan, scan)
-        return _run(args, db, path, plan, scan, record, pairs, load_settings().copies_required, ids)
+        return _run(args, db, path, plan, scan, record, pairs, load_settings().copies_required, ids, source_mhl)
     finally:
         db.close()
 
 
 def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResult,
-         record: OffloadRecord, pairs: dict, required: int, ids: dict[str, Any]) -> int:
+         record: OffloadRecord, pairs: dict, required: int, ids: dict[str, Any],
+         source_mhl: handoff_cmds.SourceHistory | None = None) -> int:
     out, err = sys.stdout, sys.stderr
     ids["offload_id"] = record.offload_id
     js: Callable[..., None] | None = None
@@ -209,8 +212,8 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
     from datawrangler.core.transfer import offload
 
     try:
-        result = offload(plan, control=control, on_progress=on_progress, on_file=on_file, scan=scan, check=False,
-                         already_verified=hook)
+        result = offload(plan, control=control, on_progress=on_progress, scan=scan, check=False,
+                         on_file=source_mhl.wrap(on_file) if source_mhl else on_file, already_verified=hook)
     except BaseException as exc:
         recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
                        f"{record.offload_id}'.")
@@ -220,6 +223,8 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
         if bar is not None:
             bar.close()
     recorder.finish(result)
+    handoff_cmds.after_offload(db, record.offload_id, load_settings().extra.get("handoff"), source=source_mhl,
+                               scanned=[f.rel_path for f in scan.files], say=_sayer(args, ids))
     red = redundancy.card_redundancy(db, _card_of(db, record.offload_id), required)
     code = EXIT_FOR_STATE[result.state]
     if js:
