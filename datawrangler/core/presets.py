@@ -203,6 +203,9 @@ class Preset:
         if bad:
             raise PresetError(f"{where}: unknown handoff file kind(s) {', '.join(bad)}; choose from "
                               f"{', '.join(HANDOFF_KINDS)}.")
+        for kind, alg in (("md5sum", "md5"), ("xxhsum", "xxh64")):
+            if kind in self.handoff and alg not in parse_algorithms(self.algorithms):
+                raise PresetError(f"{where}: the {kind} handoff list needs {alg} among the 'algorithms'.")
         for key in ("camera", "sound_camera"):
             letter = getattr(self, key)
             if not re.fullmatch(r"[A-Z]", letter):

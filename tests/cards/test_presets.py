@@ -122,6 +122,7 @@ def test_no_presets_file_means_no_presets() -> None:
     ({"name": "x", "auto_offload": "yes"}, "'auto_offload' must be true or false"),
     ({"name": "x", "auto_offload": True}, "auto-offload needs at least one destination"),
     ({"name": "x", "handoff": ["pdf"]}, "unknown handoff file kind(s) pdf"),
+    ({"name": "x", "handoff": ["md5sum"]}, "the md5sum handoff list needs md5 among the 'algorithms'"),
     ({"name": "x", "camera": "ab"}, "'camera' must be one capital letter"),
     ({"name": "x", "destination": ["/a"]}, "unknown field(s) destination"),
     ({"template": "{reel}"}, "every preset needs a 'name'"),

@@ -1,0 +1,227 @@
+"""`datawrangler inspect PATH` (what recognition sees on a card) and `datawrangler watch` (mount events and
+recognised cards as they come; `--auto PRESET` offloads them).
+
+Wired into the parser by `register(subparsers)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, emit, human_bytes, when
+from datawrangler.config import app_paths, find_preset, load_settings
+from datawrangler.core.cards import CardInfo, recognise
+from datawrangler.core.presets import Preset
+from datawrangler.core.scan import SourceFile, scan_source
+from datawrangler.store.db import open_catalog
+from datawrangler.volumes import mounttable
+from datawrangler.volumes.auto import AutoOffloader, AutoStatus, with_preset
+from datawrangler.volumes.identity import Volume, describe
+from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
+from datawrangler.volumes.naming import name_card
+
+
+def register(subparsers: Any) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
+                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--json", action="store_true", help="JSON lines on stdout, for scripts")
+
+    i = subparsers.add_parser("inspect", parents=[common], help="what recognition sees on a card",
+                              description="Recognise the card at PATH from its folder layout and file names "
+                              "(no footage is read): vendor, family, camera letter, reel, clips, fingerprint; and "
+                              "what the catalog knows of it.")
+    i.add_argument("path", metavar="PATH", help="the card's mount point or folder")
+    i.set_defaults(func=cmd_inspect)
+
+    w = subparsers.add_parser("watch", parents=[common], help="report cards as they mount (and offload them)",
+                              description="Watch the mount roots and print every mount, unmount and recognised "
+                              "card until Ctrl-C. With --auto PRESET, offload each recognised card with the preset "
+                              "(presets.json in the config folder), and eject it if the preset says so.")
+    w.add_argument("--root", action="append", metavar="DIR",
+                   help="a mount root to watch (repeatable; default: settings 'mount_roots', else the "
+                   "platform's: /media, /media/$USER, /run/media/$USER, /mnt; /Volumes on macOS)")
+    w.add_argument("--auto", metavar="PRESET", help="offload recognised cards with this preset")
+    w.add_argument("--existing", action="store_true", help="also report volumes mounted before the watch began")
+    w.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS (default: until Ctrl-C)")
+    w.set_defaults(func=cmd_watch)
+
+
+# -- inspect
+
+
+def _label_of(path: str) -> str | None:
+    real = os.path.realpath(path)
+    for mp, m in mounttable.current([os.path.dirname(real) or "/"]).items():
+        if mp == real:
+            return describe(m).label
+    return None
+
+
+def _card_json(card: CardInfo) -> dict[str, Any]:
+    return {**dataclasses.asdict(card), "generic": card.generic}
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    scan = scan_source(args.path, settings.ignore)
+    card = recognise(args.path, scan=scan, label=_label_of(args.path))
+    catalog = _catalog_view(args, card, scan.files)
+    if args.json:
+        emit(sys.stdout, "card", **_card_json(card), catalog=catalog)
+        return EXIT_OK
+    out = sys.stdout
+    kind = "not a recognised camera card (generic)" if card.generic else f"{card.vendor} {card.family}"
+    out.write(f"{card.root}: {kind}; media: {card.media}\n")
+    if card.reel:
+        out.write(f"  reel {card.reel} (camera {card.camera_letter})"
+                  + (f", card id {card.card_id}" if card.card_id and card.card_id != card.reel else "") + "\n")
+    else:
+        out.write("  reel: none in the names (the offload counter names it)\n")
+    clips = "clip" if card.clip_count == 1 else "clips"
+    span = f": {card.first_clip} … {card.last_clip}" if card.clip_count > 1 else (
+        f": {card.first_clip}" if card.first_clip else "")
+    out.write(f"  {card.clip_count} {clips}{span}\n")
+    out.write(f"  {card.file_count} files, {human_bytes(card.total_bytes)}"
+              + (f"; label {card.label}" if card.label else "") + "\n")
+    out.write(f"  fingerprint {card.fingerprint}\n")
+    if catalog is not None:
+        out.write(f"  catalog: {catalog['message']}\n")
+    for s in scan.skipped[:10]:
+        out.write(f"  skipped {s.rel_path}: {s.message}\n")
+    return EXIT_OK
+
+
+def _catalog_view(args: argparse.Namespace, card: CardInfo, files: list[SourceFile]) -> dict[str, Any] | None:
+    """What the catalog knows: a card seen before, the next reel, a reel collision (None: no catalog yet)."""
+    path = getattr(args, "catalog", None) or app_paths().catalog_file
+    if not os.path.exists(path):
+        return None
+    db = open_catalog(path)
+    try:
+        name = name_card(db, Preset("inspect"), card, files)
+    finally:
+        db.close()
+    if name.known is not None:
+        exact = "this card" if name.known.exact else "an earlier state of this card (it shot more since)"
+        msg = (f"{exact} was offloaded as {name.known.reel or name.reel} on {when(name.known.last_offload_at)} "
+               f"(offload {name.known.last_offload_id})")
+    elif name.collision is not None:
+        msg = "REEL COLLISION: " + name.collision.message
+    else:
+        msg = f"a new card; it would be reel {name.reel}" + (" (from the counter)" if name.from_counter else "")
+    return {"message": msg, "reel": name.reel, "from_counter": name.from_counter,
+            "known_offload": name.known.last_offload_id if name.known else None,
+            "exact": name.known.exact if name.known else None,
+            "collision": dataclasses.asdict(name.collision) if name.collision else None}
+
+
+# -- watch
+
+
+def _volume_json(v: Volume) -> dict[str, Any]:
+    return dataclasses.asdict(v)
+
+
+def _volume_line(v: Volume) -> str:
+    bits = [v.fstype or "?"]
+    if v.capacity is not None:
+        bits.append(f"{human_bytes(v.capacity)}, {human_bytes(v.free or 0)} free")
+    if v.fs_uuid:
+        bits.append(f"UUID {v.fs_uuid}")
+    if v.device:
+        bits.append(v.device)
+    if v.removable:
+        bits.append("removable")
+    return f"{v.mount_point} [{v.label or '-'}] ({'; '.join(bits)})"
+
+
+class _Printer:
+    def __init__(self, as_json: bool) -> None:
+        self.json = as_json
+        self.lock = threading.Lock()
+
+    def say(self, event: str, text: str, **data: Any) -> None:
+        with self.lock:
+            if self.json:
+                emit(sys.stdout, event, message=text, **data)
+            else:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+
+
+def _handoff_hook(catalog: str, printer: _Printer) -> Callable[[int, Preset], list[str]]:
+    from datawrangler.cli.handoff_cmds import after_offload
+
+    def hook(offload_id: int, preset: Preset) -> list[str]:
+        kinds = set(preset.handoff)
+        lists = ",".join(a for k, a in (("md5sum", "md5"), ("xxhsum", "xxh64")) if k in kinds)
+        options = {"ascmhl": "ascmhl" in kinds, "legacy_mhl": "mhl" in kinds, "checksum_lists": lists,
+                   "csv": "csv" in kinds, "json": "json" in kinds}
+        written = after_offload(catalog, offload_id, options,
+                                say=lambda event, message, **d: printer.say(event, message, offload_id=offload_id))
+        return [f"{len(written)} handoff files written."]
+
+    return hook
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    roots = args.root or list(settings.mount_roots) or list(mounttable.default_roots())
+    printer = _Printer(args.json)
+    auto: AutoOffloader | None = None
+    if args.auto:
+        preset = find_preset(args.auto)
+        if not preset.destinations:
+            printer.say("error", f"error: preset {preset.name!r} has no destinations.")
+            return EXIT_REFUSED
+        catalog = str(getattr(args, "catalog", None) or app_paths().catalog_file)
+
+        def status(s: AutoStatus) -> None:
+            printer.say(s.kind, f"{s.kind}: {s.message}", mount_point=s.volume.mount_point, reel=s.reel,
+                        roll=s.roll, offload_id=s.offload_id, state=s.state, safe_to_format=s.safe_to_format,
+                        card=_card_json(s.card) if s.card else None)
+
+        auto = AutoOffloader(with_preset(preset, auto_offload=True), catalog, settings=settings, on_status=status,
+                             after_offload=_handoff_hook(catalog, printer))
+
+    def on_volume(e: VolumeEvent) -> None:
+        v = e.volume
+        kind = "mounted" if isinstance(e, VolumeMounted) else "unmounted"
+        printer.say(kind, f"{kind}: {_volume_line(v)}", volume=_volume_json(v))
+        if auto is not None:
+            auto(e)
+        elif isinstance(e, VolumeMounted):
+            try:
+                card = recognise(v.mount_point, label=v.label)
+            except Exception as exc:  # an unreadable card is reported, the watch goes on
+                printer.say("error", f"error: cannot inspect {v.mount_point}: {exc}", mount_point=v.mount_point)
+                return
+            what = "not a recognised camera card" if card.generic else f"{card.vendor} {card.family}"
+            printer.say("card", f"card: {v.mount_point}: {what}; reel {card.reel or '-'}; {card.clip_count} clips",
+                        mount_point=v.mount_point, card=_card_json(card))
+
+    monitor = VolumeMonitor(on_volume, roots, report_existing=args.existing)
+    printer.say("watching", "watching " + ", ".join(monitor.roots) + (f" (auto-offload: {args.auto})"
+                                                                       if args.auto else "") + "; Ctrl-C to stop",
+                roots=list(monitor.roots), auto=args.auto)
+    done = threading.Event()
+    try:
+        if auto is not None:
+            auto.start()
+        monitor.start()
+        done.wait(args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        monitor.stop()
+        if auto is not None:
+            auto.stop(cancel=True)
+    printer.say("stopped", "stopped")
+    return EXIT_OK
