@@ -74,6 +74,13 @@ def _projection(catalog: Path, offload_id: int) -> list[tuple]:
     return [state, *dests, *files]
 
 
+def _footage(roll: Path) -> list[Path]:
+    """The copied files under a roll: everything but the handoff files (the ascmhl/ history)."""
+    if not roll.exists():
+        return []
+    return [p for p in roll.rglob("*") if p.is_file() and "ascmhl" not in p.relative_to(roll).parts]
+
+
 def _check_after_kill(catalog: Path, card: Path, rolls: list[Path]) -> None:
     source = {p.relative_to(card).as_posix(): _hash(p) for p in card.rglob("*") if p.is_file()}
     if catalog.exists():
@@ -89,8 +96,8 @@ def _check_after_kill(catalog: Path, card: Path, rolls: list[Path]) -> None:
             assert on_disk.is_file(), f"recorded verified but absent: {on_disk}"
             assert _hash(on_disk) == json.loads(digests)["xxh64"] == source[rel], f"recorded verified, differs: {rel}"
     for roll in rolls:
-        for p in roll.rglob("*") if roll.exists() else ():
-            if p.is_file() and not is_temp_name(p.name):
+        for p in _footage(roll):
+            if not is_temp_name(p.name):
                 assert _hash(p) == source[p.relative_to(roll).as_posix()], f"wrong bytes under a final name: {p}"
 
 
@@ -158,8 +165,9 @@ def test_resume_after_sigkill_at_random_points(tmp_path: Path) -> None:
         _check_after_kill(catalog, card, rolls)
         for roll in rolls:
             assert not [p for p in roll.rglob("*") if is_temp_name(p.name)], "temp files left after resume"
-            assert sorted(p.relative_to(roll).as_posix() for p in roll.rglob("*") if p.is_file()) == sorted(
+            assert sorted(p.relative_to(roll).as_posix() for p in _footage(roll)) == sorted(
                 p.relative_to(card).as_posix() for p in card.rglob("*") if p.is_file())
+            assert (roll / "ascmhl" / "ascmhl_chain.xml").is_file(), "the finished resume wrote no ASC MHL"
         assert _projection(catalog, oid) == reference, f"trial {trial}: catalog differs from a clean run"
         code, status, _ = _run(home, "status", "A001", "--json", "--copies", "1")
         assert code == 0 and json.loads(status)["safe_to_format"] is True
