@@ -83,7 +83,7 @@ def _render(html: str, path: Path, meta: Meta) -> int:
     mm = RESOLUTION / 25.4
     head_h = QFontMetricsF(head_font, writer).height() + 3.5 * mm
     foot_h = QFontMetricsF(foot_font, writer).height() + 3 * mm
-    body = QRectF(0, head_h, area.width(), area.height() - head_h - foot_h)
+    body = QRectF(0, head_h, area.width(), area.height() - head_h - foot_h - 1.5 * mm)  # air above the footer
 
     doc = QTextDocument()
     doc.documentLayout().setPaintDevice(writer)

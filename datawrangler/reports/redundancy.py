@@ -11,7 +11,7 @@ from datawrangler.reports import query
 from datawrangler.reports.common import meta, verdict
 from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
 
-SHORT_SAMPLE = 10
+SHORT_SAMPLE = 5  # files named per short card (the CSV of short files holds the same)
 
 
 def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", required: int = 2,
