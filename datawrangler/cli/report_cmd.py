@@ -6,7 +6,8 @@ written after each offload (`after_offload`).
     datawrangler report redundancy [--card A001 --card A002 | --day 2023-10-14] --pdf copies.pdf
 
 Without --pdf, --csv or --html the report goes, as PDF and CSV, into the app's reports folder.
-Exit 0: written; 2: nothing to report (unknown offload or card, no offload that day) or a bad argument.
+Exit 0: written; 2: nothing to report (unknown offload or card, no offload that day), a bad argument, or a
+file that cannot be written.
 """
 
 from __future__ import annotations
@@ -135,7 +136,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / output.file_stem(report)
         pdf, csv = f"{stem}.pdf", f"{stem}.csv"
-    written = output.write(report, pdf=pdf, html_path=html, csv=csv, files_in_pdf=files_in_pdf)
+    try:
+        written = output.write(report, pdf=pdf, html_path=html, csv=csv, files_in_pdf=files_in_pdf)
+    except OSError as exc:
+        msg = f"Cannot write the report: {exc}. Check that the folder exists and is writable."
+        if args.json:
+            emit(sys.stdout, "error", code="report_not_written", message=msg)
+        else:
+            sys.stderr.write(f"error: {msg}\n")
+        return EXIT_REFUSED
     if args.json:
         emit(sys.stdout, "report", kind=report.meta.kind, files=[str(p) for p in written])
     else:

@@ -40,6 +40,9 @@ def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
           files_in_pdf: bool = True) -> list[Path]:
     """Write what is asked for; returns every file written. files_in_pdf=False leaves an offload report's
     per-file table out of the PDF and HTML (the CSV keeps it)."""
+    for target in (pdf, html_path, csv):
+        if target is not None and not Path(target).parent.is_dir():
+            raise FileNotFoundError(f"the folder {Path(target).parent} does not exist")
     written: list[Path] = []
     printable = report
     if isinstance(report, OffloadReport) and not files_in_pdf:

@@ -99,6 +99,9 @@ def test_nothing_to_report_exits_2(shot: Day, catalog: Path, capsys: pytest.Capt
     assert json.loads(capsys.readouterr().out)["code"] == "nothing_to_report"
     assert report(catalog, "redundancy", "--card", "Z999") == 2
     assert report(catalog, "day", "14/10/2023") == 2
+    capsys.readouterr()
+    assert report(catalog, "offload", str(shot.a001), "--pdf", "/nonexistent/folder/a.pdf") == 2
+    assert "/nonexistent/folder does not exist" in capsys.readouterr().err
 
 
 def test_without_a_file_the_report_goes_to_the_reports_folder(shot: Day, catalog: Path,
