@@ -12,7 +12,7 @@ from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from datawrangler.cli import handoff_cmds
+from datawrangler.cli import handoff_cmds, report_cmd
 from datawrangler.cli.common import (
     EXIT_FOR_STATE,
     EXIT_REFUSED,
@@ -225,6 +225,7 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
     recorder.finish(result)
     handoff_cmds.after_offload(db, record.offload_id, load_settings().extra.get("handoff"), source=source_mhl,
                                scanned=[f.rel_path for f in scan.files], say=_sayer(args, ids))
+    report_cmd.after_offload(db, record.offload_id, required=required)
     red = redundancy.card_redundancy(db, _card_of(db, record.offload_id), required)
     code = EXIT_FOR_STATE[result.state]
     if js:
