@@ -51,7 +51,7 @@ def _common(json_help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from datawrangler.cli import catalog, handoff_cmds, offload, report_cmd
+    from datawrangler.cli import cards_cmds, catalog, handoff_cmds, offload, report_cmd
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
     p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     handoff_cmds.register(sub)
     report_cmd.register(sub)
+    cards_cmds.register(sub)
     return p
 
 
