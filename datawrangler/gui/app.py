@@ -1,0 +1,178 @@
+"""The application: QApplication, dark theme, logging to a file, bugs to the crash dialog, `main(argv)`.
+
+Startup order: logging, the profile (settings + presets; file I/O before the event loop runs), the
+window, the source monitor, the resumable offloads. Quit: the window confirms when offloads run, cancels
+them, the workers finish, then the profile (geometry, last preset) is saved after the loop ends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import logging.handlers
+import os
+import queue
+import sys
+import threading
+from collections.abc import Sequence
+from types import TracebackType
+
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+from datawrangler import __version__
+from datawrangler.config import HOME_ENV, SettingsError, app_paths
+from datawrangler.gui.bridge import Bridge
+from datawrangler.gui.controller import Controller
+from datawrangler.gui.messages import Messages
+from datawrangler.gui.prefs import Profile, load_profile, save_profile
+from datawrangler.gui.sources import make_monitor
+from datawrangler.gui.theme import app_icon, apply_dark
+
+log = logging.getLogger("datawrangler.gui")
+
+
+def setup_logging() -> tuple[str, logging.handlers.QueueListener | None]:
+    """Log to <log dir>/datawrangler.log through a queue: the GUI thread never writes the file itself."""
+    folder = app_paths().log_dir
+    path = folder / "datawrangler.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3,
+                                                                        encoding="utf-8")
+    except OSError:
+        return "", None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    q: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    listener = logging.handlers.QueueListener(q, handler)
+    root = logging.getLogger()
+    root.addHandler(logging.handlers.QueueHandler(q))
+    root.setLevel(logging.INFO)
+    listener.start()
+    return str(path), listener
+
+
+def install_excepthooks(messages: Messages, bridge: Bridge) -> None:
+    """Any uncaught exception, on the GUI thread or a worker, is a bug: the crash dialog shows it."""
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        exc.__traceback__ = tb
+        if QThread.currentThread() is QApplication.instance().thread():  # type: ignore[union-attr]
+            messages.bug(exc)
+        else:
+            bridge.call_soon(messages.bug, exc)
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            hook(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = hook
+    threading.excepthook = thread_hook
+
+
+def make_app(argv: Sequence[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(list(argv))
+    assert isinstance(app, QApplication)
+    app.setApplicationName("DataWrangler")
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName("DataWrangler")
+    app.setWindowIcon(app_icon())
+    apply_dark(app)
+    return app
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="datawrangler gui")
+    p.add_argument("--demo", action="store_true", help="a synthetic card and two destination folders")
+    p.add_argument("--demo-size", type=int, default=300, metavar="MB")
+    p.add_argument("--start", action="store_true", help="demo: start the offload at once")
+    p.add_argument("--catalog", help="the catalog file")
+    args, _qt = p.parse_known_args(list(argv)[1:])
+    return args
+
+
+def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: int = 300, start: bool = False,
+         catalog: str | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    args = parse(argv)
+    demo = demo or args.demo
+    start = start or args.start
+    demo_size = args.demo_size if args.demo else demo_size
+    catalog = catalog or args.catalog
+    if demo and not os.environ.get(HOME_ENV):
+        import tempfile
+
+        os.environ[HOME_ENV] = tempfile.mkdtemp(prefix="datawrangler-demo-home-")  # the demo keeps its own catalog
+    log_path, listener = setup_logging()
+    app = make_app(argv)
+    messages = Messages()
+    bridge = Bridge()
+    install_excepthooks(messages, bridge)
+    try:
+        profile = load_profile()
+        problem = ""
+    except SettingsError as exc:
+        profile, problem = Profile(), str(exc)
+    from datawrangler.gui.widgets.main_window import MainWindow
+
+    controller = Controller(bridge, messages, profile, catalog)
+    window = MainWindow(controller, log_path)
+    window.show()
+    if problem:
+        messages.error(problem + " The defaults are used until it is fixed.", "settings")
+    if not demo:  # the demo watches its own folder, once it exists
+        watch(controller, profile.settings.mount_roots, profile.gui.mount_roots_are_folders)
+    controller.load_resumable()
+    window.history.apply()
+    if demo:
+        start_demo(controller, demo_size, start)
+    log.info("DataWrangler %s started", __version__)
+    code = app.exec()
+    controller.shutdown()
+    bridge.shutdown()
+    final = dataclasses.replace(controller.profile,
+                                gui=dataclasses.replace(controller.profile.gui, geometry=window.geometry_text()))
+    with contextlib.suppress(Exception):  # the loop has ended: this I/O blocks nobody
+        save_profile(final)
+    window.deleteLater()
+    if listener is not None:
+        listener.stop()
+    return code
+
+
+def watch(controller: Controller, roots: Sequence[str], folders: bool = False) -> None:
+    try:
+        controller.watch(make_monitor(roots, folders=folders))
+    except OSError as exc:
+        controller.messages.warning(f"Cards are not detected automatically ({exc}). Add them with “Add folder…”.")
+
+
+def start_demo(controller: Controller, size_mb: int, start: bool) -> None:
+    from datawrangler.core.presets import Preset
+    from datawrangler.gui.demo import DemoSetup, build_demo
+
+    controller.messages.info(f"Building a demo camera card ({size_mb} MB) and two destination drives…")
+
+    def ready(setup: DemoSetup) -> None:
+        preset = Preset("Demo", destinations=tuple(str(d) for d in setup.destinations), template="{date}/{card}",
+                        project="Demo", day=1, handoff=("ascmhl",), auto_offload=start)
+        profile = controller.profile.with_preset(preset)
+        profile = dataclasses.replace(profile, settings=dataclasses.replace(
+            profile.settings, mount_roots=(str(setup.root / "media"),)))
+        gui = profile.gui
+        for d, role in zip(setup.destinations, ("primary", "backup"), strict=True):
+            gui = gui.with_role(str(d), role)
+        profile = dataclasses.replace(profile, gui=gui)
+        controller.apply_profile(profile, say="")
+        watch(controller, (str(setup.root / "media"),), folders=True)
+        controller.messages.info(f"Demo ready in {setup.root}: card A001R2EC and drives SHUTTLE_A, SHUTTLE_B. "
+                                 "Click “Offload ▶” to copy and verify it. (The demo drives are two folders on "
+                                 "one disk, so they count as one copy: the card ends verified, not safe to "
+                                 "format. With two real drives it ends SAFE TO FORMAT.)")
+
+    controller.bridge.run(build_demo, None, size_mb, on_done=ready,
+                          on_error=lambda e: controller.messages.exception(e, "Demo"))

@@ -1,0 +1,166 @@
+"""The one bridge between worker threads and the GUI thread.
+
+Widgets and models never start threads: they hand a function to `Bridge.run`, which runs it on a
+QThreadPool and delivers the result (or the exception) back on the GUI thread through one queued signal.
+Offloads run on their own pool (they last minutes to hours; catalog reads must not wait behind them) and
+report through a `Pump` that throttles progress to a few deliveries per second and batches failed files.
+
+`SyncBridge` runs everything at once on the calling thread: tests of models and views use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+Done = Callable[[Any], None]
+Failed = Callable[[BaseException], None]
+
+
+class _Task(QRunnable):
+    def __init__(self, bridge: Bridge, fn: Callable[..., Any], args: tuple, on_done: Done | None,
+                 on_error: Failed | None) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self.bridge, self.fn, self.args, self.on_done, self.on_error = bridge, fn, args, on_done, on_error
+
+    def run(self) -> None:
+        try:
+            result = self.fn(*self.args)
+        except BaseException as exc:  # delivered to the GUI thread: a known condition or a bug
+            self.bridge.call_soon(self.on_error or self.bridge.failed.emit, exc)
+        else:
+            if self.on_done is not None:
+                self.bridge.call_soon(self.on_done, result)
+        finally:
+            self.bridge._task_ended()
+
+
+class Bridge(QObject):
+    """Run work off the GUI thread; get results back on it. `failed` carries unhandled worker errors."""
+
+    failed = Signal(object)  # BaseException from a task without on_error
+    _deliver = Signal(object)  # a callable to run on the GUI thread
+
+    def __init__(self, parent: QObject | None = None, *, query_threads: int = 3, offload_threads: int = 6) -> None:
+        super().__init__(parent)
+        self._queries = QThreadPool(self)
+        self._queries.setMaxThreadCount(query_threads)
+        self._queries.setExpiryTimeout(2000)
+        self._long = QThreadPool(self)
+        self._long.setMaxThreadCount(offload_threads)
+        self._long.setExpiryTimeout(2000)
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._closed = False
+        self._deliver.connect(self._run_delivered, Qt.ConnectionType.QueuedConnection)
+
+    # -- any thread
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run fn(*args) on the GUI thread, from any thread."""
+        self._deliver.emit(partial(fn, *args))
+
+    def _task_ended(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    # -- GUI thread
+
+    def run(self, fn: Callable[..., Any], *args: Any, on_done: Done | None = None, on_error: Failed | None = None,
+            long: bool = False) -> None:
+        """Run fn(*args) on a worker; on_done(result) or on_error(exc) later, on the GUI thread."""
+        if self._closed:
+            return
+        with self._lock:
+            self._pending += 1
+        (self._long if long else self._queries).start(_Task(self, fn, args, on_done, on_error))
+
+    @property
+    def busy(self) -> bool:
+        with self._lock:
+            return self._pending > 0
+
+    def _run_delivered(self, fn: Callable[[], Any]) -> None:
+        if not self._closed:
+            fn()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop taking work and wait for the workers (the caller cancels offloads first)."""
+        self._closed = True
+        ok = self._long.waitForDone(timeout_ms) and self._queries.waitForDone(timeout_ms)
+        self._long.clear()
+        self._queries.clear()
+        return ok
+
+    def wait_idle(self, timeout_ms: int = 30000) -> bool:
+        """For tests: wait until no task runs (results may still be queued for delivery)."""
+        return self._long.waitForDone(timeout_ms) and self._queries.waitForDone(timeout_ms)
+
+
+class SyncBridge(Bridge):
+    """The same interface, no threads: run() finishes (and calls back) before it returns."""
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        if not self._closed:
+            fn(*args)
+
+    def run(self, fn: Callable[..., Any], *args: Any, on_done: Done | None = None, on_error: Failed | None = None,
+            long: bool = False) -> None:
+        if self._closed:
+            return
+        try:
+            result = fn(*args)
+        except BaseException as exc:
+            (on_error or self.failed.emit)(exc)
+        else:
+            if on_done is not None:
+                on_done(result)
+
+
+class Pump:
+    """Throttles a worker's reports to the GUI: the latest progress at most every `interval` seconds, and
+    batched items (failed files, warnings) with it. The worker calls progress()/item(); flush() at the end."""
+
+    def __init__(self, bridge: Bridge, on_progress: Callable[[Any], None], on_items: Callable[[list], None],
+                 interval: float = 0.25) -> None:
+        self.bridge, self.on_progress, self.on_items, self.interval = bridge, on_progress, on_items, interval
+        self._lock = threading.Lock()
+        self._latest: Any = None
+        self._items: list = []
+        self._last = 0.0
+        self.deliveries = 0
+
+    def progress(self, event: Any) -> None:
+        with self._lock:
+            self._latest = event
+        self._maybe_flush()
+
+    def item(self, item: Any) -> None:
+        with self._lock:
+            self._items.append(item)
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        now = time.monotonic()
+        if now - self._last >= self.interval:
+            self.flush(now)
+
+    def flush(self, now: float | None = None) -> None:
+        with self._lock:
+            latest, self._latest = self._latest, None
+            items, self._items = self._items, []
+            self._last = time.monotonic() if now is None else now
+        if items:
+            self.bridge.call_soon(self.on_items, items)
+        if latest is not None:
+            self.deliveries += 1
+            self.bridge.call_soon(self.on_progress, latest)

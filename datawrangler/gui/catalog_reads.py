@@ -1,0 +1,172 @@
+"""Catalog reads for the History tab, one page at a time (lazy loading), run on worker threads.
+
+`store.history.offloads` answers the CLI's `history` (with a limit but no offset, and a query per row for
+the destinations); a window that scrolls through a season of offloads needs pages and one query per
+page, so these read the same tables here. They belong in store.history once both agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from datawrangler.gui.jobs import open_db
+from datawrangler.store.liveness import mark_interrupted
+
+PAGE = 200
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    text: str = ""  # any of reel, project, source, camera, label
+    since: str = ""  # YYYY-MM-DD
+    until: str = ""
+    project: str = ""
+    reel: str = ""
+    camera: str = ""
+    volume: str = ""
+    state: str = ""
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: int
+    started_at: float
+    ended_at: float | None
+    state: str
+    project: str
+    reel: str
+    camera: str
+    source: str
+    files_total: int
+    files_verified: int
+    files_failed: int
+    bytes_total: int
+    destinations: str  # "label: state; label: state"
+    card_id: int | None
+    message: str
+
+
+def _day(value: str, end: bool = False) -> float:
+    try:
+        d = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
+    if end and len(value) <= 10:
+        d += dt.timedelta(days=1)
+    return d.timestamp()
+
+
+def _where(q: HistoryQuery) -> tuple[str, list]:
+    where: list[str] = []
+    params: list = []
+    if q.since:
+        where.append("o.started_at >= ?")
+        params.append(_day(q.since))
+    if q.until:
+        where.append("o.started_at < ?")
+        params.append(_day(q.until, end=True))
+    for col, val in (("o.project", q.project), ("o.camera", q.camera)):
+        if val:
+            where.append(f"{col} LIKE ?")
+            params.append(f"%{val}%")
+    if q.reel:
+        where.append("o.reel LIKE ?")
+        params.append(f"{q.reel}%")
+    if q.state:
+        where.append("o.state = ?")
+        params.append(q.state)
+    if q.volume:
+        where.append("o.id IN (SELECT d.offload_id FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
+                     " WHERE v.label LIKE ? OR v.fs_uuid = ? OR d.path LIKE ?)")
+        params += [f"%{q.volume}%", q.volume, f"%{q.volume}%"]
+    if q.text:
+        where.append("(o.reel LIKE ? OR o.project LIKE ? OR o.source LIKE ? OR o.camera LIKE ? OR o.state LIKE ?)")
+        params += [f"%{q.text}%"] * 5
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def history_page(catalog: str | os.PathLike[str] | None, q: HistoryQuery, offset: int = 0,
+                 limit: int = PAGE) -> list[HistoryRow]:
+    """Newest first. Raises ValueError for a date that is not one."""
+    db = open_db(catalog)
+    try:
+        if offset == 0:
+            mark_interrupted(db)
+        where, params = _where(q)
+        sql = ("SELECT o.id, o.started_at, o.ended_at, o.state, COALESCE(o.project, ''), COALESCE(o.reel, ''),"
+               " COALESCE(o.camera, ''), o.source, COALESCE(o.files_total, 0), COALESCE(o.files_verified, 0),"
+               " COALESCE(o.files_failed, 0), COALESCE(o.bytes_total, 0),"
+               " (SELECT group_concat(COALESCE(v.label, d.path) || ': ' || COALESCE(d.state, '?'), '; ')"
+               "  FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id WHERE d.offload_id = o.id),"
+               " o.card_id, COALESCE(o.message, '')"
+               f" FROM offloads o{where} ORDER BY o.started_at DESC, o.id DESC LIMIT ? OFFSET ?")
+        return [HistoryRow(*r[:12], r[12] or "", r[13], r[14])
+                for r in db.conn.execute(sql, (*params, limit, offset))]
+    finally:
+        db.close()
+
+
+@dataclass(frozen=True)
+class FileRow:
+    id: int
+    rel_path: str
+    size: int
+    status: str
+    copies: str  # "verified 2/2" or the failed states
+    message: str
+
+
+def files_page(catalog: str | os.PathLike[str] | None, offload_id: int, offset: int = 0,
+               limit: int = PAGE) -> list[FileRow]:
+    db = open_db(catalog)
+    try:
+        rows = db.conn.execute(
+            "SELECT f.id, f.rel_path, f.size, f.status, COALESCE(f.message, ''),"
+            " SUM(c.state = 'verified'), COUNT(c.id)"
+            " FROM files f LEFT JOIN copies c ON c.file_id = f.id WHERE f.offload_id = ?"
+            " GROUP BY f.id ORDER BY f.rel_path LIMIT ? OFFSET ?", (offload_id, limit, offset)).fetchall()
+        return [FileRow(r[0], r[1], r[2], r[3], f"{r[5] or 0}/{r[6]} verified" if r[6] else "–", r[4]) for r in rows]
+    finally:
+        db.close()
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    destination: str
+    at: float
+    method: str
+    result: str
+    cache_bypassed: bool | None
+    message: str
+
+
+def copy_history(catalog: str | os.PathLike[str] | None, file_id: int) -> list[CheckRow]:
+    """Every verification of every copy of one file: the offload's read-back, then later re-verifies."""
+    db = open_db(catalog)
+    try:
+        rows = db.conn.execute(
+            "SELECT d.path, v.at, v.method, v.result, v.cache_bypassed, COALESCE(v.message, '')"
+            " FROM verifications v JOIN copies c ON c.id = v.copy_id JOIN destinations d ON d.id = c.destination_id"
+            " WHERE c.file_id = ? ORDER BY d.idx, v.at", (file_id,)).fetchall()
+        return [CheckRow(r[0], r[1], r[2], r[3], None if r[4] is None else bool(r[4]), r[5]) for r in rows]
+    finally:
+        db.close()
+
+
+def resumable(catalog: str | os.PathLike[str] | None, days: float = 7.0) -> list[HistoryRow]:
+    """Offloads that stopped before the end (a crash, a quit, a cancel) in the last days: the queue offers
+    to resume them after a restart."""
+    import time
+
+    db = open_db(catalog)
+    try:
+        mark_interrupted(db)
+    finally:
+        db.close()
+    since = dt.datetime.fromtimestamp(time.time() - days * 86400).strftime("%Y-%m-%dT%H:%M")
+    out = []
+    for state in ("interrupted", "cancelled"):
+        out += history_page(catalog, HistoryQuery(since=since, state=state), 0, 50)
+    return sorted(out, key=lambda r: r.started_at)

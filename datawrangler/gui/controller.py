@@ -1,0 +1,483 @@
+"""What the window does, apart from how it looks: sources in, offloads queued and scheduled, results
+out. Owns the models; every file or catalog access goes through the bridge.
+
+Scheduling: each queued offload knows the physical drives it reads and writes; an offload starts only
+when none of its drives is busy with another one, so two cards that share a destination run one after
+the other instead of thrashing the drive, and cards going to different drives run side by side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from datawrangler.core.errors import Code, OffloadError
+from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
+from datawrangler.gui import catalog_reads as reads
+from datawrangler.gui import jobs
+from datawrangler.gui.bridge import Bridge, Pump
+from datawrangler.gui.messages import Messages
+from datawrangler.gui.models.cards import CardRow, CardsModel
+from datawrangler.gui.models.destinations import DestinationsModel
+from datawrangler.gui.models.queue import ACTIVE, QueueItem, QueueModel, status_from, status_of
+from datawrangler.gui.prefs import Profile, save_profile
+from datawrangler.gui.sources import SourceMonitor
+from datawrangler.gui.theme import Status
+
+log = logging.getLogger(__name__)
+
+
+class Controller(QObject):
+    progress_changed = Signal(int, float)  # running offloads, overall fraction
+    offload_ended = Signal(object)  # QueueItem
+    settings_changed = Signal()
+    history_changed = Signal()
+
+    def __init__(self, bridge: Bridge, messages: Messages, profile: Profile,
+                 catalog: str | os.PathLike[str] | None = None, parent: QObject | None = None,
+                 drive_refresh_ms: int = 2000) -> None:
+        super().__init__(parent)
+        self.bridge, self.messages, self.profile = bridge, messages, profile
+        self.catalog = catalog
+        self.cards = CardsModel(self)
+        self.destinations = DestinationsModel(self)
+        self.queue = QueueModel(self)
+        self.destinations.set_preset(profile.preset, profile.gui)
+        self._monitor: SourceMonitor | None = None
+        self._measuring = False
+        self._counter = 0
+        self._drive_timer = QTimer(self)
+        self._drive_timer.setInterval(drive_refresh_ms)
+        self._drive_timer.timeout.connect(self.refresh_drives)
+        self._drive_timer.start()
+        self.refresh_drives()
+
+    # -- sources
+
+    def watch(self, monitor: SourceMonitor) -> None:
+        self._monitor = monitor
+        monitor.start(lambda p, label=None: self.bridge.call_soon(self.add_source, p, True, label),
+                      lambda p: self.bridge.call_soon(self.source_removed, p))
+
+    def stop_watching(self) -> None:
+        if self._monitor is not None:
+            self._monitor.stop()
+            self._monitor = None
+
+    @property
+    def settings(self) -> Any:
+        return self.profile.settings
+
+    @property
+    def preset(self) -> Any:
+        return self.profile.preset
+
+    def add_source(self, path: str, auto: bool = False, label: str | None = None) -> None:
+        path = os.path.normpath(path)
+        if auto and self._is_destination(path):
+            return  # a destination drive mounted under the roots is not a card
+        i = self.cards.by_path(path)
+        if i >= 0:
+            row = self.cards.row(i)
+            if row.status is not Status.GONE:
+                return
+            self.cards.update(path, status=Status.SCANNING, detail="", auto=auto)
+        else:
+            self.cards.append(CardRow(path, required=self.preset.copies_required, auto=auto))
+        self.bridge.run(jobs.inspect_card, path, self.settings, self.preset, self.catalog, label,
+                        on_done=self._card_inspected, on_error=partial(self._card_failed, path))
+
+    def _card_inspected(self, info: jobs.CardInfo) -> None:
+        i = self.cards.by_path(info.path)
+        if i < 0:
+            return
+        row = self.cards.row(i)
+        if row.queue_id is not None:  # queued or copying since: the queue owns the status now
+            self.cards.update(info.path, info=info)
+            return
+        if info.safe:
+            status = Status.SAFE
+        elif info.card_id is not None and info.offload_state in ("completed with errors", "interrupted", "cancelled"):
+            status = Status.FAILED if info.offload_state == "completed with errors" else Status.KNOWN
+        elif info.card_id is not None:
+            status = Status.KNOWN
+        else:
+            status = Status.NEW
+        detail = " ".join(info.reasons)
+        if info.scan_problems:
+            detail = f"{info.scan_problems} entries on the card cannot be read. " + detail
+        if info.collision:
+            detail = info.collision + " " + detail
+            self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
+        self.cards.update(info.path, info=info, status=status, copies=info.copies, detail=detail)
+        if status is Status.NEW and row.auto and self.preset.auto_offload and \
+                (self.preset.auto_generic or info.vendor is not None):
+            self.enqueue(info.path)
+
+    def _card_failed(self, path: str, exc: BaseException) -> None:
+        self.cards.update(path, status=Status.FAILED, detail=str(exc))
+        self.messages.exception(exc, os.path.basename(path))
+
+    def _is_destination(self, path: str) -> bool:
+        for d in self.preset.destinations:
+            d = os.path.normpath(d)
+            if d == path or d.startswith(path.rstrip(os.sep) + os.sep) or path.startswith(d + os.sep):
+                return True
+        return False
+
+    def source_removed(self, path: str) -> None:
+        path = os.path.normpath(path)
+        i = self.cards.by_path(path)
+        if i < 0:
+            return
+        row = self.cards.row(i)
+        if row.queue_id is not None and self._item(row.queue_id) is not None and \
+                self._item(row.queue_id).status in (*ACTIVE, Status.QUEUED):  # type: ignore[union-attr]
+            self.cards.update(path, detail="The card was removed during its offload.")
+            return
+        if row.status in (Status.SAFE,):
+            self.messages.info(f"{row.label} removed (safe to format).")
+        self.cards.remove(i)
+
+    def forget_card(self, path: str) -> None:
+        i = self.cards.by_path(path)
+        if i >= 0 and (self.cards.row(i).queue_id is None or not self._busy(self.cards.row(i).queue_id)):
+            self.cards.remove(i)
+
+    # -- destinations
+
+    def set_profile(self, profile: Profile) -> None:
+        self.profile = profile
+        self.destinations.set_preset(profile.preset, profile.gui)
+        for r in self.cards.rows:
+            r.required = profile.preset.copies_required
+        self.refresh_drives()
+
+    def refresh_drives(self) -> None:
+        if self._measuring:
+            return
+        paths = [r.spec.path for r in self.destinations.rows]
+        if not paths:
+            return
+        self._measuring = True
+        self.bridge.run(jobs.measure_drives, paths, on_done=self._drives_measured, on_error=self._drives_failed)
+
+    def _drives_measured(self, infos: list[jobs.DriveInfo]) -> None:
+        self._measuring = False
+        self.destinations.set_infos(infos)
+        self.destinations.set_needed(self._bytes_needed())
+
+    def _drives_failed(self, exc: BaseException) -> None:
+        self._measuring = False
+        self.messages.exception(exc, "Measuring the drives")
+
+    def _bytes_needed(self) -> int:
+        need = 0
+        for q in self.queue.rows:
+            if q.status is Status.QUEUED:
+                need += q.bytes_total
+            elif q.running and q.event is not None:
+                need += max(0, q.event.bytes_total - min((d.bytes_written for d in q.event.destinations), default=0))
+        return need
+
+    # -- queue
+
+    def request_for(self, path: str) -> jobs.OffloadRequest:
+        """The offload of this card with the current preset and settings. Raises ValueError with a sentence
+        when it cannot be made (no destination, a template that names no folder)."""
+        i = self.cards.by_path(os.path.normpath(path))
+        info = self.cards.row(i).info if i >= 0 else None
+        preset = self.preset
+        roots = tuple(d for d in preset.destinations if d)
+        if not roots:
+            raise ValueError("No destination drive in the preset: add one under Destinations.")
+        roll = jobs.roll_for(preset, info) if info is not None else os.path.basename(path)
+        s = self.settings
+        return jobs.OffloadRequest(path, roots, roll, s, preset.project or s.production or None,
+                                   info.reel if info else None, info.camera if info else None,
+                                   s.operator or None, info.vendor if info else None,
+                                   incremental=bool(info and info.card_id is not None and info.new_or_changed),
+                                   algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
+                                   copies_required=preset.copies_required, handoff=tuple(preset.handoff))
+
+    def enqueue(self, path: str) -> QueueItem | None:
+        path = os.path.normpath(path)
+        i = self.cards.by_path(path)
+        if i >= 0 and self.cards.row(i).queue_id is not None and self._busy(self.cards.row(i).queue_id):
+            self.messages.warning(f"{self.cards.row(i).label} is already in the queue.")
+            return None
+        try:
+            req = self.request_for(path)
+        except ValueError as exc:  # TemplateError too
+            self.messages.error(str(exc), "not_queued")
+            return None
+        info = self.cards.row(i).info if i >= 0 else None
+        item = QueueItem(info.label if info else os.path.basename(path), req, path,
+                         bytes_total=info.bytes if info else 0)
+        return self._add(item)
+
+    def _add(self, item: QueueItem) -> QueueItem:
+        self.queue.append(item)
+        self.cards.update(item.card_path, queue_id=item.id, status=Status.QUEUED, progress=-1.0, detail="")
+        self.bridge.run(jobs.drives_of, item.request, on_done=partial(self._drives_known, item.id),
+                        on_error=partial(self._drives_known, item.id, frozenset()))
+        self.destinations.set_needed(self._bytes_needed())
+        return item
+
+    def _drives_known(self, item_id: int, drives: Any) -> None:
+        item = self._item(item_id)
+        if item is None:
+            return
+        item.drives = drives if isinstance(drives, frozenset) else frozenset()
+        self.schedule()
+
+    def schedule(self) -> None:
+        busy: dict[str, str] = {}
+        for q in self.queue.rows:
+            if q.running:
+                for d in q.drives or ():
+                    busy[d] = q.label
+        for q in self.queue.rows:
+            if q.status is not Status.QUEUED or q.drives is None:
+                continue
+            shared = [busy[d] for d in q.drives if d in busy]
+            if shared:
+                if q.waiting_for != shared[0]:
+                    q.waiting_for = shared[0]
+                    self._changed(q)
+                continue
+            q.waiting_for = ""
+            self._start(q)
+            for d in q.drives:
+                busy[d] = q.label
+
+    def _start(self, item: QueueItem) -> None:
+        item.status = Status.PREPARING
+        item.control = OffloadControl()
+        self._changed(item)
+        self.cards.update(item.card_path, status=Status.COPYING, progress=0.0)
+        pump = Pump(self.bridge, partial(self._progress, item.id), partial(self._items, item.id))
+        self.bridge.run(_offload_task, item.request, item.control, pump, self.bridge, self.catalog,
+                        partial(self._started, item.id), long=True,
+                        on_done=partial(self._done, item.id), on_error=partial(self._failed, item.id))
+        self._overall()
+
+    def _started(self, item_id: int, offload_id: int) -> None:
+        item = self._item(item_id)
+        if item is not None:
+            item.offload_id = offload_id
+
+    def _progress(self, item_id: int, e: ProgressEvent) -> None:
+        item = self._item(item_id)
+        if item is None or not item.running:
+            return
+        item.event = e
+        item.status = status_from(e)
+        self._changed(item)
+        card_status = {Status.PAUSED: Status.PAUSED, Status.VERIFYING: Status.VERIFYING}.get(item.status,
+                                                                                            Status.COPYING)
+        self.cards.update(item.card_path, status=card_status, progress=e.fraction)
+        self._overall()
+
+    def _items(self, item_id: int, items: list) -> None:
+        item = self._item(item_id)
+        if item is None:
+            return
+        for kind, *rest in items:
+            if kind == "failed":
+                f: FileResult = rest[0]
+                item.failed_count += 1
+                if len(item.failed) < 200:
+                    item.failed.append(f)
+            elif kind == "warning":
+                code, text = rest
+                item.warnings.append(text)
+                self.messages.warning(f"{item.label}: {text}", code.value)
+        if any(k == "failed" for k, *_ in items):
+            first = next(r[0] for k, *r in items if k == "failed")
+            self.cards.update(item.card_path, failed_files=item.failed_count,
+                              detail=f"{item.failed_count} files failed, e.g. {first.rel_path}: {first.message}")
+        self._changed(item)
+
+    def _done(self, item_id: int, outcome: jobs.OffloadOutcome) -> None:
+        item = self._item(item_id)
+        if item is None:
+            return
+        item.outcome = outcome
+        item.offload_id = outcome.offload_id
+        item.status = status_of(outcome)
+        item.failed_count = max(item.failed_count, outcome.result.files_failed)
+        self._changed(item)
+        r = outcome.result
+        card_status = {Status.SAFE: Status.SAFE, Status.VERIFIED: Status.VERIFIED, Status.CANCELLED: Status.CANCELLED,
+                       Status.INTERRUPTED: Status.FAILED}.get(item.status, Status.FAILED)
+        detail = " ".join((r.message, *outcome.reasons))
+        self.cards.update(item.card_path, status=card_status, copies=outcome.copies, progress=-1.0,
+                          failed_files=item.failed_count, detail=detail)
+        if item.status is Status.SAFE:
+            self.messages.success(f"{item.label}: every file verified on {outcome.copies} drives. SAFE TO FORMAT.")
+        elif item.status is Status.VERIFIED:
+            self.messages.warning(f"{item.label}: {r.message} Not safe to format: {' '.join(outcome.reasons)}")
+        elif item.status is Status.CANCELLED:
+            self.messages.warning(f"{item.label}: cancelled. Resume it from the queue to finish.", "cancelled")
+        else:
+            self.messages.error(f"{item.label}: {r.message} {r.files_failed} files failed. NOT safe to format.",
+                                (r.failures[0].code.value if r.failures and r.failures[0].code else "failed"))
+        for note in outcome.handoff_notes:
+            self.messages.info(note)
+        self.offload_ended.emit(item)
+        self.history_changed.emit()
+        self._after_end()
+
+    def _failed(self, item_id: int, exc: BaseException) -> None:
+        item = self._item(item_id)
+        if item is None:
+            return
+        item.status = Status.FAILED
+        item.error = str(exc)
+        self._changed(item)
+        self.cards.update(item.card_path, status=Status.FAILED, progress=-1.0, detail=str(exc))
+        self.messages.exception(exc, item.label)
+        self.offload_ended.emit(item)
+        self.history_changed.emit()
+        self._after_end()
+
+    def _after_end(self) -> None:
+        self._overall()
+        self.destinations.set_needed(self._bytes_needed())
+        self.refresh_drives()
+        self.schedule()
+
+    def _overall(self) -> None:
+        n, frac = self.queue.overall()
+        self.progress_changed.emit(n, frac)
+
+    # -- queue actions
+
+    def _item(self, item_id: int | None) -> QueueItem | None:
+        i = self.queue.by_id(item_id) if item_id is not None else -1
+        return self.queue.row(i) if i >= 0 else None
+
+    def _busy(self, item_id: int | None) -> bool:
+        item = self._item(item_id)
+        return item is not None and (item.running or item.status is Status.QUEUED)
+
+    def _changed(self, item: QueueItem) -> None:
+        self.queue.changed(self.queue.by_id(item.id))
+
+    def pause(self, item_id: int) -> None:
+        item = self._item(item_id)
+        if item is not None and item.running:
+            item.control.pause()
+            item.status = Status.PAUSED
+            self._changed(item)
+            self.cards.update(item.card_path, status=Status.PAUSED)
+
+    def resume(self, item_id: int) -> None:
+        item = self._item(item_id)
+        if item is not None and item.status is Status.PAUSED:
+            item.control.resume()
+            item.status = Status.COPYING
+            self._changed(item)
+            self.cards.update(item.card_path, status=Status.COPYING)
+
+    def cancel(self, item_id: int) -> None:
+        item = self._item(item_id)
+        if item is None:
+            return
+        if item.status is Status.QUEUED:
+            item.status = Status.CANCELLED
+            self._changed(item)
+            self.cards.update(item.card_path, queue_id=None)
+            self.add_source(item.card_path) if self.cards.by_path(item.card_path) < 0 else self._reinspect(item)
+            self.schedule()
+        elif item.running:
+            item.control.cancel()
+
+    def _reinspect(self, item: QueueItem) -> None:
+        self.cards.update(item.card_path, status=Status.SCANNING, queue_id=None)
+        self.bridge.run(jobs.inspect_card, item.card_path, self.settings, self.preset, self.catalog, None,
+                        on_done=self._card_inspected, on_error=partial(self._card_failed, item.card_path))
+
+    def retry(self, item_id: int) -> QueueItem | None:
+        """Failed files, a cancelled or an interrupted offload: redo only what is not verified yet."""
+        item = self._item(item_id)
+        if item is None or item.running or item.status is Status.QUEUED:
+            return None
+        if item.offload_id is None:  # refused before it began: try again from scratch
+            return self.enqueue(item.card_path)
+        req = dataclasses.replace(item.request, resume_id=item.offload_id)
+        new = QueueItem(item.label, req, item.card_path, bytes_total=item.bytes_total)
+        self.queue.remove(self.queue.by_id(item.id))
+        if self.cards.by_path(item.card_path) < 0:
+            self.cards.append(CardRow(item.card_path, required=self.preset.copies_required))
+            self._reinspect(new)
+        return self._add(new)
+
+    def remove(self, item_id: int) -> None:
+        i = self.queue.by_id(item_id)
+        if i >= 0 and not self.queue.row(i).running and self.queue.row(i).status is not Status.QUEUED:
+            self.queue.remove(i)
+
+    def load_resumable(self) -> None:
+        """After a restart: offer to resume the offloads that stopped before their end."""
+        self.bridge.run(reads.resumable, self.catalog, on_done=self._resumable,
+                        on_error=partial(self.messages.exception, context="Reading the catalog"))
+
+    def _resumable(self, rows: list[reads.HistoryRow]) -> None:
+        known = {q.offload_id for q in self.queue.rows}
+        for r in rows:
+            if r.id in known:
+                continue
+            req = jobs.OffloadRequest(r.source, (), settings=self.settings, resume_id=r.id,
+                                      copies_required=self.preset.copies_required)
+            label = r.reel or os.path.basename(r.source)
+            item = QueueItem(label, req, r.source, status=Status.INTERRUPTED if r.state == "interrupted"
+                             else Status.CANCELLED, offload_id=r.id, bytes_total=r.bytes_total,
+                             error=r.message)
+            self.queue.append(item)
+        if rows:
+            self.messages.warning(f"{len(rows)} offloads stopped before their end. Select one in the queue and "
+                                  "press Resume to finish it.", "resumable")
+
+    def cancel_all(self) -> None:
+        for q in self.queue.rows:
+            if q.running:
+                q.control.cancel()
+            elif q.status is Status.QUEUED:
+                q.status = Status.CANCELLED
+
+    # -- settings
+
+    def apply_profile(self, profile: Profile, say: str = "Settings saved.") -> None:
+        """Use the profile now and save it (on a worker)."""
+        self.set_profile(profile)
+        self.bridge.run(save_profile, profile, on_done=lambda _: say and self.messages.info(say),
+                        on_error=partial(self.messages.exception, context="Saving the settings"))
+        self.settings_changed.emit()
+
+    def shutdown(self) -> None:
+        self._drive_timer.stop()
+        self.stop_watching()
+        self.cancel_all()
+
+
+def _offload_task(req: jobs.OffloadRequest, control: OffloadControl, pump: Pump, bridge: Bridge,
+                  catalog: str | os.PathLike[str] | None, on_started: Any) -> jobs.OffloadOutcome:
+    """Runs on an offload worker: the recorded offload, reporting through the pump."""
+    def warn(code: Code, text: str) -> None:
+        pump.item(("warning", code, text))
+
+    try:
+        return jobs.run_offload(req, control, on_progress=pump.progress, on_failed=lambda f: pump.item(("failed", f)),
+                                on_warning=warn, on_started=lambda oid: bridge.call_soon(on_started, oid),
+                                catalog=catalog)
+    except OffloadError:
+        raise
+    finally:
+        pump.flush()

@@ -1,0 +1,113 @@
+"""Cards: every mounted or queued source, with what the catalog knows about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+
+from datawrangler.gui.fmt import human_bytes, short_when
+from datawrangler.gui.jobs import CardInfo
+from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, TableModel
+from datawrangler.gui.theme import Status, status_icon, vendor_icon
+
+
+@dataclass
+class CardRow:
+    path: str
+    status: Status = Status.SCANNING
+    info: CardInfo | None = None
+    progress: float = -1.0  # 0..1 while copying/verifying
+    copies: int = 0  # verified copies on distinct drives (after the last offload)
+    required: int = 2
+    failed_files: int = 0
+    detail: str = ""  # the reasons, an error, what to do
+    queue_id: int | None = None
+    auto: bool = False  # appeared on a watched mount root (not added by hand)
+
+    @property
+    def label(self) -> str:
+        return self.info.label if self.info else self.path.rstrip("/").rsplit("/", 1)[-1]
+
+
+def status_text(r: CardRow) -> str:
+    s = r.status
+    if s is Status.SCANNING:
+        return "READING CARD…"
+    if s is Status.NEW:
+        return "NEW"
+    if s is Status.KNOWN and r.info is not None:
+        when = short_when(r.info.last_offload_at)
+        copies = f"{r.copies} cop{'y' if r.copies == 1 else 'ies'}"
+        grown = f", {r.info.new_or_changed} new files" if r.info.new_or_changed else ""
+        return f"OFFLOADED {when} · {copies}{grown}"
+    if s in (Status.COPYING, Status.VERIFYING):
+        pct = f" {r.progress * 100:.0f}%" if r.progress >= 0 else ""
+        return s.value.upper() + pct
+    if s is Status.FAILED:
+        return f"FAILED · {r.failed_files} files" if r.failed_files else "FAILED"
+    if s is Status.VERIFIED:
+        return f"VERIFIED ON {r.copies} · NOT SAFE"
+    if s is Status.SAFE:
+        return f"SAFE TO FORMAT · {r.copies} copies"
+    return s.value.upper()
+
+
+class CardsModel(TableModel[CardRow]):
+    COLUMNS = ("Card", "Reel", "Clips", "Size", "Status")
+
+    def cell(self, row: CardRow, column: int, role: int) -> Any:
+        info = row.info
+        if role == StatusRole:
+            return row.status
+        if role == ProgressRole:
+            return row.progress
+        if role == Qt.ItemDataRole.ToolTipRole:
+            lines = [row.path]
+            if info and info.vendor:
+                lines.append(f"{info.vendor} · {info.files} files")
+            if row.detail:
+                lines.append(row.detail)
+            return "\n".join(lines)
+        if column == 0:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return row.label
+            if role == Qt.ItemDataRole.DecorationRole:
+                return vendor_icon(info.vendor if info else None)
+        elif column == 1:
+            if role in (Qt.ItemDataRole.DisplayRole, SortRole):
+                return (info.reel if info else None) or "–"
+        elif column == 2:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return str(info.clips) if info else "…"
+            if role == SortRole:
+                return info.clips if info else -1
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif column == 3:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return human_bytes(info.bytes) if info else "…"
+            if role == SortRole:
+                return info.bytes if info else -1
+            if role == Qt.ItemDataRole.TextAlignmentRole:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif column == 4:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return status_text(row)
+            if role == Qt.ItemDataRole.DecorationRole:
+                return status_icon(row.status)
+        return None
+
+    def by_path(self, path: str) -> int:
+        return self.find(lambda r: r.path == path)
+
+    def update(self, path: str, **changes: Any) -> CardRow | None:
+        i = self.by_path(path)
+        if i < 0:
+            return None
+        row = self.row(i)
+        for k, v in changes.items():
+            setattr(row, k, v)
+        self.changed(i)
+        return row

@@ -1,0 +1,266 @@
+"""Settings and presets: production, DIT, shooting day, naming template (with a live example of the path),
+algorithms, verify mode, copies required, ignore list, handoff files, auto-offload, eject, sound.
+Each problem is said next to its field; Save stays off until there are none."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from datawrangler.core import cards as core_cards
+from datawrangler.core.hashing import ALGORITHMS
+from datawrangler.core.presets import HANDOFF_KINDS, TOKENS, Preset, TemplateError, card_tokens, render_template
+from datawrangler.gui.controller import Controller
+from datawrangler.gui.prefs import Profile, check
+from datawrangler.gui.widgets.panels import button
+
+EXAMPLE_CARD = core_cards.CardInfo("/media/A001R2EC", "ARRI", "ALEXA", "camera", "arri", "A", "A001", "A001R2EC",
+                                   12, "A001C001", "A001C012", "231014", 40, 256_000_000_000, "0" * 64, "A001R2EC")
+HANDOFF_LABELS = {"ascmhl": "ASC MHL", "mhl": "MHL 1.1 (legacy)", "md5sum": "md5 list", "xxhsum": "xxh64 list",
+                  "csv": "CSV manifest", "json": "JSON manifest"}
+
+
+def example_path(preset: Preset, root: str) -> str:
+    tokens = card_tokens(preset, EXAMPLE_CARD, reel="A001", counter=1)
+    return os.path.join(root, *render_template(preset.template, tokens).split("/"), "A001R2EC",
+                        "A001C001_231014_R2EC.mxf")
+
+
+class SettingsTab(QWidget):
+    def __init__(self, controller: Controller, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.c = controller
+        self.errors: dict[str, QLabel] = {}
+        self._loading = False
+
+        self.preset = QComboBox()
+        new_btn, del_btn = button("New preset…"), button("Delete preset")
+        self.production = QLineEdit()
+        self.dit = QLineEdit()
+        self.day = QSpinBox()
+        self.day.setRange(0, 999)
+        self.day.setSpecialValueText("–")
+        self.template = QLineEdit()
+        self.example = QLabel()
+        self.example.setProperty("role", "hint")
+        self.example.setWordWrap(True)
+        self.algs = {a: QCheckBox(a) for a in ALGORITHMS}
+        self.verify = QComboBox()
+        self.verify.addItems(["full", "destinations", "size"])
+        self.verify.setToolTip("full: read back every copy and re-read the card; destinations: read back the copies;"
+                               " size: sizes only, never safe to format")
+        self.copies = QSpinBox()
+        self.copies.setRange(1, 9)
+        self.ignore = QPlainTextEdit()
+        self.ignore.setMaximumHeight(110)
+        self.handoff = {k: QCheckBox(HANDOFF_LABELS.get(k, k)) for k in HANDOFF_KINDS}
+        self.auto = QCheckBox("Offload a recognised card as soon as it is inserted")
+        self.eject = QCheckBox("Eject the card once it is safe to format")
+        self.sound = QCheckBox("Play a sound when an offload ends")
+        self.roots = QLineEdit()
+        self.roots.setPlaceholderText("default: /media/$USER, /run/media/$USER, /Volumes")
+
+        form = QFormLayout()
+        prow = QHBoxLayout()
+        prow.addWidget(self.preset, 1)
+        prow.addWidget(new_btn)
+        prow.addWidget(del_btn)
+        self._row(form, "Preset", prow, "preset")
+        self._row(form, "Production", self.production, "production")
+        self._row(form, "DIT", self.dit, "dit")
+        self._row(form, "Shooting day", self.day, "day")
+        tpl = QVBoxLayout()
+        tpl.addWidget(self.template)
+        tpl.addWidget(self.example)
+        tokens = QLabel("Tokens: " + "  ".join("{" + t + "}" for t in TOKENS))
+        tokens.setProperty("role", "hint")
+        tokens.setWordWrap(True)
+        tpl.addWidget(tokens)
+        self._row(form, "Naming template", tpl, "template")
+        algs = QHBoxLayout()
+        for cb in self.algs.values():
+            algs.addWidget(cb)
+        algs.addStretch(1)
+        self._row(form, "Hashes", algs, "algorithms")
+        self._row(form, "Verify mode", self.verify, "verify_mode")
+        self._row(form, "Copies required", self.copies, "copies_required")
+        self._row(form, "Ignore (one per line)", self.ignore, "ignore")
+        hand = QGridLayout()
+        for i, cb in enumerate(self.handoff.values()):
+            hand.addWidget(cb, i // 3, i % 3)
+        self._row(form, "Handoff files", hand, "handoff")
+        opts = QVBoxLayout()
+        for w in (self.auto, self.eject, self.sound):
+            opts.addWidget(w)
+        self._row(form, "When a card comes", opts, "auto")
+        self._row(form, "Mount roots", self.roots, "roots")
+
+        self.save_btn = button("Save", primary=True)
+        self.revert_btn = button("Revert")
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.revert_btn)
+        bottom.addWidget(self.save_btn)
+        box = QGroupBox("SETTINGS AND PRESETS")
+        box.setLayout(form)
+        inner = QWidget()
+        il = QVBoxLayout(inner)
+        il.addWidget(box)
+        il.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        lay = QVBoxLayout(self)
+        lay.addWidget(scroll, 1)
+        lay.addLayout(bottom)
+
+        for e in (self.production, self.dit, self.template, self.roots):
+            e.textChanged.connect(self.validate)
+        for s in (self.day, self.copies):
+            s.valueChanged.connect(self.validate)
+        self.verify.currentIndexChanged.connect(self.validate)
+        self.ignore.textChanged.connect(self.validate)
+        for cb in (*self.algs.values(), *self.handoff.values(), self.auto, self.eject, self.sound):
+            cb.toggled.connect(self.validate)
+        self.preset.activated.connect(self._switch)
+        new_btn.clicked.connect(self._new)
+        del_btn.clicked.connect(self._delete)
+        self.save_btn.clicked.connect(self.save)
+        self.revert_btn.clicked.connect(self.load)
+        controller.settings_changed.connect(self._external_change)
+        self.load()
+
+    def _row(self, form: QFormLayout, label: str, field: object, key: str) -> None:
+        err = QLabel()
+        err.setProperty("role", "error")
+        err.setWordWrap(True)
+        err.hide()
+        self.errors[key] = err
+        holder = QVBoxLayout()
+        if isinstance(field, QWidget):
+            holder.addWidget(field)
+        else:
+            holder.addLayout(field)  # type: ignore[arg-type]
+        holder.addWidget(err)
+        form.addRow(label, holder)
+
+    def _external_change(self) -> None:
+        if not self._dirty():
+            self.load()
+
+    def _dirty(self) -> bool:
+        return self.profile() != self.c.profile
+
+    def load(self) -> None:
+        self._loading = True
+        prof = self.c.profile
+        p = prof.preset
+        self.preset.clear()
+        self.preset.addItems([x.name for x in prof.presets])
+        self.preset.setCurrentText(p.name)
+        self.production.setText(p.project or prof.settings.production)
+        self.dit.setText(prof.settings.operator)
+        self.day.setValue(p.day or 0)
+        self.template.setText(p.template)
+        for a, cb in self.algs.items():
+            cb.setChecked(a in p.algorithms)
+        self.verify.setCurrentText(p.verify_mode)
+        self.copies.setValue(p.copies_required)
+        self.ignore.setPlainText("\n".join(prof.settings.ignore))
+        for k, cb in self.handoff.items():
+            cb.setChecked(k in p.handoff)
+        self.auto.setChecked(p.auto_offload)
+        self.eject.setChecked(p.eject_after)
+        self.sound.setChecked(prof.gui.sound)
+        self.roots.setText(", ".join(prof.settings.mount_roots))
+        self._loading = False
+        self.validate()
+
+    def profile(self) -> Profile:
+        """The profile as the form shows it."""
+        prof = self.c.profile
+        algs = tuple(a for a in ALGORITHMS if self.algs[a].isChecked())
+        preset = dataclasses.replace(
+            prof.preset, project=self.production.text().strip(), day=self.day.value() or None,
+            template=self.template.text().strip(), algorithms=algs, verify_mode=self.verify.currentText(),
+            copies_required=self.copies.value(), handoff=tuple(k for k, cb in self.handoff.items() if cb.isChecked()),
+            auto_offload=self.auto.isChecked(), eject_after=self.eject.isChecked())
+        settings = dataclasses.replace(
+            prof.settings, production=self.production.text().strip(), operator=self.dit.text().strip(),
+            ignore=tuple(x.strip() for x in self.ignore.toPlainText().splitlines() if x.strip()),
+            mount_roots=tuple(r.strip() for r in self.roots.text().split(",") if r.strip()))
+        gui = dataclasses.replace(prof.gui, sound=self.sound.isChecked())
+        return dataclasses.replace(prof, settings=settings, gui=gui).with_preset(preset)
+
+    def validate(self) -> dict[str, str]:
+        if self._loading:
+            return {}
+        prof = self.profile()
+        problems = check(prof)
+        if not prof.preset.algorithms:
+            problems["algorithms"] = "Choose at least one hash (xxh64 is the industry default)."
+        for key, label in self.errors.items():
+            text = problems.get(key, "")
+            label.setText(text)
+            label.setVisible(bool(text))
+        if "template" not in problems:
+            root = prof.preset.destinations[0] if prof.preset.destinations else "/Volumes/SHUTTLE_01"
+            try:
+                self.example.setText("Example: " + example_path(prof.preset, root))
+            except TemplateError as exc:
+                problems["template"] = str(exc)
+                self.errors["template"].setText(str(exc))
+                self.errors["template"].show()
+                self.example.setText("")
+        else:
+            self.example.setText("")
+        if prof.preset.verify_mode == "size":
+            self.errors["verify_mode"].setText("Size only: nothing is read back, so no card will ever be safe to "
+                                               "format with this preset.")
+            self.errors["verify_mode"].show()
+        real = {k: v for k, v in problems.items() if v}
+        self.save_btn.setEnabled(not real)
+        return real
+
+    def save(self) -> bool:
+        if self.validate():
+            return False
+        self.c.apply_profile(self.profile())
+        return True
+
+    def _switch(self) -> None:
+        name = self.preset.currentText()
+        self.c.apply_profile(self.c.profile.select(name), say=f"Preset “{name}” selected.")
+        self.load()
+
+    def _new(self) -> None:
+        name, ok = QInputDialog.getText(self, "New preset", "Name of the new preset:")
+        if ok and name.strip():
+            self.add_preset(name.strip())
+
+    def add_preset(self, name: str) -> None:
+        base = self.c.preset
+        self.c.apply_profile(self.c.profile.with_preset(dataclasses.replace(base, name=name)),
+                             say=f"Preset “{name}” created.")
+        self.load()
+
+    def _delete(self) -> None:
+        self.c.apply_profile(self.c.profile.without_preset(self.c.preset.name), say="Preset deleted.")
+        self.load()
