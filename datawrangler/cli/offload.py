@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,10 +26,9 @@ from datawrangler.config import load_settings
 from datawrangler.core.cards import default_reel, fingerprint
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.plan import OffloadPlan, preflight
-from datawrangler.core.scan import ScanResult, SourceFile, scan_source
-from datawrangler.store import cards, offloads, redundancy, resume
+from datawrangler.core.scan import ScanResult, scan_source
+from datawrangler.store import cards, offloads, redundancy, resume, session
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
-from datawrangler.store.recorder import Recorder
 
 
 def _print_summary(out: TextIO, result: OffloadResult) -> None:
@@ -175,16 +174,9 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
                   f"from {plan.source}\n")
         for d in plan.destinations:
             err.write(f"  -> {d}\n")
-    recorder = Recorder(catalog, record, plan.verify_mode)
-    recorder.start()
     control = OffloadControl()
     previous = signal.signal(signal.SIGINT, lambda *_: control.cancel())
     bar = None if args.json or args.quiet else ProgressBar(err)
-    hook: Callable[[SourceFile], Iterable[int]] | None = None
-    if pairs:
-        note = "verified earlier: not copied again"
-        hook = resume.already_verified(pairs, len(plan.destinations),
-                                       lambda f: recorder.carried(f.rel_path, note))
 
     def on_progress(e: ProgressEvent) -> None:
         if js:
@@ -198,7 +190,6 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
             bar.update(e)
 
     def on_file(f: FileResult) -> None:
-        recorder.on_file(f)
         if js:
             js("file", path=f.rel_path, size=f.size, status=f.status.value,
                code=f.code.value if f.code else None, message=f.message, digests=dict(f.digests),
@@ -209,38 +200,29 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
         elif f.status is FileStatus.FAILED and bar is not None and bar.tty:
             err.write(f"\r\x1b[2KFAILED {f.rel_path}: {f.message}\n")
 
-    from datawrangler.core.transfer import offload
+    def after_finish(offload_id: int, _result: OffloadResult) -> None:
+        handoff_cmds.after_offload(db, offload_id, load_settings().extra.get("handoff"), source=source_mhl,
+                                   scanned=[f.rel_path for f in scan.files], say=_sayer(args, ids))
+        report_cmd.after_offload(db, offload_id, required=required)
 
     try:
-        result = offload(plan, control=control, on_progress=on_progress, scan=scan, check=False,
-                         on_file=source_mhl.wrap(on_file) if source_mhl else on_file, already_verified=hook)
-    except BaseException as exc:
-        recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
-                       f"{record.offload_id}'.")
-        raise
+        done = session.run_recorded(db, catalog, plan, scan, record, pairs=pairs, copies_required=required,
+                                    control=control, on_progress=on_progress, after_finish=after_finish,
+                                    on_file=source_mhl.wrap(on_file) if source_mhl else on_file)
     finally:
         signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
-    recorder.finish(result)
-    handoff_cmds.after_offload(db, record.offload_id, load_settings().extra.get("handoff"), source=source_mhl,
-                               scanned=[f.rel_path for f in scan.files], say=_sayer(args, ids))
-    report_cmd.after_offload(db, record.offload_id, required=required)
-    red = redundancy.card_redundancy(db, _card_of(db, record.offload_id), required)
+    result = done.result
     code = EXIT_FOR_STATE[result.state]
     if js:
         js("done", state=result.state.value, message=result.message, files_total=result.files_total,
            files_verified=result.files_verified, files_failed=result.files_failed,
            files_skipped=result.files_skipped, bytes_total=result.bytes_total,
            duration=round(result.duration, 3), destinations=result.destinations, exit_code=code,
-           safe_to_format=red.safe, copies_required=required, reasons=red.reasons)
+           safe_to_format=done.safe_to_format, copies_required=required, reasons=done.reasons)
     else:
         _print_summary(out, result)
         out.write(f"  offload {record.offload_id}; safe to format: "
-                  + ("YES\n" if red.safe else "NO: " + " ".join(red.reasons) + "\n"))
+                  + ("YES\n" if done.safe_to_format else "NO: " + " ".join(done.reasons) + "\n"))
     return code
-
-
-def _card_of(db: Database, offload_id: int) -> int | None:
-    row = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
-    return row[0] if row else None
