@@ -325,7 +325,8 @@ class Destination:
                               attempts=job.attempt)
         if mode is VerifyMode.FULL and not engine.verdicts.wait(job.key):
             self._unlink(p.temp)
-            code = engine.source_failure.get(job.key, Code.SOURCE_UNSTABLE)
+            code = engine.source_failure.get(job.key) or (
+                Code.CANCELLED if engine.control.cancelled else Code.SOURCE_UNSTABLE)
             return CopyResult(self.index, CopyState.FAILED, code, message_for(code), attempts=job.attempt)
         path = p.temp or p.final
         if mode is VerifyMode.SIZE:

@@ -78,6 +78,9 @@ class Engine:
         self.phase = "copying"
         self.interrupted: str = ""
         self.source_dev = os.stat(plan.source).st_dev
+        self.rereads: queue.Queue[tuple[Job, str, dict[str, str]] | None] = queue.Queue(maxsize=4)
+        self.rereader = threading.Thread(target=self._reread_loop, name="dw-reread", daemon=True)
+        self.card_gone = threading.Event()
 
     # -- reader thread
 
@@ -93,6 +96,8 @@ class Engine:
     def _read_pass(self, jobs: list[Job]) -> None:
         try:
             for job in jobs:
+                if self.card_gone.is_set():
+                    raise SourceGone
                 if self.control.paused:
                     while self.control.paused and not self.control.cancelled:
                         self.control.wait_while_paused()
@@ -101,13 +106,15 @@ class Engine:
                 self._read_one(job)
         except SourceGone:
             self.interrupted = "source_gone"
+            self.card_gone.set()
         except BaseException as exc:
             self.results.put(("bug", exc))
         finally:
             if self.control.cancelled or self.interrupted:
                 for d in self.dests:
                     d.inbox.put(("abort",))
-                self.verdicts.abort()
+                if self.control.cancelled:
+                    self.verdicts.abort()  # a pulled card still lets the re-reads finish: what matched is kept
             else:
                 for d in self.dests:
                     d.inbox.put(("flush",))
@@ -133,13 +140,27 @@ class Engine:
         self._send(job, ("end", job, digests))
         self.results.put(("read", job.key, digests, None, ""))
         if self.plan.verify_mode is VerifyMode.FULL:
+            self.rereads.put((job, path, digests))  # the card re-read overlaps reading the next file
+
+    def _reread_loop(self) -> None:
+        """Full mode, on its own thread: read each card file a second time, after dropping its pages, while
+        the reader goes on with the next file. Every queued file gets a verdict, whatever happens."""
+        while (item := self.rereads.get()) is not None:
+            job, path, digests = item
             ok, code, detail = False, Code.SOURCE_READ_ERROR, "the second read did not finish"
             try:
-                ok, code, detail = self._reread(job, path, digests)
+                if self.control.cancelled:
+                    ok, code, detail = False, Code.CANCELLED, ""
+                elif self.card_gone.is_set():
+                    ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
+                else:
+                    ok, code, detail = self._reread(job, path, digests)
             except SourceGone:
+                self.card_gone.set()  # the reader stops at its next chunk
                 ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
-                raise
-            finally:  # every file that was read gets a verdict, whatever happens next
+            except BaseException as exc:
+                self.results.put(("bug", exc))
+            finally:
                 if not ok:
                     self.source_failure[job.key] = code
                 self.results.put(("source", job.key, ok, code, detail))
@@ -168,6 +189,8 @@ class Engine:
             while True:
                 if self.control.cancelled:
                     raise Cancelled
+                if self.card_gone.is_set():
+                    raise SourceGone
                 if self.control.paused:
                     while self.control.paused and not self.control.cancelled:
                         self.control.wait_while_paused()
@@ -242,6 +265,8 @@ class Engine:
         try:
             for d in self.dests:
                 d.start()
+            if self.plan.verify_mode is VerifyMode.FULL:
+                self.rereader.start()
             acc = Outcomes(self, started)
             jobs = self._first_jobs(acc)
             pass_no = 0
@@ -257,11 +282,18 @@ class Engine:
             for d in self.dests:
                 d.join()
             self.phase = "done"
+            self._stop_rereader()
             acc.emit_progress(force=True)
             return acc.result(time.time())
         finally:
+            self._stop_rereader()
             for d in self.dests:
                 d.release()
+
+    def _stop_rereader(self) -> None:
+        if self.rereader.is_alive():
+            self.rereads.put(None)
+            self.rereader.join()
 
     def _first_jobs(self, acc: Outcomes) -> list[Job]:
         """Every file to every destination, less what a previous run already verified (resume)."""
