@@ -3,10 +3,9 @@
 Pure Python, no Qt: inspect a card, run an offload that records into the catalog, measure drives.
 Tests call these directly.
 
-The recorded offload mirrors `cli/offload.py` (`cmd_offload`/`_run`): it uses the same store functions
-(`cards.find_known`, `offloads.begin_offload`/`reopen_offload`, `Recorder`, `resume.verified_pairs`,
-`redundancy.card_redundancy`). The CLI's orchestration itself is bound to argparse, stdout and SIGINT, so
-it cannot be called from here; the sequence below is the same, step for step.
+The recorded offload goes through `store.session.run_recorded`, the one path the CLI and auto-offload use
+too; what comes before it (preflight with warnings for the window, known-card lookup, begin or reopen the
+row) follows `cli/offload.py` step for step, since that part is bound to argparse and stdout there.
 """
 
 from __future__ import annotations
@@ -33,11 +32,10 @@ from datawrangler.core.presets import Preset, TemplateError, card_tokens, render
 from datawrangler.core.scan import ScanResult, scan_source
 from datawrangler.handoff.source import prepare_source
 from datawrangler.handoff.writer import HandoffOptions, write_handoff
-from datawrangler.store import cards, offloads, redundancy, resume
+from datawrangler.store import cards, offloads, redundancy, resume, session
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta
-from datawrangler.store.recorder import Recorder
 from datawrangler.volumes.naming import name_card
 
 
@@ -228,34 +226,25 @@ def run_offload(req: OffloadRequest, control: OffloadControl, *, on_progress: Ca
                     pairs = resume.verified_pairs(db, plan.destinations, resume.lineage_offloads(db, known.card_id))
             record = offloads.begin_offload(db, plan, scan, fp, meta)
         on_started(record.offload_id)
-        recorder = Recorder(path, record, plan.verify_mode)
-        recorder.start()
-        hook = None
-        if pairs:
-            note = "verified earlier: not copied again"
-            hook = resume.already_verified(pairs, len(plan.destinations), lambda f: recorder.carried(f.rel_path, note))
+        notes: list[str] = []
 
         def on_file(f: FileResult) -> None:
-            recorder.on_file(f)
             if source_history is not None:
                 source_history.check(f)
             if f.status is FileStatus.FAILED:
                 on_failed(f)
 
-        from datawrangler.core.transfer import offload
+        def after_finish(offload_id: int, result: OffloadResult) -> None:
+            notes.extend(handoff(db, offload_id, result, req.handoff))
 
-        try:
-            result = offload(plan, control=control, on_progress=on_progress, on_file=on_file, scan=scan,
-                             check=False, already_verified=hook)
-        except BaseException as exc:
-            recorder.close("interrupted", f"The offload stopped: {exc}. Resume it from the queue.")
-            raise
-        recorder.finish(result)
-        row = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (record.offload_id,)).fetchone()
-        card_id = row[0] if row else None
+        done = session.run_recorded(db, path, plan, scan, record, pairs=pairs, copies_required=req.copies_required,
+                                    control=control, on_progress=on_progress, on_file=on_file,
+                                    after_finish=after_finish)
+        result = done.result
+        card_id = session.card_of(db, record.offload_id)
         red = redundancy.card_redundancy(db, card_id, req.copies_required)
-        notes = handoff(db, record.offload_id, result, req.handoff)
-        return OffloadOutcome(record.offload_id, result, red.safe, red.min_disks, tuple(red.reasons), card_id, notes)
+        return OffloadOutcome(record.offload_id, result, red.safe, red.min_disks, tuple(red.reasons), card_id,
+                              tuple(notes))
     finally:
         db.close()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 
 from datawrangler.gui import catalog_reads as reads
 from datawrangler.gui.bridge import Bridge
@@ -38,21 +38,29 @@ class LazyModel(TableModel[T]):
         self._loading = False
         self._exhausted = True
         self._loader: Callable[[int, int], Sequence[T]] | None = None
+        self._changing = False  # inside a reset or an insert: a fetch then waits for the event loop
 
     def set_loader(self, loader: Callable[[int, int], Sequence[T]] | None) -> None:
         self._gen += 1
         self._loader = loader
         self._loading = False
         self._exhausted = loader is None
-        self.reset([])
+        self._changing = True
+        try:
+            self.reset([])
+        finally:
+            self._changing = False
         if loader is not None:
-            self.fetchMore(QModelIndex())
+            QTimer.singleShot(0, self, self.fetchMore)
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted and not self._loading
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if not self.canFetchMore(parent) or self._loader is None:
+            return
+        if self._changing:  # a view asked from inside our own change: answer after it
+            QTimer.singleShot(0, self, self.fetchMore)
             return
         self._loading = True
         self.loading_changed.emit(True)
@@ -65,7 +73,11 @@ class LazyModel(TableModel[T]):
             return
         self._loading = False
         self._exhausted = len(rows) < self.page
-        self.extend(list(rows))
+        self._changing = True
+        try:
+            self.extend(list(rows))
+        finally:
+            self._changing = False
         self.loading_changed.emit(False)
 
     def _failed(self, gen: int, exc: BaseException) -> None:
