@@ -196,7 +196,10 @@ class SettingsTab(QWidget):
     def profile(self) -> Profile:
         """The profile as the form shows it."""
         prof = self.c.profile
-        algs = tuple(a for a in ALGORITHMS if self.algs[a].isChecked())
+        checked = [a for a in ALGORITHMS if self.algs[a].isChecked()]
+        # the first is the primary hash: keep the preset's order, add newly ticked ones after it
+        algs = tuple([a for a in prof.preset.algorithms if a in checked] +
+                     [a for a in checked if a not in prof.preset.algorithms])
         preset = dataclasses.replace(
             prof.preset, project=self.production.text().strip(), day=self.day.value() or None,
             template=self.template.text().strip(), algorithms=algs, verify_mode=self.verify.currentText(),

