@@ -29,6 +29,15 @@ for f in datawrangler/resources/cards/rules.json datawrangler/resources/reports/
   [ -f "$internal/$f" ] || fail "$f is missing from $internal"
 done
 
+step "every library in the bundle finds what it links to"
+# Not found on the build machine means not collected: the bundle would lack it too. PyInstaller leaves the
+# Wayland client libraries to the user's system on purpose (they follow the compositor), so those may be absent.
+missing=$(cd "$internal" && find . -name '*.so*' -type f -print0 \
+  | xargs -0 -n1 sh -c 'LD_LIBRARY_PATH=$PWD ldd "$0" 2>/dev/null | grep "not found" | sed "s|^|$0: |"' \
+  | grep -v -E 'libwayland-(client|cursor|egl)' || true)
+[ -z "$missing" ] || fail "unresolved libraries (install them on the build machine):
+$missing"
+
 step "--version says $NAME $VERSION"
 out=$(dw --version)
 [ "$out" = "$NAME $VERSION" ] || fail "--version printed '$out', pyproject says '$NAME $VERSION'"
