@@ -67,7 +67,10 @@ class Bridge(QObject):
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run fn(*args) on the GUI thread, from any thread."""
-        self._deliver.emit(partial(fn, *args))
+        try:
+            self._deliver.emit(partial(fn, *args))
+        except RuntimeError:  # the bridge was deleted (the window is gone): nobody is left to tell
+            log.debug("dropped a delivery after the bridge was deleted")
 
     def _task_ended(self) -> None:
         with self._lock:
