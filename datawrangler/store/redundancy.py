@@ -98,10 +98,14 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
     unverified = [f for f in files if f.unverified and f.disks < required]
     shared = [f for f in files if f.verified > f.disks and f.disks < required]
     short = [f for f in files if f.disks < required]
+    unread = unreadable_entries(db, card_id) if listing is None else []
     out.files_ok = len(files) - len(short)
     out.min_disks = min((f.disks for f in files), default=0)
     out.short = short[:20]
-    out.safe = bool(files) and not short
+    out.safe = bool(files) and not short and not unread
+    if unread:
+        out.reasons.append(f"{len(unread)} entries of the card could not be read at its last offload, so they have "
+                           f"no copy, e.g. {unread[0]}. Fix the card's permissions or reader, then offload it again.")
     if not files:
         out.reasons.append("The catalog lists no files for this card.")
     if unknown:
@@ -123,6 +127,17 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
         out.reasons.append(f"{len(short)} files have fewer than {required} verified copies on distinct drives.")
     out.disks = disks_of_card(db, card_id)
     return out
+
+
+def unreadable_entries(db: Database, card_id: int) -> list[str]:
+    """Entries the card's latest offload could not read (scan errors: they are not in its file listing, so
+    no per-file count can see them) and that it did not record as files since (a resume after a fix)."""
+    rows = db.conn.execute(
+        "SELECT json_extract(e.data, '$.path') FROM events e WHERE e.kind = 'skipped' AND e.code = 'unreadable'"
+        " AND e.offload_id = (SELECT id FROM offloads WHERE card_id = ? ORDER BY started_at DESC LIMIT 1)"
+        " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = e.offload_id"
+        " AND f.rel_path = json_extract(e.data, '$.path'))", (card_id,)).fetchall()
+    return sorted({r[0] for r in rows if r[0]})
 
 
 def disks_of_card(db: Database, card_id: int) -> list[dict]:
