@@ -73,6 +73,7 @@ def open_catalog(path: str | os.PathLike[str]) -> Database:
                            "place with --catalog or DATAWRANGLER_HOME.") from exc
     if path.exists() and not path.is_file():
         raise CatalogError(f"The catalog path {path} is not a file. Give a file path with --catalog.")
+    _refuse_newer(path)
     try:
         db = connect(path)
     except sqlite3.OperationalError as exc:
@@ -84,6 +85,27 @@ def open_catalog(path: str | os.PathLike[str]) -> Database:
         db.close()
         raise
     return db
+
+
+def _refuse_newer(path: Path) -> None:
+    """A newer version's catalog is refused before `connect` switches it to WAL (which rewrites its header):
+    read-only, so the file is left exactly as it was."""
+    if not path.is_file():
+        return
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # connect() reports it
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError:
+        return  # damaged or not a database: migrate() says so, and never writes to it
+    finally:
+        conn.close()
+    if version > schema.schema_version():
+        raise CatalogError(f"The catalog {path} was written by a newer DataWrangler (schema version {version}; "
+                           f"this version reads up to {schema.schema_version()}). Update DataWrangler, or point "
+                           "--catalog at another file. The catalog was left untouched.")
 
 
 def migrate(db: Database, path: Path) -> None:
