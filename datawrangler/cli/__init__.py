@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -139,4 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             emit(sys.stdout, "error", code=str(code), message=str(exc))
         else:
             sys.stderr.write(f"error: {exc}\n")
+        return EXIT_REFUSED
+    except sqlite3.OperationalError as exc:  # e.g. the catalog's disk filled up before the offload was recorded
+        message = (f"The catalog could not be written ({exc}). Free space on the catalog's disk (or move it with "
+                   "--catalog or DATAWRANGLER_HOME), then run the command again. What was verified before stays "
+                   "verified on the destinations.")
+        if getattr(args, "json", False):
+            emit(sys.stdout, "error", code="catalog", message=message)
+        else:
+            sys.stderr.write(f"error: {message}\n")
         return EXIT_REFUSED
