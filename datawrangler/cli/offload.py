@@ -203,7 +203,7 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
     def after_finish(offload_id: int, _result: OffloadResult) -> None:
         handoff_cmds.after_offload(db, offload_id, load_settings().extra.get("handoff"), source=source_mhl,
                                    scanned=[f.rel_path for f in scan.files], say=_sayer(args, ids))
-        report_cmd.after_offload(db, offload_id, required=required)
+        report_cmd.after_offload(db, offload_id, required=required, say=_sayer(args, ids))
 
     try:
         done = session.run_recorded(db, catalog, plan, scan, record, pairs=pairs, copies_required=required,

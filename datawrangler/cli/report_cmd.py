@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,11 +155,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int, *,
-                  rolls: bool = False, required: int | None = None) -> list[str]:
+                  rolls: bool = False, required: int | None = None,
+                  say: Callable[..., None] | None = None) -> list[str]:
     """Write offload OFFLOAD_ID's report (PDF, and its CSV with the per-file table) into the app's reports
     folder; with rolls=True (a preset's choice) the PDF also goes into each destination's roll folder that
-    exists. Returns the files written. A folder that cannot be written is logged and skipped: the report
-    never changes how an offload ended."""
+    exists. Returns the files written. A folder that cannot be written is logged, said through `say` (as a
+    'warning' with code 'report') and skipped: the report never changes how an offload ended."""
+
+    def failed(where: Path, exc: OSError) -> None:
+        log.warning("could not write the offload report into %s: %s", where, exc)
+        if say is not None:
+            say("warning", f"The offload report could not be written into {where} ({exc.strerror or exc}). The "
+                "offload itself is not affected: free space there, then write the report with 'datawrangler "
+                f"report offload {offload_id} --pdf FILE'.", code="report", path=str(where))
+
     own = not isinstance(catalog, Database)
     db = connect(catalog) if not isinstance(catalog, Database) else catalog
     try:
@@ -175,7 +185,7 @@ def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int, *
         folder.mkdir(parents=True, exist_ok=True)
         written += map(str, output.write(report, pdf=pdf, csv=folder / f"{stem}.csv", files_in_pdf=False))
     except OSError as exc:
-        log.warning("could not write the offload report into %s: %s", folder, exc)
+        failed(folder, exc)
     for d in report.destinations if rolls else ():
         target = Path(d.path) / pdf.name
         if not target.parent.is_dir():
@@ -189,5 +199,5 @@ def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int, *
             else:
                 written += map(str, output.write(report, pdf=target, files_in_pdf=False))
         except OSError as exc:
-            log.warning("could not write the offload report into %s: %s", target.parent, exc)
+            failed(target.parent, exc)
     return written
