@@ -122,6 +122,27 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
     return OffloadRecord(oid, uid, dest_ids)
 
 
+def discard_unstarted(db: Database, offload_id: int) -> bool:
+    """Remove a new offload that was refused before a byte moved (e.g. another offload holds its roll
+    folder): nothing to resume, so nothing stays in the catalog. False, and nothing removed, if it was ever
+    resumed or recorded any file result."""
+    with db.atomic():
+        row = db.conn.execute("SELECT resumes, card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        started = db.conn.execute("SELECT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = ? AND (f.status != "
+                                  "'pending' OR EXISTS (SELECT 1 FROM copies c WHERE c.file_id = f.id)))",
+                                  (offload_id,)).fetchone()[0]
+        if row is None or row[0] or started:
+            return False
+        db.conn.execute("DELETE FROM files WHERE offload_id = ?", (offload_id,))
+        db.conn.execute("DELETE FROM destinations WHERE offload_id = ?", (offload_id,))
+        db.conn.execute("DELETE FROM events WHERE offload_id = ?", (offload_id,))
+        db.conn.execute("DELETE FROM offloads WHERE id = ?", (offload_id,))
+        db.conn.execute("DELETE FROM cards WHERE id = ? AND NOT EXISTS (SELECT 1 FROM offloads WHERE card_id = ?)"
+                        " AND NOT EXISTS (SELECT 1 FROM cards WHERE lineage = ? AND id != ?)",
+                        (row[1], row[1], row[1], row[1]))
+    return True
+
+
 def reopen_offload(db: Database, offload_id: int, plan: OffloadPlan, scan: ScanResult) -> OffloadRecord:
     """A resume: the same offload row goes back to 'running' under this process; new files are listed."""
     with db.atomic():

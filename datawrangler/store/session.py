@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
@@ -63,6 +64,12 @@ def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResul
         result = offload(plan, control=control or OffloadControl(), on_progress=on_progress, on_file=record_file,
                          scan=scan, check=False, already_verified=hook)
     except BaseException as exc:
+        if isinstance(exc, OffloadError):  # refused before a byte moved (a roll folder another offload holds)
+            recorder.close()
+            if offloads.discard_unstarted(db, record.offload_id):
+                raise
+            recorder = Recorder(catalog, record, plan.verify_mode)  # a resume: it stays, as interrupted
+            recorder.start()
         recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
                        f"{record.offload_id}'.")
         raise
