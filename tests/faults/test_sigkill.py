@@ -1,0 +1,100 @@
+"""50 SIGKILLs at random points of real offloads, then resume (the harness of tests/integration/test_resume.py,
+with a smaller card so 50 trials fit the CI budget).
+
+After each kill: the catalog passes integrity_check; no copy is recorded verified unless its bytes on disk
+match the card; no file under a final name has wrong bytes; no ASC MHL lists a file that is not verified.
+After the resume: every file verified, no temp file left, and the catalog's word on the offload is the same
+as an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from datawrangler.core.transfer import is_temp_name
+from tests.conftest import write_file
+from tests.faults.common import assert_nothing_claimed_falsely, footage, mhl_entries, tree
+from tests.integration.test_resume import _check_after_kill, _dw, _offload_id, _projection, _run
+
+TRIALS = 50
+FILES = 120
+
+
+def _card(root: Path) -> Path:
+    card = root / "A001R2EC"
+    rnd = random.Random(8)
+    for i in range(FILES):
+        size = rnd.choice([0, 1, 700, 4096, 20_000, 65_536, 150_000]) if i % 40 else 2 << 20
+        write_file(card / f"CLIPS/A001C{i:03d}_231014_R2EC.mov", size, seed=i + 1)
+    return card
+
+
+def _state(catalog: Path, oid: int) -> str:
+    con = sqlite3.connect(catalog)
+    try:
+        return str(con.execute("SELECT state FROM offloads WHERE id = ?", (oid,)).fetchone()[0])
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_fifty_sigkills_then_resume(tmp_path: Path) -> None:
+    card = _card(tmp_path / "card")
+    card_state = tree(card)
+    ref_home = tmp_path / "ref"
+    ref_dests = [tmp_path / "ref1", tmp_path / "ref2"]
+    for d in ref_dests:
+        d.mkdir()
+    t0 = time.monotonic()
+    code, _, err = _run(ref_home, "offload", str(card), *map(str, ref_dests), "--json")
+    duration = time.monotonic() - t0
+    assert code == 0, err
+    reference = _projection(ref_home / "data" / "catalog.sqlite", 1)
+    assert reference[0] == ("verified", FILES, FILES, 0)
+
+    rnd = random.Random(20231015)
+    killed_running = resumed = 0
+    for trial in range(TRIALS):
+        home = tmp_path / f"home{trial}"
+        dests = [tmp_path / f"t{trial}-d1", tmp_path / f"t{trial}-d2"]
+        for d in dests:
+            d.mkdir()
+        rolls = [d / card.name for d in dests]
+        catalog = home / "data" / "catalog.sqlite"
+        p = _dw(home, "offload", str(card), *map(str, dests), "--json")
+        time.sleep(rnd.uniform(0.0, duration * 1.05))
+        p.send_signal(signal.SIGKILL)
+        out, _ = p.communicate(timeout=60)
+        killed_running += p.returncode == -signal.SIGKILL
+        _check_after_kill(catalog, card, rolls)
+        assert_nothing_claimed_falsely(card_state, catalog=catalog if catalog.exists() else None, rolls=rolls)
+
+        oid = _offload_id(home, out)
+        if oid is None:  # killed before the offload was recorded: nothing to resume, start again
+            code, out, err = _run(home, "offload", str(card), *map(str, dests), "--json")
+            assert code == 0, err
+            oid = _offload_id(home, out)
+            assert oid is not None
+        elif _state(catalog, oid) != "verified":
+            code, out, err = _run(home, "resume", str(oid), "--json")
+            assert code == 0, f"trial {trial}: resume exited {code}: {err[-2000:]}{out[-2000:]}"
+            resumed += 1
+        assert _state(catalog, oid) == "verified"
+        _check_after_kill(catalog, card, rolls)
+        assert_nothing_claimed_falsely(card_state, catalog=catalog, rolls=rolls)
+        for roll in rolls:
+            assert not [q for q in roll.rglob("*") if is_temp_name(q.name)], "temp files left after resume"
+            assert set(footage(roll)) == set(card_state)
+            assert set(mhl_entries(roll)) == set(card_state), f"trial {trial}: the ASC MHL does not list every file"
+        assert _projection(catalog, oid) == reference, f"trial {trial}: catalog differs from a clean run"
+    assert killed_running >= TRIALS // 2, f"only {killed_running} kills hit a running process"
+    assert resumed >= TRIALS // 3, f"only {resumed} of {TRIALS} kills left an offload to resume: widen the window"
+    print(f"\n{TRIALS} kills: {killed_running} while running, {resumed} resumed; reference run {duration:.2f} s",
+          file=sys.stderr)
