@@ -1,7 +1,7 @@
 """The one bridge between worker threads and the GUI thread.
 
 Widgets and models never start threads: they hand a function to `Bridge.run`, which runs it on a
-QThreadPool and delivers the result (or the exception) back on the GUI thread through one queued signal.
+thread pool and delivers the result (or the exception) back on the GUI thread through one queued signal.
 Offloads run on their own pool (they last minutes to hours; catalog reads must not wait behind them) and
 report through a `Pump` that throttles progress to a few deliveries per second and batches failed files.
 
@@ -14,10 +14,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 log = logging.getLogger(__name__)
 
@@ -25,41 +26,36 @@ Done = Callable[[Any], None]
 Failed = Callable[[BaseException], None]
 
 
-class _Task(QRunnable):
+class _QtJob(QThread):
+    """A task that uses Qt objects with timers (QTextDocument, QPdfWriter): it needs a QThread, whose event
+    dispatcher lives as long as the thread; a plain Python thread's does not."""
+
     def __init__(self, bridge: Bridge, fn: Callable[..., Any], args: tuple, on_done: Done | None,
                  on_error: Failed | None) -> None:
         super().__init__()
-        self.setAutoDelete(True)
         self.bridge, self.fn, self.args, self.on_done, self.on_error = bridge, fn, args, on_done, on_error
 
     def run(self) -> None:
-        try:
-            result = self.fn(*self.args)
-        except BaseException as exc:  # delivered to the GUI thread: a known condition or a bug
-            self.bridge.call_soon(self.on_error or self.bridge.failed.emit, exc)
-        else:
-            if self.on_done is not None:
-                self.bridge.call_soon(self.on_done, result)
-        finally:
-            self.bridge._task_ended()
+        self.bridge._task(self.fn, self.args, self.on_done, self.on_error)
 
 
 class Bridge(QObject):
-    """Run work off the GUI thread; get results back on it. `failed` carries unhandled worker errors."""
+    """Run work off the GUI thread; get results back on it. `failed` carries unhandled worker errors.
+
+    Python thread pools (concurrent.futures), not QThreadPool: a Python QRunnable handed to QThreadPool
+    crashed PySide6 6.12 with a refcount error under load; the pools' threads also end cleanly at shutdown.
+    """
 
     failed = Signal(object)  # BaseException from a task without on_error
     _deliver = Signal(object)  # a callable to run on the GUI thread
 
     def __init__(self, parent: QObject | None = None, *, query_threads: int = 3, offload_threads: int = 6) -> None:
         super().__init__(parent)
-        self._queries = QThreadPool(self)
-        self._queries.setMaxThreadCount(query_threads)
-        self._queries.setExpiryTimeout(2000)
-        self._long = QThreadPool(self)
-        self._long.setMaxThreadCount(offload_threads)
-        self._long.setExpiryTimeout(2000)
+        self._queries = ThreadPoolExecutor(query_threads, thread_name_prefix="dw-query")
+        self._long = ThreadPoolExecutor(offload_threads, thread_name_prefix="dw-offload")
+        self._futures: set[Future] = set()
+        self._qt_jobs: set[_QtJob] = set()
         self._lock = threading.Lock()
-        self._pending = 0
         self._closed = False
         self._deliver.connect(self._run_delivered, Qt.ConnectionType.QueuedConnection)
 
@@ -72,41 +68,66 @@ class Bridge(QObject):
         except RuntimeError:  # the bridge was deleted (the window is gone): nobody is left to tell
             log.debug("dropped a delivery after the bridge was deleted")
 
-    def _task_ended(self) -> None:
-        with self._lock:
-            self._pending -= 1
+    def _task(self, fn: Callable[..., Any], args: tuple, on_done: Done | None, on_error: Failed | None) -> None:
+        try:
+            result = fn(*args)
+        except BaseException as exc:  # delivered to the GUI thread: a known condition or a bug
+            self.call_soon(on_error or self.failed.emit, exc)
+        else:
+            if on_done is not None:
+                self.call_soon(on_done, result)
 
     # -- GUI thread
 
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Done | None = None, on_error: Failed | None = None,
-            long: bool = False) -> None:
-        """Run fn(*args) on a worker; on_done(result) or on_error(exc) later, on the GUI thread."""
+            long: bool = False, qt: bool = False) -> None:
+        """Run fn(*args) on a worker; on_done(result) or on_error(exc) later, on the GUI thread. qt=True: fn
+        uses Qt objects (a PDF through QTextDocument) and runs on a QThread of its own."""
         if self._closed:
             return
+        if qt:
+            job = _QtJob(self, fn, args, on_done, on_error)
+            self._qt_jobs.add(job)
+            job.finished.connect(lambda: (self._qt_jobs.discard(job), job.deleteLater()))
+            job.start()
+            return
+        fut = (self._long if long else self._queries).submit(self._task, fn, args, on_done, on_error)
         with self._lock:
-            self._pending += 1
-        (self._long if long else self._queries).start(_Task(self, fn, args, on_done, on_error))
+            self._futures.add(fut)
+        fut.add_done_callback(self._forget)
+
+    def _forget(self, fut: Future) -> None:
+        with self._lock:
+            self._futures.discard(fut)
 
     @property
     def busy(self) -> bool:
         with self._lock:
-            return self._pending > 0
+            return bool(self._futures) or any(j.isRunning() for j in self._qt_jobs)
 
     def _run_delivered(self, fn: Callable[[], Any]) -> None:
         if not self._closed:
             fn()
 
+    def wait_idle(self, timeout_ms: int = 30000) -> bool:
+        """Wait until no task runs (results may still be queued for delivery)."""
+        with self._lock:
+            pending = list(self._futures)
+        _done, not_done = wait(pending, timeout=timeout_ms / 1000)
+        qt_ok = all(j.wait(timeout_ms) for j in list(self._qt_jobs))
+        return not not_done and qt_ok
+
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Stop taking work and wait for the workers (the caller cancels offloads first)."""
         self._closed = True
-        ok = self._long.waitForDone(timeout_ms) and self._queries.waitForDone(timeout_ms)
-        self._long.clear()
-        self._queries.clear()
+        ok = self.wait_idle(timeout_ms)
+        if ok:
+            self._long.shutdown(wait=True)
+            self._queries.shutdown(wait=True)
+        else:
+            self._long.shutdown(wait=False, cancel_futures=True)
+            self._queries.shutdown(wait=False, cancel_futures=True)
         return ok
-
-    def wait_idle(self, timeout_ms: int = 30000) -> bool:
-        """For tests: wait until no task runs (results may still be queued for delivery)."""
-        return self._long.waitForDone(timeout_ms) and self._queries.waitForDone(timeout_ms)
 
 
 class SyncBridge(Bridge):
@@ -117,7 +138,7 @@ class SyncBridge(Bridge):
             fn(*args)
 
     def run(self, fn: Callable[..., Any], *args: Any, on_done: Done | None = None, on_error: Failed | None = None,
-            long: bool = False) -> None:
+            long: bool = False, qt: bool = False) -> None:
         if self._closed:
             return
         try:

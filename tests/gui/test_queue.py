@@ -91,16 +91,19 @@ def small_drive(tmp_path: Path) -> Iterator[Callable[[int], KernelMount]]:
 @pytest.mark.root
 def test_destination_fills_up_mid_offload(env: Callable, profile_with: Callable, make_card: Callable,
                                           dest_dirs: Callable, small_drive: Callable) -> None:
-    full = small_drive(40 << 20)
+    full = small_drive(48 << 20)
     e = env(profile_with([full.mountpoint, dest_dirs(1)[0]]))
     c = e.controller
     e.window.notifier.sound = False
-    card = _big_card(make_card, "A004R2EC", n=4, size=6_000_000)  # 24 MB: preflight sees room for it
+    card = _big_card(make_card, "A004R2EC", n=8, size=4_000_000)  # 32 MB: preflight sees room for it
     item = _paused_start(e, card)
-    e.wait(lambda: item.offload_id is not None)  # preflight passed; the offload is recorded
-    st = os.statvfs(full.mountpoint)  # another process fills the drive meanwhile, leaving 2 MB
+    e.wait(lambda: item.offload_id is not None and item.event is not None and item.event.paused)
+    written = item.event.destinations[0].bytes_written
+    assert written < 24_000_000, "the engine wrote most of the card before the pause took effect"
+    st = os.statvfs(full.mountpoint)  # another process fills the drive meanwhile: half of what is left fits
+    left = 32_000_000 - written
     with open(Path(full.mountpoint) / "filler.bin", "wb") as f:
-        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - (2 << 20)))
+        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - left // 2))
     c.resume(item.id)
     e.wait(lambda: item.status in (Status.FAILED, Status.SAFE, Status.VERIFIED), 60_000)
     assert item.status is Status.FAILED

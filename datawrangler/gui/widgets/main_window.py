@@ -95,11 +95,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
+        self.progress.setFixedWidth(220)
         self.progress.setTextVisible(True)
+        self.progress.setFormat("%p%")
+        self.running_label = QLabel()
         self.progress.hide()
         self.state_label = QLabel("Ready.")
         self.statusBar().addWidget(self.state_label, 1)
+        self.statusBar().addPermanentWidget(self.running_label)
         self.statusBar().addPermanentWidget(self.progress)
 
         self.notifier = Notifier(controller.bridge, self, self)
@@ -151,7 +154,7 @@ class MainWindow(QMainWindow):
         self.notifier.progress(running, fraction)
         self.progress.setVisible(bool(running))
         self.progress.setValue(int(fraction * 100))
-        self.progress.setFormat(f"{running} running · %p%")
+        self.running_label.setText(f"{running} offload{'s' if running != 1 else ''} running" if running else "")
 
     def _profile_changed(self) -> None:
         prof = self.c.profile

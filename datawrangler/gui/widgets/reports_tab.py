@@ -124,7 +124,8 @@ class ReportsTab(QWidget):
             self.preview(then=lambda: self.save(pdf, csv))
             return
         self.status.setText("Writing…")
-        self.c.bridge.run(report_jobs.save, self.built, pdf, csv, on_done=self._saved, on_error=self._failed)
+        self.c.bridge.run(report_jobs.save, self.built, pdf, csv, on_done=self._saved, on_error=self._failed,
+                          qt=pdf is not None)
 
     def _saved(self, paths: list[str]) -> None:
         self.saved += paths
