@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -20,10 +21,37 @@ class CatalogError(Exception):
     """The catalog cannot be used as it is; the message says what happened and what to do."""
 
 
+class _Catalog(Database):
+    """sqlite-utils' Database, but a transaction takes the write lock when it begins (BEGIN IMMEDIATE).
+
+    A plain BEGIN reads first and asks for the write lock later; if another connection (a second offload,
+    the recorder of another card) committed in between, SQLite fails at once with 'database is locked'
+    instead of waiting for busy_timeout. Every catalog transaction writes, so taking the lock first costs
+    nothing and makes concurrent offloads wait their turn."""
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        if self.conn.in_transaction:  # nested: sqlite-utils' savepoints
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
 def connect(path: str | os.PathLike[str]) -> Database:
     """A connection with the catalog's pragmas. One per thread: sqlite3 connections are not shared."""
     conn = sqlite3.connect(os.fspath(path), timeout=30.0, check_same_thread=False)
-    db = Database(conn, execute_plugins=False)
+    db = _Catalog(conn, execute_plugins=False)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -109,9 +137,47 @@ def _refuse_newer(path: Path) -> None:
 
 
 def migrate(db: Database, path: Path) -> None:
+    """Bring the catalog to this version's schema. Two processes (or threads) opening a new or older catalog
+    at once must not both migrate it: the check is made again under the write lock (BEGIN IMMEDIATE, which
+    waits for the other's migration to commit), and the migrations run inside that one transaction."""
     target = schema.schema_version()
+    version = _user_version(db, path)
+    if version >= target:
+        _migrate(db, path, version, target)
+        return
+    if version > 0:  # checked and backed up before the write lock: the backup API cannot copy from inside it
+        try:
+            ok = db.conn.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise _not_a_catalog(path, exc) from exc
+        if ok != "ok":
+            raise _not_a_catalog(path, ValueError(f"integrity check: {ok}"))
+        backup(db, backup_path(path, version))
     try:
-        version = db.conn.execute("PRAGMA user_version").fetchone()[0]
+        db.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        raise  # locked beyond the busy timeout: not a damaged file
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_catalog(path, exc) from exc
+    try:
+        _migrate(db, path, _user_version(db, path), target)
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    if db.conn.in_transaction:
+        db.conn.execute("COMMIT")
+
+
+def _user_version(db: Database, path: Path) -> int:
+    try:
+        return int(db.conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_catalog(path, exc) from exc
+
+
+def _migrate(db: Database, path: Path, version: int, target: int) -> None:
+    try:
         tables = set(db.table_names())
     except sqlite3.DatabaseError as exc:
         raise _not_a_catalog(path, exc) from exc
@@ -126,14 +192,6 @@ def migrate(db: Database, path: Path) -> None:
         return
     if version == 0 and tables:
         raise _not_a_catalog(path, ValueError("it holds tables but no DataWrangler schema version"))
-    if version > 0:
-        try:
-            ok = db.conn.execute("PRAGMA quick_check").fetchone()[0]
-        except sqlite3.DatabaseError as exc:
-            raise _not_a_catalog(path, exc) from exc
-        if ok != "ok":
-            raise _not_a_catalog(path, ValueError(f"integrity check: {ok}"))
-        backup(db, backup_path(path, version))
     for v in range(version, target):
         with db.atomic():
             schema.MIGRATIONS[v](db)
