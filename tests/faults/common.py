@@ -122,7 +122,7 @@ def mhl_entries(roll: Path) -> dict[str, dict[str, tuple[str, str]]]:
 
 
 def assert_nothing_claimed_falsely(card_state: dict[str, tuple[int, int, str]], catalog: Path | None = None,
-                                   rolls: list[Path] | None = None) -> None:
+                                   rolls: list[Path] | None = None, offload_id: int | None = None) -> None:
     """The promise, checked against the disk:
     - every copy the catalog calls verified is on disk, with the card's bytes and the recorded digest;
     - every file under a final name in a roll has the card's bytes;
@@ -132,7 +132,7 @@ def assert_nothing_claimed_falsely(card_state: dict[str, tuple[int, int, str]], 
     verified: set[tuple[str, str]] = set()
     if cat.exists():
         assert integrity_ok(cat), "the catalog fails its integrity check"
-        for c in copies(cat):
+        for c in copies(cat, offload_id):
             if c.state != "verified":
                 continue
             on_disk = Path(c.roll) / c.rel_path
