@@ -1,50 +1,84 @@
 """The Recorder: the engine's results go into the catalog from one writer thread, in batches.
 
-`on_file` (called by the engine on its collector thread) only enqueues; the writer commits a batch every
-`batch_files` results or `batch_seconds`, whichever comes first, so the per-file cost on the engine's
-side is one queue put. `finish(result)` flushes and records the end state; if the process dies first,
-what was committed stays (a copy is recorded verified only after the engine said so) and the offload
-shows as interrupted.
+`on_file` (called by the engine on its collector thread) appends the engine's own immutable FileResult to
+a deque: no lock, no wake-up of the writer, no per-file object made for the catalog. The writer wakes
+every `batch_seconds`, or as soon as `batch_files` results wait, and commits everything waiting in one
+transaction: plain tuples go into TEMP tables with executemany (the loop runs in C), then one
+INSERT ... SELECT each fills files, copies and verifications. `finish(result)` flushes and records the end
+state; if the process dies first, what was committed stays (a copy is recorded verified only after the
+engine said so) and the offload shows as interrupted.
 """
 
 from __future__ import annotations
 
 import json
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from datawrangler.core.events import CopyState, FileResult, OffloadResult, VerifyMode
+from datawrangler.core.events import FileResult, OffloadResult, VerifyMode
 from datawrangler.store import db as dbmod
 from datawrangler.store import offloads
 from datawrangler.store.offloads import OffloadRecord
 
-_UPSERT_FILE = (
+# one batch, staged on the writer's own connection (TEMP: in memory, never in the catalog file).
+# Enum members (StrEnum) and bools bind as their text and 0/1, exactly what .value and int() gave.
+_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS dw_rec_files (seq INTEGER PRIMARY KEY, rel_path TEXT, size INTEGER,"
+    " mtime_ns INTEGER, digests TEXT, status TEXT, code TEXT, message TEXT, source_reverified INTEGER)",
+    "CREATE TEMP TABLE IF NOT EXISTS dw_rec_copies (seq INTEGER PRIMARY KEY, rel_path TEXT,"
+    " destination_id INTEGER, state TEXT, digests TEXT, code TEXT, message TEXT, already_present INTEGER,"
+    " attempts INTEGER, verified_at REAL, cache_bypassed INTEGER)",
+)
+_STAGE_FILE = ("INSERT INTO temp.dw_rec_files (rel_path, size, mtime_ns, digests, status, code, message,"
+               " source_reverified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+_STAGE_COPY = ("INSERT INTO temp.dw_rec_copies (rel_path, destination_id, state, digests, code, message,"
+               " already_present, attempts, verified_at, cache_bypassed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+# in arrival order (seq), so a path given twice ends as it did last, as one statement per row would
+_UPSERT_FILES = (
     "INSERT INTO files (offload_id, rel_path, size, mtime_ns, digests, status, code, message, source_reverified)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (offload_id, rel_path) DO UPDATE SET size = excluded.size,"
+    " SELECT :oid, rel_path, size, mtime_ns, digests, status, code, NULLIF(message, ''), source_reverified"
+    " FROM temp.dw_rec_files WHERE true ORDER BY seq"
+    " ON CONFLICT (offload_id, rel_path) DO UPDATE SET size = excluded.size,"
     " mtime_ns = excluded.mtime_ns, digests = excluded.digests, status = excluded.status, code = excluded.code,"
     " message = excluded.message, source_reverified = excluded.source_reverified")
-_UPSERT_COPY = (
+# LEFT JOIN: a copy whose file is missing fails on files.id NOT NULL, as the per-row subquery did
+_UPSERT_COPIES = (
     "INSERT INTO copies (file_id, destination_id, state, digests, code, message, already_present, attempts,"
-    " verified_at, cache_bypassed) VALUES ((SELECT id FROM files WHERE offload_id = ? AND rel_path = ?),"
-    " ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (file_id, destination_id) DO UPDATE SET state = excluded.state,"
+    " verified_at, cache_bypassed)"
+    " SELECT f.id, t.destination_id, t.state, t.digests, t.code, NULLIF(t.message, ''), t.already_present,"
+    " t.attempts, t.verified_at, t.cache_bypassed"
+    " FROM temp.dw_rec_copies t LEFT JOIN files f ON f.offload_id = :oid AND f.rel_path = t.rel_path"
+    " WHERE true ORDER BY t.seq"
+    " ON CONFLICT (file_id, destination_id) DO UPDATE SET state = excluded.state,"
     " digests = excluded.digests, code = excluded.code, message = excluded.message,"
     " already_present = excluded.already_present, attempts = excluded.attempts,"
     " verified_at = excluded.verified_at, cache_bypassed = excluded.cache_bypassed")
-_ADD_VERIFICATION = (
+_ADD_VERIFICATIONS = (
     "INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code, message)"
-    " VALUES ((SELECT c.id FROM copies c JOIN files f ON f.id = c.file_id"
-    " WHERE f.offload_id = ? AND f.rel_path = ? AND c.destination_id = ?), ?, ?, ?, ?, ?, ?, ?)")
+    " SELECT c.id, CASE WHEN t.verified_at THEN t.verified_at ELSE :now END,"
+    " CASE WHEN t.state = 'copied' THEN 'size-only' WHEN t.already_present THEN 'already-present'"
+    " ELSE 'offload-readback' END, t.cache_bypassed, t.digests, t.state, t.code, NULLIF(t.message, '')"
+    " FROM temp.dw_rec_copies t LEFT JOIN files f ON f.offload_id = :oid AND f.rel_path = t.rel_path"
+    " LEFT JOIN copies c ON c.file_id = f.id AND c.destination_id = t.destination_id ORDER BY t.seq")
 _CARRIED = ("UPDATE files SET status = 'verified', message = ? WHERE offload_id = ? AND rel_path = ?"
             " AND status = 'pending'")
+_CLEAR = ("DELETE FROM temp.dw_rec_files", "DELETE FROM temp.dw_rec_copies")
 
 
-def _flag(v: bool | None) -> int | None:
-    return None if v is None else int(v)
+def _digests_json(d: object) -> str | None:
+    return json.dumps(dict(d)) if d else None  # type: ignore[call-overload]
+
+
+class _Stop:
+    """The end of the queue."""
+
+
+_STOP = _Stop()
 
 
 class Recorder:
@@ -59,10 +93,14 @@ class Recorder:
         self.batch_files = batch_files
         self.batch_seconds = batch_seconds
         self.clock = clock
-        self._queue: queue.Queue[tuple | None] = queue.Queue()
+        # FileResult, or a tuple ("carried", rel_path, note) / ("finish", result) / ("stop", state, message),
+        # or _STOP. deque.append and popleft are atomic: the engine's side takes no lock
+        self._pending: deque[object] = deque()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="dw-catalog", daemon=True)
         self._error: BaseException | None = None
         self.files_recorded = 0
+        self.batches = 0
         self.write_seconds = 0.0  # time spent inside catalog transactions (for the benchmark)
 
     # -- engine side (any thread)
@@ -71,27 +109,34 @@ class Recorder:
         self._thread.start()
 
     def on_file(self, result: FileResult) -> None:
-        self._queue.put(("file", result))
+        pending = self._pending
+        pending.append(result)
+        if len(pending) == self.batch_files:  # once per batch: the writer drains all that waits
+            self._wake.set()
 
     def carried(self, rel_path: str, note: str) -> None:
         """A file every destination already held verified (resume, incremental): not copied again."""
-        self._queue.put(("carried", rel_path, note))
+        self._pending.append(("carried", rel_path, note))
+        if len(self._pending) == self.batch_files:
+            self._wake.set()
 
     def finish(self, result: OffloadResult) -> None:
         """Flush every result, record the end state, stop the writer. Raises CatalogError on failure."""
-        self._queue.put(("finish", result))
+        self._pending.append(("finish", result))
         self._stop()
 
     def close(self, state: str | None = None, message: str = "") -> None:
         """Flush and stop without a result; with `state`, record it (e.g. 'interrupted' after a bug)."""
         if state:
-            self._queue.put(("stop", state, message))
+            self._pending.append(("stop", state, message))
         self._stop()
 
     def _stop(self) -> None:
-        self._queue.put(None)
+        self._pending.append(_STOP)
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
+        self._pending.clear()
         if self._error is not None:
             err, self._error = self._error, None
             raise dbmod.CatalogError(
@@ -106,60 +151,81 @@ class Recorder:
             db = dbmod.connect(self.path)
         except BaseException as exc:
             self._error = exc
-            self._drain()
+            self._discard()
             return
+        stop = False
         try:
-            batch: list[tuple] = []
-            deadline = 0.0
+            db.conn.execute("PRAGMA temp_store = MEMORY")
+            for sql in _STAGE:
+                db.conn.execute(sql)
+            pending = self._pending
             while True:
-                timeout = max(0.0, deadline - time.monotonic()) if batch else None
-                try:
-                    item = self._queue.get(timeout=timeout)
-                except queue.Empty:
-                    item = ("flush",)
-                if item is None:
-                    self._write(db, batch)
-                    return
-                if item[0] != "flush":
-                    if not batch:
-                        deadline = time.monotonic() + self.batch_seconds
+                if len(pending) < self.batch_files:
+                    self._wake.wait(self.batch_seconds)
+                    self._wake.clear()
+                batch: list[object] = []
+                take = pending.popleft
+                for _ in range(len(pending)):
+                    item = take()
+                    if item is _STOP:
+                        stop = True
+                        break
                     batch.append(item)
-                if item[0] in ("flush", "finish", "stop") or len(batch) >= self.batch_files:
-                    self._write(db, batch)
-                    batch = []
+                self._write(db, batch)
+                if stop:
+                    return
         except BaseException as exc:
             self._error = exc
-            self._drain()
+            if not stop:  # else the end was taken already, with the batch that failed
+                self._discard()
         finally:
             db.close()
 
-    def _drain(self) -> None:
-        while self._queue.get() is not None:
-            pass
+    def _discard(self) -> None:
+        """After a failure: keep emptying the queue (holding no result) until the engine's side stops."""
+        pending = self._pending
+        while True:
+            self._wake.wait(self.batch_seconds)
+            self._wake.clear()
+            for _ in range(len(pending)):
+                if pending.popleft() is _STOP:
+                    return
 
-    def _write(self, db: Database, batch: list[tuple]) -> None:
+    def _write(self, db: Database, batch: list[object]) -> None:
         if not batch:
             return
         t0 = time.perf_counter()
         oid = self.record.offload_id
+        dest_ids = self.record.destination_ids
         files: list[tuple] = []
         copies: list[tuple] = []
-        checks: list[tuple] = []
         carried: list[tuple] = []
         end: tuple | None = None
         for item in batch:
-            if item[0] == "file":
-                self._rows(item[1], files, copies, checks)
-            elif item[0] == "carried":
+            if isinstance(item, FileResult):
+                d = item.digests
+                dj = _digests_json(d)
+                files.append((item.rel_path, item.size, item.mtime_ns, dj, item.status, item.code, item.message,
+                              int(item.source_reverified)))
+                for c in item.copies:
+                    cd = c.digests
+                    copies.append((item.rel_path, dest_ids[c.destination], c.state,
+                                   dj if cd is d or cd == d else _digests_json(cd), c.code, c.message,
+                                   c.already_present, c.attempts, c.verified_at, c.cache_bypassed))
+            elif isinstance(item, tuple) and item[0] == "carried":
                 carried.append((item[2], oid, item[1]))
-            else:
+            elif isinstance(item, tuple):
                 end = item
+        conn = db.conn
         with db.atomic():
-            conn = db.conn
             if files:
-                conn.executemany(_UPSERT_FILE, files)
-                conn.executemany(_UPSERT_COPY, copies)
-                conn.executemany(_ADD_VERIFICATION, checks)
+                conn.executemany(_STAGE_FILE, files)
+                conn.executemany(_STAGE_COPY, copies)
+                conn.execute(_UPSERT_FILES, {"oid": oid})
+                conn.execute(_UPSERT_COPIES, {"oid": oid})
+                conn.execute(_ADD_VERIFICATIONS, {"oid": oid, "now": self.clock()})
+                for sql in _CLEAR:
+                    conn.execute(sql)
             if carried:
                 conn.executemany(_CARRIED, carried)
             if end is not None and end[0] == "finish":
@@ -169,26 +235,5 @@ class Recorder:
                              (end[1], end[2], self.clock(), oid))
                 offloads.event(db, oid, end[1], end[2])
         self.files_recorded += len(files)
+        self.batches += 1
         self.write_seconds += time.perf_counter() - t0
-
-    def _rows(self, f: FileResult, files: list[tuple], copies: list[tuple], checks: list[tuple]) -> None:
-        oid = self.record.offload_id
-        dest_ids = self.record.destination_ids
-        files.append((oid, f.rel_path, f.size, f.mtime_ns, json.dumps(dict(f.digests)) if f.digests else None,
-                      f.status.value, f.code.value if f.code else None, f.message or None,
-                      int(f.source_reverified)))
-        now = self.clock()
-        for c in f.copies:
-            did = dest_ids[c.destination]
-            digests = json.dumps(dict(c.digests)) if c.digests else None
-            code = c.code.value if c.code else None
-            copies.append((oid, f.rel_path, did, c.state.value, digests, code, c.message or None,
-                           int(c.already_present), c.attempts, c.verified_at, _flag(c.cache_bypassed)))
-            if c.state is CopyState.COPIED:
-                method = "size-only"
-            elif c.already_present:
-                method = "already-present"
-            else:
-                method = "offload-readback"
-            checks.append((oid, f.rel_path, did, c.verified_at or now, method, _flag(c.cache_bypassed), digests,
-                           c.state.value, code, c.message or None))
