@@ -88,13 +88,17 @@ class Bridge(QObject):
         if qt:
             job = _QtJob(self, fn, args, on_done, on_error)
             self._qt_jobs.add(job)
-            job.finished.connect(lambda: (self._qt_jobs.discard(job), job.deleteLater()))
+            job.finished.connect(lambda: self._qt_job_ended(job))
             job.start()
             return
         fut = (self._long if long else self._queries).submit(self._task, fn, args, on_done, on_error)
         with self._lock:
             self._futures.add(fut)
         fut.add_done_callback(self._forget)
+
+    def _qt_job_ended(self, job: _QtJob) -> None:
+        self._qt_jobs.discard(job)
+        job.deleteLater()
 
     def _forget(self, fut: Future) -> None:
         with self._lock:

@@ -102,8 +102,8 @@ def history_page(catalog: str | os.PathLike[str] | None, q: HistoryQuery, offset
                "  FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id WHERE d.offload_id = o.id),"
                " o.card_id, COALESCE(o.message, '')"
                f" FROM offloads o{where} ORDER BY o.started_at DESC, o.id DESC LIMIT ? OFFSET ?")
-        return [HistoryRow(*r[:12], r[12] or "", r[13], r[14])
-                for r in db.conn.execute(sql, (*params, limit, offset))]
+        return [HistoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12] or "",
+                           r[13], r[14]) for r in db.conn.execute(sql, (*params, limit, offset))]
     finally:
         db.close()
 

@@ -326,7 +326,7 @@ class Controller(QObject):
         elif item.status is Status.CANCELLED:
             self.messages.warning(f"{item.label}: cancelled. Resume it from the queue to finish.", "cancelled")
         else:
-            self.messages.error(f"{item.label}: {r.message} {r.files_failed} files failed. NOT safe to format.",
+            self.messages.error(f"{item.label}: {r.message} NOT safe to format.",
                                 (r.failures[0].code.value if r.failures and r.failures[0].code else "failed"))
         for note in outcome.handoff_notes:
             self.messages.info(note)
@@ -457,7 +457,11 @@ class Controller(QObject):
     def apply_profile(self, profile: Profile, say: str = "Settings saved.") -> None:
         """Use the profile now and save it (on a worker)."""
         self.set_profile(profile)
-        self.bridge.run(save_profile, profile, on_done=lambda _: say and self.messages.info(say),
+        def saved(_: object) -> None:
+            if say:
+                self.messages.info(say)
+
+        self.bridge.run(save_profile, profile, on_done=saved,
                         on_error=partial(self.messages.exception, context="Saving the settings"))
         self.settings_changed.emit()
 

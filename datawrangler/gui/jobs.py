@@ -97,6 +97,7 @@ def inspect_card(path: str, settings: Settings, preset: Preset, catalog: str | o
     name = label or os.path.basename(os.path.normpath(path)) or path
     db = open_db(catalog)
     try:
+        reel: str | None
         try:
             named = name_card(db, preset, card, scan.files)
             reel, counter, collision = named.reel, named.counter, named.collision.message if named.collision else ""

@@ -39,7 +39,8 @@ class GuiPrefs:
         data = settings.extra.get("gui") if isinstance(settings.extra, dict) else None
         if not isinstance(data, dict):
             return cls()
-        roles = data.get("roles") if isinstance(data.get("roles"), dict) else {}
+        raw = data.get("roles")
+        roles: dict = raw if isinstance(raw, dict) else {}
         return cls(str(data.get("last_preset") or ""), bool(data.get("sound", True)),
                    tuple(sorted((str(k), str(v)) for k, v in roles.items() if v in ROLES)),
                    str(data.get("geometry") or ""), bool(data.get("mount_roots_are_folders", False)))

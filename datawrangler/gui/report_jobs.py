@@ -46,6 +46,7 @@ def build(catalog: str | os.PathLike[str] | None, req: ReportRequest) -> BuiltRe
     from datawrangler.reports import day, html, offload, output, redundancy
 
     db = open_db(catalog)
+    report: Any
     try:
         if req.kind == "offload":
             if req.offload_id is None:

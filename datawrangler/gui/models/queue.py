@@ -79,7 +79,7 @@ def state_text(q: QueueItem) -> str:
     if s is Status.QUEUED:
         return f"QUEUED · waits for {q.waiting_for}" if q.waiting_for else "QUEUED"
     if s is Status.SAFE and q.outcome:
-        return f"VERIFIED ON {q.outcome.copies} · SAFE TO FORMAT"
+        return f"SAFE TO FORMAT · {q.outcome.copies} copies"
     if s is Status.VERIFIED and q.outcome:
         if q.outcome.result.state is OffloadState.COPIED:
             return "COPIED · SIZES ONLY, NOT VERIFIED"

@@ -34,7 +34,7 @@ class StatusDelegate(QStyledItemDelegate):
         progress = index.data(ProgressRole)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if option.state & QStyle.StateFlag.State_Selected:  # type: ignore[operator]
+        if option.state & QStyle.StateFlag.State_Selected:
             painter.fillRect(option.rect, option.palette.highlight())
         r = QRectF(option.rect).adjusted(3, 3, -3, -3)
         painter.setPen(QColor(st.fg).darker(160))

@@ -66,8 +66,8 @@ class HistoryTab(QWidget):
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
         h = self.view.horizontalHeader()
-        for col, w in ((0, 130), (1, 70), (2, 110), (3, 60), (4, 190), (5, 70), (6, 80), (7, 260)):
-            h.resizeSection(col, w)
+        for col, width in ((0, 140), (1, 70), (2, 110), (3, 70), (4, 190), (5, 70), (6, 80), (7, 260)):
+            h.resizeSection(col, width)
         h.setStretchLastSection(True)
         self.files_view = table(self.files)
         self.files_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
