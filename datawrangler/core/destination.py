@@ -184,8 +184,9 @@ class Destination:
                     self._close_unlink(fd, cur.temp)
                     cur, fd = None, -1
                 if self.engine.control.cancelled:
-                    for p in batch:
+                    for p in batch:  # read whole but not yet synced: each still owes the engine an outcome
                         self._unlink(p.temp)
+                        self._fail(p.job, Code.CANCELLED)
                     batch, batch_bytes = [], 0
                 elif batch:  # the card is gone, but what was read whole is verified and kept
                     self._commit(batch)

@@ -482,3 +482,31 @@ def test_progress_reports_totals_speed_and_eta(make_card: CardBuilder, dest_dirs
     assert [d.state for d in last.destinations] == ["done", "done"]
     fractions = [e.fraction for e in events]
     assert fractions == sorted(fractions)
+
+
+def test_cancel_with_a_small_file_waiting_for_its_batch_still_returns(tmp_path: Path, dest_dirs) -> None:
+    """A file read whole but not yet synced (waiting for its batch) when the cancel comes must end as
+    cancelled, not leave the offload waiting for it forever."""
+    card = tmp_path / "A003R2EC"
+    write_file(card / "A003R2EC" / "A003C001.xml", 900, seed=1)
+    write_file(card / "A003R2EC" / "A003C001_231014_R2EC.mov", 200 << 20, seed=2)
+    d1, d2 = dest_dirs(2)
+    control = OffloadControl()
+    files: dict[str, FileResult] = {}
+
+    def on_progress(e: ProgressEvent) -> None:
+        if e.bytes_read > (20 << 20):
+            control.cancel()
+
+    done: list[OffloadResult] = []
+    worker = threading.Thread(target=lambda: done.append(offload(
+        OffloadPlan.create(card, [d1, d2]), control=control, on_progress=on_progress, progress_interval=0.02,
+        on_file=lambda f: files.__setitem__(f.rel_path, f))))
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "offload() did not return after cancel"
+    assert done[0].state is OffloadState.CANCELLED
+    small = files["A003R2EC/A003C001.xml"]
+    assert small.status is FileStatus.FAILED and small.code is Code.CANCELLED
+    assert not (d1 / card.name / "A003R2EC" / "A003C001.xml").exists()
+    assert temp_files(d1, d2) == []

@@ -87,6 +87,9 @@ def _check_after_kill(catalog: Path, card: Path, rolls: list[Path]) -> None:
         con = sqlite3.connect(catalog)
         try:
             assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "copies" not in tables:  # killed before the schema was committed: the catalog claims nothing
+                return _check_final_names(card, rolls, source)
             rows = con.execute("SELECT d.path, f.rel_path, c.digests FROM copies c JOIN files f ON f.id = c.file_id"
                                " JOIN destinations d ON d.id = c.destination_id WHERE c.state = 'verified'").fetchall()
         finally:
@@ -95,6 +98,10 @@ def _check_after_kill(catalog: Path, card: Path, rolls: list[Path]) -> None:
             on_disk = Path(roll) / rel
             assert on_disk.is_file(), f"recorded verified but absent: {on_disk}"
             assert _hash(on_disk) == json.loads(digests)["xxh64"] == source[rel], f"recorded verified, differs: {rel}"
+    _check_final_names(card, rolls, source)
+
+
+def _check_final_names(card: Path, rolls: list[Path], source: dict[str, str]) -> None:
     for roll in rolls:
         for p in _footage(roll):
             if not is_temp_name(p.name):
