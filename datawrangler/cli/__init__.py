@@ -52,7 +52,7 @@ def _common(json_help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from datawrangler.cli import cards_cmds, catalog, handoff_cmds, offload, report_cmd
+    from datawrangler.cli import cards_cmds, catalog, gui_cmds, handoff_cmds, offload, report_cmd
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
     p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     handoff_cmds.register(sub)
     report_cmd.register(sub)
     cards_cmds.register(sub)
+    gui_cmds.register(sub)
     return p
 
 
@@ -129,9 +130,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+    if args.command is None:  # a bare `datawrangler` opens the window
+        from datawrangler.cli import gui_cmds
+
+        return gui_cmds.run_default(args)
     try:
         return int(args.func(args))
     except (OffloadError, SettingsError, CatalogError) as exc:
