@@ -220,6 +220,10 @@ class Engine:
             st2 = os.fstat(fd)
             if offset != f.size or st2.st_size != f.size or st2.st_mtime_ns != f.mtime_ns:
                 raise FileFailed(Code.SOURCE_CHANGED, f"read {offset} bytes, the card listed {f.size}")
+        except OSError as exc:  # fstat or lseek on the card: it stopped answering, or this file is unreadable
+            if self._source_gone(exc):
+                raise SourceGone from exc
+            raise FileFailed(Code.SOURCE_READ_ERROR, exc.strerror or str(exc)) from exc
         finally:
             close_quietly(fd)
         return mh.hexdigests()
