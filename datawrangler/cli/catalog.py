@@ -18,8 +18,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     db, _ = open_db(args)
     try:
         try:
-            rows = history.offloads(db, history.Filters(args.since, args.until, args.project, args.reel,
-                                                        args.volume, args.state, args.limit))
+            rows = history.offloads(db, history.Filters(since=args.since, until=args.until, project=args.project,
+                                                        reel=args.reel, volume=args.volume, state=args.state,
+                                                        limit=args.limit))
         except ValueError as exc:
             sys.stderr.write(f"error: {exc}\n")
             return EXIT_REFUSED

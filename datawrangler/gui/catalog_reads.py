@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from datawrangler.gui.jobs import open_db
+from datawrangler.store.history import Filters, where_clause
 from datawrangler.store.liveness import mark_interrupted
 
 PAGE = 200
@@ -48,43 +49,10 @@ class HistoryRow:
     message: str
 
 
-def _day(value: str, end: bool = False) -> float:
-    try:
-        d = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a date: write it as YYYY-MM-DD.") from None
-    if end and len(value) <= 10:
-        d += dt.timedelta(days=1)
-    return d.timestamp()
-
-
 def _where(q: HistoryQuery) -> tuple[str, list]:
-    where: list[str] = []
-    params: list = []
-    if q.since:
-        where.append("o.started_at >= ?")
-        params.append(_day(q.since))
-    if q.until:
-        where.append("o.started_at < ?")
-        params.append(_day(q.until, end=True))
-    for col, val in (("o.project", q.project), ("o.camera", q.camera)):
-        if val:
-            where.append(f"{col} LIKE ?")
-            params.append(f"%{val}%")
-    if q.reel:
-        where.append("o.reel LIKE ?")
-        params.append(f"{q.reel}%")
-    if q.state:
-        where.append("o.state = ?")
-        params.append(q.state)
-    if q.volume:
-        where.append("o.id IN (SELECT d.offload_id FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
-                     " WHERE v.label LIKE ? OR v.fs_uuid = ? OR d.path LIKE ?)")
-        params += [f"%{q.volume}%", q.volume, f"%{q.volume}%"]
-    if q.text:
-        where.append("(o.reel LIKE ? OR o.project LIKE ? OR o.source LIKE ? OR o.camera LIKE ? OR o.state LIKE ?)")
-        params += [f"%{q.text}%"] * 5
-    return (" WHERE " + " AND ".join(where) if where else ""), params
+    return where_clause(Filters(since=q.since or None, until=q.until or None, project=q.project or None,
+                                reel=q.reel or None, volume=q.volume or None, state=q.state or None,
+                                camera=q.camera or None, text=q.text or None))
 
 
 def history_page(catalog: str | os.PathLike[str] | None, q: HistoryQuery, offset: int = 0,

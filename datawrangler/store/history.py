@@ -28,12 +28,16 @@ class Filters:
     until: str | None = None
     project: str | None = None
     reel: str | None = None
-    volume: str | None = None  # a label, filesystem UUID, or a path prefix of a destination
+    volume: str | None = None  # a label (or part of one), filesystem UUID, or part of a destination's path
     state: str | None = None
+    camera: str | None = None
+    text: str | None = None  # any of reel, project, source, camera, state
     limit: int = 200
 
 
-def offloads(db: Database, f: Filters) -> list[dict]:
+def where_clause(f: Filters) -> tuple[str, list[object]]:
+    """The SQL filter over `offloads o` for these filters: (" WHERE ...", params), or ("", []).
+    Raises ValueError, saying how to write it, for a date that is not one."""
     where: list[str] = []
     params: list[object] = []
     if f.since:
@@ -42,9 +46,10 @@ def offloads(db: Database, f: Filters) -> list[dict]:
     if f.until:
         where.append("o.started_at < ?")
         params.append(_day(f.until, end=True))
-    if f.project:
-        where.append("o.project LIKE ?")
-        params.append(f"%{f.project}%")
+    for col, val in (("o.project", f.project), ("o.camera", f.camera)):
+        if val:
+            where.append(f"{col} LIKE ?")
+            params.append(f"%{val}%")
     if f.reel:
         where.append("o.reel LIKE ?")
         params.append(f"{f.reel}%")
@@ -53,10 +58,17 @@ def offloads(db: Database, f: Filters) -> list[dict]:
         params.append(f.state)
     if f.volume:
         where.append("o.id IN (SELECT d.offload_id FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
-                     " WHERE v.label = ? OR v.fs_uuid = ? OR v.key = ? OR d.path LIKE ?)")
-        params += [f.volume, f.volume, f.volume, f"{f.volume.rstrip('/')}%"]
-    sql = (f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM offloads o"
-           + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY o.started_at DESC LIMIT ?")
+                     " WHERE v.label LIKE ? OR v.fs_uuid = ? OR v.key = ? OR d.path LIKE ?)")
+        params += [f"%{f.volume}%", f.volume, f.volume, f"%{f.volume.rstrip('/')}%"]
+    if f.text:
+        where.append("(o.reel LIKE ? OR o.project LIKE ? OR o.source LIKE ? OR o.camera LIKE ? OR o.state LIKE ?)")
+        params += [f"%{f.text}%"] * 5
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def offloads(db: Database, f: Filters) -> list[dict]:
+    where, params = where_clause(f)
+    sql = f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM offloads o{where} ORDER BY o.started_at DESC LIMIT ?"
     rows = [dict(zip(_COLUMNS, r, strict=True)) for r in db.conn.execute(sql, (*params, f.limit))]
     for r in rows:
         r["destinations"] = destinations(db, r["id"])
