@@ -46,8 +46,17 @@ def sync_file(fd: int) -> None:
     os.fsync(fd)
 
 
+if LINUX and _libc is not None:  # prototypes declared once, not per verified file
+    _libc.mmap.restype = ctypes.c_void_p
+    _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    _libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+
+_HAVE_SYNCFS = LINUX and _libc is not None and hasattr(_libc, "syncfs")
+
+
 def have_syncfs() -> bool:
-    return LINUX and _libc is not None and hasattr(_libc, "syncfs")
+    return _HAVE_SYNCFS
 
 
 def sync_filesystem(fd: int) -> None:
@@ -99,11 +108,6 @@ def resident_pages(fd: int, size: int) -> int | None:
     page = mmap.PAGESIZE
     npages = (size + page - 1) // page
     libc = _libc
-    libc.mmap.restype = ctypes.c_void_p
-    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int,
-                          ctypes.c_long]
-    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
     addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
     if addr in (None, ctypes.c_void_p(-1).value):
         return None
