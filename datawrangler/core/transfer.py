@@ -2,8 +2,10 @@
 
 Threads, per offload:
 - one *reader* reads each card file once, hashes every chunk and hands it to every destination's bounded
-  queue (memory stays bounded whatever the file size); in `full` mode it then re-reads the file after
-  dropping its pages, and tells the destinations whether the card gave the same bytes twice;
+  queue (memory stays bounded whatever the file size);
+- in `full` mode, a *re-reader* reads each card file a second time after dropping its pages, overlapping
+  the reader's next file, and tells the verifiers whether the card gave the same bytes twice (a copy is
+  renamed only once it did);
 - per destination, a *writer* writes each file to a hidden temp name, sets the card's modification time,
   and makes a batch of files durable with one barrier (Linux syncfs; fsync per file elsewhere);
 - per destination, a *verifier* takes synced batches (so the read-back of file k overlaps the writing of
