@@ -63,6 +63,11 @@ class OffloadError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple:
+        # Pickled when an offload runs in a worker process (gui.isolated): Exception's default rebuilds
+        # from args=(message,) and would lose the code.
+        return (self.__class__, (self.code, self.message), {"path": self.path})
+
 
 def dest_code_for(exc: OSError) -> Code:
     """Map an OSError raised while writing or reading a destination to a stable code."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -19,7 +20,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
 from datawrangler.gui import catalog_reads as reads
-from datawrangler.gui import jobs
+from datawrangler.gui import isolated, jobs
 from datawrangler.gui.bridge import Bridge, Pump
 from datawrangler.gui.messages import Messages
 from datawrangler.gui.models.cards import CardRow, CardsModel
@@ -40,10 +41,13 @@ class Controller(QObject):
 
     def __init__(self, bridge: Bridge, messages: Messages, profile: Profile,
                  catalog: str | os.PathLike[str] | None = None, parent: QObject | None = None,
-                 drive_refresh_ms: int = 2000) -> None:
+                 drive_refresh_ms: int = 2000, isolate: bool = True) -> None:
         super().__init__(parent)
         self.bridge, self.messages, self.profile = bridge, messages, profile
         self.catalog = catalog
+        # Each offload runs in a worker process of its own (gui.isolated), so its threads never hold the
+        # GIL the GUI thread needs; isolate=False runs it on the offload worker thread (some tests).
+        self.run_offload = isolated.run_offload_isolated if isolate else jobs.run_offload
         self.cards = CardsModel(self)
         self.destinations = DestinationsModel(self)
         self.queue = QueueModel(self)
@@ -203,7 +207,8 @@ class Controller(QObject):
                                    s.operator or None, info.vendor if info else None,
                                    incremental=bool(info and info.card_id is not None and info.new_or_changed),
                                    algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
-                                   copies_required=preset.copies_required, handoff=tuple(preset.handoff))
+                                   copies_required=preset.copies_required, handoff=tuple(preset.handoff),
+                                   keep_awake=preset.keep_awake)
 
     def enqueue(self, path: str) -> QueueItem | None:
         path = os.path.normpath(path)
@@ -262,7 +267,7 @@ class Controller(QObject):
         self._changed(item)
         self.cards.update(item.card_path, status=Status.COPYING, progress=0.0)
         pump = Pump(self.bridge, partial(self._progress, item.id), partial(self._items, item.id))
-        self.bridge.run(_offload_task, item.request, item.control, pump, self.bridge, self.catalog,
+        self.bridge.run(_offload_task, self.run_offload, item.request, item.control, pump, self.bridge, self.catalog,
                         partial(self._started, item.id), long=True,
                         on_done=partial(self._done, item.id), on_error=partial(self._failed, item.id))
         self._overall()
@@ -435,7 +440,7 @@ class Controller(QObject):
             if r.id in known:
                 continue
             req = jobs.OffloadRequest(r.source, (), settings=self.settings, resume_id=r.id,
-                                      copies_required=self.preset.copies_required)
+                                      copies_required=self.preset.copies_required, keep_awake=self.preset.keep_awake)
             label = r.reel or os.path.basename(r.source)
             item = QueueItem(label, req, r.source, status=Status.INTERRUPTED if r.state == "interrupted"
                              else Status.CANCELLED, offload_id=r.id, bytes_total=r.bytes_total,
@@ -471,16 +476,17 @@ class Controller(QObject):
         self.cancel_all()
 
 
-def _offload_task(req: jobs.OffloadRequest, control: OffloadControl, pump: Pump, bridge: Bridge,
-                  catalog: str | os.PathLike[str] | None, on_started: Any) -> jobs.OffloadOutcome:
-    """Runs on an offload worker: the recorded offload, reporting through the pump."""
+def _offload_task(run: Callable[..., jobs.OffloadOutcome], req: jobs.OffloadRequest, control: OffloadControl,
+                  pump: Pump, bridge: Bridge, catalog: str | os.PathLike[str] | None,
+                  on_started: Any) -> jobs.OffloadOutcome:
+    """Runs on an offload worker: the recorded offload (`run` is jobs.run_offload or its isolated twin),
+    reporting through the pump."""
     def warn(code: Code, text: str) -> None:
         pump.item(("warning", code, text))
 
     try:
-        return jobs.run_offload(req, control, on_progress=pump.progress, on_failed=lambda f: pump.item(("failed", f)),
-                                on_warning=warn, on_started=lambda oid: bridge.call_soon(on_started, oid),
-                                catalog=catalog)
+        return run(req, control, on_progress=pump.progress, on_failed=lambda f: pump.item(("failed", f)),
+                   on_warning=warn, on_started=lambda oid: bridge.call_soon(on_started, oid), catalog=catalog)
     except OffloadError:
         raise
     finally:

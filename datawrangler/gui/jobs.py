@@ -36,6 +36,7 @@ from datawrangler.store import cards, offloads, redundancy, resume, session
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta
+from datawrangler.volumes.awake import keep_awake
 from datawrangler.volumes.naming import name_card
 
 
@@ -152,6 +153,7 @@ class OffloadRequest:
     verify_mode: str = "full"
     copies_required: int = 2
     handoff: tuple[str, ...] = ()  # core.presets.HANDOFF_KINDS
+    keep_awake: bool = False  # hold a sleep inhibitor while this offload runs (volumes.awake)
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,18 @@ def run_offload(req: OffloadRequest, control: OffloadControl, *, on_progress: Ca
                 on_failed: Callable[[FileResult], None], on_warning: Warn, on_started: Callable[[int], None],
                 catalog: str | os.PathLike[str] | None = None) -> OffloadOutcome:
     """Preflight, record, copy, verify, record the end, and answer safe-to-format. Raises OffloadError when
-    preflight refuses (nothing was written), CatalogError when the catalog cannot be used."""
+    preflight refuses (nothing was written), CatalogError when the catalog cannot be used. With
+    req.keep_awake the machine is kept from sleeping until it returns."""
+    awake = keep_awake(f"Offloading {req.reel or os.path.basename(req.source.rstrip(os.sep))}") if req.keep_awake \
+        else contextlib.nullcontext()
+    with awake:
+        return _run_offload(req, control, on_progress=on_progress, on_failed=on_failed, on_warning=on_warning,
+                            on_started=on_started, catalog=catalog)
+
+
+def _run_offload(req: OffloadRequest, control: OffloadControl, *, on_progress: Callable[[ProgressEvent], None],
+                 on_failed: Callable[[FileResult], None], on_warning: Warn, on_started: Callable[[int], None],
+                 catalog: str | os.PathLike[str] | None) -> OffloadOutcome:
     path = catalog_file(catalog)
     db = open_db(path)
     try:

@@ -1,4 +1,5 @@
-"""GUI tests: offscreen, every test marked `gui`, and no test may leave a thread running or a window open."""
+"""GUI tests: offscreen, every test marked `gui`, and no test may leave a thread, a worker process or a window
+open."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ def _no_leaks(qapp: object) -> Iterator[None]:
             break
         time.sleep(0.05)
     assert not extra, f"threads left running: {sorted(t.name for t in extra)}"
+    import multiprocessing
+
+    procs = multiprocessing.active_children()  # offload worker processes (gui.isolated); this also reaps them
+    assert not procs, f"worker processes left running: {[p.name for p in procs]}"
     QApplication.processEvents()
     left = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in windows]
     assert not left, f"windows left open: {left}"
