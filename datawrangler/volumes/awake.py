@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 def _inhibitor_command(reason: str) -> list[str] | None:
     if sys.platform.startswith("linux") and shutil.which("systemd-inhibit"):
+        # The lock lives as long as the command it runs: `tail --pid` ends when this process ends, even when
+        # it is killed (a `sleep infinity` would hold the lock for ever after a crash).
         return ["systemd-inhibit", "--what=idle:sleep", "--who=DataWrangler", f"--why={reason}", "--mode=block",
-                "sleep", "infinity"]
+                "tail", f"--pid={os.getpid()}", "-f", "/dev/null"]
     if sys.platform == "darwin" and shutil.which("caffeinate"):
         return ["caffeinate", "-i", "-w", str(os.getpid())]
     return None

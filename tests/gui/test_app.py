@@ -60,10 +60,13 @@ def test_settings_validate_with_messages_and_show_the_path(env: Callable, profil
     s.verify.setCurrentText("size")
     assert "no card will ever be safe to format" in s.errors["verify_mode"].text()
     s.verify.setCurrentText("full")
+    assert s.awake.isChecked(), "keep-awake is on by default"
+    s.awake.setChecked(False)
     assert s.save()
     e.wait(lambda: any(m.text == "Settings saved." for m in e.messages.history))
     saved = load_presets()
     assert saved[0].template == "{project}/{date}/{card}" and saved[0].algorithms == ("xxh64", "md5")
+    assert saved[0].keep_awake is False and e.controller.preset.keep_awake is False
     assert load_profile().preset.project == "Nightfall"
 
 

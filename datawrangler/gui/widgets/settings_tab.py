@@ -74,6 +74,7 @@ class SettingsTab(QWidget):
         self.auto = QCheckBox("Offload a recognised card as soon as it is inserted")
         self.eject = QCheckBox("Eject the card once it is safe to format")
         self.sound = QCheckBox("Play a sound when an offload ends")
+        self.awake = QCheckBox("Keep the computer awake while offloading")
         self.roots = QLineEdit()
         self.roots.setPlaceholderText("default: /media/$USER, /run/media/$USER, /Volumes")
 
@@ -107,7 +108,7 @@ class SettingsTab(QWidget):
             hand.addWidget(cb, i // 3, i % 3)
         self._row(form, "Handoff files", hand, "handoff")
         opts = QVBoxLayout()
-        for w in (self.auto, self.eject, self.sound):
+        for w in (self.auto, self.eject, self.awake, self.sound):
             opts.addWidget(w)
         self._row(form, "When a card comes", opts, "auto")
         self._row(form, "Mount roots", self.roots, "roots")
@@ -137,7 +138,7 @@ class SettingsTab(QWidget):
             s.valueChanged.connect(self.validate)
         self.verify.currentIndexChanged.connect(self.validate)
         self.ignore.textChanged.connect(self.validate)
-        for cb in (*self.algs.values(), *self.handoff.values(), self.auto, self.eject, self.sound):
+        for cb in (*self.algs.values(), *self.handoff.values(), self.auto, self.eject, self.awake, self.sound):
             cb.toggled.connect(self.validate)
         self.preset.activated.connect(self._switch)
         new_btn.clicked.connect(self._new)
@@ -188,6 +189,7 @@ class SettingsTab(QWidget):
             cb.setChecked(k in p.handoff)
         self.auto.setChecked(p.auto_offload)
         self.eject.setChecked(p.eject_after)
+        self.awake.setChecked(p.keep_awake)
         self.sound.setChecked(prof.gui.sound)
         self.roots.setText(", ".join(prof.settings.mount_roots))
         self._loading = False
@@ -204,7 +206,7 @@ class SettingsTab(QWidget):
             prof.preset, project=self.production.text().strip(), day=self.day.value() or None,
             template=self.template.text().strip(), algorithms=algs, verify_mode=self.verify.currentText(),
             copies_required=self.copies.value(), handoff=tuple(k for k, cb in self.handoff.items() if cb.isChecked()),
-            auto_offload=self.auto.isChecked(), eject_after=self.eject.isChecked())
+            auto_offload=self.auto.isChecked(), eject_after=self.eject.isChecked(), keep_awake=self.awake.isChecked())
         settings = dataclasses.replace(
             prof.settings, production=self.production.text().strip(), operator=self.dit.text().strip(),
             ignore=tuple(x.strip() for x in self.ignore.toPlainText().splitlines() if x.strip()),
