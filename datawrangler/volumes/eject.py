@@ -58,5 +58,6 @@ def eject(volume: Volume, runner: Runner = _run) -> EjectResult:
                 return EjectResult(True, f"{volume.name} is unmounted (power-off failed: "
                                    f"{(proc.stderr or '').strip()}); it can be removed.")
             return EjectResult(False, f"Could not eject {volume.name} ({(proc.stderr or proc.stdout).strip()}). "
-                               "Something may still be using it; close it and eject from the desktop.")
+                               "Something may still be using it: close files open on the card, then eject it "
+                               "from the desktop.")
     return EjectResult(True, f"{volume.name} was ejected; it can be removed.")

@@ -13,8 +13,9 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from datawrangler.core import devices
 from datawrangler.core.devices import MountInfo
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,30 @@ def describe(mount: MountInfo) -> Volume:
     device = mount.source if mount.source.startswith("/dev/") else None
     return Volume(mount.mount_point, label, mount.fstype, device, fs_uuid, capacity, free,
                   _removable(device), mount.dev)
+
+
+def volume_at(path: str) -> Volume | None:
+    """The mounted volume whose mount point is `path` itself; None for a plain folder, or a folder inside a
+    volume (ejecting it would take away more than the card that was offloaded). Reads the mount table and
+    may run `blkid`: call it off the GUI thread.
+
+    A device mounted at several places (a bind mount of a folder on it) keeps no device here, so an eject
+    unmounts this one mount point and never acts on the whole disk."""
+    real = os.path.realpath(path)
+    table = devices.mounts()
+    here = [m for m in table if m.mount_point == real]
+    if here:
+        mount = here[-1]  # later lines win: a mount over a mount point hides the one below
+    elif sys.platform.startswith("linux") or not os.path.ismount(real):
+        return None  # (on Linux the table is the truth: ismount misses a bind mount from the same disk)
+    else:
+        st = os.stat(real)
+        dev = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}" if hasattr(os, "major") else str(st.st_dev)
+        mount = MountInfo(real, "", "", dev)
+    volume = describe(mount)
+    if volume.device is not None and sum(m.source == mount.source for m in table) > 1:
+        volume = replace(volume, device=None, removable=None)
+    return volume
 
 
 def _space(path: str) -> tuple[int | None, int | None]:
