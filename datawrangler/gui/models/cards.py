@@ -13,6 +13,15 @@ from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, Tab
 from datawrangler.gui.theme import Status, status_icon, vendor_icon
 
 
+@dataclass(frozen=True)
+class EjectMark:
+    """What happened when the card was ejected after an offload (gui.eject_after)."""
+
+    queue_id: int | None  # the offload it followed: a later offload of the card hides it
+    ok: bool
+    message: str
+
+
 @dataclass
 class CardRow:
     path: str
@@ -25,10 +34,18 @@ class CardRow:
     detail: str = ""  # the reasons, an error, what to do
     queue_id: int | None = None
     auto: bool = False  # appeared on a watched mount root (not added by hand)
+    eject: EjectMark | None = None
 
     @property
     def label(self) -> str:
         return self.info.label if self.info else self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def ejected(self) -> bool | None:
+        """After the card's last offload: True ejected, False the eject failed, None not tried."""
+        if self.eject is None or self.eject.queue_id != self.queue_id:
+            return None
+        return self.eject.ok
 
 
 def status_text(r: CardRow) -> str:
@@ -50,7 +67,8 @@ def status_text(r: CardRow) -> str:
     if s is Status.VERIFIED:
         return f"VERIFIED ON {r.copies} · NOT SAFE"
     if s is Status.SAFE:
-        return f"SAFE TO FORMAT · {r.copies} copies"
+        ejected = {True: " · EJECTED", False: " · NOT EJECTED", None: ""}[r.ejected]
+        return f"SAFE TO FORMAT · {r.copies} copies{ejected}"
     return s.value.upper()
 
 
@@ -69,6 +87,8 @@ class CardsModel(TableModel[CardRow]):
                 lines.append(f"{info.vendor} · {info.files} files")
             if row.detail:
                 lines.append(row.detail)
+            if row.ejected is not None and row.eject is not None:
+                lines.append(row.eject.message)
             return "\n".join(lines)
         if column == 0:
             if role == Qt.ItemDataRole.DisplayRole:
