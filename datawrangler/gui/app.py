@@ -26,6 +26,7 @@ from datawrangler import __version__
 from datawrangler.config import HOME_ENV, SettingsError, app_paths
 from datawrangler.gui.bridge import Bridge
 from datawrangler.gui.controller import Controller
+from datawrangler.gui.eject_after import EjectAfter
 from datawrangler.gui.messages import Messages
 from datawrangler.gui.prefs import Profile, load_profile, save_profile
 from datawrangler.gui.sources import make_monitor
@@ -119,7 +120,7 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
         profile, problem = Profile(), str(exc)
     from datawrangler.gui.widgets.main_window import MainWindow
 
-    controller = Controller(bridge, messages, profile, catalog)
+    controller = make_controller(bridge, messages, profile, catalog)
     window = MainWindow(controller, log_path)
     window.show()
     if problem:
@@ -142,6 +143,13 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     if listener is not None:
         listener.stop()
     return code
+
+
+def make_controller(bridge: Bridge, messages: Messages, profile: Profile, catalog: str | None = None) -> Controller:
+    """The controller and what rides on its signals: ejecting a card once it is safe (gui.eject_after)."""
+    controller = Controller(bridge, messages, profile, catalog)
+    EjectAfter(controller)  # a child of the controller: it lives as long as the controller
+    return controller
 
 
 def watch(controller: Controller, roots: Sequence[str], folders: bool = False) -> None:
