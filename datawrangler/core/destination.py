@@ -1,8 +1,9 @@
 """One destination of an offload: a writer thread and a verifier thread for its roll folder.
 
-The writer writes each file to a hidden temp name, sets the card's modification time and makes a batch of
-files durable with one barrier (Linux syncfs; a sync per file elsewhere). The verifier takes synced
-batches, so the read-back of file k overlaps the writing of file k+1: it drops each file's pages, reads
+The writer writes each file to a hidden temp name, sets the card's modification time and hands batches of
+closed files to the verifier, which first makes each batch durable with one barrier (Linux syncfs; a sync
+per file elsewhere, done by the writer as it closes the file), so the writer never waits on a sync. The
+read-back of file k thus overlaps the writing of file k+1: the verifier drops each file's pages, reads
 it back from the medium, hashes it, and renames only a match to its final name (never replacing a file).
 """
 
@@ -272,23 +273,31 @@ class Destination:
         self._unlink(temp)
 
     def _commit(self, batch: list[Pending]) -> None:
-        """Make a batch of written files durable with one barrier, then hand it to the verifier."""
-        if durable.have_syncfs() and any(p.temp for p in batch):
-            try:
-                fd = os.open(self.roll, os.O_RDONLY)
-                try:
-                    durable.sync_filesystem(fd)
-                finally:
-                    os.close(fd)
-            except OSError as exc:
-                for p in batch:
-                    self._unlink(p.temp)
-                    self._write_failed(p.job, exc)
-                return
+        """Hand a batch of written files to the verifier, which first makes it durable with one barrier
+        (_barrier): the writer goes on with the next file meanwhile, so the card is never kept waiting on a
+        sync."""
         done = threading.Event()
         self.batches.put((batch, done))
         if not self.plan.overlap_verify:
             done.wait()
+
+    def _barrier(self, batch: list[Pending]) -> bool:
+        """Make a batch durable with one syncfs (Linux; elsewhere each file was synced as it closed). On
+        failure the batch's files fail and their temp files go."""
+        if not durable.have_syncfs() or not any(p.temp for p in batch):
+            return True
+        try:
+            fd = os.open(self.roll, os.O_RDONLY)
+            try:
+                durable.sync_filesystem(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            for p in batch:
+                self._unlink(p.temp)
+                self._write_failed(p.job, exc)
+            return False
+        return True
 
     # -- verifier thread
 
@@ -299,6 +308,9 @@ class Destination:
             if item is None:
                 return
             batch, done = item
+            if not self._barrier(batch):
+                done.set()
+                continue
             dirs: set[str] = set()
             outcomes: list[tuple[Pending, CopyResult]] = []
             for p in batch:
