@@ -18,6 +18,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
@@ -145,9 +146,11 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     return code
 
 
-def make_controller(bridge: Bridge, messages: Messages, profile: Profile, catalog: str | None = None) -> Controller:
-    """The controller and what rides on its signals: ejecting a card once it is safe (gui.eject_after)."""
-    controller = Controller(bridge, messages, profile, catalog)
+def make_controller(bridge: Bridge, messages: Messages, profile: Profile, catalog: str | os.PathLike[str] | None = None,
+                    **options: Any) -> Controller:
+    """The controller and what rides on its signals: ejecting a card once it is safe (gui.eject_after).
+    `options` go to Controller (drive_refresh_ms, isolate)."""
+    controller = Controller(bridge, messages, profile, catalog, **options)
     EjectAfter(controller)  # a child of the controller: it lives as long as the controller
     return controller
 

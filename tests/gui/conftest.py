@@ -70,15 +70,15 @@ class Env:
     """A window on a real bridge (real threads), its controller and messages; torn down cleanly."""
 
     def __init__(self, qtbot: object, profile: Profile, catalog: Path, window: bool = True) -> None:
+        from datawrangler.gui.app import make_controller
         from datawrangler.gui.bridge import Bridge
-        from datawrangler.gui.controller import Controller
         from datawrangler.gui.messages import Messages
 
         self.qtbot = qtbot
         self.messages = Messages()
         self.bridge = Bridge()
         self.catalog = catalog
-        self.controller = Controller(self.bridge, self.messages, profile, catalog, drive_refresh_ms=500)
+        self.controller = make_controller(self.bridge, self.messages, profile, catalog, drive_refresh_ms=500)
         self.crashes: list[str] = []
         self.messages.crashed.connect(self.crashes.append)
         self.window = None
