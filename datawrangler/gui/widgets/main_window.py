@@ -24,6 +24,7 @@ from datawrangler.gui.dialogs import ConfirmQuit, CrashDialog
 from datawrangler.gui.fmt import when
 from datawrangler.gui.messages import Level, Message
 from datawrangler.gui.notify import Notifier
+from datawrangler.gui.taskbar import TaskbarProgress
 from datawrangler.gui.theme import app_icon
 from datawrangler.gui.widgets.history_tab import HistoryTab
 from datawrangler.gui.widgets.panels import CardsPanel, DestinationsPanel, QueuePanel
@@ -107,10 +108,12 @@ class MainWindow(QMainWindow):
 
         self.notifier = Notifier(controller.bridge, self, self)
         self.notifier.sound = controller.profile.gui.sound
+        self.taskbar = TaskbarProgress(self, parent=self)
         controller.messages.posted.connect(self.show_message)
         controller.messages.crashed.connect(self.show_crash)
         controller.bridge.failed.connect(controller.messages.exception)
         controller.offload_ended.connect(self.notifier.offload_ended)
+        controller.offload_ended.connect(self.taskbar.offload_ended)
         controller.progress_changed.connect(self._progress)
         controller.settings_changed.connect(self._profile_changed)
         self.preset_box.activated.connect(self._preset_chosen)
@@ -152,6 +155,7 @@ class MainWindow(QMainWindow):
 
     def _progress(self, running: int, fraction: float) -> None:
         self.notifier.progress(running, fraction)
+        self.taskbar.progress(running, fraction)
         self.progress.setVisible(bool(running))
         self.progress.setValue(int(fraction * 100))
         self.running_label.setText(f"{running} offload{'s' if running != 1 else ''} running" if running else "")
@@ -193,4 +197,5 @@ class MainWindow(QMainWindow):
         self._quitting = True
         self.c.shutdown()
         self.notifier.close()
+        self.taskbar.close()
         event.accept()
