@@ -112,8 +112,10 @@ class HistoryModel(LazyModel[reads.HistoryRow]):
     def cell(self, r: reads.HistoryRow, column: int, role: int) -> Any:
         if role == StatusRole:
             return STATE_STATUS.get(r.state, Status.QUEUED)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return f"offload {r.id}: {r.message}" if r.message else f"offload {r.id}"
+        if role == Qt.ItemDataRole.ToolTipRole:  # the whole of what the columns may cut
+            lines = [f"offload {r.id}: {r.message}" if r.message else f"offload {r.id}", f"source: {r.source}",
+                     *(f"to {d.strip()}" for d in r.destinations.split(";") if d.strip())]
+            return "\n".join(lines)
         display = role == Qt.ItemDataRole.DisplayRole
         if column == 0:
             if display:
@@ -151,6 +153,8 @@ class FilesModel(LazyModel[reads.FileRow]):
             return (r.rel_path, human_bytes(r.size), r.status.upper(), r.copies, r.message)[column]
         if column == 2 and role == Qt.ItemDataRole.DecorationRole:
             return status_icon(STATE_STATUS.get(r.status, Status.QUEUED))
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{r.rel_path}\n{r.message}" if r.message else r.rel_path
         if column == 1 and role == SortRole:
             return r.size
         return None
@@ -168,5 +172,5 @@ class ChecksModel(TableModel[reads.CheckRow]):
             bypass = "–" if r.cache_bypassed is None else ("yes" if r.cache_bypassed else "NO")
             return (r.destination, when(r.at, seconds=True), r.method, r.result.upper(), bypass)[column]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return r.message or None
+            return f"{r.destination}\n{r.message}" if r.message else r.destination
         return None

@@ -5,14 +5,25 @@ from __future__ import annotations
 
 from functools import partial
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QComboBox,
-    QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +35,14 @@ from datawrangler.gui.models.history import ChecksModel, FilesModel, HistoryMode
 from datawrangler.gui.widgets.panels import button, table
 
 STATES = ("", "verified", "completed with errors", "interrupted", "cancelled", "running", "copied (not verified)")
+
+
+class ElideRight(QStyledItemDelegate):
+    """Text cut at its end whatever the view's elide mode (the view cuts paths in the middle)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideRight
 
 
 class HistoryTab(QWidget):
@@ -54,38 +73,44 @@ class HistoryTab(QWidget):
         self.error.setProperty("role", "error")
         self.count = QLabel()
         self.count.setProperty("role", "hint")
+        self.count.setMinimumWidth(self.count.fontMetrics().horizontalAdvance("00000+ offloads"))  # no jitter
+        self.count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         refresh = button("Refresh")
-        grid = QGridLayout()
-        grid.addWidget(self.search, 0, 0, 1, 4)
-        grid.addWidget(self.state, 0, 4)
-        grid.addWidget(refresh, 0, 5)
-        for col, w in enumerate((self.since, self.until, self.project, self.reel, self.camera, self.volume)):
-            grid.addWidget(w, 1, col)
+        # one row: the tab shares the window's height with the cards and the queue, so every line counts
+        self.filters = QHBoxLayout()
+        self.filters.addWidget(self.search, 1)  # takes what the others leave
+        for w, chars in ((self.since, 0), (self.until, 0), (self.project, 12), (self.reel, 6), (self.camera, 6),
+                         (self.volume, 0)):
+            fm = w.fontMetrics()  # wide enough for its hint (or a typical value), not one pixel wider
+            w.setFixedWidth(max(fm.horizontalAdvance(w.placeholderText()), fm.horizontalAdvance("x" * chars)) + 28)
+            self.filters.addWidget(w)
+        self.filters.addWidget(self.state)
+        self.filters.addWidget(refresh)
+        self.filters.addWidget(self.count)
 
-        self.view = table(self.proxy)
+        self.view = self._table(self.proxy, stretch=(7,))  # the destinations take what is left
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        h = self.view.horizontalHeader()
-        for col, width in ((0, 140), (1, 70), (2, 110), (3, 70), (4, 190), (5, 70), (6, 80), (7, 260)):
-            h.resizeSection(col, width)
-        h.setStretchLastSection(True)
-        self.files_view = table(self.files)
-        self.files_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.checks_view = table(self.checks)
-        self.checks_view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        lower = QSplitter(Qt.Orientation.Horizontal)
-        lower.addWidget(self.files_view)
-        lower.addWidget(self.checks_view)
-        lower.setSizes([600, 400])
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.view)
-        split.addWidget(lower)
-        split.setSizes([300, 200])
+        self.files_view = self._table(self.files, stretch=(4,))  # the message, e.g. why a copy failed
+        self.files_view.setItemDelegateForColumn(4, ElideRight(self.files_view))  # a sentence: cut at its end
+        self.checks_view = self._table(self.checks, stretch=(0,))  # the destination path
+        self.details = QSplitter(Qt.Orientation.Horizontal)
+        self.details.addWidget(self.files_view)
+        self.details.addWidget(self.checks_view)
+        self.details.setSizes([500, 500])
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.addWidget(self.view)
+        self.split.addWidget(self.details)
+        self.split.setSizes([600, 400])
+        for sp, weights in ((self.details, (1, 1)), (self.split, (3, 2))):
+            sp.setChildrenCollapsible(False)  # a pane dragged shut is a pane the user cannot find again
+            for i, weight in enumerate(weights):
+                sp.setStretchFactor(i, weight)
         lay = QVBoxLayout(self)
-        lay.addLayout(grid)
+        lay.setContentsMargins(6, 6, 6, 4)
+        lay.addLayout(self.filters)
         lay.addWidget(self.error)
-        lay.addWidget(split, 1)
-        lay.addWidget(self.count)
+        lay.addWidget(self.split, 1)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -101,6 +126,23 @@ class HistoryTab(QWidget):
         controller.history_changed.connect(self.apply)
         self.error.hide()
 
+    @staticmethod
+    def _table(model: QAbstractItemModel, stretch: tuple[int, ...]) -> QTableView:
+        """Short columns (dates, states, sizes, counts) as wide as their contents, so nothing there is cut;
+        the `stretch` columns (paths, messages) share the rest and are cut in the middle, where a path
+        loses least. Compact rows: more of the history fits in the tab."""
+        v = table(model)
+        v.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        v.verticalHeader().setDefaultSectionSize(v.fontMetrics().height() + 10)
+        h = v.horizontalHeader()
+        h.setMaximumSectionSize(420)  # a long project or file name takes its width, not the whole table's
+        for col in range(model.columnCount()):
+            mode = QHeaderView.ResizeMode.Stretch if col in stretch else QHeaderView.ResizeMode.ResizeToContents
+            h.setSectionResizeMode(col, mode)
+        h.setStretchLastSection(False)
+        model.rowsInserted.connect(lambda *_: h.resizeSections())  # Qt re-fits on a reset, not on a next page
+        return v
+
     def query(self) -> reads.HistoryQuery:
         return reads.HistoryQuery(self.search.text().strip(), self.since.text().strip(), self.until.text().strip(),
                                   self.project.text().strip(), self.reel.text().strip(), self.camera.text().strip(),
@@ -114,8 +156,9 @@ class HistoryTab(QWidget):
 
     def _count(self, loading: bool) -> None:
         n = self.model.rowCount()
-        more = " (scroll for more)" if self.model.canFetchMore() else ""
-        self.count.setText("Loading…" if loading else f"{n} offloads{more}")
+        more = self.model.canFetchMore()
+        self.count.setText("Loading…" if loading else f"{n}{'+' if more else ''} offload{'s' if n != 1 else ''}")
+        self.count.setToolTip(f"The first {n} shown: more load as you scroll down." if more and not loading else "")
 
     def _failed(self, exc: BaseException) -> None:
         if isinstance(exc, ValueError):  # a date that is not one: said here, next to the fields
