@@ -146,7 +146,7 @@ class Preset:
     handoff: tuple[str, ...] = ("ascmhl",)  # files written into each roll after the offload
     auto_offload: bool = False  # offload a recognised card as soon as it mounts
     auto_generic: bool = False  # ... and an unrecognised one too
-    eject_after: bool = False  # eject the card once every file is verified on every destination
+    eject_after: bool = False  # eject the card once it is safe to format (enough verified copies)
     keep_awake: bool = True  # keep the machine from sleeping while offloading
     project: str = ""
     day: int | None = None  # the shooting day

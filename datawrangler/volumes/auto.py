@@ -1,5 +1,5 @@
-"""AutoOffloader: a card mounts, is recognised and named, offloaded with a preset, and ejected once every
-file is verified on every destination, without a click.
+"""AutoOffloader: a card mounts, is recognised and named, offloaded with a preset, and ejected (when the
+preset says eject_after) once it is safe to format, without a click.
 
 Attach it to a VolumeMonitor as (or inside) its callback. Mounts are queued and offloaded one at a time
 on the offloader's own thread, so the monitor keeps watching; a card removed before its turn is dropped.
@@ -237,13 +237,16 @@ class AutoOffloader:
                 self._say("error", volume, f"The handoff files of offload {done.offload_id} could not be written "
                           f"({exc}). The copies are not affected.", **info, offload_id=done.offload_id)
         if p.eject_after:
-            if r.state is OffloadState.VERIFIED:
+            # the preset's promise: eject once the card is safe to format (every file verified on enough
+            # distinct drives), not merely once this offload verified what it copied
+            if done.safe_to_format:
                 ej = self.ejector(volume)
                 return self._say("ejected" if ej.ok else "eject_failed", volume, ej.message, **info,
                                  offload_id=done.offload_id, state=r.state.value,
                                  safe_to_format=done.safe_to_format)
-            self._say("skipped", volume, f"{volume.name} is not ejected: the offload did not verify every file.",
-                      **info, offload_id=done.offload_id)
+            why = " ".join(done.reasons) or f"the offload ended {r.state.value}."
+            self._say("skipped", volume, f"{volume.name} is not ejected: it is not safe to format yet. {why}",
+                      **info, offload_id=done.offload_id, state=r.state.value, safe_to_format=False)
         return status
 
     def _record(self, plan: OffloadPlan, scan: ScanResult, card: CardInfo, meta: OffloadMeta,

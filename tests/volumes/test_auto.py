@@ -142,6 +142,26 @@ def test_a_failed_verification_does_not_eject(make_card: CardBuilder, dest_dirs:
     assert final.state == "copied (not verified)"
 
 
+def test_a_verified_card_that_is_not_safe_to_format_is_not_ejected(
+        make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]]) -> None:
+    # every file verified on both destinations, but they are two folders of one drive: one copy, not the two
+    # the preset requires. eject_after promises an eject once the card is safe to format, so no eject.
+    card = make_card(name="A001R2EC")
+    d1, d2 = dest_dirs(2)
+    preset = Preset("main", destinations=(str(d1), str(d2)), template="{card}", auto_offload=True,
+                    eject_after=True, keep_awake=False, copies_required=2)
+    statuses: list[AutoStatus] = []
+    ejector = Ejector()
+    final = _auto(preset, statuses, ejector=ejector).handle(_volume(card))
+    assert ejector.ejected == []
+    assert [s.kind for s in statuses][-2:] == ["finished", "skipped"], statuses
+    assert final.kind == "finished" and final.state == "verified" and final.safe_to_format is False
+    why = statuses[-1]
+    assert why.safe_to_format is False and why.offload_id == final.offload_id
+    assert "is not ejected: it is not safe to format" in why.message, why.message
+    assert "several folders of one drive" in why.message, why.message  # the store's reason, passed on
+
+
 def test_the_worker_thread_queues_cards_and_stops_cleanly(make_card: CardBuilder,
                                                           dest_dirs: Callable[[int], list[Path]],
                                                           no_leaked_threads: None) -> None:
