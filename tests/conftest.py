@@ -1,15 +1,82 @@
-"""Shared fixtures: every test gets its own DATAWRANGLER_HOME, and a builder for synthetic cards."""
+"""Shared fixtures: every test gets its own DATAWRANGLER_HOME, a builder for synthetic cards, and for the few
+tests that write hundreds of MB or more: a free-space check that skips, and removal of their bulk data."""
 
 from __future__ import annotations
 
 import os
 import random
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from datawrangler.config import HOME_ENV
+
+GB = 1_000_000_000
+# what a big test leaves free besides its own data: the catalog, logs and other processes need some room
+HEADROOM = 256 << 20
+
+
+def _mount_point(path: Path) -> Path:
+    path = path.resolve()
+    while not os.path.ismount(path):
+        path = path.parent
+    return path
+
+
+def require_free_space(path: str | os.PathLike[str], nbytes: int) -> None:
+    """Skip the test, saying why, unless the filesystem holding `path` has `nbytes` free and some headroom
+    besides. For tests that write more than a few hundred MB: CI machines can have far less disk than this."""
+    path = Path(path)
+    while not path.exists():
+        path = path.parent
+    st = os.statvfs(path)
+    free = st.f_bavail * st.f_frsize
+    needed = nbytes + HEADROOM
+    if free < needed:
+        pytest.skip(f"needs {needed / GB:.1f} GB free on {_mount_point(path)} ({nbytes / GB:.1f} GB of test data"
+                    f" + {HEADROOM / GB:.1f} GB headroom), only {free / GB:.1f} GB free")
+
+
+class BigData:
+    """A test's bulk data (cards, destination copies): a free-space check up front, and removal at teardown
+    whether the test passed or failed (the catalog and logs in the test's home are kept)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self._paths: list[Path] = []
+
+    def need(self, nbytes: int) -> None:
+        """The most this test holds on disk at once; skips when the filesystem of tmp_path is too small."""
+        require_free_space(self.tmp_path, nbytes)
+
+    def remove_later(self, *paths: Path) -> None:
+        """Removed at teardown, pass or fail."""
+        self._paths.extend(paths)
+
+    def remove_now(self, *paths: Path) -> None:
+        """Removed now: a test that runs many trials frees each one's copies before the next."""
+        for p in paths:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+
+    def cleanup(self) -> None:
+        self.remove_now(*reversed(self._paths))
+        self._paths.clear()
+
+
+@pytest.fixture
+def big_data(tmp_path: Path) -> Iterator[BigData]:
+    """For a test that writes more than ~300 MB: ``big_data.need(nbytes)`` skips when the disk lacks room,
+    ``big_data.remove_later(card, *dests)`` frees them at teardown even when the test fails."""
+    data = BigData(tmp_path)
+    try:
+        yield data
+    finally:
+        data.cleanup()
 
 
 @pytest.fixture(autouse=True)

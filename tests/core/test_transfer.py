@@ -31,7 +31,7 @@ from datawrangler.core.events import (
 )
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.transfer import TEMP_PREFIX, is_temp_name, offload
-from tests.conftest import CardBuilder, write_file
+from tests.conftest import BigData, CardBuilder, write_file
 
 
 def run(plan: OffloadPlan, **kw: object) -> tuple[OffloadResult, dict[str, FileResult]]:
@@ -154,16 +154,18 @@ def test_ten_thousand_small_files(tmp_path: Path, dest_dirs) -> None:
 
 
 @pytest.mark.slow
-def test_file_larger_than_4_gib(tmp_path: Path, dest_dirs) -> None:
+def test_file_larger_than_4_gib(tmp_path: Path, dest_dirs, big_data: BigData) -> None:
+    size = (4 << 30) + 12345
+    big_data.need(size)  # the copy is real: 4.3 GB on the destination
     card = tmp_path / "A002R1AB"
     card.mkdir()
     big = card / "A002C001.mxf"
-    size = (4 << 30) + 12345
     with open(big, "wb") as f:  # sparse: reads as zeros, costs no disk on the card side
         f.truncate(size)
         f.seek(size - 5)
         f.write(b"TAIL!")
     (d1,) = dest_dirs(1)
+    big_data.remove_later(card, d1)
     result, files = run(OffloadPlan.create(card, [d1], verify_mode="destinations"))
     assert result.state is OffloadState.VERIFIED, result.message
     copy = d1 / card.name / "A002C001.mxf"
@@ -428,10 +430,12 @@ def test_card_pulled_mid_offload_stops_as_interrupted(make_card: CardBuilder, de
 # ------------------------------------------------------------------------------------------ cancel, pause
 
 
-def test_cancel_takes_effect_within_a_second(tmp_path: Path, dest_dirs) -> None:
+def test_cancel_takes_effect_within_a_second(tmp_path: Path, dest_dirs, big_data: BigData) -> None:
+    big_data.need(600 << 20)  # the 400 MiB card and what is copied before the cancel
     card = tmp_path / "A003R1AA"
-    write_file(card / "A003C001.mov", 400 << 20, seed=3)
     d1, d2 = dest_dirs(2)
+    big_data.remove_later(card, d1, d2)
+    write_file(card / "A003C001.mov", 400 << 20, seed=3)
     control = OffloadControl()
     cancelled_at: list[float] = []
 
@@ -484,13 +488,16 @@ def test_progress_reports_totals_speed_and_eta(make_card: CardBuilder, dest_dirs
     assert fractions == sorted(fractions)
 
 
-def test_cancel_with_a_small_file_waiting_for_its_batch_still_returns(tmp_path: Path, dest_dirs) -> None:
+def test_cancel_with_a_small_file_waiting_for_its_batch_still_returns(tmp_path: Path, dest_dirs,
+                                                                      big_data: BigData) -> None:
     """A file read whole but not yet synced (waiting for its batch) when the cancel comes must end as
     cancelled, not leave the offload waiting for it forever."""
+    big_data.need(300 << 20)  # the 200 MiB card and what is copied before the cancel
     card = tmp_path / "A003R2EC"
+    d1, d2 = dest_dirs(2)
+    big_data.remove_later(card, d1, d2)
     write_file(card / "A003R2EC" / "A003C001.xml", 900, seed=1)
     write_file(card / "A003R2EC" / "A003C001_231014_R2EC.mov", 200 << 20, seed=2)
-    d1, d2 = dest_dirs(2)
     control = OffloadControl()
     files: dict[str, FileResult] = {}
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from datawrangler.core.transfer import is_temp_name
-from tests.conftest import write_file
+from tests.conftest import BigData, write_file
 from tests.faults.common import assert_nothing_claimed_falsely, footage, mhl_entries, tree
 from tests.integration.test_resume import _check_after_kill, _dw, _offload_id, _projection, _run
 
@@ -45,7 +45,11 @@ def _state(catalog: Path, oid: int) -> str:
 
 
 @pytest.mark.slow
-def test_fifty_sigkills_then_resume(tmp_path: Path) -> None:
+def test_fifty_sigkills_then_resume(tmp_path: Path, big_data: BigData) -> None:
+    # 50 trials write 2 copies each of a 10 MB card (~1 GB in all): each trial's are removed once checked
+    # (a failing trial's are kept, to look at), so the test holds the card and two or three copies at most
+    big_data.need(100 << 20)
+    big_data.remove_later(tmp_path / "card", tmp_path / "ref1", tmp_path / "ref2")
     card = _card(tmp_path / "card")
     card_state = tree(card)
     ref_home = tmp_path / "ref"
@@ -58,6 +62,7 @@ def test_fifty_sigkills_then_resume(tmp_path: Path) -> None:
     assert code == 0, err
     reference = _projection(ref_home / "data" / "catalog.sqlite", 1)
     assert reference[0] == ("verified", FILES, FILES, 0)
+    big_data.remove_now(*ref_dests)  # the reference is the catalog; its copies are not looked at again
 
     rnd = random.Random(20231015)
     killed_running = resumed = 0
@@ -94,6 +99,7 @@ def test_fifty_sigkills_then_resume(tmp_path: Path) -> None:
             assert set(footage(roll)) == set(card_state)
             assert set(mhl_entries(roll)) == set(card_state), f"trial {trial}: the ASC MHL does not list every file"
         assert _projection(catalog, oid) == reference, f"trial {trial}: catalog differs from a clean run"
+        big_data.remove_now(*dests)  # checked: free this trial's copies before the next
     assert killed_running >= TRIALS // 2, f"only {killed_running} kills hit a running process"
     assert resumed >= TRIALS // 3, f"only {resumed} of {TRIALS} kills left an offload to resume: widen the window"
     print(f"\n{TRIALS} kills: {killed_running} while running, {resumed} resumed; reference run {duration:.2f} s",

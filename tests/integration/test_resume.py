@@ -23,7 +23,7 @@ import pytest
 import xxhash
 
 from datawrangler.core.transfer import is_temp_name
-from tests.conftest import write_file
+from tests.conftest import BigData, write_file
 
 REPO = Path(__file__).resolve().parents[2]
 TRIALS = 12
@@ -123,7 +123,11 @@ def _offload_id(home: Path, out: str) -> int | None:
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_at_random_points(tmp_path: Path) -> None:
+def test_resume_after_sigkill_at_random_points(tmp_path: Path, big_data: BigData) -> None:
+    # 12 trials write 2 copies each of a 32 MB card (~850 MB in all): each trial's are removed once checked
+    # (a failing trial's are kept, to look at), so the test holds the card and two or three copies at most
+    big_data.need(200 << 20)
+    big_data.remove_later(tmp_path / "card", tmp_path / "ref1", tmp_path / "ref2")
     card = _card(tmp_path / "card")
     # the uninterrupted run: its duration sets the kill window, its catalog is the reference
     ref_home = tmp_path / "ref"
@@ -136,6 +140,7 @@ def test_resume_after_sigkill_at_random_points(tmp_path: Path) -> None:
     assert code == 0, err
     reference = _projection(ref_home / "data" / "catalog.sqlite", 1)
     assert reference[0] == ("verified", 300, 300, 0)
+    big_data.remove_now(*ref_dests)  # the reference is the catalog; its copies are not looked at again
 
     rnd = random.Random(20231014)
     outcomes = []
@@ -178,5 +183,6 @@ def test_resume_after_sigkill_at_random_points(tmp_path: Path) -> None:
         assert _projection(catalog, oid) == reference, f"trial {trial}: catalog differs from a clean run"
         code, status, _ = _run(home, "status", "A001", "--json", "--copies", "1")
         assert code == 0 and json.loads(status)["safe_to_format"] is True
+        big_data.remove_now(*dests)  # checked: free this trial's copies before the next
     assert -signal.SIGKILL in outcomes, "no trial killed the offload while it ran"
     assert resumed >= TRIALS // 2, f"only {resumed} of {TRIALS} kills left an offload to resume: widen the window"
