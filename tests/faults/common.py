@@ -121,6 +121,16 @@ def mhl_entries(roll: Path) -> dict[str, dict[str, tuple[str, str]]]:
     return out
 
 
+def has_copies_table(catalog: Path) -> bool:
+    """False for a catalog whose schema was never committed (a SIGKILL while it was being created)."""
+    con = sqlite3.connect(catalog)
+    try:
+        return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'copies'").fetchone() \
+            is not None
+    finally:
+        con.close()
+
+
 def assert_nothing_claimed_falsely(card_state: dict[str, tuple[int, int, str]], catalog: Path | None = None,
                                    rolls: list[Path] | None = None, offload_id: int | None = None) -> None:
     """The promise, checked against the disk:
@@ -132,7 +142,7 @@ def assert_nothing_claimed_falsely(card_state: dict[str, tuple[int, int, str]], 
     verified: set[tuple[str, str]] = set()
     if cat.exists():
         assert integrity_ok(cat), "the catalog fails its integrity check"
-        for c in copies(cat, offload_id):
+        for c in copies(cat, offload_id) if has_copies_table(cat) else []:  # no schema yet: it claims nothing
             if c.state != "verified":
                 continue
             on_disk = Path(c.roll) / c.rel_path
