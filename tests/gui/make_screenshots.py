@@ -4,19 +4,54 @@
 
 Not a test: it builds cards, mounts two tmpfs drives (so the copies are on distinct volumes and a card can
 become SAFE TO FORMAT), and a small one that fills up, then grabs the window in each state.
+
+Its working folder (about 2 GB of cards) and the tmpfs mounts are removed at the end, also when it fails,
+is interrupted (Ctrl-C) or is sent SIGTERM/SIGHUP.
 """
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from types import TracebackType
 
-ROOT = Path(tempfile.mkdtemp(prefix="dwshots-"))
-os.environ["DATAWRANGLER_HOME"] = str(ROOT / "home")
+# Each offload runs in a spawned process (gui.isolated) that imports this script again, as __mp_main__: only
+# the script itself makes the working folder and cleans up; a child keeps the DATAWRANGLER_HOME it inherited.
+IS_SCRIPT = __name__ == "__main__"
+ROOT = Path(tempfile.mkdtemp(prefix="dwshots-")) if IS_SCRIPT else Path(os.environ.get("DATAWRANGLER_HOME", ".")).parent
+mounts: list[Path] = []
+
+
+def cleanup() -> None:
+    """Unmount the tmpfs drives (lazily when busy), then remove the working folder; safe to call twice."""
+    while mounts:
+        m = mounts.pop()
+        if subprocess.run(["umount", str(m)], check=False, capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(m)], check=False)
+    still = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
+             if line.split()[1].startswith(str(ROOT) + "/")]
+    if still:  # never delete through a mount that is still there
+        print(f"left {ROOT}: still mounted under it: {still}", file=sys.stderr, flush=True)
+        return
+    shutil.rmtree(ROOT, ignore_errors=True)
+
+
+def _signalled(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # so the finally and atexit clean up (in Qt's loop main() stops the loop)
+
+
+if IS_SCRIPT:
+    atexit.register(cleanup)  # also when an import below fails
+    for _sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(_sig, _signalled)
+    os.environ["DATAWRANGLER_HOME"] = str(ROOT / "home")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from PySide6.QtCore import QTimer  # noqa: E402
@@ -33,7 +68,6 @@ from datawrangler.gui.theme import Status  # noqa: E402
 from datawrangler.gui.widgets.main_window import MainWindow  # noqa: E402
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
-mounts: list[Path] = []
 
 
 def tmpfs(name: str, size: int) -> Path:
@@ -142,9 +176,38 @@ def main() -> int:
 
     w._quitting = True
     QTimer.singleShot(500, idle)
-    app.exec()
-    c.shutdown()
-    bridge.shutdown()
+    stopped: list[str] = []
+
+    def stop(why: str) -> None:
+        stopped.append(why)
+        app.quit()
+
+    # In Qt's loop a signal, or an exception in a callback (which PySide6 only prints), ends the loop: the
+    # workers finish and the drives are unmounted, rather than the script hanging with its drives mounted.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _f: stop(signal.Signals(signum).name))
+
+    def on_error(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        sys.__excepthook__(kind, exc, tb)
+        stop(f"{kind.__name__}: {exc}")
+
+    sys.excepthook = on_error
+    tick = QTimer()  # Python handles signals only when it runs: let it run a few times a second
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+    try:
+        app.exec()
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _signalled)
+        tick.stop()
+        w.close()
+        c.shutdown()
+        bridge.shutdown()  # the workers are done with the drives before they are unmounted
+    if stopped:
+        print("stopped:", *stopped, file=sys.stderr, flush=True)
+        return 1
     return 0 if len(steps) == 5 else 1
 
 
@@ -152,6 +215,5 @@ if __name__ == "__main__":
     try:
         code = main()
     finally:
-        for m in reversed(mounts):
-            subprocess.run(["umount", "-l", str(m)], check=False)
+        cleanup()
     sys.exit(code)
