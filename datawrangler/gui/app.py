@@ -31,6 +31,7 @@ from datawrangler.gui.eject_after import EjectAfter
 from datawrangler.gui.messages import Messages
 from datawrangler.gui.prefs import Profile, load_profile, save_profile
 from datawrangler.gui.sources import make_monitor
+from datawrangler.gui.taskbar import DESKTOP_FILE_NAME
 from datawrangler.gui.theme import app_icon, apply_dark
 
 log = logging.getLogger("datawrangler.gui")
@@ -82,6 +83,8 @@ def make_app(argv: Sequence[str]) -> QApplication:
     app.setApplicationName("DataWrangler")
     app.setApplicationVersion(__version__)
     app.setOrganizationName("DataWrangler")
+    # Wayland docks match the window to packaging/linux/datawrangler.desktop by this name (taskbar progress)
+    app.setDesktopFileName(DESKTOP_FILE_NAME)
     app.setWindowIcon(app_icon())
     apply_dark(app)
     return app

@@ -111,3 +111,13 @@ def test_cli_registers_gui_and_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     assert args.func(args) == 0 and calls[-1] == (["datawrangler"], {"demo": True, "demo_size": 50, "start": True})
     assert gui_cmds.run_default(argparse.Namespace(catalog="/x.sqlite")) == 0
     assert calls[-1] == (["datawrangler", "--catalog", "/x.sqlite"], {})
+
+
+def test_the_app_is_tied_to_its_desktop_file(qapp: object) -> None:
+    """Docks (Wayland, and the launcher-entry progress) find the running window by its desktop file name."""
+    from datawrangler.gui.app import make_app
+
+    app = make_app(["test"])
+    assert app.desktopFileName() == "datawrangler"
+    root = Path(__file__).resolve().parents[2]
+    assert (root / "packaging" / "linux" / f"{app.desktopFileName()}.desktop").is_file()
