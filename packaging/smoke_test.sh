@@ -107,6 +107,11 @@ if dw --help | grep -qE '^\s+gui\b|[{,]gui[,}]'; then
   rc=0; timeout 8 "$BIN" gui > gui.log 2>&1 || rc=$?
   [ "$rc" = 124 ] || fail "the window exited $rc within 8 s: $(tail -20 gui.log)"
   ! grep -q Traceback gui.log || fail "the window raised: $(cat gui.log)"
+  step "the window offloads a demo card in its worker process (the frozen executable respawned)"
+  rc=0; timeout 180 "$BIN" demo --size 20 --start --quit-when-done > demo.log 2>&1 || rc=$?
+  [ "$rc" = 0 ] || fail "the demo offload exited $rc: $(tail -20 demo.log)"
+  grep -q "all verified" demo.log || fail "the demo offload did not verify: $(tail -20 demo.log)"
+  ! grep -q Traceback demo.log || fail "the demo offload raised: $(cat demo.log)"
 else
   step "no gui command in this build: window not tried"
 fi

@@ -18,6 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "ready to offload.")
     d.add_argument("--size", type=int, default=300, metavar="MB", help="the card's size (default 300 MB)")
     d.add_argument("--start", action="store_true", help="start the offload at once")
+    d.add_argument("--quit-when-done", action="store_true",
+                   help="close the window once every offload has ended; exit 0 if all verified, else 1 (a "
+                   "self-test of the window's offload path, e.g. of an installed bundle)")
     d.set_defaults(func=cmd_demo)
 
 
@@ -37,7 +40,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from datawrangler.gui.app import main
 
-    return main(_argv(args), demo=True, demo_size=args.size, start=args.start)
+    return main(_argv(args), demo=True, demo_size=args.size, start=args.start, quit_when_done=args.quit_when_done)
 
 
 def run_default(args: argparse.Namespace) -> int:

@@ -101,7 +101,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: int = 300, start: bool = False,
-         catalog: str | None = None) -> int:
+         catalog: str | None = None, quit_when_done: bool = False) -> int:
     argv = list(sys.argv if argv is None else argv)
     args = parse(argv)
     demo = demo or args.demo
@@ -135,6 +135,8 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     window.history.apply()
     if demo:
         start_demo(controller, demo_size, start)
+    if quit_when_done:
+        controller.offload_ended.connect(lambda _item: _quit_if_done(app, controller))
     log.info("DataWrangler %s started", __version__)
     code = app.exec()
     controller.shutdown()
@@ -156,6 +158,18 @@ def make_controller(bridge: Bridge, messages: Messages, profile: Profile, catalo
     controller = Controller(bridge, messages, profile, catalog, **options)
     EjectAfter(controller)  # a child of the controller: it lives as long as the controller
     return controller
+
+
+def _quit_if_done(app: QApplication, controller: Controller) -> None:
+    """--quit-when-done: once nothing runs or waits, end the loop; exit 0 only if every offload verified."""
+    from datawrangler.gui.theme import Status
+
+    rows = controller.queue.rows
+    if any(q.running or q.status is Status.QUEUED for q in rows):
+        return
+    ok = bool(rows) and all(q.status in (Status.VERIFIED, Status.SAFE) for q in rows)
+    log.info("every offload ended (%s): closing (--quit-when-done)", "all verified" if ok else "not all verified")
+    app.exit(0 if ok else 1)
 
 
 def watch(controller: Controller, roots: Sequence[str], folders: bool = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,7 +109,8 @@ def test_cli_registers_gui_and_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     import datawrangler.gui.app as app
 
     monkeypatch.setattr(app, "main", lambda argv, **kw: calls.append((argv, kw)) or 0)
-    assert args.func(args) == 0 and calls[-1] == (["datawrangler"], {"demo": True, "demo_size": 50, "start": True})
+    assert args.func(args) == 0 and calls[-1] == (["datawrangler"], {"demo": True, "demo_size": 50, "start": True,
+                                                                     "quit_when_done": False})
     assert gui_cmds.run_default(argparse.Namespace(catalog="/x.sqlite")) == 0
     assert calls[-1] == (["datawrangler", "--catalog", "/x.sqlite"], {})
 
@@ -121,3 +123,18 @@ def test_the_app_is_tied_to_its_desktop_file(qapp: object) -> None:
     assert app.desktopFileName() == "datawrangler"
     root = Path(__file__).resolve().parents[2]
     assert (root / "packaging" / "linux" / f"{app.desktopFileName()}.desktop").is_file()
+
+
+def test_demo_offloads_through_the_window_and_quits_when_done(tmp_path: Path) -> None:
+    """The installed command end to end: the demo card, offloaded by the window's worker process, verified;
+    --quit-when-done then closes it with exit code 0."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DATAWRANGLER_HOME": str(tmp_path / "home"),
+           "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "datawrangler", "demo", "--size", "20", "--start",
+                           "--quit-when-done"], env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "every offload ended (all verified)" in proc.stderr
+    assert "Traceback" not in proc.stderr
