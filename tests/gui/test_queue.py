@@ -14,6 +14,7 @@ from datawrangler.gui.dialogs import ConfirmQuit
 from datawrangler.gui.messages import Level
 from datawrangler.gui.theme import Status
 from datawrangler.store.db import open_catalog
+from tests.conftest import BigData
 from tests.faultfs import KernelMount, mount_tmpfs
 
 
@@ -33,8 +34,11 @@ def _paused_start(e: object, card: Path) -> object:
 
 
 def test_pause_resume_cancel_then_retry_finishes(env: Callable, profile_with: Callable, make_card: Callable,
-                                                 dest_dirs: Callable, tmp_path: Path) -> None:
-    e = env(profile_with(dest_dirs(2)))
+                                                 dest_dirs: Callable, tmp_path: Path, big_data: BigData) -> None:
+    big_data.need(600_000_000)  # a 200 MB card and its two copies
+    dests = dest_dirs(2)
+    big_data.remove_later(*dests)
+    e = env(profile_with(dests))
     c = e.controller
     e.window.notifier.sound = False
     # one 200 MB clip: long enough to cancel half-way through it. (A cancel while an earlier, fully read file
