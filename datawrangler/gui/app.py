@@ -108,10 +108,12 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     start = start or args.start
     demo_size = args.demo_size if args.demo else demo_size
     catalog = catalog or args.catalog
+    demo_home = None
     if demo and not os.environ.get(HOME_ENV):
         import tempfile
 
-        os.environ[HOME_ENV] = tempfile.mkdtemp(prefix="datawrangler-demo-home-")  # the demo keeps its own catalog
+        demo_home = tempfile.mkdtemp(prefix="datawrangler-demo-home-")  # the demo keeps its own catalog
+        os.environ[HOME_ENV] = demo_home
     log_path, listener = setup_logging()
     app = make_app(argv)
     messages = Messages()
@@ -148,6 +150,11 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     window.deleteLater()
     if listener is not None:
         listener.stop()
+    if demo_home is not None:  # the demo's own catalog, settings and log: synthetic, like its card
+        import shutil
+
+        shutil.rmtree(demo_home, ignore_errors=True)
+        del os.environ[HOME_ENV]
     return code
 
 

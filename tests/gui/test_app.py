@@ -131,10 +131,12 @@ def test_demo_offloads_through_the_window_and_quits_when_done(tmp_path: Path) ->
     import subprocess
     import sys
 
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DATAWRANGLER_HOME": str(tmp_path / "home"),
-           "TMPDIR": str(tmp_path)}
+    env = {k: v for k, v in os.environ.items() if k != "DATAWRANGLER_HOME"}  # the demo makes its own home
+    env.update(QT_QPA_PLATFORM="offscreen", TMPDIR=str(tmp_path))
     proc = subprocess.run([sys.executable, "-m", "datawrangler", "demo", "--size", "20", "--start",
                            "--quit-when-done"], env=env, capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "every offload ended (all verified)" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("datawrangler-demo")], \
+        "the demo left its card, drives or home behind"
