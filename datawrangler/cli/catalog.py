@@ -77,8 +77,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         for o in (info or {}).get("offloads", []):
             sys.stdout.write(f"  offload {o['id']}  {when(o['started_at'])}  {o['state']}\n")
         for d in red.disks:
+            own = ": the card's own drive, which formatting the card erases (not counted)" if d["card_disk"] else ""
             sys.stdout.write(f"  drive {d['labels'] or d['disk']}: {d['files_verified']} files verified "
-                             f"({', '.join(d['paths'])})\n")
+                             f"({', '.join(d['paths'])}){own}\n")
         sys.stdout.write("SAFE TO FORMAT\n" if red.safe else "NOT SAFE TO FORMAT: " + " ".join(red.reasons) + "\n")
     if card_id is None:
         return EXIT_REFUSED

@@ -1,5 +1,6 @@
 """The redundancy report: per card and per destination drive, what is on how many verified copies
-(counted on distinct physical drives, by the store's rule); anything short of the rule first."""
+(counted on distinct physical drives, by the store's rule: copies on the card's own drive do not count
+when the card was offloaded as a whole volume); anything short of the rule first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlite_utils import Database
 from datawrangler.reports import query
 from datawrangler.reports.common import meta, verdict
 from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
+from datawrangler.store import redundancy
 
 SHORT_SAMPLE = 5  # files named per short card (the CSV of short files holds the same)
 
@@ -31,14 +33,16 @@ def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", r
             entry = files.setdefault(path, (size, set()))
             if disk is not None:
                 entry[1].add(disk)
+        own = set(redundancy.card_disks(db, card_id))  # formatting the card erases them: not counted
+        counted = {p: (s, d - own) for p, (s, d) in files.items()}
         v = verdict(db, card_id, required)
-        short = [(p, len(d)) for p, (_s, d) in files.items() if len(d) < required]
+        short = [(p, len(d)) for p, (_s, d) in counted.items() if len(d) < required]
         cards.append(CardCopies(card_id, reel, c.get("label"), tuple(offloads), len(files),
                                 sum(s for s, _d in files.values()), len(short), v, tuple(short[:SHORT_SAMPLE])))
         on_disk: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for size, disks in files.values():
-            for disk in disks:
-                on_disk[disk].append((size, len(disks)))
+        for path, (size, disks) in files.items():
+            for disk in disks:  # the card's own drive holds them too, but they count on the other drives only
+                on_disk[disk].append((size, len(counted[path][1])))
         for disk, kept in on_disk.items():
             per_drive[disk].append(DriveCard(reel, card_id, len(kept), sum(s for s, _n in kept),
                                              sum(1 for _s, n in kept if n < required), len(files), v.safe))

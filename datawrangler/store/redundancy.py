@@ -3,22 +3,30 @@
 A card is safe to format when every file of it has a verified copy on at least N distinct physical disks
 (two folders on one drive count once). A card's files are matched with the copies of every offload of
 its lineage (the card, and the card it grew from), by path, size and modification time.
+
+Copies on the card's own disk do not count when an offload of the lineage read the card's whole volume
+(its source was the mount point of the card's volume): formatting the card erases that disk, copies and
+all. When the source is a folder inside a bigger disk (a card dumped into a folder on a shuttle drive,
+test folders on one disk), the catalog cannot tell what "format" would erase, so copies on that disk
+count as usual (preflight warns `same_volume` before such an offload starts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
 _PER_FILE = """
 SELECT l.rel_path, l.size,
-  COUNT(DISTINCT CASE WHEN c.state = 'verified' THEN v.disk END),
+  COUNT(DISTINCT CASE WHEN c.state = 'verified'{not_card} THEN v.disk END),
   COALESCE(SUM(c.state = 'verified'), 0),
   COALESCE(SUM(c.state IN ('failed', 'stale', 'missing', 'changed', 'unreadable')), 0),
   COALESCE(SUM(c.state = 'copied'), 0),
-  COUNT(g.id) > 0
+  COUNT(g.id) > 0,
+  {on_card}
 FROM {listing} l
 LEFT JOIN files g INDEXED BY idx_files_offload_id_rel_path ON g.offload_id IN (SELECT id FROM temp.lineage_offloads)
   AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns
@@ -38,6 +46,7 @@ class FileRedundancy:
     failed: int
     unverified: int  # copied, sizes checked only
     known: bool  # the catalog lists this file for the card
+    on_card_disk: int = 0  # verified copies on the card's own disk: not counted in `disks`
 
 
 @dataclass
@@ -52,6 +61,7 @@ class CardRedundancy:
     reasons: list[str] = field(default_factory=list)
     short: list[FileRedundancy] = field(default_factory=list)  # a sample of files below the rule
     disks: list[dict] = field(default_factory=list)  # the disks holding verified copies, with file counts
+    card_disks: list[str] = field(default_factory=list)  # the card's own disks: their copies do not count
 
 
 def _set_lineage(db: Database, card_id: int) -> None:
@@ -62,9 +72,28 @@ def _set_lineage(db: Database, card_id: int) -> None:
                         " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)", (card_id,))
 
 
-def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]] | None = None
-             ) -> list[FileRedundancy]:
-    """Each file of the card (its latest offload's listing, or `listing` as scanned from the card now)."""
+def _same_place(source: str, mount_point: str) -> bool:
+    def norm(path: str) -> str:
+        return os.path.normcase(os.path.normpath(path))
+    return norm(source) == norm(mount_point) or norm(os.path.realpath(source)) == norm(mount_point)
+
+
+def card_disks(db: Database, card_id: int) -> list[str]:
+    """The physical disks that formatting this card erases: the disk of the card's volume, for each offload
+    of its lineage whose source was that volume's mount point (the whole card). Empty when every offload
+    read a folder (see the module docstring)."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT o.source, v.last_mount_point, v.disk FROM offloads o JOIN cards c ON c.id = o.card_id"
+        " JOIN volumes v ON v.id = c.volume_id WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)",
+        (card_id,)).fetchall()
+    return sorted({disk for source, mount, disk in rows if source and mount and _same_place(source, mount)})
+
+
+def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]] | None = None,
+             own: Sequence[str] | None = None) -> list[FileRedundancy]:
+    """Each file of the card (its latest offload's listing, or `listing` as scanned from the card now).
+    Verified copies on the disks `own` (default: card_disks) are counted apart, in on_card_disk."""
+    own = card_disks(db, card_id) if own is None else list(own)
     _set_lineage(db, card_id)
     if listing is None:
         latest = db.conn.execute("SELECT o.id FROM offloads o WHERE o.card_id = ? ORDER BY o.started_at DESC "
@@ -78,8 +107,14 @@ def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]]
             db.conn.execute("CREATE TEMP TABLE listing (rel_path TEXT, size INTEGER, mtime_ns INTEGER)")
             db.conn.executemany("INSERT INTO temp.listing VALUES (?, ?, ?)", listing)
         source = "temp.listing"
-    rows = db.conn.execute(_PER_FILE.format(listing=source)).fetchall()
-    return [FileRedundancy(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows]
+    if own:  # the disk names are parameters; without any, the query is the plain one
+        marks = ", ".join("?" for _ in own)
+        sql = _PER_FILE.format(listing=source, not_card=f" AND v.disk NOT IN ({marks})",
+                               on_card=f"COALESCE(SUM(c.state = 'verified' AND v.disk IN ({marks})), 0)")
+        rows = db.conn.execute(sql, [*own, *own]).fetchall()
+    else:
+        rows = db.conn.execute(_PER_FILE.format(listing=source, not_card="", on_card="0")).fetchall()
+    return [FileRedundancy(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
 
 
 def card_redundancy(db: Database, card_id: int | None, required: int = 2,
@@ -91,12 +126,15 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
         return out
     reel = db.conn.execute("SELECT reel FROM cards WHERE id = ?", (card_id,)).fetchone()
     out = CardRedundancy(card_id, reel[0] if reel else None, required)
-    files = per_file(db, card_id, listing)
+    out.card_disks = card_disks(db, card_id)
+    files = per_file(db, card_id, listing, out.card_disks)
     out.files_total = len(files)
     unknown = [f for f in files if not f.known]
     failed = [f for f in files if f.failed and f.disks < required]
     unverified = [f for f in files if f.unverified and f.disks < required]
-    shared = [f for f in files if f.verified > f.disks and f.disks < required]
+    on_card = [f for f in files if f.on_card_disk and f.disks < required]
+    # several verified copies on one counted disk (copies on the card's own disk are said apart)
+    shared = [f for f in files if f.verified - f.on_card_disk > f.disks and f.disks < required]
     short = [f for f in files if f.disks < required]
     unread = unreadable_entries(db, card_id) if listing is None else []
     out.files_ok = len(files) - len(short)
@@ -114,18 +152,23 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
     if failed:
         out.reasons.append(f"{len(failed)} files have a copy that failed (at the offload or a later re-verify: "
                            f"missing, changed, unreadable), e.g. {failed[0].rel_path}. Resume or repeat the offload.")
+    if on_card:
+        where = "only on" if all(f.disks == 0 for f in on_card) else "on"
+        out.reasons.append(f"{len(on_card)} files have copies {where} the card's own drive, which formatting the "
+                           f"card erases, so those copies do not count, e.g. {on_card[0].rel_path}. Copy them to "
+                           "another drive.")
     if unverified:
         out.reasons.append(f"{len(unverified)} files were copied with sizes checked only (verify mode 'size'): "
                            "not verified.")
     if shared:
         out.reasons.append(f"{len(shared)} files have copies in several folders of one drive, which count as "
                            f"one copy, e.g. {shared[0].rel_path}. Copy to another drive.")
-    rest = len(short) - len({f.rel_path for f in unknown + failed + unverified + shared})
+    rest = len(short) - len({f.rel_path for f in unknown + failed + on_card + unverified + shared})
     if rest > 0:
         out.reasons.append(f"{rest} files have fewer than {required} verified copies on distinct drives.")
     if short and not out.reasons:
         out.reasons.append(f"{len(short)} files have fewer than {required} verified copies on distinct drives.")
-    out.disks = disks_of_card(db, card_id)
+    out.disks = disks_of_card(db, card_id, out.card_disks)
     return out
 
 
@@ -140,14 +183,18 @@ def unreadable_entries(db: Database, card_id: int) -> list[str]:
     return sorted({r[0] for r in rows if r[0]})
 
 
-def disks_of_card(db: Database, card_id: int) -> list[dict]:
+def disks_of_card(db: Database, card_id: int, own: Sequence[str] | None = None) -> list[dict]:
+    """The disks holding verified copies of the card's lineage; `card_disk`: the card's own disk (see
+    card_disks: its copies do not count)."""
+    own = card_disks(db, card_id) if own is None else list(own)
     _set_lineage(db, card_id)
     rows = db.conn.execute(
         "SELECT v.disk, group_concat(DISTINCT v.label), group_concat(DISTINCT d.path), COUNT(DISTINCT g.rel_path)"
         " FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
         " JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
         " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
-    return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3]} for r in rows]
+    return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3],
+             "card_disk": r[0] in own} for r in rows]
 
 
 def volume_contents(db: Database, volume_id: int) -> list[dict]:
