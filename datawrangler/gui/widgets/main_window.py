@@ -157,7 +157,7 @@ class MainWindow(QMainWindow):
         self.notifier.progress(running, fraction)
         self.taskbar.progress(running, fraction)
         self.progress.setVisible(bool(running))
-        self.progress.setValue(int(fraction * 100))
+        set_progress(self.progress, int(fraction * 100))
         self.running_label.setText(f"{running} offload{'s' if running != 1 else ''} running" if running else "")
 
     def _profile_changed(self) -> None:
@@ -199,3 +199,15 @@ class MainWindow(QMainWindow):
         self.notifier.close()
         self.taskbar.close()
         event.accept()
+
+
+def set_progress(bar: QProgressBar, value: int) -> None:
+    """QProgressBar.setValue repaints at once (synchronously: ~7 ms of the GUI thread each time on a slow
+    machine, with whatever else is dirty). With updates off, it only stores the value; update() then paints
+    it with the next frame, together with the rest of the window."""
+    if bar.value() == value:
+        return
+    bar.setUpdatesEnabled(False)
+    bar.setValue(value)
+    bar.setUpdatesEnabled(True)
+    bar.update()
