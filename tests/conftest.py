@@ -86,6 +86,15 @@ def _home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPa
     yield home
 
 
+def process_alive(pid: int) -> bool:
+    """True while the process runs (Linux /proc; a zombie counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def write_file(path: Path, size: int, seed: int = 0) -> Path:
     """A file of `size` pseudo-random bytes (reproducible from seed), with a fixed mtime."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from datawrangler.gui import jobs
 from datawrangler.gui.isolated import OffloadProcessError, run_offload_isolated
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
+from tests.conftest import process_alive
 
 
 class Calls:
@@ -180,9 +181,9 @@ def test_the_worker_stops_when_the_window_process_dies(make_card: Callable, dest
         parent.kill()
         parent.wait(10)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and _alive(worker):
+        while time.monotonic() < deadline and process_alive(worker):
             time.sleep(0.1)
-        assert not _alive(worker), "the worker process outlived the window"
+        assert not process_alive(worker), "the worker process outlived the window"
         state = _row(catalog, offload_id)[0]
         assert state in ("cancelled", "interrupted"), state
     finally:
@@ -190,13 +191,6 @@ def test_the_worker_stops_when_the_window_process_dies(make_card: Callable, dest
             parent.kill()
         parent.stdout.close()  # type: ignore[union-attr]
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
 
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from datawrangler.volumes import awake
+from tests.conftest import process_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux inhibitor is tested here")
 
@@ -56,13 +57,6 @@ def _children(pid: int) -> list[tuple[int, str]]:
     return out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except OSError:
-        return False
-
 
 def test_the_inhibitor_runs_while_held_and_ends_after(fake_inhibit: Path) -> None:
     with awake.keep_awake("Offloading A001") as held:
@@ -71,7 +65,7 @@ def test_the_inhibitor_runs_while_held_and_ends_after(fake_inhibit: Path) -> Non
         assert len(kids) == 1, _children(os.getpid())
         pid, cmd = kids[0]
         assert f"--pid={os.getpid()}" in cmd
-    assert not _alive(pid), "the inhibitor is still running after the offload"
+    assert not process_alive(pid), "the inhibitor is still running after the offload"
 
 
 def test_the_command_asks_for_idle_and_sleep_and_names_the_card() -> None:
@@ -102,9 +96,9 @@ def test_a_killed_process_does_not_leave_the_machine_awake(fake_inhibit: Path, t
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 10
-        while _alive(kids[0]) and time.monotonic() < deadline:
+        while process_alive(kids[0]) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive(kids[0]), "the inhibitor outlived the killed offload"
+        assert not process_alive(kids[0]), "the inhibitor outlived the killed offload"
     finally:
         if proc.poll() is None:
             proc.kill()
