@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from datawrangler.core.words import agree, plural
+
 _PER_FILE = """
 SELECT l.rel_path, l.size,
   COUNT(DISTINCT CASE WHEN c.state = 'verified'{not_card} THEN v.disk END),
@@ -142,34 +144,48 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
     out.short = short[:20]
     out.safe = bool(files) and not short and not unread
     if unread:
-        out.reasons.append(f"{len(unread)} entries of the card could not be read at its last offload, so they have "
-                           f"no copy, e.g. {unread[0]}. Fix the card's permissions or reader, then offload it again.")
+        n = len(unread)
+        out.reasons.append(f"{plural(n, 'entry')} of the card could not be read at its last offload, so "
+                           f"{agree(n, 'it has', 'they have')} no copy, e.g. {unread[0]}. Fix the card's permissions "
+                           "or reader, then offload it again.")
     if not files:
         out.reasons.append("The catalog lists no files for this card.")
     if unknown:
-        out.reasons.append(f"{len(unknown)} files on the card were never offloaded (added after the last "
-                           f"offload?), e.g. {unknown[0].rel_path}. Offload the card again (--incremental).")
+        out.reasons.append(f"{plural(len(unknown), 'file')} on the card {agree(len(unknown), 'was', 'were')} never "
+                           f"offloaded (added after the last offload?), e.g. {unknown[0].rel_path}. Offload the card "
+                           "again (--incremental).")
     if failed:
-        out.reasons.append(f"{len(failed)} files have a copy that failed (at the offload or a later re-verify: "
-                           f"missing, changed, unreadable), e.g. {failed[0].rel_path}. Resume or repeat the offload.")
+        out.reasons.append(f"{plural(len(failed), 'file')} {agree(len(failed), 'has', 'have')} a copy that failed "
+                           "(at the offload or a later re-verify: missing, changed, unreadable), e.g. "
+                           f"{failed[0].rel_path}. Resume or repeat the offload.")
     if on_card:
         where = "only on" if all(f.disks == 0 for f in on_card) else "on"
-        out.reasons.append(f"{len(on_card)} files have copies {where} the card's own drive, which formatting the "
-                           f"card erases, so those copies do not count, e.g. {on_card[0].rel_path}. Copy them to "
-                           "another drive.")
+        one = sum(f.on_card_disk for f in on_card) == 1
+        out.reasons.append(f"{plural(len(on_card), 'file')} {agree(len(on_card), 'has', 'have')} "
+                           f"{'a copy' if one else 'copies'} {where} the card's own drive, which formatting the card "
+                           f"erases, so {'that copy does' if one else 'those copies do'} not count, e.g. "
+                           f"{on_card[0].rel_path}. Copy {agree(len(on_card), 'it', 'them')} to another drive.")
     if unverified:
-        out.reasons.append(f"{len(unverified)} files were copied with sizes checked only (verify mode 'size'): "
-                           "not verified.")
+        out.reasons.append(f"{plural(len(unverified), 'file')} {agree(len(unverified), 'was', 'were')} copied with "
+                           "sizes checked only (verify mode 'size'): not verified.")
     if shared:
-        out.reasons.append(f"{len(shared)} files have copies in several folders of one drive, which count as "
-                           f"one copy, e.g. {shared[0].rel_path}. Copy to another drive.")
+        out.reasons.append(f"{plural(len(shared), 'file')} {agree(len(shared), 'has', 'have')} copies in several "
+                           f"folders of one drive, which count as one copy, e.g. {shared[0].rel_path}. Copy to "
+                           "another drive.")
     rest = len(short) - len({f.rel_path for f in unknown + failed + on_card + unverified + shared})
     if rest > 0:
-        out.reasons.append(f"{rest} files have fewer than {required} verified copies on distinct drives.")
+        out.reasons.append(_fewer(rest, required))
     if short and not out.reasons:
-        out.reasons.append(f"{len(short)} files have fewer than {required} verified copies on distinct drives.")
+        out.reasons.append(_fewer(len(short), required))
     out.disks = disks_of_card(db, card_id, out.card_disks)
     return out
+
+
+def _fewer(n: int, required: int) -> str:
+    files = f"{plural(n, 'file')} {agree(n, 'has', 'have')}"
+    if required == 1:
+        return f"{files} no verified copy."
+    return f"{files} fewer than {required} verified copies on distinct drives."
 
 
 def unreadable_entries(db: Database, card_id: int) -> list[str]:
