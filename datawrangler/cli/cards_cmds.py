@@ -19,6 +19,7 @@ from datawrangler.config import app_paths, find_preset, load_settings
 from datawrangler.core.cards import CardInfo, recognise
 from datawrangler.core.presets import Preset
 from datawrangler.core.scan import SourceFile, scan_source
+from datawrangler.core.words import plural
 from datawrangler.store.db import open_catalog
 from datawrangler.volumes import mounttable
 from datawrangler.volumes.auto import AutoOffloader, AutoStatus, with_preset
@@ -88,7 +89,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     span = f": {card.first_clip} … {card.last_clip}" if card.clip_count > 1 else (
         f": {card.first_clip}" if card.first_clip else "")
     out.write(f"  {card.clip_count} {clips}{span}\n")
-    out.write(f"  {card.file_count} files, {human_bytes(card.total_bytes)}"
+    out.write(f"  {plural(card.file_count, 'file')}, {human_bytes(card.total_bytes)}"
               + (f"; label {card.label}" if card.label else "") + "\n")
     out.write(f"  fingerprint {card.fingerprint}\n")
     if catalog is not None:
@@ -166,7 +167,7 @@ def _handoff_hook(catalog: str, printer: _Printer) -> Callable[[int, Preset], li
                    "csv": "csv" in kinds, "json": "json" in kinds}
         written = after_offload(catalog, offload_id, options,
                                 say=lambda event, message, **d: printer.say(event, message, offload_id=offload_id))
-        return [f"{len(written)} handoff files written."]
+        return [f"{plural(len(written), 'handoff file')} written."]
 
     return hook
 
@@ -204,7 +205,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 printer.say("error", f"error: cannot inspect {v.mount_point}: {exc}", mount_point=v.mount_point)
                 return
             what = "not a recognised camera card" if card.generic else f"{card.vendor} {card.family}"
-            printer.say("card", f"card: {v.mount_point}: {what}; reel {card.reel or '-'}; {card.clip_count} clips",
+            printer.say("card", f"card: {v.mount_point}: {what}; reel {card.reel or '-'}; "
+                        f"{plural(card.clip_count, 'clip')}",
                         mount_point=v.mount_point, card=_card_json(card))
 
     monitor = VolumeMonitor(on_volume, roots, report_existing=args.existing)

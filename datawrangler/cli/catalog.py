@@ -11,6 +11,7 @@ from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, hu
 from datawrangler.config import load_settings
 from datawrangler.core.cards import default_reel, fingerprint
 from datawrangler.core.scan import scan_source
+from datawrangler.core.words import plural
 from datawrangler.store import cards, history, redundancy, reverify
 
 
@@ -33,7 +34,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         sys.stdout.write("No offload matches.\n")
     for r in rows:
         sys.stdout.write(f"{r['id']:>5}  {when(r['started_at'])}  {r['state']:<22} {r['reel'] or '-':<6} "
-                         f"{r['project'] or '-':<12} {r['files_verified'] or 0}/{r['files_total']} files  "
+                         f"{r['project'] or '-':<12} {r['files_verified'] or 0}/{plural(r['files_total'], 'file')}  "
                          f"{human_bytes(r['bytes_total'] or 0):>9}  {r['source']}\n")
         for d in r["destinations"]:
             sys.stdout.write(f"{'':>7}-> {d['path']}  ({d['state']}, {d['volume']})\n")
@@ -72,8 +73,8 @@ def cmd_status(args: argparse.Namespace) -> int:
              short=[f.__dict__ for f in red.short], disks=red.disks)
     else:
         name = (info or {}).get("reel") or args.card
-        sys.stdout.write(f"Card {name}: {red.files_total} files, {red.files_ok} with >= {required} verified copies "
-                         f"on distinct drives (fewest: {red.min_disks}).\n")
+        sys.stdout.write(f"Card {name}: {plural(red.files_total, 'file')}, {red.files_ok} with >= "
+                         f"{plural(required, 'verified copy')} on distinct drives (fewest: {red.min_disks}).\n")
         for o in (info or {}).get("offloads", []):
             sys.stdout.write(f"  offload {o['id']}  {when(o['started_at'])}  {o['state']}\n")
         for d in red.disks:
@@ -108,8 +109,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
              extra=report.extra, cache_not_bypassed=report.not_bypassed, bytes_read=report.bytes_read, ok=report.ok)
     else:
         out = sys.stdout
-        out.write(f"{'VERIFIED' if report.ok else 'PROBLEMS'}: {report.verified} of {report.checked} files read back "
-                  f"and matched ({human_bytes(report.bytes_read)}) under {report.target}\n")
+        out.write(f"{'VERIFIED' if report.ok else 'PROBLEMS'}: {report.verified} of {plural(report.checked, 'file')} "
+                  f"read back and matched ({human_bytes(report.bytes_read)}) under {report.target}\n")
         for label, items in (("missing", report.missing), ("changed", report.changed),
                              ("unreadable", report.unreadable), ("extra (not in the catalog)", report.extra)):
             if items:

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from datawrangler.config import app_paths
 from datawrangler.core.events import OffloadState, ProgressEvent
+from datawrangler.core.words import plural
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 
@@ -92,7 +93,7 @@ class ProgressBar:
         width = 28
         filled = int(e.fraction * width)
         bar = "#" * filled + "-" * (width - filled)
-        line = (f"[{bar}] {e.fraction * 100:5.1f}%  {e.files_done}/{e.files_total} files  "
+        line = (f"[{bar}] {e.fraction * 100:5.1f}%  {e.files_done}/{plural(e.files_total, 'file')}  "
                 f"{human_bytes(e.speed)}/s  ETA {_eta(e.eta_seconds)}"
                 + ("  PAUSED" if e.paused else "") + f"  {e.current_file[-40:]}")
         if self.tty:

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, open_db
 from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.words import agree, plural
 from datawrangler.handoff.history import find_histories
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.handoff.verify import import_drive, verify_drive
@@ -70,9 +71,9 @@ def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int,
         if scanned is not None:
             source.finish(scanned)
         rep = source.report()
-        say("source_history", f"source ASC MHL history ({rep.generations} generations): {rep.matched} of "
-            f"{rep.checked} files match" + ("" if rep.ok else f", {len(rep.mismatches)} MISMATCHES, "
-                                             f"{len(rep.missing)} missing"),
+        say("source_history", f"source ASC MHL history ({plural(rep.generations, 'generation')}): {rep.matched} "
+            f"of {plural(rep.checked, 'file')} {agree(rep.matched, 'matches', 'match')}"
+            + ("" if rep.ok else f", {plural(len(rep.mismatches), 'MISMATCH')}, {len(rep.missing)} missing"),
             ok=rep.ok, matched=rep.matched, checked=rep.checked, mismatches=rep.mismatches, missing=rep.missing,
             new=rep.new, problems=rep.problems)
         for path, what in rep.mismatches:
@@ -127,8 +128,9 @@ def _print_checks(args: argparse.Namespace, target: str) -> int:
         emit(sys.stdout, "done", target=target, source="ascmhl", ok=ok, rolls=[c.__dict__ for c in checks])
     else:
         for c in checks:
-            sys.stdout.write(f"{'VERIFIED' if c.ok else 'PROBLEMS'}: {c.verified} of {c.checked} files match the "
-                             f"ASC MHL history ({c.generations} generations) of {c.root}\n")
+            sys.stdout.write(f"{'VERIFIED' if c.ok else 'PROBLEMS'}: {c.verified} of {plural(c.checked, 'file')} "
+                             f"{agree(c.verified, 'matches', 'match')} the ASC MHL history "
+                             f"({plural(c.generations, 'generation')}) of {c.root}\n")
             for label, items in (("mismatch", c.mismatches), ("missing", c.missing), ("new", c.new),
                                  ("unreadable", c.unreadable), ("history problem", c.problems)):
                 if items:

@@ -20,6 +20,7 @@ from datawrangler.core.events import (
     VerifyMode,
 )
 from datawrangler.core.pipeline import Job
+from datawrangler.core.words import agree, plural
 
 if TYPE_CHECKING:
     from datawrangler.core.transfer import Engine
@@ -219,15 +220,17 @@ class Outcomes:
                 dstate = "copied" if plan.verify_mode is VerifyMode.SIZE else "verified"
             dest_results.append(DestinationResult(d.roll, dstate, self.dest_ok[i], self.dest_failed[i], d.dead,
                                                   d.dead_message))
+        every = ("All " if total != 1 else "") + plural(total, "file")  # "All 4 files", "1 file"
         message = {
-            OffloadState.VERIFIED: f"All {total} files verified on {len(eng.dests)} destinations.",
-            OffloadState.COPIED: f"All {total} files copied; sizes checked only (verify mode 'size'): NOT "
+            OffloadState.VERIFIED: f"{every} verified on {plural(len(eng.dests), 'destination')}.",
+            OffloadState.COPIED: f"{every} copied; sizes checked only (verify mode 'size'): NOT "
                                  "verified, do not format the card on this basis.",
-            OffloadState.COMPLETED_WITH_ERRORS: f"{self.failed} of {total} files failed"
-            + (f", {len(errors_in_scan)} entries could not be read" if errors_in_scan else "")
+            OffloadState.COMPLETED_WITH_ERRORS: f"{self.failed} of {plural(total, 'file')} failed"
+            + (f", {plural(len(errors_in_scan), 'entry')} could not be read" if errors_in_scan else "")
             + ". Do not format the card.",
             OffloadState.INTERRUPTED: message_for(Code.SOURCE_GONE),
-            OffloadState.CANCELLED: f"Cancelled after {self.verified} of {total} files were verified.",
+            OffloadState.CANCELLED: f"Cancelled after {self.verified} of {plural(total, 'file')} "
+                                    f"{agree(self.verified, 'was', 'were')} verified.",
         }[state]
         return OffloadResult(state, total, self.verified, self.copied, self.failed, len(eng.scan.skipped),
                              eng.scan.total_bytes, self.started_at, ended, plan.verify_mode, plan.algorithms,

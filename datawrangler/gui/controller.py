@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
+from datawrangler.core.words import agree, plural
 from datawrangler.gui import catalog_reads as reads
 from datawrangler.gui import isolated, jobs
 from datawrangler.gui.bridge import Bridge, Pump
@@ -114,7 +115,7 @@ class Controller(QObject):
             status = Status.NEW
         detail = " ".join(info.reasons)
         if info.scan_problems:
-            detail = f"{info.scan_problems} entries on the card cannot be read. " + detail
+            detail = f"{plural(info.scan_problems, 'entry')} on the card cannot be read. " + detail
         if info.collision:
             detail = info.collision + " " + detail
             self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
@@ -306,7 +307,8 @@ class Controller(QObject):
         if any(k == "failed" for k, *_ in items):
             first = next(r[0] for k, *r in items if k == "failed")
             self.cards.update(item.card_path, failed_files=item.failed_count,
-                              detail=f"{item.failed_count} files failed, e.g. {first.rel_path}: {first.message}")
+                              detail=f"{plural(item.failed_count, 'file')} failed, e.g. {first.rel_path}: "
+                                     f"{first.message}")
         self._changed(item)
 
     def _done(self, item_id: int, outcome: jobs.OffloadOutcome) -> None:
@@ -325,7 +327,8 @@ class Controller(QObject):
         self.cards.update(item.card_path, status=card_status, copies=outcome.copies, progress=-1.0,
                           failed_files=item.failed_count, detail=detail)
         if item.status is Status.SAFE:
-            self.messages.success(f"{item.label}: every file verified on {outcome.copies} drives. SAFE TO FORMAT.")
+            self.messages.success(f"{item.label}: every file verified on "
+                                  f"{plural(outcome.copies, 'drive')}. SAFE TO FORMAT.")
         elif item.status is Status.VERIFIED:
             self.messages.warning(f"{item.label}: {r.message} Not safe to format: {' '.join(outcome.reasons)}")
         elif item.status is Status.CANCELLED:
@@ -447,8 +450,9 @@ class Controller(QObject):
                              error=r.message)
             self.queue.append(item)
         if rows:
-            self.messages.warning(f"{len(rows)} offloads stopped before their end. Select one in the queue and "
-                                  "press Resume to finish it.", "resumable")
+            n = len(rows)
+            self.messages.warning(f"{plural(n, 'offload')} stopped before {agree(n, 'its', 'their')} end. Select "
+                                  f"{agree(n, 'it', 'one')} in the queue and press Resume to finish it.", "resumable")
 
     def cancel_all(self) -> None:
         for q in self.queue.rows:

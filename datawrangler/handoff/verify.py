@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from datawrangler.core import durable
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.transfer import is_temp_name
+from datawrangler.core.words import plural
 from datawrangler.handoff.history import FOLDER, History, HistoryError, find_histories, load
 from datawrangler.store.handoff import ImportedFile, record_import
 
@@ -158,7 +159,8 @@ def import_drive(db: Database, target: str) -> list[tuple[str, int | None, str]]
             last = max(g.number for g in history.generations if any(r.path == path for r in g.records))
             files.append(ImportedFile(path, rec.size or 0, rec.mtime_ns or 0, digests,
                                       f"from ASC MHL generation {last}"))
-        message = f"imported {len(files)} files from {len(history.generations)} ASC MHL generations"
+        message = (f"imported {plural(len(files), 'file')} from "
+                   f"{plural(len(history.generations), 'ASC MHL generation')}")
         oid = record_import(db, root, files, algorithms, _fingerprint(history), message)
         out.append((root, oid, message))
     return out

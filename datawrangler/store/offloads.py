@@ -21,6 +21,7 @@ from datawrangler import __version__
 from datawrangler.core.events import OffloadResult, VerifyMode
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
+from datawrangler.core.words import plural
 from datawrangler.store import cards, liveness
 from datawrangler.store.volumes import identify, record_volume
 
@@ -117,7 +118,7 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
         oid = int(cur.lastrowid or 0)
         dest_ids = _destinations(db, oid, plan)
         _insert_listing(db, oid, scan)
-        event(db, oid, "started", f"{len(scan.files)} files from {plan.source}",
+        event(db, oid, "started", f"{plural(len(scan.files), 'file')} from {plan.source}",
               data={"destinations": list(plan.destinations)})
     return OffloadRecord(oid, uid, dest_ids)
 
@@ -156,7 +157,7 @@ def reopen_offload(db: Database, offload_id: int, plan: OffloadPlan, scan: ScanR
         # a file changed on the card since: its copies hold the old bytes and no longer count
         db.conn.execute("UPDATE copies SET state = 'stale' WHERE state != 'stale' AND file_id IN "
                         "(SELECT id FROM files WHERE offload_id = ? AND status = 'pending')", (offload_id,))
-        event(db, offload_id, "resumed", f"{len(scan.files)} files from {plan.source}")
+        event(db, offload_id, "resumed", f"{plural(len(scan.files), 'file')} from {plan.source}")
     return OffloadRecord(offload_id, row[0], dest_ids)
 
 

@@ -17,6 +17,7 @@ from datawrangler.config import DEFAULT_IGNORE
 from datawrangler.core import durable
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.transfer import is_temp_name
+from datawrangler.core.words import plural
 from datawrangler.store import offloads
 from datawrangler.store.db import CatalogError
 from datawrangler.store.volumes import identify
@@ -191,7 +192,8 @@ def reverify(db: Database, target: str, on_file: Callable[[str, str], None] | No
             on_file(full, result)
     report.extra = _extra(rolls, expected)
     with db.atomic():
-        offloads.event(db, None, "reverify", f"{report.verified} of {report.checked} files verified under {target}",
+        offloads.event(db, None, "reverify",
+                       f"{report.verified} of {plural(report.checked, 'file')} verified under {target}",
                        data={"missing": len(report.missing), "changed": len(report.changed),
                              "unreadable": len(report.unreadable), "extra": len(report.extra)})
     return report

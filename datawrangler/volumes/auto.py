@@ -27,6 +27,7 @@ from datawrangler.core.events import OffloadControl, OffloadState
 from datawrangler.core.plan import OffloadPlan, preflight
 from datawrangler.core.presets import Preset, TemplateError
 from datawrangler.core.scan import ScanResult, scan_source
+from datawrangler.core.words import plural
 from datawrangler.store import redundancy
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
@@ -151,7 +152,7 @@ class AutoOffloader:
         scan = scan_source(volume.mount_point, self.settings.ignore)
         card = recognise(volume.mount_point, scan=scan, label=volume.label, rules=self.rules)
         what = f"{card.vendor} {card.family}" if not card.generic else "an unrecognised card"
-        self._say("recognised", volume, f"{volume.name}: {what}, {card.clip_count} clips"
+        self._say("recognised", volume, f"{volume.name}: {what}, {plural(card.clip_count, 'clip')}"
                   + (f", reel {card.reel}" if card.reel else ""), card=card)
         if not p.auto_offload:
             return self._say("skipped", volume, f"Preset {p.name!r} has auto-offload off.", card=card)

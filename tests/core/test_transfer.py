@@ -79,6 +79,18 @@ def test_offload_to_two_destinations_verifies_every_byte(make_card: CardBuilder,
     assert [d.state for d in result.destinations] == ["verified", "verified"]
 
 
+@pytest.mark.parametrize(("files", "dests", "verified", "copied"), [
+    (1, 1, "1 file verified on 1 destination.", "1 file copied;"),
+    (2, 2, "All 2 files verified on 2 destinations.", "All 2 files copied;")])
+def test_the_summary_counts_files_and_destinations(make_card: CardBuilder, dest_dirs, files: int, dests: int,
+                                                   verified: str, copied: str) -> None:
+    card = make_card({f"A001C00{i + 1}.mov": 1000 + i for i in range(files)})
+    result, _ = run(OffloadPlan.create(card, dest_dirs(dests)))
+    assert result.state is OffloadState.VERIFIED and result.message == verified
+    result, _ = run(OffloadPlan.create(card, dest_dirs(dests), verify_mode="size"))
+    assert result.state is OffloadState.COPIED and result.message.startswith(copied), result.message
+
+
 def test_read_back_is_proven_to_bypass_the_page_cache(make_card: CardBuilder, dest_dirs) -> None:
     if not durable.LINUX or devices.fstype(str(dest_dirs(1)[0])) in ("tmpfs", "ramfs"):
         pytest.skip("needs Linux and a disk-backed temporary directory (mincore proves the cache drop)")

@@ -126,10 +126,10 @@ def test_a_safe_card_is_ejected_on_a_worker_and_its_row_says_so(env: Callable, p
     text = e.controller.cards.data(e.controller.cards.index(e.controller.cards.by_path(str(card)), 4))
     [msg] = eject_messages(e.messages)
     if ok:
-        assert text == "SAFE TO FORMAT · 1 copies · EJECTED"
+        assert text == "SAFE TO FORMAT · 1 copy · EJECTED"
         assert (msg.level, msg.text) == (Level.INFO, f"{item.label} ejected: you can remove the card.")
     else:
-        assert text == "SAFE TO FORMAT · 1 copies · NOT EJECTED"
+        assert text == "SAFE TO FORMAT · 1 copy · NOT EJECTED"
         assert msg.level is Level.WARNING and msg.code == "eject_failed"
         assert "close files open on the card, then eject it from the desktop" in msg.text
         assert row.eject is not None and "target is busy" in row.eject.message

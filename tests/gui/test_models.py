@@ -34,7 +34,7 @@ def test_cards_model(qtmodeltester: object) -> None:
     qtmodeltester.check(m)  # type: ignore[attr-defined]
     assert m.data(m.index(1, 4)) == "READING CARD…"
     texts = {m.data(m.index(i, 4)) for i in range(m.rowCount())}
-    assert "SAFE TO FORMAT · 1 copies" in texts and "VERIFIED ON 1 · NOT SAFE" in texts
+    assert "SAFE TO FORMAT · 1 copy" in texts and "VERIFIED ON 1 · NOT SAFE" in texts
     m.update("/media/A001R2EC", status=Status.SAFE, copies=2)
     assert m.data(m.index(0, 4)).startswith("SAFE TO FORMAT")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from datawrangler.core.words import plural
 from datawrangler.gui.fmt import human_bytes, short_when
 from datawrangler.gui.jobs import CardInfo
 from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, TableModel
@@ -56,19 +57,19 @@ def status_text(r: CardRow) -> str:
         return "NEW"
     if s is Status.KNOWN and r.info is not None:
         when = short_when(r.info.last_offload_at)
-        copies = f"{r.copies} cop{'y' if r.copies == 1 else 'ies'}"
-        grown = f", {r.info.new_or_changed} new files" if r.info.new_or_changed else ""
+        copies = plural(r.copies, "copy")
+        grown = f", {plural(r.info.new_or_changed, 'new file')}" if r.info.new_or_changed else ""
         return f"OFFLOADED {when} · {copies}{grown}"
     if s in (Status.COPYING, Status.VERIFYING):
         pct = f" {r.progress * 100:.0f}%" if r.progress >= 0 else ""
         return s.value.upper() + pct
     if s is Status.FAILED:
-        return f"FAILED · {r.failed_files} files" if r.failed_files else "FAILED"
+        return f"FAILED · {plural(r.failed_files, 'file')}" if r.failed_files else "FAILED"
     if s is Status.VERIFIED:
         return f"VERIFIED ON {r.copies} · NOT SAFE"
     if s is Status.SAFE:
         ejected = {True: " · EJECTED", False: " · NOT EJECTED", None: ""}[r.ejected]
-        return f"SAFE TO FORMAT · {r.copies} copies{ejected}"
+        return f"SAFE TO FORMAT · {plural(r.copies, 'copy')}{ejected}"
     return s.value.upper()
 
 
@@ -84,7 +85,7 @@ class CardsModel(TableModel[CardRow]):
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [row.path]
             if info and info.vendor:
-                lines.append(f"{info.vendor} · {info.files} files")
+                lines.append(f"{info.vendor} · {plural(info.files, 'file')}")
             if row.detail:
                 lines.append(row.detail)
             if row.ejected is not None and row.eject is not None:

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from datawrangler.core.events import FileResult, OffloadControl, OffloadState, ProgressEvent
+from datawrangler.core.words import plural
 from datawrangler.gui.fmt import human_bytes, human_eta, human_speed
 from datawrangler.gui.jobs import OffloadOutcome, OffloadRequest
 from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, TableModel
@@ -79,14 +80,14 @@ def state_text(q: QueueItem) -> str:
     if s is Status.QUEUED:
         return f"QUEUED · waits for {q.waiting_for}" if q.waiting_for else "QUEUED"
     if s is Status.SAFE and q.outcome:
-        return f"SAFE TO FORMAT · {q.outcome.copies} copies"
+        return f"SAFE TO FORMAT · {plural(q.outcome.copies, 'copy')}"
     if s is Status.VERIFIED and q.outcome:
         if q.outcome.result.state is OffloadState.COPIED:
             return "COPIED · SIZES ONLY, NOT VERIFIED"
         return f"VERIFIED ON {q.outcome.copies} · NOT SAFE"
     if s is Status.FAILED:
         n = q.failed_count or (q.outcome.result.files_failed if q.outcome else 0)
-        return f"FAILED · {n} files" if n else "FAILED"
+        return f"FAILED · {plural(n, 'file')}" if n else "FAILED"
     if s is Status.INTERRUPTED:
         return "INTERRUPTED · RESUMABLE"
     return s.value.upper()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from datawrangler.core.words import plural
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.dialogs import ConfirmQuit, CrashDialog
 from datawrangler.gui.fmt import when
@@ -168,7 +169,8 @@ class MainWindow(QMainWindow):
         p = prof.preset
         bits = [x for x in (p.project or prof.settings.production, f"Day {p.day}" if p.day else "",
                             f"DIT {prof.settings.operator}" if prof.settings.operator else "",
-                            f"{'+'.join(p.algorithms)} · verify {p.verify_mode} · {p.copies_required} copies") if x]
+                            f"{'+'.join(p.algorithms)} · verify {p.verify_mode} · "
+                            f"{plural(p.copies_required, 'copy')}") if x]
         self.production.setText("   ·   ".join(bits))
         self.notifier.sound = prof.gui.sound
 

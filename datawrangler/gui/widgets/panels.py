@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from datawrangler.core.words import plural
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.models.queue import ACTIVE
 from datawrangler.gui.prefs import ROLES
@@ -188,7 +189,8 @@ class DestinationsPanel(QGroupBox):
         if not n:
             warnings = ["No destination drive yet: click “Add drive…” (two drives make a card safe to format)."]
         elif n < need:
-            warnings.append(f"{n} drive(s) in the preset, {need} copies required: cards will not be safe to format.")
+            warnings.append(f"{plural(n, 'drive')} in the preset, {need} copies required: cards will not be safe to "
+                            "format.")
         self.warning.setText("⚠ " + "\n⚠ ".join(warnings) if warnings else "")
         self.warning.setVisible(bool(warnings))
         sel = self.view.selectionModel().selectedRows()
