@@ -179,8 +179,24 @@ class CardInfo:
 @dataclass
 class _Match:
     rule: CardRule
-    clips: dict[str, re.Match[str]]  # clip name -> the first file's match
+    clips: dict[str, re.Match[str]]  # clip key -> the match that names the clip (see _keep)
     files: int  # files the clip pattern matched
+
+
+def _clip_key(m: re.Match[str]) -> str:
+    """What makes files one clip: the 'take' group where the rule has one (GoPro chapters GX010001,
+    GX020001 are take 0001), else the clip name (RED spans share their .RDC folder's name, an ARRIRAW
+    sequence its folder's name)."""
+    return _group(m, "take") or m.group("clip")
+
+
+def _keep(clips: dict[str, re.Match[str]], m: re.Match[str]) -> None:
+    """Add m's file to its clip; the clip is named by the least of its files' clip names (the first
+    chapter), so the result does not depend on which file is seen first."""
+    key = _clip_key(m)
+    prev = clips.get(key)
+    if prev is None or m.group("clip") < prev.group("clip"):
+        clips[key] = m
 
 
 def _ext(rel_path: str) -> str:
@@ -201,7 +217,7 @@ def _match_rule(rule: CardRule, paths: list[str], exts: list[str]) -> _Match | N
         m = rule.clip.search(path)
         if m:
             n += 1
-            clips.setdefault(m.group("clip"), m)
+            _keep(clips, m)
     if len(clips) < rule.min_clips or not n or n < rule.min_share * len(paths):
         return None
     return _Match(rule, clips, n)
@@ -255,20 +271,38 @@ def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, l
         return CardInfo(root, "Unknown", "Generic card", "camera", GENERIC, fallback[0] if fallback else None,
                         fallback, fallback, len(paths), names[0] if names else None,
                         names[-1] if names else None, None, len(paths), scan.total_bytes, fp, label)
-    rule, clips = best.rule, best.clips
+    found = [best, *_same_vendor(best.rule, rules, paths, exts)]
+    clips: dict[str, re.Match[str]] = {}
+    for clip in (c for f in found for c in f.clips.values()):
+        _keep(clips, clip)
+    rule = best.rule
     camera, reel, suffix = _reel_of(clips.values())
     if reel is None and fallback:
         camera, reel = fallback[0], fallback
-    card_id = None
-    if rule.card_id is not None:
-        card_id = next((hit.group("id").upper() for p in paths if (hit := rule.card_id.search(p))), None)
+    id_patterns = [f.rule.card_id for f in found if f.rule.card_id is not None]
+    card_id = next((hit.group("id").upper() for pattern in id_patterns for p in paths
+                    if (hit := pattern.search(p))), None)
     if card_id is None:
         card_id = reel + suffix if reel and suffix else reel
-    names = sorted(clips)
+    ordered = sorted(clips.values(), key=lambda m: m.group("clip"))
     vendor = rule.vendor
     if rule.vendor_group:
-        makers = Counter((_group(m, rule.vendor_group) or "").upper() for m in clips.values())
+        makers = Counter((_group(m, rule.vendor_group) or "").upper() for m in best.clips.values())
         vendor = dict(rule.vendor_map).get(makers.most_common(1)[0][0], vendor)
-    first_date = _group(clips[names[0]], "date")
-    return CardInfo(root, vendor, rule.family, rule.media, rule.id, camera, reel, card_id, len(clips), names[0],
-                    names[-1], first_date, len(paths), scan.total_bytes, fp, label)
+    family = " + ".join(dict.fromkeys(f.rule.family for f in found))
+    return CardInfo(root, vendor, family, rule.media, rule.id, camera, reel, card_id, len(clips),
+                    ordered[0].group("clip"), ordered[-1].group("clip"), _group(ordered[0], "date"), len(paths),
+                    scan.total_bytes, fp, label)
+
+
+def _same_vendor(best: CardRule, rules: Sequence[CardRule], paths: list[str], exts: list[str]) -> list[_Match]:
+    """The other rules of the winning rule's vendor and media that match the card too: one card can hold
+    several of a vendor's layouts (ProRes clips next to ARRIRAW sequences, XF-AVC next to Cinema RAW
+    Light), and every take of every layout is a clip. Best first."""
+    out = []
+    for rule in rules:
+        if rule is not best and rule.vendor == best.vendor and rule.media == best.media:
+            m = _match_rule(rule, paths, exts)
+            if m is not None:
+                out.append(m)
+    return out
