@@ -89,7 +89,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Exit 0: every file the catalog places there read back and matched; 1: missing, changed or unreadable
-    files (extra files are reported, not counted as failures); 2: nothing in the catalog there."""
+    files (extra files are reported, not counted as failures; DataWrangler's own handoff files are not extra);
+    2: nothing in the catalog there."""
     db, _ = open_db(args)
     try:
         def on_file(path: str, result: str) -> None:
@@ -106,7 +107,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.json:
         emit(sys.stdout, "done", target=report.target, rolls=report.rolls, checked=report.checked,
              verified=report.verified, missing=report.missing, changed=report.changed, unreadable=report.unreadable,
-             extra=report.extra, cache_not_bypassed=report.not_bypassed, bytes_read=report.bytes_read, ok=report.ok)
+             extra=report.extra, handoff=report.handoff, cache_not_bypassed=report.not_bypassed,
+             bytes_read=report.bytes_read, ok=report.ok)
     else:
         out = sys.stdout
         out.write(f"{'VERIFIED' if report.ok else 'PROBLEMS'}: {report.verified} of {plural(report.checked, 'file')} "
@@ -116,6 +118,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
             if items:
                 more = " …" if len(items) > 10 else ""
                 out.write(f"  {len(items)} {label}: " + ", ".join(items[:10]) + more + "\n")
+        if report.handoff:  # not extra: DataWrangler wrote them (the ASC MHL folder ends in a slash)
+            names = [os.path.basename(os.path.normpath(h)) + ("/" if h.endswith(os.sep) else "")
+                     for h in report.handoff]
+            out.write(f"  {plural(len(names), 'handoff file')} (DataWrangler's own, not extra): "
+                      + ", ".join(names[:10]) + (" …" if len(names) > 10 else "") + "\n")
         if report.not_bypassed:
             out.write(f"  note: {report.not_bypassed} read-backs may have come from the OS cache (this system or "
                       "filesystem cannot bypass it).\n")

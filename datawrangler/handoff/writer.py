@@ -18,9 +18,16 @@ from sqlite_utils import Database
 
 from datawrangler.core.hashing import ALGORITHMS, parse_algorithms
 from datawrangler.handoff import ascmhl, legacy, lists, manifests
-from datawrangler.handoff.common import CreatorInfo, as_utc, utc_now, write_atomic, xml_ok
+from datawrangler.handoff.common import CreatorInfo, utc_now, write_atomic, xml_ok
 from datawrangler.handoff.history import CHAIN, FOLDER, History, HistoryError, load
-from datawrangler.store.handoff import FileRow, OffloadSummary, latest_reverify, offload_files, offload_summary
+from datawrangler.store.handoff import (
+    FileRow,
+    OffloadSummary,
+    latest_reverify,
+    offload_files,
+    offload_summary,
+    sidecar_name,
+)
 
 NOT_WRITTEN = ("running", "interrupted", "cancelled")
 
@@ -54,19 +61,18 @@ class HandoffResult:
 
 
 def sidecar_names(roll: str, started_at: float, options: HandoffOptions, algorithms: Sequence[str]) -> dict[str, str]:
-    """{kind: file name in the roll folder}; named after the roll and the offload's start (UTC), so a resume
-    rewrites its own files and a later offload into the same roll adds its own."""
-    base = f"{os.path.basename(os.path.normpath(roll))}_{as_utc(started_at):%Y-%m-%d_%H%M%S}Z"
+    """{kind: file name in the roll folder}; named by store.handoff.sidecar_name, which `verify` also uses to
+    tell these files from files that are not in the offload."""
     out: dict[str, str] = {}
     for alg in options.checksum_lists:
         if alg in algorithms:
-            out[f"list:{alg}"] = f"{base}.{alg}"
+            out[f"list:{alg}"] = sidecar_name(roll, started_at, alg)
     if options.legacy_mhl:
-        out["legacy"] = f"{base}.mhl"
+        out["legacy"] = sidecar_name(roll, started_at, "mhl")
     if options.csv:
-        out["csv"] = f"{base}.csv"
+        out["csv"] = sidecar_name(roll, started_at, "csv")
     if options.json:
-        out["json"] = f"{base}.json"
+        out["json"] = sidecar_name(roll, started_at, "json")
     return out
 
 

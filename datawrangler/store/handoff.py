@@ -4,6 +4,7 @@ when its row here says so."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -122,6 +123,31 @@ def latest_reverify(db: Database, destination_ids: Sequence[int]) -> list[Reveri
     for rel, size, mtime, result, dig, at in rows:
         out[rel] = ReverifyRow(rel, size, mtime, result, json.loads(dig or "{}"), at)
     return list(out.values())
+
+
+# What the handoff writes into a roll folder, next to the card's files (handoff/writer.py): the ASC MHL folder,
+# and at the top of the roll one file per kind named by sidecar_name: checksum lists (md5 ... xxh3, as
+# handoff/lists.py LIST_ALGORITHMS), legacy MHL 1.1, CSV and JSON manifests.
+ASCMHL_FOLDER = "ascmhl"
+SIDECAR_SUFFIXES = ("md5", "sha1", "xxh64", "xxh128", "xxh3", "mhl", "csv", "json")
+
+
+def sidecar_name(roll: str, started_at: float, suffix: str) -> str:
+    """A handoff file's name in its roll folder: the roll's name and the offload's start (UTC), so that a resume
+    rewrites its own files and a later offload into the same roll adds its own. A001R2EC_2023-10-14_224105Z.csv"""
+    stamp = dt.datetime.fromtimestamp(started_at, dt.UTC)
+    return f"{os.path.basename(os.path.normpath(roll))}_{stamp:%Y-%m-%d_%H%M%S}Z.{suffix}"
+
+
+def sidecar_names_at(db: Database, destination_ids: Sequence[int]) -> set[str]:
+    """The names the handoff files of these destinations' offloads have (or would have) in their roll folder:
+    one per offload and suffix, at the top of the roll. Never a pattern: only DataWrangler's own names."""
+    if not destination_ids:
+        return set()
+    marks = ",".join("?" for _ in destination_ids)
+    rows = db.conn.execute(f"SELECT d.path, o.started_at FROM destinations d JOIN offloads o ON o.id = d.offload_id"
+                           f" WHERE d.id IN ({marks})", tuple(destination_ids)).fetchall()
+    return {sidecar_name(path, started, suffix) for path, started in rows if started for suffix in SIDECAR_SUFFIXES}
 
 
 def destinations_at(db: Database, roll: str) -> list[int]:

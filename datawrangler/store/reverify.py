@@ -1,5 +1,9 @@
 """Re-verify a drive days later: re-read (cache bypassed) what the catalog says is there, record each
 result as a new verification (history is never overwritten), and report missing, changed and extra files.
+
+The handoff files DataWrangler wrote into a roll (its ascmhl/ folder, and the checksum lists, legacy MHL and
+CSV/JSON manifests at the top of the roll, under the exact names store.handoff.sidecar_name gives them) are
+not in the offload but are not extra either: they are reported apart, as `handoff`.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
 from datawrangler.store import offloads
 from datawrangler.store.db import CatalogError
+from datawrangler.store.handoff import ASCMHL_FOLDER, sidecar_names_at
 from datawrangler.store.volumes import identify
 
 CHUNK = 4 << 20
-HANDOFF_FOLDERS = ("ascmhl",)  # written into each roll by the handoff, not part of the card
 
 
 @dataclass
@@ -35,7 +39,8 @@ class ReverifyReport:
     missing: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)  # files in a roll that are not in the offload
+    handoff: list[str] = field(default_factory=list)  # the handoff files DataWrangler wrote there (not extra)
     not_bypassed: int = 0  # read-backs that may have come from the OS cache
     bytes_read: int = 0
 
@@ -126,19 +131,26 @@ def _read(path: str, algorithms: list[str], buf: bytearray) -> tuple[dict[str, s
     return mh.hexdigests(), bypassed, total
 
 
-def _extra(rolls: list[tuple[int, str]], expected: dict[str, _Expected]) -> list[str]:
+def _extra(db: Database, rolls: list[tuple[int, str]], expected: dict[str, _Expected]
+           ) -> tuple[list[str], list[str]]:
+    """(extra files, handoff files) in the rolls. A handoff file is one of DataWrangler's own names at the top of
+    the roll (for an offload the catalog places there), or the ascmhl/ folder there (reported as the folder)."""
     found: list[str] = []
+    handoff: list[str] = []
     for roll in sorted({r for _, r in rolls}):
+        own = sidecar_names_at(db, [did for did, r in rolls if r == roll])
         for dirpath, dirs, names in os.walk(roll):
-            if dirpath == roll:
-                dirs[:] = [d for d in dirs if d not in HANDOFF_FOLDERS]
+            top = dirpath == roll
+            if top and ASCMHL_FOLDER in dirs:
+                dirs.remove(ASCMHL_FOLDER)
+                handoff.append(os.path.join(roll, ASCMHL_FOLDER) + os.sep)
             dirs[:] = sorted(d for d in dirs if not any(fnmatchcase(d, p) for p in DEFAULT_IGNORE))
             for name in sorted(names):
                 full = os.path.join(dirpath, name)
                 if full in expected or is_temp_name(name) or any(fnmatchcase(name, p) for p in DEFAULT_IGNORE):
                     continue
-                found.append(full)
-    return found
+                (handoff if top and name in own else found).append(full)
+    return found, handoff
 
 
 def reverify(db: Database, target: str, on_file: Callable[[str, str], None] | None = None) -> ReverifyReport:
@@ -190,10 +202,11 @@ def reverify(db: Database, target: str, on_file: Callable[[str, str], None] | No
                                     (result if result != "failed" else "unreadable", cid))
         if on_file is not None:
             on_file(full, result)
-    report.extra = _extra(rolls, expected)
+    report.extra, report.handoff = _extra(db, rolls, expected)
     with db.atomic():
         offloads.event(db, None, "reverify",
                        f"{report.verified} of {plural(report.checked, 'file')} verified under {target}",
                        data={"missing": len(report.missing), "changed": len(report.changed),
-                             "unreadable": len(report.unreadable), "extra": len(report.extra)})
+                             "unreadable": len(report.unreadable), "extra": len(report.extra),
+                             "handoff": len(report.handoff)})
     return report
