@@ -23,7 +23,7 @@ from datawrangler.cli.common import (
     when,
 )
 from datawrangler.config import load_settings
-from datawrangler.core.cards import default_reel, fingerprint
+from datawrangler.core.cards import CardInfo, recognise
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.plan import OffloadPlan, preflight
 from datawrangler.core.scan import ScanResult, scan_source
@@ -96,10 +96,12 @@ def cmd_offload(args: argparse.Namespace) -> int:
             warnings = _preflight(plan, scan, say)
         except _Refused:
             return EXIT_REFUSED
-        fp = fingerprint(scan)
-        reel = args.reel or default_reel(plan.source)
-        meta = OffloadMeta(project=args.project or settings.production or None, reel=reel, camera=args.camera,
-                           operator=args.operator or settings.operator or None)
+        card = recognise(plan.source, scan=scan)
+        fp = card.fingerprint
+        reel = args.reel or card.reel
+        meta = OffloadMeta(project=args.project or settings.production or None, reel=reel,
+                           camera=args.camera or (card.camera_letter if reel == card.reel else None),
+                           operator=args.operator or settings.operator or None, vendor=_vendor(card))
         known = cards.find_known(db, fp, reel, scan.files)
         pairs: dict = {}
         if known is not None:
@@ -118,6 +120,11 @@ def cmd_offload(args: argparse.Namespace) -> int:
         return _run(args, db, path, plan, scan, record, pairs, settings.copies_required, ids, source_mhl)
     finally:
         db.close()
+
+
+def _vendor(card: CardInfo) -> str | None:
+    """The vendor to record, as the window and auto-offload record it: none for a card not recognised."""
+    return None if card.generic else card.vendor
 
 
 def _say_known(db: Database, known: cards.KnownCard, required: int, say: Callable[..., None],
@@ -152,6 +159,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
             return EXIT_REFUSED
         pairs = resume.verified_pairs(db, plan.destinations, [info.offload_id])
         record = offloads.reopen_offload(db, info.offload_id, plan, scan)
+        with db.atomic():  # an offload begun before the CLI recognised cards has no vendor yet
+            cards.fill_vendor(db, info.card_id, _vendor(recognise(plan.source, scan=scan)))
         return _run(args, db, path, plan, scan, record, pairs, load_settings().copies_required, ids, source_mhl)
     finally:
         db.close()

@@ -68,9 +68,11 @@ def _lineage_offloads(db: Database, lineage: int) -> list[int]:
 
 def record_card(db: Database, fingerprint: str, *, reel: str | None, label: str | None, vendor: str | None,
                 file_count: int, total_bytes: int, volume_id: int | None, lineage: int | None) -> int:
-    """The card's id (inserted if new), inside the caller's transaction."""
+    """The card's id (inserted if new), inside the caller's transaction. A card seen before gets the vendor
+    if the catalog had none for it."""
     row = db.conn.execute("SELECT id FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
     if row:
+        fill_vendor(db, int(row[0]), vendor)
         return int(row[0])
     cur = db.conn.execute(
         "INSERT INTO cards (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, first_seen) "
@@ -79,3 +81,10 @@ def record_card(db: Database, fingerprint: str, *, reel: str | None, label: str 
     cid = int(cur.lastrowid or 0)
     db.conn.execute("UPDATE cards SET lineage = ? WHERE id = ?", (lineage or cid, cid))
     return cid
+
+
+def fill_vendor(db: Database, card_id: int, vendor: str | None) -> None:
+    """Record the recognised vendor of a card the catalog has none for (first recorded by an offload that did
+    not recognise it). A vendor already recorded stays."""
+    if vendor:
+        db.conn.execute("UPDATE cards SET vendor = ? WHERE id = ? AND vendor IS NULL", (vendor, card_id))
