@@ -27,6 +27,7 @@ from datawrangler.core.cards import CardInfo, recognise
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.plan import OffloadPlan, preflight
 from datawrangler.core.scan import ScanResult, scan_source
+from datawrangler.core.words import agree, plural
 from datawrangler.store import cards, offloads, redundancy, resume, session
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
 
@@ -43,7 +44,7 @@ def _print_summary(out: TextIO, result: OffloadResult) -> None:
     for f in result.failures[:50]:
         out.write(f"  FAILED {f.rel_path}: {f.code.value if f.code else ''}: {f.message}\n")
     if len(result.failures) > 50:
-        out.write(f"  … and {len(result.failures) - 50} more failed files\n")
+        out.write(f"  … and {plural(len(result.failures) - 50, 'more failed file')}\n")
     for s in result.skipped[:20]:
         out.write(f"  skipped {s.rel_path}: {s.message}\n")
 
@@ -133,11 +134,12 @@ def _say_known(db: Database, known: cards.KnownCard, required: int, say: Callabl
     reel = known.reel or "an unnamed card"
     if known.exact:
         text = (f"This card was already offloaded as {reel} on {when(known.last_offload_at)} (offload "
-                f"{known.last_offload_id}): {red.min_disks} verified copies on distinct drives"
+                f"{known.last_offload_id}): {plural(red.min_disks, 'verified copy')} on distinct drives"
                 f"{' (safe to format)' if red.safe else ''}.")
     else:
         text = (f"This card was offloaded before as {reel} on {when(known.last_offload_at)} (offload "
-                f"{known.last_offload_id}); {known.new_or_changed} files are new or changed since.")
+                f"{known.last_offload_id}); {plural(known.new_or_changed, 'file')} "
+                f"{agree(known.new_or_changed, 'is', 'are')} new or changed since.")
     text += (" Copying only new or changed files (--incremental)." if incremental
              else " Use --incremental to copy only new or changed files.")
     say("known_card", text, card_id=known.card_id, exact=known.exact, previous_offload=known.last_offload_id,
@@ -179,7 +181,7 @@ def _run(args: argparse.Namespace, db: Database, catalog: Path, plan: OffloadPla
         js("start", source=plan.source, destinations=list(plan.destinations), files=len(scan.files),
            bytes=scan.total_bytes, algorithms=list(plan.algorithms), verify_mode=plan.verify_mode.value)
     else:
-        err.write(f"Offload {record.offload_id}: {len(scan.files)} files ({human_bytes(scan.total_bytes)}) "
+        err.write(f"Offload {record.offload_id}: {plural(len(scan.files), 'file')} ({human_bytes(scan.total_bytes)}) "
                   f"from {plan.source}\n")
         for d in plan.destinations:
             err.write(f"  -> {d}\n")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from datawrangler.core.words import plural
+
 
 @dataclass(frozen=True)
 class Meta:
@@ -37,8 +39,8 @@ class Verdict:
     @property
     def detail(self) -> str:
         if self.safe:
-            return (f"Safe to format: every file has a verified copy on at least {self.copies} distinct drives "
-                    f"(rule: {self.required}).")
+            return (f"Safe to format: every file has a verified copy on at least "
+                    f"{plural(self.copies, 'distinct drive')} (rule: {self.required}).")
         return " ".join(self.reasons)
 
 

@@ -9,6 +9,7 @@ from sqlite_utils import Database
 
 from datawrangler.reports import clips, query
 from datawrangler.reports.common import camera_of, meta, verdict, volume
+from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
 
 MAX_FAILURES = 50  # listed one by one, with their messages; the rest are counted by drive and code
@@ -117,8 +118,9 @@ def _warnings(db: Database, o: dict[str, Any], card: CardInfo, dests: tuple[Dest
         if d.message and d.state != "verified":
             out.append(Problem(d.tag, d.path, d.code or d.state, d.message))
     if counts.get("pending"):
-        out.append(Problem("", "", "not_copied", f"{counts['pending']:,} files were not copied: the offload did not "
-                           f"finish. Run 'datawrangler resume {o['id']}'."))
+        pending = counts["pending"]
+        out.append(Problem("", "", "not_copied", f"{plural(pending, 'file')} {'was' if pending == 1 else 'were'} "
+                           f"not copied: the offload did not finish. Run 'datawrangler resume {o['id']}'."))
     if o["resumes"]:
         out.append(Problem("", "", "resumed", f"The offload was resumed {o['resumes']} time(s); files verified "
                            "before a resume were not copied again."))
@@ -131,5 +133,7 @@ def _warnings(db: Database, o: dict[str, Any], card: CardInfo, dests: tuple[Dest
     for e in skipped[:MAX_SKIPPED]:
         out.append(Problem("card", e["data"].get("path", ""), e["code"] or "skipped", e["message"]))
     if len(skipped) > MAX_SKIPPED:
-        out.append(Problem("card", "", "skipped", f"… and {len(skipped) - MAX_SKIPPED:,} more entries skipped."))
+        more = len(skipped) - MAX_SKIPPED
+        entries = "entry" if more == 1 else "entries"
+        out.append(Problem("card", "", "skipped", f"… and {more:,} more {entries} skipped."))
     return tuple(out)

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from datawrangler.reports import query
 from datawrangler.reports.common import meta, verdict
+from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
 from datawrangler.store import redundancy
 
@@ -58,7 +59,7 @@ def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", r
                                   tuple(sorted({v["last_mount_point"] for v in vols if v["last_mount_point"]})),
                                   tuple(held)))
     drives.sort(key=lambda d: (not d.short, d.name))
-    subject = scope or (f"{len(cards)} cards" if card_ids is None else ", ".join(c.reel or str(c.card_id)
+    subject = scope or (plural(len(cards), "card") if card_ids is None else ", ".join(c.reel or str(c.card_id)
                                                                                 for c in cards[:6]))
     return RedundancyReport(meta("redundancy", "Redundancy report", subject, ", ".join(sorted(projects)) or None,
                                  required, now=now, paper=paper),
