@@ -78,8 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-default-ignore", action="store_true", help="copy system files (.DS_Store, ...) too")
     o.add_argument("--retries", type=int, help="re-copies of a file whose read-back does not match (default 2)")
     o.add_argument("--project", help="the production's name, recorded in the catalog")
-    o.add_argument("--reel", help="the card's reel (default: from its folder name, e.g. A001 from A001R2EC)")
-    o.add_argument("--camera", help="the camera (e.g. A)")
+    o.add_argument("--reel", help="the card's reel (default: from its clip names, else its folder name, e.g. A001 "
+                   "from A001R2EC)")
+    o.add_argument("--camera", help="the camera (e.g. A; default: the clips' camera letter)")
     o.add_argument("--operator", help="who ran the offload")
     o.add_argument("--incremental", action="store_true",
                    help="a card offloaded before: copy only files the catalog does not hold verified there")
