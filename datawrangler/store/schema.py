@@ -1,7 +1,7 @@
 """The catalog's schema and its migrations.
 
 `PRAGMA user_version` holds the schema version. `MIGRATIONS[i]` takes a catalog from version i to i+1,
-so schema version 2 is one function appended to the list (and a test with a catalog of version 1).
+so a new version is one function appended to the list (and a test with a catalog of the version before).
 Migrations run in one transaction each, after a backup of the file (see `db.open_catalog`).
 """
 
@@ -101,8 +101,15 @@ def _v1(db: Database) -> None:
     db.table("events").create_index(["offload_id"])
 
 
+def _v2(db: Database) -> None:
+    """The shooting day and the location of each offload, so a report made later still prints them.
+    NULL for the offloads of version 1: nothing recorded them."""
+    db.table("offloads").add_column("shooting_day", int)
+    db.table("offloads").add_column("location", str)
+
+
 Migration = Callable[[Database], None]
-MIGRATIONS: list[Migration] = [_v1]
+MIGRATIONS: list[Migration] = [_v1, _v2]
 
 
 def schema_version() -> int:

@@ -17,15 +17,16 @@ from datawrangler.store.db import CatalogError, backup_path, open_catalog
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_v1_creates_every_table_in_wal_mode(tmp_path: Path) -> None:
+def test_a_new_catalog_has_every_table_in_wal_mode(tmp_path: Path) -> None:
     db = open_catalog(tmp_path / "catalog.sqlite")
     try:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 1 == schema.schema_version()
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 2 == schema.schema_version()
         assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert set(schema.CORE_TABLES) <= set(db.table_names())
         cols = {c.name for c in db["copies"].columns}
         assert {"state", "digests", "cache_bypassed", "verified_at"} <= cols
         assert {"method", "result", "cache_bypassed", "at"} <= {c.name for c in db["verifications"].columns}
+        assert {"shooting_day", "location"} <= {c.name for c in db["offloads"].columns}
     finally:
         db.close()
     assert not backup_path(tmp_path / "catalog.sqlite", 0).exists()  # a new catalog needs no backup
@@ -39,30 +40,70 @@ def test_reopening_a_current_catalog_changes_nothing(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.bak-v*"))
 
 
-def _v2(db: Database) -> None:
-    db["offloads"].add_column("shooting_day", int)
+def _next(db: Database) -> None:
+    db.table("offloads").add_column("not_yet", int)
 
 
 def test_migration_to_a_new_version_backs_up_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "catalog.sqlite"
-    db = open_catalog(path)  # a version-1 catalog with some history in it
+    current = schema.schema_version()
+    db = open_catalog(path)  # a current catalog with some history in it
     with db.atomic():
-        db.conn.execute("INSERT INTO events (at, kind, message) VALUES (1.0, 'note', 'from version 1')")
+        db.conn.execute("INSERT INTO events (at, kind, message) VALUES (1.0, 'note', 'from before')")
     db.close()
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _v2])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _next])
+    db = open_catalog(path)
+    try:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
+        assert "not_yet" in {c.name for c in db["offloads"].columns}
+        assert db.conn.execute("SELECT message FROM events").fetchone()[0] == "from before"
+    finally:
+        db.close()
+    bak = backup_path(path, current)
+    con = sqlite3.connect(bak)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == current
+        assert "not_yet" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
+        assert con.execute("SELECT message FROM events").fetchone()[0] == "from before"
+    finally:
+        con.close()
+
+
+def _v1_catalog(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A catalog as version 1 wrote it (its migration only), with a card and an offload in it."""
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+        db = open_catalog(path)
+    try:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert "shooting_day" not in {c.name for c in db["offloads"].columns}
+        with db.atomic():
+            db.conn.execute("INSERT INTO cards (id, fingerprint, reel) VALUES (1, 'fp1', 'A001')")
+            db.conn.execute("INSERT INTO offloads (id, uuid, card_id, reel, source, plan, state, started_at, "
+                            "files_total) VALUES (7, 'u-7', 1, 'A001', '/media/A001', '{}', 'verified', 1.5, 3)")
+    finally:
+        db.close()
+
+
+def test_a_version_1_catalog_gets_shooting_day_and_location(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "catalog.sqlite"
+    _v1_catalog(path, monkeypatch)
     db = open_catalog(path)
     try:
         assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
-        assert "shooting_day" in {c.name for c in db["offloads"].columns}
-        assert db.conn.execute("SELECT message FROM events").fetchone()[0] == "from version 1"
+        row = db.conn.execute("SELECT id, uuid, card_id, reel, source, state, started_at, files_total, "
+                              "shooting_day, location FROM offloads").fetchall()
+        assert row == [(7, "u-7", 1, "A001", "/media/A001", "verified", 1.5, 3, None, None)]
+        assert db.conn.execute("SELECT fingerprint, reel FROM cards").fetchall() == [("fp1", "A001")]
+        assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     finally:
         db.close()
-    bak = backup_path(path, 1)
-    con = sqlite3.connect(bak)
+    con = sqlite3.connect(backup_path(path, 1))
     try:
         assert con.execute("PRAGMA user_version").fetchone()[0] == 1
         assert "shooting_day" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
-        assert con.execute("SELECT message FROM events").fetchone()[0] == "from version 1"
+        assert con.execute("SELECT uuid FROM offloads").fetchall() == [("u-7",)]
     finally:
         con.close()
 
@@ -70,9 +111,10 @@ def test_migration_to_a_new_version_backs_up_first(tmp_path: Path, monkeypatch: 
 def test_a_failing_migration_leaves_the_old_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "catalog.sqlite"
     open_catalog(path).close()
+    current = schema.schema_version()
 
     def broken(db: Database) -> None:
-        db["offloads"].add_column("half_done", int)
+        db.table("offloads").add_column("half_done", int)
         raise RuntimeError("migration bug")
 
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
@@ -80,7 +122,7 @@ def test_a_failing_migration_leaves_the_old_version(tmp_path: Path, monkeypatch:
         open_catalog(path)
     con = sqlite3.connect(path)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert con.execute("PRAGMA user_version").fetchone()[0] == current
         assert "half_done" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
     finally:
         con.close()
@@ -94,6 +136,18 @@ def test_a_catalog_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> 
     con.close()
     before = path.read_bytes()
     with pytest.raises(CatalogError, match=r"newer DataWrangler.*Update DataWrangler"):
+        open_catalog(path)
+    assert path.read_bytes() == before
+
+
+def test_a_catalog_one_version_newer_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.sqlite"
+    open_catalog(path).close()
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA user_version = {schema.schema_version() + 1}")
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(CatalogError, match=r"schema version 3; this version reads up to 2"):
         open_catalog(path)
     assert path.read_bytes() == before
 
