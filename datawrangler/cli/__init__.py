@@ -43,6 +43,17 @@ __all__ = ["EXIT_BUG", "EXIT_CANCELLED", "EXIT_ERRORS", "EXIT_FOR_STATE", "EXIT_
            "EXIT_OK", "EXIT_REFUSED", "build_parser", "main"]
 
 
+def _day(text: str) -> int:
+    """A shooting day number: 0 or more, as the preset's 'day'."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the shooting day is a number, 0 or more (e.g. --day 15).")
+    return n
+
+
 def _common(json_help: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
@@ -82,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "from A001R2EC)")
     o.add_argument("--camera", help="the camera (e.g. A; default: the clips' camera letter)")
     o.add_argument("--operator", help="who ran the offload")
+    o.add_argument("--day", type=_day, metavar="N", help="the shooting day number, recorded in the catalog for the "
+                   "reports ('Day N')")
+    o.add_argument("--location", metavar="TEXT", help="where the offload was made (e.g. 'Stage 4'), for the reports")
     o.add_argument("--incremental", action="store_true",
                    help="a card offloaded before: copy only files the catalog does not hold verified there")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -102,7 +102,8 @@ def cmd_offload(args: argparse.Namespace) -> int:
         reel = args.reel or card.reel
         meta = OffloadMeta(project=args.project or settings.production or None, reel=reel,
                            camera=args.camera or (card.camera_letter if reel == card.reel else None),
-                           operator=args.operator or settings.operator or None, vendor=_vendor(card))
+                           operator=args.operator or settings.operator or None, vendor=_vendor(card),
+                           shooting_day=args.day, location=args.location or None)
         known = cards.find_known(db, fp, reel, scan.files)
         pairs: dict = {}
         if known is not None:

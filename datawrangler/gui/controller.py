@@ -209,7 +209,7 @@ class Controller(QObject):
                                    incremental=bool(info and info.card_id is not None and info.new_or_changed),
                                    algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
                                    copies_required=preset.copies_required, handoff=tuple(preset.handoff),
-                                   keep_awake=preset.keep_awake)
+                                   keep_awake=preset.keep_awake, shooting_day=preset.day)
 
     def enqueue(self, path: str) -> QueueItem | None:
         path = os.path.normpath(path)

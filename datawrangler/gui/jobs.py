@@ -154,6 +154,8 @@ class OffloadRequest:
     copies_required: int = 2
     handoff: tuple[str, ...] = ()  # core.presets.HANDOFF_KINDS
     keep_awake: bool = False  # hold a sleep inhibitor while this offload runs (volumes.awake)
+    shooting_day: int | None = None  # the preset's day, recorded in the catalog for the reports
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def _run_offload(req: OffloadRequest, control: OffloadControl, *, on_progress: C
             reel = req.reel or default_reel(plan.source)
             meta = OffloadMeta(project=req.project or req.settings.production or None, reel=reel,
                                camera=req.camera, operator=req.operator or req.settings.operator or None,
-                               vendor=req.vendor)
+                               vendor=req.vendor, shooting_day=req.shooting_day, location=req.location)
             known = cards.find_known(db, fp, reel, scan.files)
             if known is not None:
                 meta = OffloadMeta(**{**meta.__dict__, "lineage": known.lineage,

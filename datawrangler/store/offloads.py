@@ -35,6 +35,8 @@ class OffloadMeta:
     vendor: str | None = None
     incremental_of: int | None = None  # the offload whose verified copies this one does not repeat
     lineage: int | None = None  # the card this one grew from (a card that went back into the camera)
+    shooting_day: int | None = None  # the production's day number (the preset's 'day', or --day)
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,13 +110,15 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
         cur = db.conn.execute(
             "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
             " plan, operator, host, pid, start_token, app_version, started_at, state, files_total, bytes_total,"
-            " incremental_of) VALUES (:uuid, :card, :project, :reel, :camera, :source, :roll, :alg, :mode, :plan,"
-            " :operator, :host, :pid, :start_token, :version, :now, 'running', :files, :bytes, :inc)",
+            " incremental_of, shooting_day, location) VALUES (:uuid, :card, :project, :reel, :camera, :source, :roll,"
+            " :alg, :mode, :plan, :operator, :host, :pid, :start_token, :version, :now, 'running', :files, :bytes,"
+            " :inc, :day, :location)",
             {"uuid": uid, "card": card_id, "project": meta.project, "reel": meta.reel, "camera": meta.camera,
              "source": plan.source, "roll": os.path.basename(plan.destinations[0]) if plan.destinations else None,
              "alg": ",".join(plan.algorithms), "mode": plan.verify_mode.value, "plan": plan_to_json(plan),
              "operator": meta.operator, **_process(), "version": __version__, "now": now,
-             "files": len(scan.files), "bytes": scan.total_bytes, "inc": meta.incremental_of})
+             "files": len(scan.files), "bytes": scan.total_bytes, "inc": meta.incremental_of,
+             "day": meta.shooting_day, "location": meta.location})
         oid = int(cur.lastrowid or 0)
         dest_ids = _destinations(db, oid, plan)
         _insert_listing(db, oid, scan)

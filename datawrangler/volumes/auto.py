@@ -208,7 +208,7 @@ class AutoOffloader:
             log.warning("auto-offload %s: %s", volume.mount_point, w.message)
         meta = OffloadMeta(project=p.project or None, reel=name.reel, camera=name.camera, operator=self.operator,
                            vendor=None if card.generic else card.vendor,
-                           lineage=name.known.lineage if name.known is not None else None)
+                           lineage=name.known.lineage if name.known is not None else None, shooting_day=p.day)
         control = OffloadControl()
         with self._lock:
             self._control = control

@@ -58,7 +58,7 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
     card = make_card(name="A001R2EC")
     dests = dest_dirs(2)
     preset = Preset("main", destinations=tuple(map(str, dests)), template="{project}/{date}/{card}", project="NS",
-                    auto_offload=True, eject_after=True, keep_awake=True, copies_required=1)  # one test disk
+                    auto_offload=True, eject_after=True, keep_awake=True, copies_required=1, day=15)  # one test disk
     statuses: list[AutoStatus] = []
     ejector = Ejector()
     handed: list[int] = []
@@ -73,11 +73,11 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
         _same_tree(card, d / "NS" / DATE / "A001R2EC")
     db = open_catalog(app_paths().catalog_file)
     try:
-        row = db.conn.execute("SELECT o.reel, o.camera, o.project, o.state, c.vendor FROM offloads o "
+        row = db.conn.execute("SELECT o.reel, o.camera, o.project, o.state, c.vendor, o.shooting_day FROM offloads o "
                               "JOIN cards c ON c.id = o.card_id WHERE o.id = ?", (final.offload_id,)).fetchone()
     finally:
         db.close()
-    assert row == ("A001", "A", "NS", "verified", "ARRI")
+    assert row == ("A001", "A", "NS", "verified", "ARRI", 15)  # the preset's day, for the reports
     assert handed == [final.offload_id]
     # the same card inserted again: already safe, not copied again
     statuses.clear()
