@@ -33,6 +33,19 @@ def volume(row: dict[str, Any] | None) -> Volume | None:
                   capacity=row.get("capacity"))
 
 
+def shooting_day(days: list[int | None]) -> str | None:
+    """The header's shooting day from the offloads' stored day numbers: 'Day 15', 'Days 14, 15', or None."""
+    known = sorted({d for d in days if d is not None})
+    if not known:
+        return None
+    return f"Day{'s' if len(known) > 1 else ''} {', '.join(map(str, known))}"
+
+
+def location(places: list[str | None]) -> str | None:
+    """The header's location from the offloads' stored locations, in the order first met."""
+    return ", ".join(dict.fromkeys(p for p in places if p)) or None
+
+
 def camera_of(camera: str | None, reel: str | None) -> str | None:
     """The camera letter as recorded, else the first letter of a reel named like A001."""
     if camera:

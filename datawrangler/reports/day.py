@@ -7,7 +7,7 @@ from collections import defaultdict
 
 from sqlite_utils import Database
 
-from datawrangler.reports import clips, query
+from datawrangler.reports import clips, common, query
 from datawrangler.reports.common import camera_of, meta, verdict
 from datawrangler.reports.model import CameraTotal, DayCard, DayReport, DriveTotal, Problem
 
@@ -56,6 +56,9 @@ def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2
     cards.sort(key=lambda r: (r.camera or "~", r.reel or "~", r.started_at))
     projects = sorted({o["project"] for o in offloads if o["project"]})
     operators = tuple(sorted({o["operator"] for o in offloads if o["operator"]}))
+    # the report's flags win over what the day's offloads recorded
+    shooting_day = shooting_day or common.shooting_day([o.get("shooting_day") for o in latest.values()])
+    location = location or common.location([o.get("location") for o in latest.values()])
     return DayReport(
         meta=meta("day", "Day report", day + (f" · {shooting_day}" if shooting_day else ""),
                   ", ".join(projects) or None, required, now=now, paper=paper),

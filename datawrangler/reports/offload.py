@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from datawrangler.reports import clips, query
+from datawrangler.reports import clips, common, query
 from datawrangler.reports.common import camera_of, meta, verdict, volume
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
@@ -28,6 +28,9 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
     if o is None:
         raise UnknownOffload(f"There is no offload {offload_id} in the catalog. 'datawrangler history' lists them.")
     c = query.card(db, o["card_id"]) or {}
+    # the report's flags win over what the offload recorded
+    shooting_day = shooting_day or common.shooting_day([o.get("shooting_day")])
+    location = location or common.location([o.get("location")])
     reel = o["reel"] or c.get("reel")
     card = CardInfo(o["card_id"], c.get("label"), c.get("vendor"), camera_of(o["camera"], reel), reel,
                     c.get("fingerprint"), o["source"], volume(query.volume(db, c.get("volume_id"))))
