@@ -595,9 +595,11 @@ def mount_tmpfs(mountpoint: Path, size_bytes: int) -> KernelMount:
     return KernelMount(mountpoint, "tmpfs")
 
 
-def mount_ext4_image(image: Path, mountpoint: Path, size_mb: int, label: str | None = None) -> KernelMount:
-    """Make an ext4 image of ``size_mb`` MiB (no reserved blocks), attach it to a loop device and
-    mount it at ``mountpoint``."""
+def mount_ext4_image(image: Path, mountpoint: Path, size_mb: int, label: str | None = None, *,
+                     fs_uuid: str | None = None, tree: Path | None = None) -> KernelMount:
+    """Make an ext4 image of ``size_mb`` MiB (no reserved blocks; filesystem UUID ``fs_uuid``; filled
+    from the folder ``tree`` when given: mkfs.ext4 -d), attach it to a loop device and mount it at
+    ``mountpoint``."""
     if label is not None and len(label.encode()) > 16:
         raise ValueError(f"ext4 labels are at most 16 bytes: {label!r}")
     with open(image, "wb") as f:
@@ -605,6 +607,10 @@ def mount_ext4_image(image: Path, mountpoint: Path, size_mb: int, label: str | N
     mkfs = ["mkfs.ext4", "-q", "-F", "-m", "0", "-E", "lazy_itable_init=0,lazy_journal_init=0"]
     if label is not None:
         mkfs += ["-L", label]
+    if fs_uuid is not None:
+        mkfs += ["-U", fs_uuid]
+    if tree is not None:
+        mkfs += ["-d", str(tree)]
     subprocess.run([*mkfs, str(image)], check=True, capture_output=True)
     device = subprocess.run(
         ["losetup", "--find", "--show", str(image)], check=True, capture_output=True, text=True

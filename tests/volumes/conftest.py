@@ -8,8 +8,6 @@ detached at teardown, even when the test fails.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,17 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.faultfs import KernelMount
+from tests.faultfs import KernelMount, mount_ext4_image
+from tests.integration.conftest import require_root, require_tools
 
 CardMountFactory = Callable[..., KernelMount]
 
 
 def _skip_unless_mounts_possible() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root: mounts a loop-device ext4 image")
-    missing = [n for n in ("mkfs.ext4", "losetup", "mount", "umount") if shutil.which(n) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}")
+    require_root()
+    require_tools("mkfs.ext4", "losetup", "mount", "umount")
     if not os.path.exists("/dev/loop-control"):
         pytest.skip("no loop devices (/dev/loop-control missing)")
 
@@ -47,22 +43,10 @@ def card_mount(tmp_path: Path) -> Iterator[CardMountFactory]:
     def make(mountpoint: Path, *, label: str | None = None, fs_uuid: str | None = None,
              tree: Path | None = None, size_mb: int = 16) -> KernelMount:
         fs_uuid = fs_uuid or str(uuid.uuid4())
-        image = images / f"{len(mounts)}.ext4"
-        with open(image, "wb") as f:
-            f.truncate(size_mb << 20)
-        mkfs = ["mkfs.ext4", "-q", "-F", "-m", "0", "-U", fs_uuid, "-E", "lazy_itable_init=0,lazy_journal_init=0"]
-        if label:
-            mkfs += ["-L", label]
-        if tree is not None:
-            mkfs += ["-d", str(tree)]
-        subprocess.run([*mkfs, str(image)], check=True, capture_output=True)
-        device = subprocess.run(["losetup", "--find", "--show", str(image)], check=True, capture_output=True,
-                                text=True).stdout.strip()
-        mount = KernelMount(mountpoint, "ext4", device=device, image=image, label=label)
+        mount = mount_ext4_image(images / f"{len(mounts)}.ext4", mountpoint, size_mb, label, fs_uuid=fs_uuid,
+                                 tree=tree)
         mount.fs_uuid = fs_uuid  # type: ignore[attr-defined]
         mounts.append(mount)
-        mountpoint.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["mount", "-t", "ext4", device, str(mountpoint)], check=True, capture_output=True)
         return mount
 
     try:
