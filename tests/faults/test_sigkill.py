@@ -21,7 +21,7 @@ import pytest
 from datawrangler.core.transfer import is_temp_name
 from tests.conftest import BigData, write_file
 from tests.faults.common import assert_nothing_claimed_falsely, footage, mhl_entries, tree
-from tests.integration.test_resume import _check_after_kill, _dw, _offload_id, _projection, _run
+from tests.integration.test_resume import _check_after_kill, _offload_id, _projection, _run, kill_trial
 
 TRIALS = 50
 FILES = 120
@@ -67,18 +67,9 @@ def test_fifty_sigkills_then_resume(tmp_path: Path, big_data: BigData) -> None:
     rnd = random.Random(20231015)
     killed_running = resumed = 0
     for trial in range(TRIALS):
-        home = tmp_path / f"home{trial}"
-        dests = [tmp_path / f"t{trial}-d1", tmp_path / f"t{trial}-d2"]
-        for d in dests:
-            d.mkdir()
-        rolls = [d / card.name for d in dests]
-        catalog = home / "data" / "catalog.sqlite"
-        p = _dw(home, "offload", str(card), *map(str, dests), "--json")
-        time.sleep(rnd.uniform(0.0, duration * 1.05))
-        p.send_signal(signal.SIGKILL)
-        out, _ = p.communicate(timeout=60)
-        killed_running += p.returncode == -signal.SIGKILL
-        _check_after_kill(catalog, card, rolls)
+        home, rolls, catalog, returncode, out = kill_trial(tmp_path, trial, card, rnd.uniform(0.0, duration * 1.05))
+        dests = [r.parent for r in rolls]
+        killed_running += returncode == -signal.SIGKILL
         assert_nothing_claimed_falsely(card_state, catalog=catalog if catalog.exists() else None, rolls=rolls)
 
         oid = _offload_id(home, out)

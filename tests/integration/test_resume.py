@@ -123,6 +123,23 @@ def _offload_id(home: Path, out: str) -> int | None:
 
 
 @pytest.mark.slow
+def kill_trial(tmp_path: Path, trial: int, card: Path, after: float) -> tuple[Path, list[Path], Path, int, str]:
+    """One trial: offload the card to two fresh destinations with a fresh home, SIGKILL it after `after`
+    seconds, check what the kill left. Returns (home, rolls, catalog, return code, stdout)."""
+    home = tmp_path / f"home{trial}"
+    dests = [tmp_path / f"t{trial}-d1", tmp_path / f"t{trial}-d2"]
+    for d in dests:
+        d.mkdir()
+    rolls = [d / card.name for d in dests]
+    catalog = home / "data" / "catalog.sqlite"
+    p = _dw(home, "offload", str(card), *map(str, dests), "--json")
+    time.sleep(after)
+    p.send_signal(signal.SIGKILL)
+    out, _ = p.communicate(timeout=60)
+    _check_after_kill(catalog, card, rolls)
+    return home, rolls, catalog, p.returncode, out
+
+
 def test_resume_after_sigkill_at_random_points(tmp_path: Path, big_data: BigData) -> None:
     # 12 trials write 2 copies each of a 32 MB card (~850 MB in all): each trial's are removed once checked
     # (a failing trial's are kept, to look at), so the test holds the card and two or three copies at most
@@ -146,18 +163,9 @@ def test_resume_after_sigkill_at_random_points(tmp_path: Path, big_data: BigData
     outcomes = []
     resumed = 0
     for trial in range(TRIALS):
-        home = tmp_path / f"home{trial}"
-        dests = [tmp_path / f"t{trial}-d1", tmp_path / f"t{trial}-d2"]
-        for d in dests:
-            d.mkdir()
-        rolls = [d / card.name for d in dests]
-        catalog = home / "data" / "catalog.sqlite"
-        p = _dw(home, "offload", str(card), *map(str, dests), "--json")
-        time.sleep(rnd.uniform(0.0, duration * 1.05))
-        p.send_signal(signal.SIGKILL)
-        out, _ = p.communicate(timeout=60)
-        outcomes.append(p.returncode)
-        _check_after_kill(catalog, card, rolls)
+        home, rolls, catalog, returncode, out = kill_trial(tmp_path, trial, card, rnd.uniform(0.0, duration * 1.05))
+        dests = [r.parent for r in rolls]
+        outcomes.append(returncode)
 
         oid = _offload_id(home, out)
         if oid is None:  # killed before the offload was recorded: nothing to resume, start again
