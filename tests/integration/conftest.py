@@ -11,7 +11,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -23,6 +23,8 @@ Ext4Factory = Callable[..., KernelMount]
 
 _ROOT_FIXTURES = {"faultfs", "tmpfs_mount", "ext4_loop_mount"}
 
+M = TypeVar("M")
+
 
 def require_root() -> None:
     if os.geteuid() != 0:
@@ -33,6 +35,31 @@ def require_tools(*names: str) -> None:
     missing = [n for n in names if shutil.which(n) is None]
     if missing:
         pytest.skip(f"needs {', '.join(missing)}")
+
+
+def require_loop_mounts() -> None:
+    """Root, the ext4 and loop tools, and loop devices: what an ext4 image mount needs."""
+    require_root()
+    require_tools("mkfs.ext4", "losetup", "mount", "umount")
+    if not os.path.exists("/dev/loop-control"):
+        pytest.skip("no loop devices (/dev/loop-control missing)")
+
+
+def mount_factory(mount_one: Callable[..., M], teardown: Callable[[M], None]) -> Iterator[Callable[..., M]]:
+    """The body of a mount fixture: yields a factory that mounts with ``mount_one`` and remembers the
+    mount; at teardown (even when the test failed) ``teardown`` undoes them, last first."""
+    mounts: list[M] = []
+
+    def make(*args: Any, **kwargs: Any) -> M:
+        mount = mount_one(*args, **kwargs)
+        mounts.append(mount)
+        return mount
+
+    try:
+        yield make
+    finally:
+        for mount in reversed(mounts):
+            teardown(mount)
 
 
 def require_fuse() -> None:
@@ -68,7 +95,6 @@ def faultfs(tmp_path: Path) -> Iterator[FaultFSFactory]:
     (see ``faultfs.DEFAULT_OPTIONS``).
     """
     require_fuse()
-    mounts: list[FaultMount] = []
 
     def make(
         name: str = "fuse", *, files: Mapping[str, bytes] | None = None, options: Mapping[str, Any] | None = None
@@ -80,15 +106,9 @@ def faultfs(tmp_path: Path) -> Iterator[FaultFSFactory]:
             target = backing / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        mount = FaultMount(backing, root / "mnt", root / "work", options=options)
-        mounts.append(mount)
-        return mount
+        return FaultMount(backing, root / "mnt", root / "work", options=options)
 
-    try:
-        yield make
-    finally:
-        for mount in reversed(mounts):
-            mount.stop()
+    yield from mount_factory(make, FaultMount.stop)
 
 
 @pytest.fixture
@@ -96,38 +116,18 @@ def tmpfs_mount(tmp_path: Path) -> Iterator[TmpfsFactory]:
     """``tmpfs_mount(size_bytes) -> KernelMount``: a real tmpfs of that size (a small "drive" that
     fills up: ENOSPC)."""
     require_root()
-    mounts: list[KernelMount] = []
-
-    def make(size_bytes: int) -> KernelMount:
-        mount = mount_tmpfs(_fresh_dir(tmp_path, "tmpfs"), size_bytes)
-        mounts.append(mount)
-        return mount
-
-    try:
-        yield make
-    finally:
-        for mount in reversed(mounts):
-            mount.cleanup()
+    yield from mount_factory(lambda size_bytes: mount_tmpfs(_fresh_dir(tmp_path, "tmpfs"), size_bytes),
+                             KernelMount.cleanup)
 
 
 @pytest.fixture
 def ext4_loop_mount(tmp_path: Path) -> Iterator[Ext4Factory]:
     """``ext4_loop_mount(size_mb, label=None) -> KernelMount``: an ext4 image (no reserved blocks)
     on a loop device, mounted; ``.device``, ``.label``, ``.unmount(lazy=...)`` to yank it mid-test."""
-    require_root()
-    require_tools("mkfs.ext4", "losetup", "mount", "umount")
-    if not os.path.exists("/dev/loop-control"):
-        pytest.skip("no loop devices (/dev/loop-control missing)")
-    mounts: list[KernelMount] = []
+    require_loop_mounts()
 
     def make(size_mb: int, label: str | None = None) -> KernelMount:
         root = _fresh_dir(tmp_path, f"ext4-{label}" if label else "ext4")
-        mount = mount_ext4_image(root / "image.ext4", root / "mnt", size_mb, label)
-        mounts.append(mount)
-        return mount
+        return mount_ext4_image(root / "image.ext4", root / "mnt", size_mb, label)
 
-    try:
-        yield make
-    finally:
-        for mount in reversed(mounts):
-            mount.cleanup()
+    yield from mount_factory(make, KernelMount.cleanup)

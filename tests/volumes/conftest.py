@@ -7,7 +7,7 @@ detached at teardown, even when the test fails.
 
 from __future__ import annotations
 
-import os
+import itertools
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,16 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.faultfs import KernelMount, mount_ext4_image
-from tests.integration.conftest import require_root, require_tools
+from tests.integration.conftest import mount_factory, require_loop_mounts
 
 CardMountFactory = Callable[..., KernelMount]
-
-
-def _skip_unless_mounts_possible() -> None:
-    require_root()
-    require_tools("mkfs.ext4", "losetup", "mount", "umount")
-    if not os.path.exists("/dev/loop-control"):
-        pytest.skip("no loop devices (/dev/loop-control missing)")
 
 
 @pytest.fixture
@@ -35,25 +28,20 @@ def card_mount(tmp_path: Path) -> Iterator[CardMountFactory]:
     Makes an ext4 image (filled from the folder ``tree`` when given: mkfs.ext4 -d), attaches it to a loop
     device and mounts it at ``mountpoint`` (created). ``.fs_uuid`` holds the filesystem UUID.
     """
-    _skip_unless_mounts_possible()
-    mounts: list[KernelMount] = []
+    require_loop_mounts()
+    count = itertools.count()
     images = tmp_path / "images"
     images.mkdir()
 
     def make(mountpoint: Path, *, label: str | None = None, fs_uuid: str | None = None,
              tree: Path | None = None, size_mb: int = 16) -> KernelMount:
         fs_uuid = fs_uuid or str(uuid.uuid4())
-        mount = mount_ext4_image(images / f"{len(mounts)}.ext4", mountpoint, size_mb, label, fs_uuid=fs_uuid,
+        mount = mount_ext4_image(images / f"{next(count)}.ext4", mountpoint, size_mb, label, fs_uuid=fs_uuid,
                                  tree=tree)
         mount.fs_uuid = fs_uuid  # type: ignore[attr-defined]
-        mounts.append(mount)
         return mount
 
-    try:
-        yield make
-    finally:
-        for mount in reversed(mounts):
-            mount.cleanup()
+    yield from mount_factory(make, KernelMount.cleanup)
 
 
 @pytest.fixture
