@@ -13,7 +13,6 @@ import random
 import signal
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 from datawrangler.core.transfer import is_temp_name
 from tests.conftest import BigData, write_file
 from tests.faults.common import assert_nothing_claimed_falsely, footage, mhl_entries, tree
-from tests.integration.test_resume import _check_after_kill, _offload_id, _projection, _run, kill_trial
+from tests.integration.test_resume import _check_after_kill, _offload_id, _projection, _run, kill_trial, reference_run
 
 TRIALS = 50
 FILES = 120
@@ -52,17 +51,8 @@ def test_fifty_sigkills_then_resume(tmp_path: Path, big_data: BigData) -> None:
     big_data.remove_later(tmp_path / "card", tmp_path / "ref1", tmp_path / "ref2")
     card = _card(tmp_path / "card")
     card_state = tree(card)
-    ref_home = tmp_path / "ref"
-    ref_dests = [tmp_path / "ref1", tmp_path / "ref2"]
-    for d in ref_dests:
-        d.mkdir()
-    t0 = time.monotonic()
-    code, _, err = _run(ref_home, "offload", str(card), *map(str, ref_dests), "--json")
-    duration = time.monotonic() - t0
-    assert code == 0, err
-    reference = _projection(ref_home / "data" / "catalog.sqlite", 1)
+    duration, reference = reference_run(tmp_path, card, big_data)
     assert reference[0] == ("verified", FILES, FILES, 0)
-    big_data.remove_now(*ref_dests)  # the reference is the catalog; its copies are not looked at again
 
     rnd = random.Random(20231015)
     killed_running = resumed = 0

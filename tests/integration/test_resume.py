@@ -123,6 +123,22 @@ def _offload_id(home: Path, out: str) -> int | None:
 
 
 @pytest.mark.slow
+def reference_run(tmp_path: Path, card: Path, big_data: BigData) -> tuple[float, list[tuple]]:
+    """The uninterrupted offload of the card: its duration sets the kill window, its catalog projection is
+    the reference every resumed trial must match. Its copies are freed at once (the catalog is what counts)."""
+    ref_home = tmp_path / "ref"
+    ref_dests = [tmp_path / "ref1", tmp_path / "ref2"]
+    for d in ref_dests:
+        d.mkdir()
+    t0 = time.monotonic()
+    code, _, err = _run(ref_home, "offload", str(card), *map(str, ref_dests), "--json")
+    duration = time.monotonic() - t0
+    assert code == 0, err
+    reference = _projection(ref_home / "data" / "catalog.sqlite", 1)
+    big_data.remove_now(*ref_dests)
+    return duration, reference
+
+
 def kill_trial(tmp_path: Path, trial: int, card: Path, after: float) -> tuple[Path, list[Path], Path, int, str]:
     """One trial: offload the card to two fresh destinations with a fresh home, SIGKILL it after `after`
     seconds, check what the kill left. Returns (home, rolls, catalog, return code, stdout)."""
@@ -146,18 +162,8 @@ def test_resume_after_sigkill_at_random_points(tmp_path: Path, big_data: BigData
     big_data.need(200 << 20)
     big_data.remove_later(tmp_path / "card", tmp_path / "ref1", tmp_path / "ref2")
     card = _card(tmp_path / "card")
-    # the uninterrupted run: its duration sets the kill window, its catalog is the reference
-    ref_home = tmp_path / "ref"
-    ref_dests = [tmp_path / "ref1", tmp_path / "ref2"]
-    for d in ref_dests:
-        d.mkdir()
-    t0 = time.monotonic()
-    code, out, err = _run(ref_home, "offload", str(card), *map(str, ref_dests), "--json")
-    duration = time.monotonic() - t0
-    assert code == 0, err
-    reference = _projection(ref_home / "data" / "catalog.sqlite", 1)
+    duration, reference = reference_run(tmp_path, card, big_data)
     assert reference[0] == ("verified", 300, 300, 0)
-    big_data.remove_now(*ref_dests)  # the reference is the catalog; its copies are not looked at again
 
     rnd = random.Random(20231014)
     outcomes = []
