@@ -104,14 +104,8 @@ def cmd_offload(args: argparse.Namespace) -> int:
                            camera=args.camera or (card.camera_letter if reel == card.reel else None),
                            operator=args.operator or settings.operator or None, vendor=_vendor(card),
                            shooting_day=args.day, location=args.location or None)
-        known = cards.find_known(db, fp, reel, scan.files)
-        pairs: dict = {}
-        if known is not None:
-            meta = OffloadMeta(**{**meta.__dict__, "lineage": known.lineage,
-                                  "incremental_of": known.last_offload_id if args.incremental else None})
-            if args.incremental:
-                pairs = resume.verified_pairs(db, plan.destinations, resume.lineage_offloads(db, known.card_id))
-        record = offloads.begin_offload(db, plan, scan, fp, meta)
+        begun = session.begin(db, plan, scan, fp, meta, incremental=args.incremental)
+        record, known, pairs = begun.record, begun.known, begun.pairs
         ids["offload_id"] = record.offload_id
         for warn in warnings:
             warn()

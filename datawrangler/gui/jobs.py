@@ -234,13 +234,8 @@ def _run_offload(req: OffloadRequest, control: OffloadControl, *, on_progress: C
             meta = OffloadMeta(project=req.project or req.settings.production or None, reel=reel,
                                camera=req.camera, operator=req.operator or req.settings.operator or None,
                                vendor=req.vendor, shooting_day=req.shooting_day, location=req.location)
-            known = cards.find_known(db, fp, reel, scan.files)
-            if known is not None:
-                meta = OffloadMeta(**{**meta.__dict__, "lineage": known.lineage,
-                                      "incremental_of": known.last_offload_id if req.incremental else None})
-                if req.incremental:
-                    pairs = resume.verified_pairs(db, plan.destinations, resume.lineage_offloads(db, known.card_id))
-            record = offloads.begin_offload(db, plan, scan, fp, meta)
+            begun = session.begin(db, plan, scan, fp, meta, incremental=req.incremental)
+            record, pairs = begun.record, begun.pairs
         on_started(record.offload_id)
         notes: list[str] = []
 

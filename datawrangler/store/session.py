@@ -7,6 +7,7 @@ catalog is written the same way whoever starts the offload.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, 
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.core.transfer import offload
-from datawrangler.store import offloads, redundancy, resume
+from datawrangler.store import cards, offloads, redundancy, resume
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
@@ -78,6 +79,27 @@ def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResul
         after_finish(record.offload_id, result)
     red = redundancy.card_redundancy(db, card_of(db, record.offload_id), copies_required)
     return RecordedOffload(record.offload_id, result, red.safe, list(red.reasons))
+
+
+@dataclass(frozen=True)
+class Begun:
+    record: OffloadRecord
+    known: cards.KnownCard | None  # what the catalog knew of this card before
+    pairs: dict  # incremental: copies its earlier offloads hold verified, not copied again (run_recorded)
+
+
+def begin(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint: str, meta: OffloadMeta, *,
+          incremental: bool = False) -> Begun:
+    """Create the offload's row. A card the catalog knows (by fingerprint, or reel and files) continues
+    its lineage; with `incremental`, what its earlier offloads hold verified is not copied again."""
+    known = cards.find_known(db, fingerprint, meta.reel, scan.files)
+    pairs: dict = {}
+    if known is not None:
+        meta = dataclasses.replace(meta, lineage=known.lineage,
+                                   incremental_of=known.last_offload_id if incremental else None)
+        if incremental:
+            pairs = resume.verified_pairs(db, plan.destinations, resume.lineage_offloads(db, known.card_id))
+    return Begun(offloads.begin_offload(db, plan, scan, fingerprint, meta), known, pairs)
 
 
 def begin_and_run(catalog: Path, plan: OffloadPlan, scan: ScanResult, fingerprint: str, meta: OffloadMeta,
