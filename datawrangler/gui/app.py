@@ -14,6 +14,7 @@ import logging
 import logging.handlers
 import os
 import queue
+import shutil
 import sys
 import threading
 from collections.abc import Sequence
@@ -32,7 +33,7 @@ from datawrangler.gui.messages import Messages
 from datawrangler.gui.prefs import Profile, load_profile, save_profile
 from datawrangler.gui.sources import make_monitor
 from datawrangler.gui.taskbar import DESKTOP_FILE_NAME
-from datawrangler.gui.theme import app_icon, apply_dark
+from datawrangler.gui.theme import Status, app_icon, apply_dark
 
 log = logging.getLogger("datawrangler.gui")
 
@@ -151,8 +152,6 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     if listener is not None:
         listener.stop()
     if demo_home is not None:  # the demo's own catalog, settings and log: synthetic, like its card
-        import shutil
-
         shutil.rmtree(demo_home, ignore_errors=True)
         del os.environ[HOME_ENV]
     return code
@@ -169,8 +168,6 @@ def make_controller(bridge: Bridge, messages: Messages, profile: Profile, catalo
 
 def _quit_if_done(app: QApplication, controller: Controller) -> None:
     """--quit-when-done: once nothing runs or waits, end the loop; exit 0 only if every offload verified."""
-    from datawrangler.gui.theme import Status
-
     rows = controller.queue.rows
     if any(q.running or q.status is Status.QUEUED for q in rows):
         return

@@ -217,3 +217,19 @@ def test_keep_awake_is_held_for_the_offload_by_the_worker(make_card: Callable, d
     off = run_offload_isolated(_request(make_card(name="A002R2EC"), dest_dirs(2), reel="A002"), OffloadControl(),
                                catalog=tmp_path / "c.sqlite", **Calls().kwargs())
     assert off.safe and "A002" not in calls.read_text(), "keep_awake=False holds nothing"
+
+
+def test_an_error_that_cannot_cross_the_pipe_is_still_reported() -> None:
+    """A worker's exception that does not pickle becomes an OffloadProcessError with its type and text,
+    instead of breaking the pipe (and the window waiting for ever)."""
+    from datawrangler.gui.isolated import _picklable
+
+    class Odd(Exception):
+        def __init__(self) -> None:
+            super().__init__("odd failure")
+            self.callback = lambda: None  # lambdas do not pickle
+
+    out = _picklable(Odd())
+    assert isinstance(out, OffloadProcessError) and "Odd: odd failure" in str(out)
+    refusal = OffloadError(Code.DEST_FULL, "full")
+    assert _picklable(refusal) is refusal
