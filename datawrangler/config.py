@@ -10,29 +10,20 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import platformdirs
 
-if TYPE_CHECKING:  # core imports config (DEFAULT_IGNORE): import Preset lazily at run time
-    from datawrangler.core.presets import Preset
+from datawrangler.core.events import VerifyMode
+from datawrangler.core.hashing import ALGORITHMS
+from datawrangler.core.presets import Preset, PresetError
+from datawrangler.core.scan import DEFAULT_IGNORE
+
+__all__ = ["DEFAULT_IGNORE", "HOME_ENV", "Paths", "Settings", "SettingsError", "app_paths", "find_preset",
+           "load_presets", "load_settings", "save_presets", "save_settings"]
 
 APP = "DataWrangler"
 HOME_ENV = "DATAWRANGLER_HOME"
-
-DEFAULT_IGNORE: tuple[str, ...] = (
-    ".DS_Store",
-    "._*",
-    ".Spotlight-V100",
-    ".fseventsd",
-    ".Trashes",
-    ".TemporaryItems",
-    ".DocumentRevisions-V100",
-    "System Volume Information",
-    "$RECYCLE.BIN",
-    "Thumbs.db",
-    "desktop.ini",
-)
 
 
 @dataclass(frozen=True)
@@ -93,9 +84,6 @@ class Settings:
 
     def __post_init__(self) -> None:
         """Values, not only types: a wrong one is named with what to do, when the settings are read."""
-        from datawrangler.core.events import VerifyMode
-        from datawrangler.core.hashing import ALGORITHMS
-
         def fail(key: str, why: str) -> None:
             raise SettingsError(f"settings: '{key}' {why}. Fix the settings file or delete the key to use the "
                                 "default.")
@@ -190,8 +178,6 @@ def _unknown_keys(path: Path) -> dict[str, Any]:
 
 def load_presets(paths: Paths | None = None) -> list[Preset]:
     """The presets (core.presets.Preset), in file order; [] without a file. SettingsError when unusable."""
-    from datawrangler.core.presets import Preset, PresetError
-
     f = (paths or app_paths()).presets_file
     if not f.exists():
         return []

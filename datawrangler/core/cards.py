@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datawrangler.core.scan import ScanResult, SourceFile, scan_source
+from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile, scan_source
 
 _REEL = re.compile(r"^[A-Z]\d{3}")
 
@@ -251,8 +251,6 @@ def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, l
     """Recognise the card at root from its layout and names. Unknown layouts give a generic card."""
     root = os.fspath(root)
     if scan is None:
-        from datawrangler.config import DEFAULT_IGNORE  # config imports nothing of core at module level
-
         scan = scan_source(root, DEFAULT_IGNORE)
     rules = default_rules() if rules is None else sorted(rules, key=lambda r: -r.priority)
     paths = [f.rel_path for f in scan.files]

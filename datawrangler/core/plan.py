@@ -10,12 +10,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from datawrangler.config import DEFAULT_IGNORE
 from datawrangler.core import devices
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import DEFAULT_ALGORITHMS, parse_algorithms
-from datawrangler.core.scan import ScanResult, SourceFile
+from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile
 
 MiB = 1 << 20
 

@@ -16,6 +16,22 @@ from typing import NamedTuple
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import SkippedEntry
 
+# System files a card or a drive gains from the computers it meets, never the camera's: ignored by default
+# (the settings' `ignore` starts from these). Camera index files are not among them.
+DEFAULT_IGNORE: tuple[str, ...] = (
+    ".DS_Store",
+    "._*",
+    ".Spotlight-V100",
+    ".fseventsd",
+    ".Trashes",
+    ".TemporaryItems",
+    ".DocumentRevisions-V100",
+    "System Volume Information",
+    "$RECYCLE.BIN",
+    "Thumbs.db",
+    "desktop.ini",
+)
+
 
 class SourceFile(NamedTuple):
     rel_path: str  # '/'-separated, spelled as on the card

@@ -17,9 +17,9 @@ from fnmatch import fnmatchcase
 
 from sqlite_utils import Database
 
-from datawrangler.config import DEFAULT_IGNORE
 from datawrangler.core import durable
 from datawrangler.core.hashing import MultiHasher
+from datawrangler.core.scan import DEFAULT_IGNORE
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
 from datawrangler.store import offloads

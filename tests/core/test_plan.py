@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.config import DEFAULT_IGNORE
 from datawrangler.core import devices
 from datawrangler.core import plan as plan_mod
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import DEFAULT_ALGORITHMS
 from datawrangler.core.plan import OffloadPlan, Preflight, Problem, preflight
-from datawrangler.core.scan import ScanResult, SourceFile, scan_source
+from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile, scan_source
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 

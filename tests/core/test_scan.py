@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.config import DEFAULT_IGNORE
 from datawrangler.core.errors import Code, OffloadError
-from datawrangler.core.scan import ScanResult, SourceFile, scan_source
+from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile, scan_source
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 NOBODY = 65534
