@@ -1,0 +1,305 @@
+"""Linux: the mount table is /proc/self/mountinfo; volume identity comes from udev's /dev/disk links where
+udev made them, else `blkid` (containers and minimal systems have no udev), and /sys; a process's start
+token is its start time in clock ticks; keep-awake is `systemd-inhibit`; eject is udisks, else `umount`.
+
+Redundancy counts physical volumes: a block device's partitions are folded into their disk through
+/sys/dev/block; virtual filesystems (tmpfs, FUSE, NFS: major 0) are identified by their device number alone.
+
+psutil reads the mount table too (`disk_partitions`), but without the device number ("major:minor") that
+tells a remount from the same volume, so the table is read here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import logging
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from datawrangler.platform.base import (
+    EjectResult,
+    MountInfo,
+    Runner,
+    Volume,
+    alive_as,
+    containing_mount,
+    device_of,
+    disk_space,
+    eject_with,
+    mounts_under,
+    run,
+)
+from datawrangler.platform.posix import hold_inhibitor
+
+log = logging.getLogger(__name__)
+
+MOUNTINFO = "/proc/self/mountinfo"
+_BY = "/dev/disk"
+
+
+# -- the mount table
+
+
+def _unescape_mount(field: str) -> str:
+    # /proc/self/mountinfo escapes space, tab, newline and backslash as octal
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
+
+
+def mounts() -> list[MountInfo]:
+    """The mount table, in the kernel's order (a later mount over a mount point hides the earlier)."""
+    out: list[MountInfo] = []
+    try:
+        with open(MOUNTINFO, encoding="utf-8", errors="surrogateescape") as f:
+            for line in f:
+                left, _, right = line.partition(" - ")
+                a = left.split()
+                b = right.split()
+                if len(a) >= 5 and len(b) >= 2:
+                    out.append(MountInfo(_unescape_mount(a[4]), b[0], _unescape_mount(b[1]), a[2]))
+    except OSError:
+        pass
+    return out
+
+
+def current(roots: Sequence[str]) -> dict[str, MountInfo]:
+    """{mount point: mount} for every mount strictly under one of roots."""
+    return mounts_under(mounts(), roots)
+
+
+def default_roots() -> tuple[str, ...]:
+    """Where udisks and the desktops mount removable media."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    roots = ["/media", "/mnt"]
+    if user:
+        roots[1:1] = [f"/media/{user}", f"/run/media/{user}"]
+    return tuple(roots)
+
+
+def mount_of(path: str) -> MountInfo | None:
+    """The mount that holds path (the longest mount point that is a prefix of its real path)."""
+    return containing_mount(mounts(), path)
+
+
+def fstype(path: str) -> str:
+    m = mount_of(path)
+    return m.fstype if m else ""
+
+
+# -- volume identity
+
+
+def physical_volume(path: str) -> str:
+    """A stable id of the physical volume that holds path: the disk for a partition."""
+    st = os.stat(path)
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    if major != 0:
+        sys_path = f"/sys/dev/block/{major}:{minor}"
+        try:
+            real = os.path.realpath(sys_path)
+            if os.path.exists(os.path.join(real, "partition")):
+                with open(os.path.join(os.path.dirname(real), "dev"), encoding="ascii") as f:
+                    return "blk:" + f.read().strip()
+            return f"blk:{major}:{minor}"
+        except OSError:
+            pass
+    return f"dev:{major}:{minor}"
+
+
+def _unescape_udev(name: str) -> str:
+    """udev writes unsafe bytes of a label as \\xNN."""
+    raw = re.sub(rb"\\x([0-9a-fA-F]{2})", lambda m: bytes([int(m.group(1), 16)]), os.fsencode(name))
+    return raw.decode("utf-8", "replace")
+
+
+def disk_links(kind: str) -> dict[str, str]:
+    """/dev/disk/by-<kind> ("label", "uuid"): {resolved device node: name}."""
+    folder = os.path.join(_BY, f"by-{kind}")
+    out: dict[str, str] = {}
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return out
+    for name in names:
+        target = os.path.realpath(os.path.join(folder, name))
+        out.setdefault(target, _unescape_udev(name))
+    return out
+
+
+def disk_serial(physical: str) -> str | None:
+    """A /dev/disk/by-id name for the whole disk with device number `blk:MAJ:MIN` (stable across plugs)."""
+    if not physical.startswith("blk:"):
+        return None
+    folder = os.path.join(_BY, "by-id")
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return None
+    for name in names:
+        try:
+            st = os.stat(os.path.join(folder, name))
+        except OSError:
+            continue
+        if f"blk:{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}" == physical and not name.startswith("wwn-"):
+            return name
+    return None
+
+
+def label_and_uuid(mount: MountInfo) -> tuple[str | None, str | None]:
+    """The filesystem's label and UUID: udev's links, else `blkid` (for what the links did not give)."""
+    if not mount.source.startswith("/dev/"):
+        return None, None
+    node = os.path.realpath(mount.source)
+    label, fs_uuid = disk_links("label").get(node), disk_links("uuid").get(node)
+    if label is None or fs_uuid is None:
+        found = blkid(node)
+        label = label or found.get("LABEL") or None
+        fs_uuid = fs_uuid or found.get("UUID") or None
+    return label, fs_uuid
+
+
+def blkid(device: str) -> dict[str, str]:
+    """`blkid -o export DEVICE` as a dict (LABEL, UUID, TYPE, ...); {} when blkid is missing or fails.
+    `-p` probes the device itself, bypassing blkid's cache (which may be stale for a fresh card)."""
+    exe = shutil.which("blkid") or next((p for p in ("/sbin/blkid", "/usr/sbin/blkid") if os.path.exists(p)), None)
+    if exe is None:
+        return {}
+    try:
+        proc = subprocess.run([exe, "-p", "-o", "export", device], capture_output=True, text=True, timeout=10,
+                              check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.info("blkid %s failed: %s", device, exc)
+        return {}
+    out = {}
+    for line in proc.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            out[key.strip()] = _unquote(value.strip())
+    return out
+
+
+def _unquote(value: str) -> str:
+    # blkid -o export escapes with backslashes (shell style)
+    out, esc = [], False
+    for c in value:
+        if esc:
+            out.append(c)
+            esc = False
+        elif c == "\\":
+            esc = True
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def removable(device: str | None) -> bool | None:
+    """/sys/class/block/<dev>/removable of the whole disk (a partition asks its disk)."""
+    if device is None:
+        return None
+    name = os.path.basename(os.path.realpath(device))
+    sys_dir = os.path.realpath(f"/sys/class/block/{name}")
+    if os.path.exists(os.path.join(sys_dir, "partition")):
+        sys_dir = os.path.dirname(sys_dir)
+    try:
+        with open(os.path.join(sys_dir, "removable"), encoding="ascii") as f:
+            if f.read().strip() == "1":
+                return True
+    except OSError:
+        return None
+    # USB card readers often say 0; a disk hanging off a USB bus is removable for a DIT's purposes
+    return "/usb" in sys_dir
+
+
+def describe(mount: MountInfo) -> Volume:
+    label, fs_uuid = label_and_uuid(mount)
+    device = device_of(mount)
+    return Volume(mount.mount_point, label, mount.fstype, device, fs_uuid, *disk_space(mount.mount_point),
+                  removable(device), mount.dev)
+
+
+def volume_at(path: str) -> Volume | None:
+    """The mounted volume whose mount point is `path` itself; None for a plain folder, or a folder inside a
+    volume (ejecting it would take away more than the card that was offloaded). Reads the mount table and
+    may run `blkid`: call it off the GUI thread.
+
+    The table is the truth (os.path.ismount misses a bind mount from the same disk). A device mounted at
+    several places (a bind mount of a folder on it) keeps no device here, so an eject unmounts this one
+    mount point and never acts on the whole disk."""
+    real = os.path.realpath(path)
+    table = mounts()
+    here = [m for m in table if m.mount_point == real]
+    if not here:
+        return None
+    mount = here[-1]  # later lines win: a mount over a mount point hides the one below
+    volume = describe(mount)
+    if volume.device is not None and sum(m.source == mount.source for m in table) > 1:
+        volume = replace(volume, device=None, removable=None)
+    return volume
+
+
+# -- process liveness
+
+
+def start_token(pid: int) -> str:
+    """The process's start time in clock ticks since boot (/proc/PID/stat), or '' when it is gone.
+
+    Not psutil's create_time: that adds the boot time as the wall clock sees it now, which moves when the
+    clock is set (a laptop that finds the network after boot), and a running offload would look ended."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    return fields[19] if len(fields) > 19 else ""
+
+
+def process_alive(pid: int | None, token: str | None) -> bool:
+    """True when the process named by pid and its start token may still be running on this machine."""
+    return alive_as(pid, token, start_token)
+
+
+# -- keep-awake
+
+
+def inhibitor_command(reason: str) -> list[str] | None:
+    if not shutil.which("systemd-inhibit"):
+        return None
+    # The lock lives as long as the command it runs: `tail --pid` ends when this process ends, even when it is
+    # killed (a `sleep infinity` would hold the lock for ever after a crash).
+    return ["systemd-inhibit", "--what=idle:sleep", "--who=DataWrangler", f"--why={reason}", "--mode=block",
+            "tail", f"--pid={os.getpid()}", "-f", "/dev/null"]
+
+
+@contextlib.contextmanager
+def keep_awake(reason: str = "Offloading a camera card") -> Iterator[bool]:
+    """Keep the machine from sleeping while held (a `systemd-inhibit` idle/sleep block lock). Yields True when
+    the lock is held, False when there is none (logged)."""
+    with hold_inhibitor(inhibitor_command(reason)) as held:
+        yield held
+
+
+# -- eject
+
+
+def eject_commands(volume: Volume, which: Callable[[str], str | None] = shutil.which) -> list[list[str]]:
+    """`udisksctl unmount` then `udisksctl power-off` (the reader's light goes out); without udisks, `umount`
+    (works as root or for an fstab 'user' mount). A volume without a device (a bind mount) is unmounted at its
+    mount point only."""
+    if which("udisksctl") and volume.device:
+        cmds = [["udisksctl", "unmount", "--no-user-interaction", "-b", volume.device]]
+        if volume.removable:
+            cmds.append(["udisksctl", "power-off", "--no-user-interaction", "-b", volume.device])
+        return cmds
+    return [["umount", volume.mount_point]]
+
+
+def eject(volume: Volume, runner: Runner = run) -> EjectResult:
+    """Eject the volume with the OS's own tool, so the desktop knows the card went away."""
+    return eject_with(eject_commands(volume), volume, runner)

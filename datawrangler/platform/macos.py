@@ -1,0 +1,80 @@
+"""macOS: removable media mount under /Volumes, each entry that is a mount point is a volume named by its
+folder; keep-awake is `caffeinate`; eject is `diskutil eject`. No mount table is read here, so
+`mount_of` and `fstype` say "unknown" (base)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+
+from datawrangler.platform.base import (
+    EjectResult,
+    MountInfo,
+    Runner,
+    Volume,
+    device_number,
+    device_of,
+    disk_space,
+    eject_with,
+    mounts_under,
+    run,
+)
+from datawrangler.platform.posix import hold_inhibitor
+
+
+def default_roots() -> tuple[str, ...]:
+    return ("/Volumes",)
+
+
+def current(roots: Sequence[str]) -> dict[str, MountInfo]:
+    """{mount point: mount} for every entry of a root that is a mount point (not the boot volume's link)."""
+    out = []
+    for root in roots:
+        try:
+            names = sorted(os.listdir(root))
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            if os.path.ismount(path) and os.path.realpath(path) == path:  # the boot volume is a symlink to /
+                out.append(MountInfo(path, "", "", device_number(path)))
+    return mounts_under(out, roots)
+
+
+def label_and_uuid(mount: MountInfo) -> tuple[str | None, str | None]:
+    """The label is the folder name under /Volumes; the UUID is not read."""
+    return os.path.basename(mount.mount_point.rstrip("/")) or None, None
+
+
+def describe(mount: MountInfo) -> Volume:
+    label, fs_uuid = label_and_uuid(mount)
+    return Volume(mount.mount_point, label, mount.fstype, device_of(mount), fs_uuid, *disk_space(mount.mount_point),
+                  None, mount.dev)
+
+
+def volume_at(path: str) -> Volume | None:
+    """The mounted volume whose mount point is `path` itself; None for a plain folder, or a folder inside a
+    volume (ejecting it would take away more than the card that was offloaded)."""
+    real = os.path.realpath(path)
+    if not os.path.ismount(real):
+        return None
+    return describe(MountInfo(real, "", "", device_number(real)))
+
+
+@contextlib.contextmanager
+def keep_awake(reason: str = "Offloading a camera card") -> Iterator[bool]:
+    """Keep the machine from sleeping while held (`caffeinate -i -w PID`, which ends with this process)."""
+    cmd = ["caffeinate", "-i", "-w", str(os.getpid())] if shutil.which("caffeinate") else None
+    with hold_inhibitor(cmd) as held:
+        yield held
+
+
+def eject_commands(volume: Volume) -> list[list[str]]:
+    return [["diskutil", "eject", volume.mount_point]]
+
+
+def eject(volume: Volume, runner: Runner = run) -> EjectResult:
+    """Eject the volume with the OS's own tool, so the desktop knows the card went away."""
+    return eject_with(eject_commands(volume), volume, runner)
