@@ -11,9 +11,10 @@ import dataclasses
 import os
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 
+from datawrangler.app.auto import AutoOffloader, AutoStatus, with_preset
+from datawrangler.app.naming import name_card
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, emit, human_bytes, when
 from datawrangler.config import app_paths, find_preset, load_settings
 from datawrangler.core.cards import CardInfo, recognise
@@ -22,10 +23,8 @@ from datawrangler.core.scan import SourceFile, scan_source
 from datawrangler.core.words import plural
 from datawrangler.store.db import open_catalog
 from datawrangler.volumes import mounttable
-from datawrangler.volumes.auto import AutoOffloader, AutoStatus, with_preset
 from datawrangler.volumes.identity import Volume, describe
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
-from datawrangler.volumes.naming import name_card
 
 
 def register(subparsers: Any) -> None:
@@ -157,21 +156,6 @@ class _Printer:
                 sys.stdout.flush()
 
 
-def _handoff_hook(catalog: str, printer: _Printer) -> Callable[[int, Preset], list[str]]:
-    from datawrangler.cli.handoff_cmds import after_offload
-
-    def hook(offload_id: int, preset: Preset) -> list[str]:
-        kinds = set(preset.handoff)
-        lists = ",".join(a for k, a in (("md5sum", "md5"), ("xxhsum", "xxh64")) if k in kinds)
-        options = {"ascmhl": "ascmhl" in kinds, "legacy_mhl": "mhl" in kinds, "checksum_lists": lists,
-                   "csv": "csv" in kinds, "json": "json" in kinds}
-        written = after_offload(catalog, offload_id, options,
-                                say=lambda event, message, **d: printer.say(event, message, offload_id=offload_id))
-        return [f"{plural(len(written), 'handoff file')} written."]
-
-    return hook
-
-
 def cmd_watch(args: argparse.Namespace) -> int:
     settings = load_settings()
     roots = args.root or list(settings.mount_roots) or list(mounttable.default_roots())
@@ -189,8 +173,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
                         roll=s.roll, offload_id=s.offload_id, state=s.state, safe_to_format=s.safe_to_format,
                         card=_card_json(s.card) if s.card else None)
 
-        auto = AutoOffloader(with_preset(preset, auto_offload=True), catalog, settings=settings, on_status=status,
-                             after_offload=_handoff_hook(catalog, printer))
+        auto = AutoOffloader(with_preset(preset, auto_offload=True), catalog, settings=settings, on_status=status)
 
     def on_volume(e: VolumeEvent) -> None:
         v = e.volume

@@ -1,4 +1,5 @@
-"""Hash algorithm registry: several digests from one read.
+"""Hash algorithm registry (one `Algorithm` per name: factory, ASC MHL element and order, checksum-list
+checker and form, MHL 1.1 element), and several digests from one read.
 
 Digests are lowercase hex of the canonical (big-endian) value, as `xxhsum` and `md5sum` print them;
 C4 is the SMPTE ST 2114 id ("c4" + base58 of SHA-512, 90 characters). The names are ASC MHL's.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import xxhash
@@ -49,15 +51,35 @@ class C4Hasher:
         return c4_from_sha512(self._sha.digest())
 
 
-# Order is ASC MHL's order of hash elements inside a <hash> entry.
-ALGORITHMS: dict[str, Callable[[], Hasher]] = {
-    "c4": C4Hasher,
-    "md5": hashlib.md5,
-    "sha1": hashlib.sha1,
-    "xxh128": xxhash.xxh3_128,
-    "xxh3": xxhash.xxh3_64,
-    "xxh64": xxhash.xxh64,
-}
+@dataclass(frozen=True)
+class Algorithm:
+    """Everything the offload and the handoff files need to know of one hash algorithm, in one place."""
+
+    name: str  # the name everywhere: settings, CLI, catalog, and ASC MHL's hash element
+    factory: Callable[[], Hasher]
+    checker: str | None = None  # the tool that checks a checksum list of it (`<checker> -c`); None: no list
+    list_tag: str | None = None  # the tagged list form's tag (`XXH3 (<path>) = <hex>`); None: GNU `<hex>  <path>`
+    mhl11_tag: str | None = None  # its element in a legacy MHL 1.1; None: MHL 1.1 cannot carry it
+
+    @property
+    def list_suffix(self) -> str:
+        """The extension of its checksum list in a roll folder (A001R2EC_2023-10-14_224105Z.xxh64)."""
+        return self.name
+
+
+# In ASC MHL's order of hash elements inside a <hash> entry. MHL 1.1's xxHash64 element is the canonical
+# (big-endian) <xxhash64be>: the old <xxhash64> is byte-reversed and never written. xxhsum tells xxh64 from
+# xxh128 by length, but would take xxh3's 64-bit digests for xxh64: xxh3 lists use the tagged form.
+REGISTRY: dict[str, Algorithm] = {a.name: a for a in (
+    Algorithm("c4", C4Hasher),
+    Algorithm("md5", hashlib.md5, checker="md5sum", mhl11_tag="md5"),
+    Algorithm("sha1", hashlib.sha1, checker="sha1sum", mhl11_tag="sha1"),
+    Algorithm("xxh128", xxhash.xxh3_128, checker="xxhsum"),
+    Algorithm("xxh3", xxhash.xxh3_64, checker="xxhsum", list_tag="XXH3"),
+    Algorithm("xxh64", xxhash.xxh64, checker="xxhsum", mhl11_tag="xxhash64be"),
+)}
+ALGORITHMS: tuple[str, ...] = tuple(REGISTRY)  # every name, in ASC MHL order
+LIST_ALGORITHMS: tuple[str, ...] = tuple(a.name for a in REGISTRY.values() if a.checker)  # have a checksum list
 DEFAULT_ALGORITHMS: tuple[str, ...] = ("xxh64",)
 
 
@@ -87,6 +109,11 @@ def mhl_order(algorithms: Iterable[str]) -> list[str]:
     return [name for name in ALGORITHMS if name in wanted]
 
 
+def mhl_rank(name: str) -> int:
+    """A sort key: the algorithm's place in ASC MHL's order."""
+    return ALGORITHMS.index(name)
+
+
 class MultiHasher:
     """Feeds one stream of chunks to every selected algorithm."""
 
@@ -94,7 +121,7 @@ class MultiHasher:
 
     def __init__(self, algorithms: Iterable[str]) -> None:
         self.algorithms = tuple(algorithms)
-        self._hashers = [ALGORITHMS[name]() for name in self.algorithms]
+        self._hashers = [REGISTRY[name].factory() for name in self.algorithms]
 
     def update(self, data: bytes | memoryview) -> None:
         for h in self._hashers:

@@ -12,14 +12,14 @@ import datetime as dt
 import re
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from datawrangler.core.cards import CardInfo
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import VerifyMode
-from datawrangler.core.hashing import parse_algorithms
+from datawrangler.core.hashing import REGISTRY, parse_algorithms
 
 TOKENS = {
     "project": "the production's name",
@@ -36,7 +36,15 @@ TOKENS = {
 _DEFAULT_SPEC = {"counter": "03d", "day": "02d"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _LITERAL_OK = re.compile(r"^[A-Za-z0-9._/-]*$")
-HANDOFF_KINDS = ("ascmhl", "mhl", "md5sum", "xxhsum", "csv", "json")
+# A preset's checksum lists are named by their checker (core.hashing's registry): the list of which algorithm.
+LIST_KINDS = {kind: alg for kind, alg in (("md5sum", "md5"), ("xxhsum", "xxh64")) if REGISTRY[alg].checker == kind}
+HANDOFF_KINDS = ("ascmhl", "mhl", *LIST_KINDS, "csv", "json")
+
+
+def list_algorithms(kinds: Iterable[str]) -> tuple[str, ...]:
+    """The algorithms whose checksum lists these handoff kinds ask for: ('ascmhl', 'xxhsum') -> ('xxh64',)."""
+    wanted = set(kinds)
+    return tuple(alg for kind, alg in LIST_KINDS.items() if kind in wanted)
 
 
 class TemplateError(ValueError):
@@ -203,7 +211,7 @@ class Preset:
         if bad:
             raise PresetError(f"{where}: unknown handoff file kind(s) {', '.join(bad)}; choose from "
                               f"{', '.join(HANDOFF_KINDS)}.")
-        for kind, alg in (("md5sum", "md5"), ("xxhsum", "xxh64")):
+        for kind, alg in LIST_KINDS.items():
             if kind in self.handoff and alg not in parse_algorithms(self.algorithms):
                 raise PresetError(f"{where}: the {kind} handoff list needs {alg} among the 'algorithms'.")
         for key in ("camera", "sound_camera"):

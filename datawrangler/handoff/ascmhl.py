@@ -13,7 +13,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from datawrangler.core.hashing import ALGORITHMS, c4_from_sha512, mhl_order
+from datawrangler.core.hashing import c4_from_sha512, mhl_order, mhl_rank
 from datawrangler.handoff.common import CreatorInfo, as_utc, attr, esc, iso, iso_ns, write_atomic
 from datawrangler.handoff.history import CHAIN, FOLDER, ChainLink, History
 
@@ -65,8 +65,7 @@ def actions(history: History | None, path: str, digests: Mapping[str, str]) -> l
         return []
     if all(act == "verified" for _, _, act in compared):
         compared += [(a, digests[a], "verified") for a in order if a not in known]
-    rank = {a: i for i, a in enumerate(ALGORITHMS)}
-    return sorted(compared, key=lambda t: rank[t[0]])
+    return sorted(compared, key=lambda t: mhl_rank(t[0]))
 
 
 def render_manifest(entries: Iterable[Entry], creator: CreatorInfo, process: str, ignore: Sequence[str],
@@ -87,11 +86,10 @@ def render_manifest(entries: Iterable[Entry], creator: CreatorInfo, process: str
     out += [f"      <pattern>{esc(p)}</pattern>\n" for p in ignore_list(ignore)]
     out += ["    </ignore>\n", "  </processinfo>\n"]
     body = []
-    rank = {a: i for i, a in enumerate(ALGORITHMS)}
     for e in entries:
         body.append("    <hash>\n")
         body.append(f'      <path size="{e.size}" lastmodificationdate="{iso_ns(e.mtime_ns)}">{esc(e.path)}</path>\n')
-        for h in sorted(e.hashes, key=lambda h: rank[h.algorithm]):
+        for h in sorted(e.hashes, key=lambda h: mhl_rank(h.algorithm)):
             when = f' hashdate="{iso(h.hashdate, micro=True)}"' if h.hashdate is not None else ""
             body.append(f'      <{h.algorithm} action="{h.action}"{when}>{esc(h.value)}</{h.algorithm}>\n')
         body.append("    </hash>\n")

@@ -1,8 +1,8 @@
 """Legacy MHL 1.1 (`<hashlist version="1.1">`, one file per roll), for post houses that still ask for it.
 
-Its xxHash64 element is `<xxhash64be>` (canonical, big-endian: what xxhsum prints); the old `<xxhash64>`
-element is byte-reversed and is never written. MHL 1.1 knows md5, sha1 and xxHash64 only: other
-algorithms are not listed.
+Each algorithm's element is its `mhl11_tag` in core.hashing's registry (xxHash64 is the canonical, big-endian
+`<xxhash64be>`, what xxhsum prints). MHL 1.1 knows md5, sha1 and xxHash64 only: other algorithms are not
+listed.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from datawrangler.core.hashing import REGISTRY
 from datawrangler.handoff.common import CreatorInfo, as_utc, esc
 
-TAGS = (("md5", "md5"), ("sha1", "sha1"), ("xxh64", "xxhash64be"))
+TAGS = tuple((a.name, a.mhl11_tag) for a in REGISTRY.values() if a.mhl11_tag)  # (algorithm, element), in order
 
 
 def _z(when: dt.datetime | float) -> str:

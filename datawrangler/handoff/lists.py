@@ -1,7 +1,7 @@
 """Checksum lists that `md5sum -c`, `sha1sum -c` and `xxhsum -c` accept, run from the roll folder.
 
-GNU form (`<hex>  <path>`) for md5, sha1, xxh64 and xxh128 (xxhsum tells xxh64 from xxh128 by length); the
-tagged form (`XXH3 (<path>) = <hex>`) for xxh3, whose 64-bit digests xxhsum would otherwise take for xxh64.
+Which algorithms have a list, its checker and its form (GNU `<hex>  <path>`, or tagged `XXH3 (<path>) = <hex>`)
+come from the registry in core.hashing.
 A name with a newline, carriage return or backslash cannot be written unambiguously for every checker: it is
 left out and reported.
 """
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-LIST_ALGORITHMS = ("md5", "sha1", "xxh64", "xxh128", "xxh3")
-CHECKER = {"md5": "md5sum", "sha1": "sha1sum", "xxh64": "xxhsum", "xxh128": "xxhsum", "xxh3": "xxhsum"}
+from datawrangler.core.hashing import LIST_ALGORITHMS, REGISTRY
 
 
 def listable(path: str) -> bool:
@@ -22,6 +21,7 @@ def render_list(algorithm: str, files: Iterable[tuple[str, Mapping[str, str]]]) 
     """(the list's bytes, the paths left out). `files`: (relative path, digests)."""
     if algorithm not in LIST_ALGORITHMS:
         raise ValueError(f"no checksum list format for {algorithm!r}")
+    tag = REGISTRY[algorithm].list_tag
     lines: list[str] = []
     left_out: list[str] = []
     for path, digests in files:
@@ -31,5 +31,5 @@ def render_list(algorithm: str, files: Iterable[tuple[str, Mapping[str, str]]]) 
         if not listable(path):
             left_out.append(path)
             continue
-        lines.append(f"XXH3 ({path}) = {value}\n" if algorithm == "xxh3" else f"{value}  {path}\n")
+        lines.append(f"{tag} ({path}) = {value}\n" if tag else f"{value}  {path}\n")
     return "".join(lines).encode("utf-8", "surrogateescape"), left_out

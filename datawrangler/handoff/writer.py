@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from datawrangler.core.hashing import ALGORITHMS, parse_algorithms
+from datawrangler.core.hashing import ALGORITHMS, LIST_ALGORITHMS, parse_algorithms
 from datawrangler.handoff import ascmhl, legacy, lists, manifests
 from datawrangler.handoff.common import CreatorInfo, utc_now, write_atomic, xml_ok
 from datawrangler.handoff.history import CHAIN, FOLDER, History, HistoryError, load
@@ -36,7 +36,7 @@ NOT_WRITTEN = ("running", "interrupted", "cancelled")
 class HandoffOptions:
     ascmhl: bool = True
     legacy_mhl: bool = False
-    checksum_lists: tuple[str, ...] = ()  # algorithms: md5, sha1, xxh64, xxh128, xxh3
+    checksum_lists: tuple[str, ...] = ()  # algorithms with a checksum list (core.hashing.LIST_ALGORITHMS)
     csv: bool = False
     json: bool = False
 
@@ -46,10 +46,10 @@ class HandoffOptions:
         data = dict(data or {})
         raw = data.get("checksum_lists") or ()
         algs = parse_algorithms(raw) if raw else ()
-        bad = [a for a in algs if a not in lists.LIST_ALGORITHMS]
+        bad = [a for a in algs if a not in LIST_ALGORITHMS]
         if bad:
             raise ValueError(f"No checksum list format for {', '.join(bad)}: choose from "
-                             f"{', '.join(lists.LIST_ALGORITHMS)}.")
+                             f"{', '.join(LIST_ALGORITHMS)}.")
         return cls(bool(data.get("ascmhl", True)), bool(data.get("legacy_mhl", False)), algs,
                    bool(data.get("csv", False)), bool(data.get("json", False)))
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from datawrangler import __version__
+from datawrangler.core.hashing import LIST_ALGORITHMS, REGISTRY
 from datawrangler.store import offloads
 
 
@@ -126,10 +127,10 @@ def latest_reverify(db: Database, destination_ids: Sequence[int]) -> list[Reveri
 
 
 # What the handoff writes into a roll folder, next to the card's files (handoff/writer.py): the ASC MHL folder,
-# and at the top of the roll one file per kind named by sidecar_name: checksum lists (md5 ... xxh3, as
-# handoff/lists.py LIST_ALGORITHMS), legacy MHL 1.1, CSV and JSON manifests.
+# and at the top of the roll one file per kind named by sidecar_name: checksum lists (core.hashing's
+# LIST_ALGORITHMS), legacy MHL 1.1, CSV and JSON manifests.
 ASCMHL_FOLDER = "ascmhl"
-SIDECAR_SUFFIXES = ("md5", "sha1", "xxh64", "xxh128", "xxh3", "mhl", "csv", "json")
+SIDECAR_SUFFIXES = (*(REGISTRY[a].list_suffix for a in LIST_ALGORITHMS), "mhl", "csv", "json")
 
 
 def sidecar_name(roll: str, started_at: float, suffix: str) -> str:

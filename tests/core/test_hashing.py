@@ -85,3 +85,15 @@ def test_parse_algorithms_keeps_order_and_rejects_unknown_names() -> None:
 
 def test_mhl_order_is_the_standard_order() -> None:
     assert mhl_order(["xxh64", "md5", "c4", "xxh128"]) == ["c4", "md5", "xxh128", "xxh64"]
+
+
+def test_the_registry_is_the_one_table() -> None:
+    """Every name has one entry, in ASC MHL's order; checksum lists and MHL 1.1 elements come from it."""
+    from datawrangler.core.hashing import LIST_ALGORITHMS, REGISTRY
+    from datawrangler.handoff import legacy
+
+    assert tuple(REGISTRY) == ALGORITHMS == ("c4", "md5", "sha1", "xxh128", "xxh3", "xxh64")
+    assert all(REGISTRY[a].name == a for a in ALGORITHMS)
+    assert LIST_ALGORITHMS == ("md5", "sha1", "xxh128", "xxh3", "xxh64")  # c4 has no checker
+    assert dict(legacy.TAGS) == {"md5": "md5", "sha1": "sha1", "xxh64": "xxhash64be"}
+    assert [REGISTRY[a].list_tag for a in LIST_ALGORITHMS] == [None, None, None, "XXH3", None]

@@ -1,4 +1,4 @@
-"""Checksum lists that xxhsum/md5sum accept, legacy MHL 1.1, CSV/JSON manifests, and byte-stable output."""
+"""Checksum lists that xxhsum/md5sum/sha1sum accept, legacy MHL 1.1, CSV/JSON manifests, and byte-stable output."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler.core.hashing import LIST_ALGORITHMS, REGISTRY
 from datawrangler.handoff import ascmhl
 from datawrangler.handoff.writer import HandoffOptions, write_handoff
 from datawrangler.store.db import open_catalog
@@ -23,24 +24,25 @@ ALL = HandoffOptions(legacy_mhl=True, checksum_lists=("xxh64", "md5", "xxh128", 
 
 
 def _offload(make_card: CardBuilder, dest_dirs, recorded_offload: RunOffload, algorithms=("xxh64", "md5", "xxh128",
-             "xxh3")):
+             "xxh3"), options: HandoffOptions = ALL):
     rec = recorded_offload(make_card(CARD), dest_dirs(2), algorithms=algorithms)
     db = open_catalog(rec.db_path)
     try:
-        result = write_handoff(db, rec.offload_id, ALL, now=NOW, creator=CREATOR)
+        result = write_handoff(db, rec.offload_id, options, now=NOW, creator=CREATOR)
     finally:
         db.close()
     assert not result.warnings, result.warnings
     return rec, result
 
 
-@pytest.mark.parametrize(("alg", "tool"), [("xxh64", "xxhsum"), ("xxh128", "xxhsum"), ("xxh3", "xxhsum"),
-                                           ("md5", "md5sum")])
+@pytest.mark.parametrize(("alg", "tool"), [(a, REGISTRY[a].checker) for a in LIST_ALGORITHMS])
 def test_checksum_lists_pass_the_standard_checkers(make_card, dest_dirs, recorded_offload, alg: str,
                                                    tool: str) -> None:
+    """Every algorithm the registry gives a checksum list is checked by the checker the registry names."""
     if shutil.which(tool) is None:
         pytest.skip(f"{tool} is not installed")
-    rec, _ = _offload(make_card, dest_dirs, recorded_offload)
+    rec, _ = _offload(make_card, dest_dirs, recorded_offload, algorithms=LIST_ALGORITHMS,
+                      options=HandoffOptions(checksum_lists=LIST_ALGORITHMS))
     roll = Path(rec.plan.destinations[0])
     [listing] = roll.glob(f"*.{alg}")
     ok = subprocess.run([tool, "-c", listing.name], cwd=roll, capture_output=True, text=True)

@@ -12,7 +12,7 @@ import pytest
 
 from datawrangler.cli import main
 from datawrangler.config import Settings, save_settings
-from datawrangler.handoff.lists import LIST_ALGORITHMS
+from datawrangler.core.hashing import LIST_ALGORITHMS
 from datawrangler.store.handoff import SIDECAR_SUFFIXES
 from tests.conftest import CardBuilder, write_file
 
