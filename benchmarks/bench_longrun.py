@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Long runs: one 100,000-file offload, 50 consecutive offloads in one process, two cards at once.
 
-Every offload goes through the one recorded path (store.session.begin_and_run: engine + catalog writer
+Every offload goes through the one recorded path (app.offload.run_offload: engine + catalog writer
 thread), full verify mode, two destinations, into a real catalog. Reported: wall time, files/s, peak RSS
 (ru_maxrss), RSS after each of the consecutive offloads (from /proc/self/statm, after gc) and its trend.
 
@@ -26,11 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datawrangler.core.cards import fingerprint
-from datawrangler.core.plan import OffloadPlan
-from datawrangler.core.scan import scan_source
-from datawrangler.store.offloads import OffloadMeta
-from datawrangler.store.session import RecordedOffload, begin_and_run
+from datawrangler.app.offload import OffloadOutcome, run_offload
+from datawrangler.app.request import OffloadRequest
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -57,10 +54,10 @@ def make_card(root: Path, files: int, size: int = 512, per_dir: int = 1000) -> P
     return root
 
 
-def offload(card: Path, dests: list[Path], catalog: Path, roll: str | None = None) -> RecordedOffload:
-    plan = OffloadPlan.create(card, dests, roll_name=roll)
-    scan = scan_source(plan.source, plan.ignore)
-    return begin_and_run(catalog, plan, scan, fingerprint(scan), OffloadMeta(reel="A001"), copies_required=2)
+def offload(card: Path, dests: list[Path], catalog: Path, roll: str | None = None) -> OffloadOutcome:
+    req = OffloadRequest(str(card), tuple(map(str, dests)), roll or "", reel="A001", copies_required=2, handoff=None,
+                         report=False)
+    return run_offload(req, catalog=catalog)
 
 
 def big(work: Path, files: int) -> dict:
@@ -101,7 +98,7 @@ def two_cards(work: Path, files: int = 2000) -> dict:
     dests = [work / "two" / "shared1", work / "two" / "shared2"]
     for d in dests:
         d.mkdir()
-    out: dict[str, RecordedOffload] = {}
+    out: dict[str, OffloadOutcome] = {}
     t0 = time.perf_counter()
     catalog = work / "two" / "cat.sqlite"
     threads = [threading.Thread(target=lambda c=c: out.__setitem__(c.name, offload(c, dests, catalog))) for c in cards]

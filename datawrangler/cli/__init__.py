@@ -78,13 +78,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "read every copy back from the drive, and record it all in the catalog. Exit 0 only when "
                        "every file is verified on every destination.")
     o.add_argument("source", help="the card (mount point or folder)")
-    o.add_argument("dest", nargs="+", help="destination folders (one per drive)")
+    o.add_argument("dest", nargs="*", help="destination folders (one per drive; default: the preset's drives)")
+    o.add_argument("--preset", metavar="NAME", help="offload as the window would with this preset: its drives "
+                   "(unless DESTs are given), naming template, hashes, verify mode, copies required and handoff "
+                   "files; the options below still override it")
     o.add_argument("--hash", help="algorithms, comma-separated, first is primary: xxh64 (default), xxh3, "
                    "xxh128, md5, sha1, c4")
     o.add_argument("--verify", choices=["full", "destinations", "size"],
                    help="full (default): read back every copy and re-read the card; destinations: read back "
                    "the copies; size: sizes only, never verified")
-    o.add_argument("--roll", help="folder name on each destination (default: the card's folder name)")
+    o.add_argument("--roll", help="folder name on each destination (default: the card's folder name, or the "
+                   "preset's naming template)")
     o.add_argument("--ignore", action="append", metavar="PATTERN", help="also ignore names matching PATTERN")
     o.add_argument("--no-default-ignore", action="store_true", help="copy system files (.DS_Store, ...) too")
     o.add_argument("--retries", type=int, help="re-copies of a file whose read-back does not match (default 2)")

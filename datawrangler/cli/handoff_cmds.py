@@ -1,6 +1,6 @@
 """Handoff on the command line: `import DRIVE`, `mhl-verify PATH`, `mhl-write OFFLOAD`, and the hooks the
-offload, resume and verify commands call (`before_offload`, `after_offload`, `after_reverify`,
-`verify_if_unknown`)."""
+`mhl-write` and verify commands call (`after_offload`, `after_reverify`, `verify_if_unknown`). An offload
+writes its handoff files through app.offload."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, open_db
-from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.history import find_histories
-from datawrangler.handoff.source import SourceHistory, prepare_source
+from datawrangler.handoff.source import SourceHistory
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
 from datawrangler.store.db import open_catalog
@@ -41,13 +40,6 @@ def _with_db(catalog: Database | str | os.PathLike[str], fn: Callable[[Database]
         return fn(db)
     finally:
         db.close()
-
-
-def before_offload(plan: OffloadPlan) -> tuple[OffloadPlan, SourceHistory | None]:
-    """Call on the plan before the catalog records it: a source with an ASC MHL history gets the history's
-    algorithms added and its ascmhl/ folder left out of the copy. Wrap the engine's on_file with
-    `source.wrap(on_file)` when the second value is not None."""
-    return prepare_source(plan)
 
 
 def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int,
@@ -206,4 +198,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=cmd_mhl_write)
 
 
-__all__ = ["after_offload", "after_reverify", "before_offload", "register", "verify_if_unknown"]
+__all__ = ["after_offload", "after_reverify", "register", "verify_if_unknown"]

@@ -1,5 +1,5 @@
-"""`report offload|day|redundancy`: the printable reports, from the catalog; and the offload report
-written after each offload (`after_offload`).
+"""`report offload|day|redundancy`: the printable reports, from the catalog (the offload report written
+after each offload is app.offload's).
 
     datawrangler report offload 7 --pdf A001.pdf --csv A001.csv [--files] [--paper letter]
     datawrangler report day 2023-10-14 --pdf day.pdf [--day-start 06:00]
@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import shutil
 import sys
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -28,7 +24,6 @@ from datawrangler.config import load_settings
 from datawrangler.reports import day, offload, output, query, redundancy
 from datawrangler.reports.model import Report
 from datawrangler.store import history
-from datawrangler.store.db import connect
 
 log = logging.getLogger(__name__)
 
@@ -152,52 +147,3 @@ def cmd_report(args: argparse.Namespace) -> int:
         for p in written:
             sys.stdout.write(f"{p}\n")
     return EXIT_OK
-
-
-def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int, *,
-                  rolls: bool = False, required: int | None = None,
-                  say: Callable[..., None] | None = None) -> list[str]:
-    """Write offload OFFLOAD_ID's report (PDF, and its CSV with the per-file table) into the app's reports
-    folder; with rolls=True (a preset's choice) the PDF also goes into each destination's roll folder that
-    exists. Returns the files written. A folder that cannot be written is logged, said through `say` (as a
-    'warning' with code 'report') and skipped: the report never changes how an offload ended."""
-
-    def failed(where: Path, exc: OSError) -> None:
-        log.warning("could not write the offload report into %s: %s", where, exc)
-        if say is not None:
-            say("warning", f"The offload report could not be written into {where} ({exc.strerror or exc}). The "
-                "offload itself is not affected: free space there, then write the report with 'datawrangler "
-                f"report offload {offload_id} --pdf FILE'.", code="report", path=str(where))
-
-    own = not isinstance(catalog, Database)
-    db = connect(catalog) if not isinstance(catalog, Database) else catalog
-    try:
-        required = required or load_settings().copies_required
-        report = offload.build(db, offload_id, required=required, with_files=True)
-    finally:
-        if own:
-            db.close()
-    written: list[str] = []
-    folder = output.reports_folder(report)
-    stem = output.file_stem(report)
-    pdf = folder / f"{stem}.pdf"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        written += map(str, output.write(report, pdf=pdf, csv=folder / f"{stem}.csv", files_in_pdf=False))
-    except OSError as exc:
-        failed(folder, exc)
-    for d in report.destinations if rolls else ():
-        target = Path(d.path) / pdf.name
-        if not target.parent.is_dir():
-            continue
-        try:
-            if str(pdf) in written:
-                tmp = target.with_name(f".{target.name}.tmp")
-                shutil.copyfile(pdf, tmp)
-                os.replace(tmp, target)
-                written.append(str(target))
-            else:
-                written += map(str, output.write(report, pdf=target, files_in_pdf=False))
-        except OSError as exc:
-            failed(target.parent, exc)
-    return written

@@ -64,7 +64,7 @@ class OffloadError(Exception):
         return self.message
 
     def __reduce__(self) -> tuple:
-        # Pickled when an offload runs in a worker process (gui.isolated): Exception's default rebuilds
+        # Pickled when an offload runs in a worker process (app.isolated): Exception's default rebuilds
         # from args=(message,) and would lose the code.
         return (self.__class__, (self.code, self.message), {"path": self.path})
 

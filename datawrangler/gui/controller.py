@@ -17,11 +17,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from datawrangler.core.errors import Code, OffloadError
+from datawrangler.app import request as requests
+from datawrangler.app import scheduler
+from datawrangler.app.drives import DriveInfo, drives_of, measure_drives
+from datawrangler.app.inspection import Inspection, auto_decision
+from datawrangler.app.isolated import run_offload_isolated
+from datawrangler.app.offload import Notice, Observer, OffloadOutcome, run_offload
+from datawrangler.app.request import OffloadRequest
 from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
 from datawrangler.core.words import agree, plural
 from datawrangler.gui import catalog_reads as reads
-from datawrangler.gui import isolated, jobs
+from datawrangler.gui import jobs
 from datawrangler.gui.bridge import Bridge, Pump
 from datawrangler.gui.messages import Messages
 from datawrangler.gui.models.cards import CardRow, CardsModel
@@ -46,9 +52,9 @@ class Controller(QObject):
         super().__init__(parent)
         self.bridge, self.messages, self.profile = bridge, messages, profile
         self.catalog = catalog
-        # Each offload runs in a worker process of its own (gui.isolated), so its threads never hold the
+        # Each offload runs in a worker process of its own (app.isolated), so its threads never hold the
         # GIL the GUI thread needs; isolate=False runs it on the offload worker thread (some tests).
-        self.run_offload = isolated.run_offload_isolated if isolate else jobs.run_offload
+        self.run_offload = run_offload_isolated if isolate else run_offload
         self.cards = CardsModel(self)
         self.destinations = DestinationsModel(self)
         self.queue = QueueModel(self)
@@ -94,10 +100,10 @@ class Controller(QObject):
             self.cards.update(path, status=Status.SCANNING, detail="", auto=auto)
         else:
             self.cards.append(CardRow(path, required=self.preset.copies_required, auto=auto))
-        self.bridge.run(jobs.inspect_card, path, self.settings, self.preset, self.catalog, label,
+        self.bridge.run(jobs.inspect, path, self.settings, self.preset, self.catalog, label,
                         on_done=self._card_inspected, on_error=partial(self._card_failed, path))
 
-    def _card_inspected(self, info: jobs.CardInfo) -> None:
+    def _card_inspected(self, info: Inspection) -> None:
         i = self.cards.by_path(info.path)
         if i < 0:
             return
@@ -120,9 +126,14 @@ class Controller(QObject):
             detail = info.collision + " " + detail
             self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
         self.cards.update(info.path, info=info, status=status, copies=info.copies, detail=detail)
-        if status is Status.NEW and row.auto and self.preset.auto_offload and \
-                (self.preset.auto_generic or info.vendor is not None):
-            self.enqueue(info.path)
+        if row.auto and self.preset.auto_offload:  # the rule `watch --auto` follows too
+            decision = auto_decision(info, self.preset)
+            if decision.offload:
+                self.enqueue(info.path)
+            elif decision.kind == "refused":
+                self.messages.error(f"{info.label}: {decision.message}", "not_queued")
+            elif decision.kind == "skipped":
+                self.messages.info(f"Not offloaded automatically: {decision.message}")
 
     def _card_failed(self, path: str, exc: BaseException) -> None:
         self.cards.update(path, status=Status.FAILED, detail=str(exc))
@@ -170,9 +181,9 @@ class Controller(QObject):
         if not paths:
             return
         self._measuring = True
-        self.bridge.run(jobs.measure_drives, paths, on_done=self._drives_measured, on_error=self._drives_failed)
+        self.bridge.run(measure_drives, paths, on_done=self._drives_measured, on_error=self._drives_failed)
 
-    def _drives_measured(self, infos: list[jobs.DriveInfo]) -> None:
+    def _drives_measured(self, infos: list[DriveInfo]) -> None:
         self._measuring = False
         self.destinations.set_infos(infos)
         self.destinations.set_needed(self._bytes_needed())
@@ -192,24 +203,12 @@ class Controller(QObject):
 
     # -- queue
 
-    def request_for(self, path: str) -> jobs.OffloadRequest:
-        """The offload of this card with the current preset and settings. Raises ValueError with a sentence
-        when it cannot be made (no destination, a template that names no folder)."""
+    def request_for(self, path: str) -> OffloadRequest:
+        """The offload of this card with the current preset and settings (app.request.from_preset). Raises
+        ValueError with a sentence when it cannot be made (no destination, a template that names no folder)."""
         i = self.cards.by_path(os.path.normpath(path))
         info = self.cards.row(i).info if i >= 0 else None
-        preset = self.preset
-        roots = tuple(d for d in preset.destinations if d)
-        if not roots:
-            raise ValueError("No destination drive in the preset: add one under Destinations.")
-        roll = jobs.roll_for(preset, info) if info is not None else os.path.basename(path)
-        s = self.settings
-        return jobs.OffloadRequest(path, roots, roll, s, preset.project or s.production or None,
-                                   info.reel if info else None, info.camera if info else None,
-                                   s.operator or None, info.vendor if info else None,
-                                   incremental=bool(info and info.card_id is not None and info.new_or_changed),
-                                   algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
-                                   copies_required=preset.copies_required, handoff=tuple(preset.handoff),
-                                   keep_awake=preset.keep_awake, shooting_day=preset.day)
+        return requests.from_preset(info if info is not None else path, self.preset, self.settings)
 
     def enqueue(self, path: str) -> QueueItem | None:
         path = os.path.normpath(path)
@@ -230,7 +229,7 @@ class Controller(QObject):
     def _add(self, item: QueueItem) -> QueueItem:
         self.queue.append(item)
         self.cards.update(item.card_path, queue_id=item.id, status=Status.QUEUED, progress=-1.0, detail="")
-        self.bridge.run(jobs.drives_of, item.request, on_done=partial(self._drives_known, item.id),
+        self.bridge.run(drives_of, item.request, on_done=partial(self._drives_known, item.id),
                         on_error=partial(self._drives_known, item.id, frozenset()))
         self.destinations.set_needed(self._bytes_needed())
         return item
@@ -243,24 +242,18 @@ class Controller(QObject):
         self.schedule()
 
     def schedule(self) -> None:
-        busy: dict[str, str] = {}
+        """Start what app.scheduler says may start; say what each waiting card waits for."""
+        jobs_ = [scheduler.Job(q.id, q.label, q.drives, q.running) for q in self.queue.rows
+                 if q.running or q.status is Status.QUEUED]
+        plan = scheduler.schedule(jobs_)
         for q in self.queue.rows:
-            if q.running:
-                for d in q.drives or ():
-                    busy[d] = q.label
-        for q in self.queue.rows:
-            if q.status is not Status.QUEUED or q.drives is None:
-                continue
-            shared = [busy[d] for d in q.drives if d in busy]
-            if shared:
-                if q.waiting_for != shared[0]:
-                    q.waiting_for = shared[0]
-                    self._changed(q)
-                continue
-            q.waiting_for = ""
-            self._start(q)
-            for d in q.drives:
-                busy[d] = q.label
+            if q.status is Status.QUEUED and q.waiting_for != plan.waiting.get(q.id, ""):
+                q.waiting_for = plan.waiting.get(q.id, "")
+                self._changed(q)
+        for item_id in plan.start:
+            item = self._item(item_id)  # type: ignore[arg-type]
+            if item is not None:
+                self._start(item)
 
     def _start(self, item: QueueItem) -> None:
         item.status = Status.PREPARING
@@ -300,10 +293,13 @@ class Controller(QObject):
                 item.failed_count += 1
                 if len(item.failed) < 200:
                     item.failed.append(f)
-            elif kind == "warning":
-                code, text = rest
-                item.warnings.append(text)
-                self.messages.warning(f"{item.label}: {text}", code.value)
+            elif kind == "notice":
+                n: Notice = rest[0]
+                if n.level == "info":
+                    self.messages.info(f"{item.label}: {n.message}")
+                else:
+                    item.warnings.append(n.message)
+                    self.messages.warning(f"{item.label}: {n.message}", n.code or n.event)
         if any(k == "failed" for k, *_ in items):
             first = next(r[0] for k, *r in items if k == "failed")
             self.cards.update(item.card_path, failed_files=item.failed_count,
@@ -311,7 +307,7 @@ class Controller(QObject):
                                      f"{first.message}")
         self._changed(item)
 
-    def _done(self, item_id: int, outcome: jobs.OffloadOutcome) -> None:
+    def _done(self, item_id: int, outcome: OffloadOutcome) -> None:
         item = self._item(item_id)
         if item is None:
             return
@@ -336,8 +332,6 @@ class Controller(QObject):
         else:
             self.messages.error(f"{item.label}: {r.message} NOT safe to format.",
                                 (r.failures[0].code.value if r.failures and r.failures[0].code else "failed"))
-        for note in outcome.handoff_notes:
-            self.messages.info(note)
         self.offload_ended.emit(item)
         self.history_changed.emit()
         self._after_end()
@@ -409,7 +403,7 @@ class Controller(QObject):
 
     def _reinspect(self, item: QueueItem) -> None:
         self.cards.update(item.card_path, status=Status.SCANNING, queue_id=None)
-        self.bridge.run(jobs.inspect_card, item.card_path, self.settings, self.preset, self.catalog, None,
+        self.bridge.run(jobs.inspect, item.card_path, self.settings, self.preset, self.catalog, None,
                         on_done=self._card_inspected, on_error=partial(self._card_failed, item.card_path))
 
     def retry(self, item_id: int) -> QueueItem | None:
@@ -442,9 +436,8 @@ class Controller(QObject):
         for r in rows:
             if r.id in known:
                 continue
-            req = jobs.OffloadRequest(r.source, (), settings=self.settings, resume_id=r.id,
-                                      copies_required=self.preset.copies_required, keep_awake=self.preset.keep_awake)
             label = r.reel or os.path.basename(r.source)
+            req = requests.resume_request(r.id, r.source, self.settings, self.preset, label=label)
             item = QueueItem(label, req, r.source, status=Status.INTERRUPTED if r.state == "interrupted"
                              else Status.CANCELLED, offload_id=r.id, bytes_total=r.bytes_total,
                              error=r.message)
@@ -480,18 +473,14 @@ class Controller(QObject):
         self.cancel_all()
 
 
-def _offload_task(run: Callable[..., jobs.OffloadOutcome], req: jobs.OffloadRequest, control: OffloadControl,
+def _offload_task(run: Callable[..., OffloadOutcome], req: OffloadRequest, control: OffloadControl,
                   pump: Pump, bridge: Bridge, catalog: str | os.PathLike[str] | None,
-                  on_started: Any) -> jobs.OffloadOutcome:
-    """Runs on an offload worker: the recorded offload (`run` is jobs.run_offload or its isolated twin),
-    reporting through the pump."""
-    def warn(code: Code, text: str) -> None:
-        pump.item(("warning", code, text))
-
+                  on_started: Any) -> OffloadOutcome:
+    """Runs on an offload worker: app.offload.run_offload (`run`, or its isolated twin), reporting through
+    the pump."""
+    observer = Observer(started=lambda s: bridge.call_soon(on_started, s.offload_id), progress=pump.progress,
+                        failed=lambda f: pump.item(("failed", f)), notice=lambda n: pump.item(("notice", n)))
     try:
-        return run(req, control, on_progress=pump.progress, on_failed=lambda f: pump.item(("failed", f)),
-                   on_warning=warn, on_started=lambda oid: bridge.call_soon(on_started, oid), catalog=catalog)
-    except OffloadError:
-        raise
+        return run(req, control, catalog=catalog, observer=observer)
     finally:
         pump.flush()

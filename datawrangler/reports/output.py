@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 from datawrangler.config import app_paths
 from datawrangler.reports import csvout, fmt, html
@@ -61,3 +62,15 @@ def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
     if csv is not None:
         written += csvout.write_csv(report, csv)
     return written
+
+
+def write_offload_report(db: Any, offload_id: int, required: int) -> list[Path]:
+    """Offload OFFLOAD_ID's report, built from the catalog `db`, into the app's reports folder: the PDF and
+    its CSV (with the per-file table). Returns the files written; OSError when the folder cannot be written."""
+    from datawrangler.reports import offload
+
+    report = offload.build(db, offload_id, required=required, with_files=True)
+    folder = reports_folder(report)
+    stem = file_stem(report)
+    folder.mkdir(parents=True, exist_ok=True)
+    return write(report, pdf=folder / f"{stem}.pdf", csv=folder / f"{stem}.csv", files_in_pdf=False)

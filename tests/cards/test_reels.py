@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler.app.naming import name_card, next_reel_number, reel_collision
 from datawrangler.cli import main
 from datawrangler.config import app_paths
 from datawrangler.core.cards import recognise
 from datawrangler.core.presets import Preset
 from datawrangler.core.scan import scan_source
 from datawrangler.store.db import open_catalog
-from datawrangler.volumes.naming import name_card, next_reel_number, reel_collision
 from tests.conftest import CardBuilder, write_file
 
 

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.core.cards import fingerprint
-from datawrangler.core.plan import OffloadPlan
-from datawrangler.core.scan import scan_source
-from datawrangler.store.offloads import OffloadMeta
-from datawrangler.store.session import RecordedOffload, begin_and_run
+from datawrangler.app.offload import OffloadOutcome, run_offload
+from datawrangler.app.request import OffloadRequest
 from tests.faults.common import assert_nothing_claimed_falsely, footage, integrity_ok, tree
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -37,10 +34,9 @@ def frames(root: Path, n: int, size: int = 512, per_dir: int = 500) -> Path:
     return root
 
 
-def offload(card: Path, dests: list[Path], catalog: Path, reel: str = "A001") -> RecordedOffload:
-    plan = OffloadPlan.create(card, dests)
-    scan = scan_source(plan.source, plan.ignore)
-    return begin_and_run(catalog, plan, scan, fingerprint(scan), OffloadMeta(reel=reel), copies_required=2)
+def offload(card: Path, dests: list[Path], catalog: Path, reel: str = "A001") -> OffloadOutcome:
+    req = OffloadRequest(str(card), tuple(map(str, dests)), reel=reel, copies_required=2, handoff=None, report=False)
+    return run_offload(req, catalog=catalog)
 
 
 def verified_rows(catalog: Path, offload_id: int) -> set[tuple[str, str]]:
@@ -91,7 +87,7 @@ def test_two_cards_at_once_into_shared_destinations(tmp_path: Path, dest_dirs) -
     cards = [frames(tmp_path / "cards" / n, 600, size=3000, per_dir=100) for n in ("A001R2EC", "B001R7XY")]
     dests = dest_dirs(2)
     catalog = tmp_path / "catalog.sqlite"
-    out: dict[str, RecordedOffload] = {}
+    out: dict[str, OffloadOutcome] = {}
     errors: list[BaseException] = []
 
     def run(card: Path, reel: str) -> None:

@@ -50,7 +50,7 @@ def _no_leaks(qapp: object) -> Iterator[None]:
     assert not extra, f"threads left running: {sorted(t.name for t in extra)}"
     import multiprocessing
 
-    procs = multiprocessing.active_children()  # offload worker processes (gui.isolated); this also reaps them
+    procs = multiprocessing.active_children()  # offload worker processes (app.isolated); this also reaps them
     assert not procs, f"worker processes left running: {[p.name for p in procs]}"
     QApplication.processEvents()
     left = [w for w in QApplication.topLevelWidgets() if w.isVisible() and id(w) not in windows]

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-# Each offload runs in a spawned process (gui.isolated) that imports this script again, as __mp_main__: only
+# Each offload runs in a spawned process (app.isolated) that imports this script again, as __mp_main__: only
 # the script itself makes the working folder and cleans up; a child keeps the DATAWRANGLER_HOME it inherited.
 IS_SCRIPT = __name__ == "__main__"
 ROOT = Path(tempfile.mkdtemp(prefix="dwshots-")) if IS_SCRIPT else Path(os.environ.get("DATAWRANGLER_HOME", ".")).parent

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHeaderView, QLineEdit, QTableView
 
+from datawrangler.app.offload import run_offload
+from datawrangler.app.request import OffloadRequest
 from datawrangler.config import Settings
 from datawrangler.core.events import OffloadControl
 from datawrangler.core.presets import Preset
@@ -19,11 +21,10 @@ def _offloads(tmp_path: Path, make_card: Callable, dests: list[Path], n: int) ->
     catalog = tmp_path / "catalog.sqlite"
     for i in range(n):
         card = make_card({f"A00{i}R2EC/A00{i}C001_231014_R2EC.mov": 1000 + i, "SDINFO.TXT": 10}, name=f"A00{i}R2EC")
-        info = jobs.inspect_card(str(card), Settings(), Preset("t"), catalog)
-        req = jobs.OffloadRequest(str(card), tuple(map(str, dests)), f"A00{i}R2EC", reel=info.reel,
+        info = jobs.inspect(str(card), Settings(), Preset("t"), catalog)
+        req = OffloadRequest(str(card), tuple(map(str, dests)), f"A00{i}R2EC", reel=info.reel,
                                   project="Nightfall – 2nd unit pickups", camera="A")
-        jobs.run_offload(req, OffloadControl(), on_progress=lambda e: None, on_failed=lambda f: None,
-                         on_warning=lambda c, t: None, on_started=lambda o: None, catalog=catalog)
+        run_offload(req, OffloadControl(), catalog=catalog)
     return catalog
 
 

@@ -7,6 +7,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QSortFilterProxyModel
 
+from datawrangler.app.drives import DriveInfo
+from datawrangler.app.inspection import Inspection
+from datawrangler.app.offload import run_offload
+from datawrangler.app.request import OffloadRequest
 from datawrangler.core.events import DestinationProgress, OffloadControl, ProgressEvent
 from datawrangler.gui import catalog_reads as reads
 from datawrangler.gui import jobs
@@ -18,11 +22,11 @@ from datawrangler.gui.models.queue import QueueItem, QueueModel
 from datawrangler.gui.theme import Status
 
 
-def _info(path: str, **kw: object) -> jobs.CardInfo:
+def _info(path: str, **kw: object) -> Inspection:
     base = dict(path=path, label="A001R2EC", vendor="ARRI", reel="A001", camera="A", clips=3, files=4,
                 bytes=8_000_120, fingerprint="f" * 64)
     base.update(kw)
-    return jobs.CardInfo(**base)  # type: ignore[arg-type]
+    return Inspection(**base)  # type: ignore[arg-type]
 
 
 def test_cards_model(qtmodeltester: object) -> None:
@@ -43,8 +47,8 @@ def test_destinations_model_warns(qtmodeltester: object) -> None:
     m = DestinationsModel()
     m.set_specs((DestSpec("/a", "primary"), DestSpec("/b"), DestSpec("/c"), DestSpec("/d")))
     qtmodeltester.check(m)  # type: ignore[attr-defined]
-    m.set_infos([jobs.DriveInfo("/a", True, 10, 100, "blk:8:0", "A"), jobs.DriveInfo("/b", True, 10, 100, "blk:8:0"),
-                 jobs.DriveInfo("/c", False), jobs.DriveInfo("/d", True, 5, 100, "blk:8:16")])
+    m.set_infos([DriveInfo("/a", True, 10, 100, "blk:8:0", "A"), DriveInfo("/b", True, 10, 100, "blk:8:0"),
+                 DriveInfo("/c", False), DriveInfo("/d", True, 5, 100, "blk:8:16")])
     m.set_needed(8)
     qtmodeltester.check(m)  # type: ignore[attr-defined]
     w = [r.warning for r in m.rows]
@@ -55,7 +59,7 @@ def test_destinations_model_warns(qtmodeltester: object) -> None:
 
 def test_queue_model(qtmodeltester: object) -> None:
     m = QueueModel()
-    req = jobs.OffloadRequest("/media/A001R2EC", ("/a", "/b"))
+    req = OffloadRequest("/media/A001R2EC", ("/a", "/b"))
     m.append(QueueItem("A001R2EC", req, "/media/A001R2EC"))
     item = QueueItem("A002", req, "/media/A002", status=Status.COPYING, control=OffloadControl())
     item.event = ProgressEvent("copying", 10, 4, 1000, 400, 3000, 1200, "A002/C001.mov",
@@ -77,10 +81,9 @@ def _catalog_with_offloads(tmp_path: Path, make_card: object, dest_dirs: object,
     dests = dest_dirs(2)  # type: ignore[operator]
     for i in range(n):
         card = make_card({f"A00{i}C001_231014_R2EC.mov": 1000 + i, "SDINFO.TXT": 10}, name=f"A00{i}R2EC")  # type: ignore[operator]
-        info = jobs.inspect_card(str(card), Settings(), Preset("t"), catalog)
-        req = jobs.OffloadRequest(str(card), tuple(map(str, dests)), f"r{i}", reel=info.reel)
-        jobs.run_offload(req, OffloadControl(), on_progress=lambda e: None, on_failed=lambda f: None,
-                         on_warning=lambda c, t: None, on_started=lambda o: None, catalog=catalog)
+        info = jobs.inspect(str(card), Settings(), Preset("t"), catalog)
+        req = OffloadRequest(str(card), tuple(map(str, dests)), f"r{i}", reel=info.reel)
+        run_offload(req, OffloadControl(), catalog=catalog)
     return catalog
 
 

@@ -1,5 +1,5 @@
-"""`datawrangler report …` writes the PDF and CSV it is asked for, from the catalog; after_offload writes an
-offload's report into the app's reports folder (and, when asked, each roll folder)."""
+"""`datawrangler report …` writes the PDF and CSV it is asked for, from the catalog; write_offload_report (what
+every offload calls when it ends) writes an offload's report into the app's reports folder."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from datawrangler.cli import report_cmd
 from datawrangler.config import app_paths
+from datawrangler.reports.output import write_offload_report
 from datawrangler.store.db import open_catalog
 from tests.conftest import CardBuilder
 from tests.reports.conftest import OffloadRunner, pdf_pages
@@ -113,8 +114,13 @@ def test_without_a_file_the_report_goes_to_the_reports_folder(shot: Day, catalog
     assert all(p.parent == folder and p.exists() for p in files)
 
 
-def test_after_offload_writes_the_report(shot: Day, catalog: Path, tmp_path: Path) -> None:
-    written = [Path(p) for p in report_cmd.after_offload(catalog, shot.b001, rolls=True)]
+def test_write_offload_report_writes_into_the_reports_folder(shot: Day, catalog: Path) -> None:
+    db = open_catalog(catalog)
+    try:
+        written = write_offload_report(db, shot.b001, 2)
+        plain = write_offload_report(db, shot.a001, 2)
+    finally:
+        db.close()
     folder = app_paths().reports_dir / dt.date.today().isoformat()
     pdf = next(p for p in written if p.suffix == ".pdf")
     assert pdf.parent == folder and pdf.name.startswith("offload-0002_B001_")
@@ -122,9 +128,5 @@ def test_after_offload_writes_the_report(shot: Day, catalog: Path, tmp_path: Pat
                                                         "0123456789._-")
     assert "NOT SAFE TO FORMAT" in " ".join(" ".join(pdf_pages(pdf)).split())
     assert len(_csv(folder / pdf.with_suffix(".csv").name)) == 3  # the per-file CSV
-    rolls = [p for p in written if p.parent != folder]
-    assert {p.parent.name for p in rolls} == {"B001R1AB"} and len(rolls) == 2
-    assert all(p.read_bytes() == pdf.read_bytes() for p in rolls)
-    plain = report_cmd.after_offload(catalog, shot.a001)  # no preset asked for the rolls: the folder only
-    assert sorted(plain) == sorted(str(p) for p in folder.glob("offload-0001_*"))
+    assert sorted(map(str, plain)) == sorted(str(p) for p in folder.glob("offload-0001_*"))
     assert len(plain) == 5  # the PDF, the per-file CSV and the summary, destinations and problems tables

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler.app.offload import run_offload
+from datawrangler.app.request import OffloadRequest
 from datawrangler.cli import report_cmd
 from datawrangler.config import Settings, app_paths
 from datawrangler.core.events import OffloadControl
-from datawrangler.gui import jobs
 from tests.conftest import CardBuilder
 from tests.store.conftest import RunCli
 
@@ -98,9 +99,8 @@ def test_a_window_offload_records_the_presets_day(make_card: CardBuilder, dest_d
                                                   tmp_path: Path) -> None:
     card = make_card()
     dests = dest_dirs(2)  # type: ignore[operator]
-    req = jobs.OffloadRequest(str(card), tuple(map(str, dests)), roll=card.name, settings=Settings(),
+    req = OffloadRequest(str(card), tuple(map(str, dests)), roll=card.name, settings=Settings(),
                               copies_required=1, shooting_day=3)
-    out = jobs.run_offload(req, OffloadControl(), on_progress=lambda e: None, on_failed=lambda f: None,
-                           on_warning=lambda c, t: None, on_started=lambda o: None)
+    out = run_offload(req, OffloadControl())
     assert out.result.files_verified == 4
     assert _stored(out.offload_id) == (3, None)

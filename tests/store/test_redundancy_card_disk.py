@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler.app.offload import run_offload
+from datawrangler.app.request import OffloadRequest
 from datawrangler.cli import main
 from datawrangler.config import app_paths
 from datawrangler.reports import redundancy as redundancy_report
 from datawrangler.store import redundancy
 from datawrangler.store.db import open_catalog
-from datawrangler.store.session import begin_and_run
 from tests.conftest import CardBuilder
 from tests.faultfs import KernelMount, mount_tmpfs
 from tests.store.conftest import RunCli
@@ -112,10 +113,8 @@ def test_a_copy_on_the_card_s_own_disk_does_not_count(
 @pytest.mark.root
 def test_copies_only_on_the_card_s_own_disk_leave_it_unsafe_even_for_one_copy(
         make_card: CardBuilder, mounts: Mount, tmp_path: Path) -> None:
-    from datawrangler.core.cards import fingerprint
     from datawrangler.core.plan import OffloadPlan, preflight
     from datawrangler.core.scan import scan_source
-    from datawrangler.store.offloads import OffloadMeta
 
     card = mounts("A001R2EC")
     make_card(name="A001R2EC", root=tmp_path)
@@ -124,12 +123,11 @@ def test_copies_only_on_the_card_s_own_disk_leave_it_unsafe_even_for_one_copy(
     plan = OffloadPlan.create(str(card), [str(same)])
     scan = scan_source(plan.source)
     assert [w.code.value for w in preflight(plan, scan).warnings] == ["same_volume"]
-    done = begin_and_run(app_paths().catalog_file, plan, scan, fingerprint(scan), OffloadMeta(reel="A001"),
-                         copies_required=1)
-    assert done.result.state.value == "verified" and done.safe_to_format is False
-    assert done.reasons == ["4 files have copies only on the card's own drive, which formatting the card erases, "
+    done = run_offload(OffloadRequest(str(card), (str(same),), reel="A001", copies_required=1))
+    assert done.result.state.value == "verified" and done.safe is False
+    assert done.reasons == ("4 files have copies only on the card's own drive, which formatting the card erases, "
                             "so those copies do not count, e.g. A001R2EC/A001C001_231014_R2EC.mov. Copy them to "
-                            "another drive."]
+                            "another drive.",)
 
 
 @pytest.mark.root

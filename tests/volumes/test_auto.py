@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler.app.auto import AutoOffloader, AutoStatus
 from datawrangler.config import app_paths
 from datawrangler.core.presets import Preset
 from datawrangler.store.db import open_catalog
 from datawrangler.volumes import awake, eject
-from datawrangler.volumes.auto import AutoOffloader, AutoStatus
 from datawrangler.volumes.identity import Volume
 from datawrangler.volumes.monitor import VolumeMonitor, VolumeMounted, VolumeUnmounted
 from tests.conftest import CardBuilder, write_file
@@ -61,12 +61,15 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
                     auto_offload=True, eject_after=True, keep_awake=True, copies_required=1, day=15)  # one test disk
     statuses: list[AutoStatus] = []
     ejector = Ejector()
-    handed: list[int] = []
-    auto = _auto(preset, statuses, ejector=ejector,
-                 after_offload=lambda oid, p: handed.append(oid) or [f"handoff for {oid}"])
+    auto = _auto(preset, statuses, ejector=ejector)
     final = auto.handle(_volume(card, "A001R2EC"))
+    warnings = [s.message for s in statuses if s.kind == "warning"]  # preflight: test folders share one disk
+    assert warnings and all("drive" in w for w in warnings), warnings
+    statuses[:] = [s for s in statuses if s.kind != "warning"]
     kinds = [s.kind for s in statuses]
-    assert kinds == ["recognised", "started", "finished", "handoff", "ejected"], statuses
+    assert kinds == ["recognised", "started", "finished", "ejected"], statuses
+    finished = statuses[2]
+    assert "2 handoff files written." in finished.message and "Report: " in finished.message, finished
     assert final.kind == "ejected" and final.state == "verified" and final.safe_to_format is True
     assert ejector.ejected == [_volume(card, "A001R2EC")]
     for d in dests:
@@ -78,7 +81,9 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
     finally:
         db.close()
     assert row == ("A001", "A", "NS", "verified", "ARRI", 15)  # the preset's day, for the reports
-    assert handed == [final.offload_id]
+    for d in dests:  # the preset's handoff files (ASC MHL) and the offload report, as from the CLI and window
+        assert len(list((d / "NS" / DATE / "A001R2EC" / "ascmhl").glob("0001_A001R2EC_*.mhl"))) == 1
+    assert list(app_paths().reports_dir.rglob(f"offload-{final.offload_id:04d}_A001_*.pdf"))
     # the same card inserted again: already safe, not copied again
     statuses.clear()
     again = auto.handle(_volume(card, "A001R2EC"))

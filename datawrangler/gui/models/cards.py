@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from datawrangler.app.inspection import Inspection
 from datawrangler.core.words import plural
 from datawrangler.gui.fmt import human_bytes, short_when
-from datawrangler.gui.jobs import CardInfo
 from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, TableModel
 from datawrangler.gui.theme import Status, status_icon, vendor_icon
 
@@ -27,7 +27,7 @@ class EjectMark:
 class CardRow:
     path: str
     status: Status = Status.SCANNING
-    info: CardInfo | None = None
+    info: Inspection | None = None
     progress: float = -1.0  # 0..1 while copying/verifying
     copies: int = 0  # verified copies on distinct drives (after the last offload)
     required: int = 2

@@ -8,9 +8,9 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 
+from datawrangler.app.drives import DriveInfo
 from datawrangler.core.presets import Preset
 from datawrangler.gui.fmt import human_bytes
-from datawrangler.gui.jobs import DriveInfo
 from datawrangler.gui.models.base import SortRole, StatusRole, TableModel
 from datawrangler.gui.prefs import GuiPrefs
 from datawrangler.gui.theme import Status, status_icon

@@ -1,4 +1,4 @@
-"""An offload in its own worker process (gui.isolated): the same results and catalog rows as in-process,
+"""An offload in its own worker process (app.isolated): the same results and catalog rows as in-process,
 pause/cancel reach it, errors keep their codes, and neither side outlives the other's death."""
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler.app.isolated import OffloadProcessError, run_offload_isolated
+from datawrangler.app.offload import Notice, Observer
+from datawrangler.app.request import OffloadRequest
 from datawrangler.config import Settings
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import OffloadControl, OffloadState, ProgressEvent
-from datawrangler.gui import jobs
-from datawrangler.gui.isolated import OffloadProcessError, run_offload_isolated
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 from tests.conftest import process_alive
@@ -29,7 +30,7 @@ class Calls:
     def __init__(self) -> None:
         self.progress: list[ProgressEvent] = []
         self.failed: list = []
-        self.warnings: list[tuple[Code, str]] = []
+        self.notices: list[Notice] = []
         self.started: list[int] = []
         self.threads: set[str] = set()
 
@@ -39,12 +40,13 @@ class Calls:
                 self.threads.add(threading.current_thread().name)
                 fn(*a)
             return call
-        return dict(on_progress=seen(self.progress.append), on_failed=seen(self.failed.append),
-                    on_warning=seen(lambda c, t: self.warnings.append((c, t))), on_started=seen(self.started.append))
+        return dict(observer=Observer(progress=seen(self.progress.append), failed=seen(self.failed.append),
+                                      notice=seen(self.notices.append),
+                                      started=seen(lambda s: self.started.append(s.offload_id))))
 
 
-def _request(card: Path, dests: list[Path], **kw: object) -> jobs.OffloadRequest:
-    return jobs.OffloadRequest(str(card), tuple(map(str, dests)), roll=card.name, settings=Settings(),
+def _request(card: Path, dests: list[Path], **kw: object) -> OffloadRequest:
+    return OffloadRequest(str(card), tuple(map(str, dests)), roll=card.name, settings=Settings(),
                                copies_required=1, **kw)  # test folders: one physical disk  # type: ignore[arg-type]
 
 
@@ -149,17 +151,18 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     from datawrangler.config import Settings
     from datawrangler.core.events import OffloadControl
-    from datawrangler.gui import jobs
-    from datawrangler.gui.isolated import run_offload_isolated
+    from datawrangler.app.isolated import run_offload_isolated
+    from datawrangler.app.offload import Observer
+    from datawrangler.app.request import OffloadRequest
 
-    def started(oid):
-        print(oid, multiprocessing.active_children()[0].pid, flush=True)
+    def started(s):
+        print(s.offload_id, multiprocessing.active_children()[0].pid, flush=True)
 
     if __name__ == "__main__":
         card, d1, d2, catalog = sys.argv[1:]
-        req = jobs.OffloadRequest(card, (d1, d2), roll="A001", settings=Settings())
-        run_offload_isolated(req, OffloadControl(), on_progress=lambda e: None, on_failed=print,
-                             on_warning=lambda c, t: None, on_started=started, catalog=catalog)
+        req = OffloadRequest(card, (d1, d2), roll="A001", settings=Settings())
+        run_offload_isolated(req, OffloadControl(), catalog=catalog, observer=Observer(started=started,
+                                                                                         failed=print))
 """)
 
 
@@ -192,8 +195,6 @@ def test_the_worker_stops_when_the_window_process_dies(make_card: Callable, dest
         parent.stdout.close()  # type: ignore[union-attr]
 
 
-
-
 def test_keep_awake_is_held_for_the_offload_by_the_worker(make_card: Callable, dest_dirs: Callable, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The preset's keep-awake: the worker holds an inhibitor while it copies (a stand-in systemd-inhibit on PATH
@@ -222,7 +223,7 @@ def test_keep_awake_is_held_for_the_offload_by_the_worker(make_card: Callable, d
 def test_an_error_that_cannot_cross_the_pipe_is_still_reported() -> None:
     """A worker's exception that does not pickle becomes an OffloadProcessError with its type and text,
     instead of breaking the pipe (and the window waiting for ever)."""
-    from datawrangler.gui.isolated import _picklable
+    from datawrangler.app.isolated import _picklable
 
     class Odd(Exception):
         def __init__(self) -> None:

@@ -1,15 +1,17 @@
-"""An offload run in a worker process of its own, behind the same call as `jobs.run_offload`.
+"""An offload run in a worker process of its own, behind the same call as `app.offload.run_offload`.
 
 Why a process: the engine's threads (reader, writers, verifiers, re-reader, recorder) are Python threads.
 In the window's process they share the GIL with the GUI thread, which then waited up to a few hundred
 milliseconds for it during a 2 GB offload (tests/gui/test_responsive.py). In a child process they have their
 own interpreter; the window's process only receives a handful of small messages a second.
 
-The child runs `jobs.run_offload` unchanged, so the catalog is written by the one recorded-offload path
-(store.session) whoever starts the offload. Messages go over one duplex pipe:
+The child runs `app.offload.run_offload` unchanged, so an offload is run the same way whoever starts it.
+The window uses it, and so does auto-offload (the offload report's PDF is drawn by Qt, which wants the main
+thread of a process: the child's). Messages go over one duplex pipe:
 
-- child -> parent: ("started", offload_id), ("progress", ProgressEvent), ("failed", FileResult),
-  ("warning", Code, text), ("log", LogRecord), then one ("done", OffloadOutcome) or ("error", exc, traceback).
+- child -> parent: ("started", Started), ("progress", ProgressEvent), ("file", FileResult) (only the kinds
+  the parent's Observer listens to), ("notice", Notice), ("log", LogRecord), then one ("done", OffloadOutcome)
+  or ("error", exc, traceback).
 - parent -> child: ("control", paused, cancelled) whenever the OffloadControl of the queue row changes.
 
 If the window's process dies, the child reads EOF on the pipe and cancels: the offload ends as
@@ -33,9 +35,9 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
-from datawrangler.core.errors import Code
-from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
-from datawrangler.gui import jobs
+from datawrangler.app.offload import Observer, OffloadOutcome, run_offload
+from datawrangler.app.request import OffloadRequest
+from datawrangler.core.events import FileResult, FileStatus, OffloadControl
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +53,18 @@ def _spawn() -> multiprocessing.context.SpawnContext:
     return multiprocessing.get_context("spawn")
 
 
-def run_offload_isolated(req: jobs.OffloadRequest, control: OffloadControl, *,
-                         on_progress: Callable[[ProgressEvent], None], on_failed: Callable[[FileResult], None],
-                         on_warning: Callable[[Code, str], None], on_started: Callable[[int], None],
-                         catalog: str | os.PathLike[str] | None = None) -> jobs.OffloadOutcome:
-    """`jobs.run_offload` in a child process; the callbacks run on the calling thread. Raises what
-    run_offload raises (OffloadError, CatalogError, ...), or OffloadProcessError if the child died."""
+def run_offload_isolated(req: OffloadRequest, control: OffloadControl | None = None, *,
+                         catalog: str | os.PathLike[str] | None = None,
+                         observer: Observer | None = None) -> OffloadOutcome:
+    """`app.offload.run_offload` in a child process; the observer's callbacks run on the calling thread.
+    Raises what run_offload raises (Refused, OffloadError, CatalogError, ...), or OffloadProcessError if
+    the child died."""
+    control = control or OffloadControl()
+    observer = observer or Observer()
+    files = "all" if observer.file is not None else "failed" if observer.failed is not None else ""
     ctx = _spawn()
     ours, theirs = ctx.Pipe(duplex=True)
-    proc = ctx.Process(target=_child_main, args=(theirs, req, os.fspath(catalog) if catalog else None),
+    proc = ctx.Process(target=_child_main, args=(theirs, req, os.fspath(catalog) if catalog else None, files),
                        name=f"dw-offload {os.path.basename(req.source.rstrip('/')) or req.source}", daemon=True)
     proc.start()
     theirs.close()
@@ -84,13 +89,16 @@ def run_offload_isolated(req: jobs.OffloadRequest, control: OffloadControl, *,
                 break
             kind = msg[0]
             if kind == "progress":
-                on_progress(msg[1])
-            elif kind == "failed":
-                on_failed(msg[1])
-            elif kind == "warning":
-                on_warning(msg[1], msg[2])
+                if observer.progress is not None:
+                    observer.progress(msg[1])
+            elif kind == "file":
+                _file(observer, msg[1])
+            elif kind == "notice":
+                if observer.notice is not None:
+                    observer.notice(msg[1])
             elif kind == "started":
-                on_started(msg[1])
+                if observer.started is not None:
+                    observer.started(msg[1])
             elif kind == "log":
                 record: logging.LogRecord = msg[1]
                 logging.getLogger(record.name).handle(record)
@@ -115,6 +123,13 @@ def run_offload_isolated(req: jobs.OffloadRequest, control: OffloadControl, *,
     return outcome
 
 
+def _file(observer: Observer, f: FileResult) -> None:
+    if observer.file is not None:
+        observer.file(f)
+    if observer.failed is not None and f.status is FileStatus.FAILED:
+        observer.failed(f)
+
+
 class _PipeLogHandler(logging.Handler):
     """Sends the child's log records to the window's process, which writes the one log file."""
 
@@ -134,7 +149,7 @@ class _PipeLogHandler(logging.Handler):
             self.handleError(record)
 
 
-def _child_main(conn: Connection, req: jobs.OffloadRequest, catalog: str | None) -> None:
+def _child_main(conn: Connection, req: OffloadRequest, catalog: str | None, files: str) -> None:
     # Ctrl-C in a terminal reaches the whole process group: the window decides what happens (it asks,
     # then cancels), so the child ignores SIGINT and waits for the cancel message.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -168,10 +183,13 @@ def _child_main(conn: Connection, req: jobs.OffloadRequest, catalog: str | None)
 
     threading.Thread(target=listen, name="dw-control", daemon=True).start()
     try:
-        outcome = jobs.run_offload(req, control, on_progress=lambda e: send(("progress", e)),
-                                   on_failed=lambda f: send(("failed", f)),
-                                   on_warning=lambda code, text: send(("warning", code, text)),
-                                   on_started=lambda oid: send(("started", oid)), catalog=catalog)
+        observer = Observer(started=lambda s: send(("started", s)), progress=lambda e: send(("progress", e)),
+                            notice=lambda n: send(("notice", n)))
+        if files == "all":
+            observer.file = lambda f: send(("file", f))
+        elif files == "failed":
+            observer.failed = lambda f: send(("file", f))
+        outcome = run_offload(req, control, catalog=catalog, observer=observer)
     except BaseException as exc:  # handed to the window, which shows it through its one message path
         send(("error", _picklable(exc), traceback.format_exc()))
     else:

@@ -1,0 +1,55 @@
+"""The drives an offload touches and what the destination drives hold: for the scheduler and the window's
+Destinations list (run on a worker: statvfs on a sleeping drive can take seconds)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from datawrangler.app.request import OffloadRequest
+from datawrangler.core import devices
+
+
+def drives_of(req: OffloadRequest) -> frozenset[str]:
+    """The physical volumes an offload reads or writes: two offloads that share one wait for each other."""
+    out = set()
+    for p in (req.source, *req.dest_roots):
+        with contextlib.suppress(OSError):
+            out.add(devices.physical_volume(p))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class DriveInfo:
+    path: str
+    present: bool
+    free: int = 0
+    total: int = 0
+    drive: str = ""  # physical volume id
+    label: str = ""
+    fstype: str = ""
+    measured_at: float = 0.0
+
+
+def measure_drives(paths: Iterable[str]) -> list[DriveInfo]:
+    out = []
+    for p in paths:
+        if not os.path.isdir(p):
+            out.append(DriveInfo(p, False, measured_at=time.time()))
+            continue
+        try:
+            st = os.statvfs(p)
+            block = st.f_frsize or st.f_bsize
+            mount = devices.mount_of(p)
+            label = ""
+            if mount is not None and mount.mount_point not in ("/", ""):
+                label = os.path.basename(mount.mount_point)
+            out.append(DriveInfo(p, True, st.f_bavail * block, st.f_blocks * block, devices.physical_volume(p),
+                                 label or os.path.basename(os.path.normpath(p)), mount.fstype if mount else "",
+                                 time.time()))
+        except OSError:
+            out.append(DriveInfo(p, False, measured_at=time.time()))
+    return out

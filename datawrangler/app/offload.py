@@ -1,0 +1,340 @@
+"""Running one offload, the one way every front end runs it (`datawrangler offload`/`resume`, the window,
+auto-offload):
+
+1. open the catalog; offloads whose process died are marked interrupted;
+2. a new offload: its plan from the request, the card's own ASC MHL history (checked while copying, its
+   chain continued), preflight (refused before a byte moves), recognition, its catalog row (a known card
+   continues its lineage; incremental copies only what is new). A resume: the plan and the verified pairs
+   from the catalog, the same history check and preflight;
+3. the recorded run (app.recorded): the engine, every result streamed into the catalog;
+4. the handoff files into each roll, and the offload report into the reports folder, from the catalog;
+5. the verdict, safe to format or why not, asked of the catalog once.
+
+What happens is told through an `Observer` (progress, file results, notices). Raises `Refused` (an
+OffloadError) when preflight refuses, OffloadError/CatalogError when the offload cannot begin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from datawrangler.app.recorded import run_recorded
+from datawrangler.app.request import OffloadRequest, make_plan
+from datawrangler.config import app_paths
+from datawrangler.core.cards import CardInfo, default_reel, recognise
+from datawrangler.core.errors import OffloadError
+from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, OffloadState, ProgressEvent
+from datawrangler.core.plan import OffloadPlan, Problem, preflight
+from datawrangler.core.scan import ScanResult, scan_source
+from datawrangler.core.words import agree, plural
+from datawrangler.handoff.source import SourceHistory, prepare_source
+from datawrangler.handoff.writer import write_handoff
+from datawrangler.store import cards, offloads, redundancy, resume, session
+from datawrangler.store.db import open_catalog
+from datawrangler.store.liveness import mark_interrupted
+from datawrangler.store.offloads import OffloadMeta, OffloadRecord
+from datawrangler.volumes.awake import keep_awake
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something to tell the user during an offload. `event` names it for scripts (the CLI's JSON lines:
+    warning, error, known_card, handoff, source_history, report); `level` is info, warning or error."""
+
+    event: str
+    message: str
+    level: str = "info"
+    code: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Started:
+    offload_id: int
+    source: str
+    destinations: tuple[str, ...]
+    files: int
+    bytes: int
+    algorithms: tuple[str, ...]
+    verify_mode: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Safe to format, asked of the catalog once the offload ended: every file of the card verified on
+    `copies_required` distinct drives, whichever offload made the copies."""
+
+    safe: bool
+    copies: int  # fewest verified copies of any file, on distinct drives
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OffloadOutcome:
+    offload_id: int
+    result: OffloadResult
+    verdict: Verdict
+    card_id: int | None
+    copies_required: int
+    handoff_written: tuple[str, ...] = ()
+    reports_written: tuple[str, ...] = ()
+
+    @property
+    def safe(self) -> bool:
+        return self.verdict.safe
+
+    @property
+    def copies(self) -> int:
+        return self.verdict.copies
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        return self.verdict.reasons
+
+
+@dataclass
+class Observer:
+    """What a front end wants to hear; every callback is optional and runs on the offload's threads."""
+
+    started: Callable[[Started], None] | None = None
+    progress: Callable[[ProgressEvent], None] | None = None
+    file: Callable[[FileResult], None] | None = None  # every file result
+    failed: Callable[[FileResult], None] | None = None  # failed ones only
+    notice: Callable[[Notice], None] | None = None
+
+    def say(self, event: str, message: str, level: str = "info", code: str | None = None, **data: Any) -> None:
+        if level != "info":
+            (log.warning if level == "warning" else log.error)("%s", message)
+        if self.notice is not None:
+            self.notice(Notice(event, message, level, code, data))
+
+    def warn(self, message: str, code: str | None = None, **data: Any) -> None:
+        self.say("warning", message, "warning", code, **data)
+
+
+class Refused(OffloadError):
+    """Preflight refused the offload before a byte moved; `problems` lists every reason (the message is
+    the first, and how many more there are)."""
+
+    def __init__(self, problems: tuple[Problem, ...]) -> None:
+        first = problems[0]
+        more = f" (and {plural(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
+        super().__init__(first.code, first.message + more, path=first.path or None)
+        self.problems = problems
+
+    def __reduce__(self) -> tuple:
+        return (self.__class__, (self.problems,))
+
+
+def catalog_file(catalog: str | os.PathLike[str] | None) -> Path:
+    return Path(catalog) if catalog else app_paths().catalog_file
+
+
+_open_lock = threading.Lock()
+_ready: set[Path] = set()
+
+
+def open_db(catalog: str | os.PathLike[str] | None) -> Database:
+    """open_catalog, with the first opening of a catalog (its creation or migration) done by one thread at a
+    time: several of the window's workers start at once."""
+    path = catalog_file(catalog)
+    if path in _ready:
+        return open_catalog(path)
+    with _open_lock:
+        db = open_catalog(path)
+        _ready.add(path)
+        return db
+
+
+def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
+                catalog: str | os.PathLike[str] | None = None, observer: Observer | None = None) -> OffloadOutcome:
+    """Run the offload the request names, start to verdict (see the module docstring). With
+    req.keep_awake the machine is kept from sleeping until it returns."""
+    observer = observer or Observer()
+    awake = keep_awake(f"Offloading {req.name}") if req.keep_awake else contextlib.nullcontext()
+    with awake:
+        path = catalog_file(catalog)
+        db = open_db(path)
+        try:
+            mark_interrupted(db)
+            return _run(db, path, req, control or OffloadControl(), observer)
+        finally:
+            db.close()
+
+
+@dataclass
+class _Begun:
+    plan: OffloadPlan
+    scan: ScanResult
+    record: OffloadRecord
+    pairs: dict
+    source: SourceHistory | None
+
+
+def _preflight(plan: OffloadPlan, scan: ScanResult, observer: Observer) -> list[Problem]:
+    """Raises Refused; returns the warnings, said once the offload has its id."""
+    pf = preflight(plan, scan)
+    if not pf.ok:
+        raise Refused(tuple(pf.errors))
+    return list(pf.warnings)
+
+
+def _begin_new(db: Database, req: OffloadRequest, observer: Observer) -> tuple[_Begun, list[Problem]]:
+    plan, source = prepare_source(make_plan(req))
+    scan = scan_source(plan.source, plan.ignore)
+    warnings = _preflight(plan, scan, observer)
+    card = recognise(plan.source, scan=scan)
+    reel = req.reel or card.reel or default_reel(plan.source)
+    meta = OffloadMeta(project=req.project or req.settings.production or None, reel=reel,
+                       camera=req.camera or (card.camera_letter if reel == card.reel else None),
+                       operator=req.operator or req.settings.operator or None,
+                       vendor=req.vendor or _vendor(card), shooting_day=req.shooting_day, location=req.location)
+    begun = session.begin(db, plan, scan, card.fingerprint, meta, incremental=req.incremental)
+    if begun.known is not None:
+        _say_known(db, begun.known, req, observer)
+    elif req.incremental:
+        observer.warn("This card is not in the catalog: copying every file (incremental needs an earlier "
+                      "offload of it).", "incremental")
+    return _Begun(plan, scan, begun.record, begun.pairs, source), warnings
+
+
+def _begin_resume(db: Database, req: OffloadRequest, observer: Observer) -> tuple[_Begun, list[Problem]]:
+    assert req.resume_id is not None
+    info = resume.load(db, req.resume_id)
+    plan, source = prepare_source(info.plan)
+    scan = scan_source(plan.source, plan.ignore)
+    warnings = _preflight(plan, scan, observer)
+    pairs = resume.verified_pairs(db, plan.destinations, [info.offload_id])
+    record = offloads.reopen_offload(db, info.offload_id, plan, scan)
+    with db.atomic():  # an offload begun before its card was recognised has no vendor yet
+        cards.fill_vendor(db, info.card_id, _vendor(recognise(plan.source, scan=scan)))
+    return _Begun(plan, scan, record, pairs, source), warnings
+
+
+def _when(ts: float | None) -> str:
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+
+def _vendor(card: CardInfo) -> str | None:
+    return None if card.generic else card.vendor
+
+
+def _say_known(db: Database, known: cards.KnownCard, req: OffloadRequest, observer: Observer) -> None:
+    red = redundancy.card_redundancy(db, known.card_id, req.copies_required)
+    reel = known.reel or "an unnamed card"
+    if known.exact:
+        text = (f"This card was already offloaded as {reel} on {_when(known.last_offload_at)} (offload "
+                f"{known.last_offload_id}): {plural(red.min_disks, 'verified copy')} on distinct drives"
+                f"{' (safe to format)' if red.safe else ''}.")
+    else:
+        text = (f"This card was offloaded before as {reel} on {_when(known.last_offload_at)} (offload "
+                f"{known.last_offload_id}); {plural(known.new_or_changed, 'file')} "
+                f"{agree(known.new_or_changed, 'is', 'are')} new or changed since.")
+    text += (" Copying only new or changed files (incremental)." if req.incremental
+             else " Copying every file again (incremental would copy only new or changed files).")
+    observer.say("known_card", text, card_id=known.card_id, exact=known.exact,
+                 previous_offload=known.last_offload_id, verified_copies=red.min_disks,
+                 new_or_changed=known.new_or_changed)
+
+
+def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer
+         ) -> OffloadOutcome:
+    begun, warnings = (_begin_resume if req.resume_id is not None else _begin_new)(db, req, observer)
+    plan, scan, record, source = begun.plan, begun.scan, begun.record, begun.source
+    if observer.started is not None:
+        observer.started(Started(record.offload_id, plan.source, tuple(plan.destinations), len(scan.files),
+                                 scan.total_bytes, tuple(plan.algorithms), plan.verify_mode.value))
+    for w in warnings:
+        observer.warn(w.message, w.code.value, path=w.path)
+
+    def on_file(f: FileResult) -> None:
+        if source is not None:
+            source.check(f)
+        if observer.file is not None:
+            observer.file(f)
+        if observer.failed is not None and f.status is FileStatus.FAILED:
+            observer.failed(f)
+
+    written: list[str] = []
+    reports: list[str] = []
+
+    def after_finish(offload_id: int, result: OffloadResult) -> None:
+        written.extend(_handoff(db, offload_id, req, source, scan, observer))
+        if req.report:
+            reports.extend(_report(db, offload_id, req.copies_required, observer))
+
+    result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
+                          on_progress=observer.progress, on_file=on_file, after_finish=after_finish)
+    card_id = session.card_of(db, record.offload_id)
+    red = redundancy.card_redundancy(db, card_id, req.copies_required)
+    return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
+                          req.copies_required, tuple(written), tuple(reports))
+
+
+def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceHistory | None, scan: ScanResult,
+             observer: Observer) -> list[str]:
+    """The handoff files into each roll (none for an interrupted or cancelled offload: the writer says so),
+    then what the card's own ASC MHL history check found."""
+    written: list[str] = []
+    if req.handoff is not None:
+        try:
+            out = write_handoff(db, offload_id, req.handoff, source_history=source.history if source else None)
+        except (OSError, ValueError) as exc:
+            observer.warn(f"The handoff files could not be written ({exc}). The copies are not affected: write "
+                          f"them with 'datawrangler mhl-write {offload_id}'.", "handoff")
+        else:
+            for w in out.warnings:
+                observer.warn(w, "handoff")
+            if out.written:
+                observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
+            written = out.written
+    if source is not None:
+        source.finish(f.rel_path for f in scan.files)
+        rep = source.report()
+        observer.say("source_history", f"source ASC MHL history ({plural(rep.generations, 'generation')}): "
+                     f"{rep.matched} of {plural(rep.checked, 'file')} {agree(rep.matched, 'matches', 'match')}"
+                     + ("" if rep.ok else f", {plural(len(rep.mismatches), 'MISMATCH')}, {len(rep.missing)} missing"),
+                     "info" if rep.ok else "warning", ok=rep.ok, matched=rep.matched, checked=rep.checked,
+                     mismatches=rep.mismatches, missing=rep.missing, new=rep.new, problems=rep.problems)
+        for p, what in rep.mismatches:
+            observer.warn(f"{p} differs from the source's ASC MHL history: {what}", "source_mismatch", path=p)
+        for p in rep.missing:
+            observer.warn(f"{p} is in the source's ASC MHL history but not on the source", "source_missing", path=p)
+        for problem in rep.problems:
+            observer.warn(problem, "source_history")
+    return written
+
+
+def _report(db: Database, offload_id: int, required: int, observer: Observer) -> list[str]:
+    """The offload report into the reports folder, built from the catalog. A folder that cannot be written
+    is said and skipped: the report never changes how an offload ended."""
+    from datawrangler.reports.output import write_offload_report
+
+    try:
+        written = [str(p) for p in write_offload_report(db, offload_id, required)]
+    except OSError as exc:
+        observer.warn(f"The offload report could not be written ({exc.strerror or exc}: {exc.filename or ''}). "
+                      "The offload itself is not affected: free space there, then write the report with "
+                      f"'datawrangler report offload {offload_id} --pdf FILE'.", "report")
+        return []
+    except ImportError as exc:  # a build without Qt's PDF support: the catalog still holds it all
+        observer.warn(f"The offload report could not be made ({exc}); the catalog holds the offload.", "report")
+        return []
+    observer.say("report", f"offload report: {written[0]}", paths=written)
+    return written
+
+
+__all__ = ["Notice", "Observer", "OffloadOutcome", "OffloadState", "Refused", "Started", "Verdict", "open_db",
+           "run_offload"]

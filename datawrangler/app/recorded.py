@@ -1,0 +1,61 @@
+"""The recorded run of an offload whose catalog row exists: the engine (core.transfer) on its threads, every
+file result streamed into the catalog by the Recorder's writer thread, and the end recorded. A failure that
+stops the engine leaves the offload interrupted (resumable), never 'running'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from datawrangler.core.errors import OffloadError
+from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import ScanResult
+from datawrangler.core.transfer import offload
+from datawrangler.store import offloads, resume
+from datawrangler.store.offloads import OffloadRecord
+from datawrangler.store.recorder import Recorder
+
+CARRIED_NOTE = "verified earlier: not copied again"
+
+
+def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResult, record: OffloadRecord, *,
+                 pairs: dict | None = None, control: OffloadControl | None = None,
+                 on_progress: Callable[[ProgressEvent], None] | None = None,
+                 on_file: Callable[[FileResult], None] | None = None,
+                 after_finish: Callable[[int, OffloadResult], None] | None = None) -> OffloadResult:
+    """Run the engine for the offload `record` names. `pairs` (store.resume.verified_pairs) are copies
+    verified earlier: not copied again (resume, incremental). `after_finish(offload_id, result)` runs once
+    the catalog holds the result (handoff files, the report)."""
+    recorder = Recorder(catalog, record, plan.verify_mode)
+    recorder.start()
+    hook = None
+    if pairs:
+        hook = resume.already_verified(pairs, len(plan.destinations),
+                                       lambda f: recorder.carried(f.rel_path, CARRIED_NOTE))
+
+    def record_file(f: FileResult) -> None:
+        recorder.on_file(f)
+        if on_file is not None:
+            on_file(f)
+
+    try:
+        result = offload(plan, control=control or OffloadControl(), on_progress=on_progress, on_file=record_file,
+                         scan=scan, check=False, already_verified=hook)
+    except BaseException as exc:
+        if isinstance(exc, OffloadError):  # refused before a byte moved (a roll folder another offload holds)
+            recorder.close()
+            if offloads.discard_unstarted(db, record.offload_id):
+                raise
+            recorder = Recorder(catalog, record, plan.verify_mode)  # a resume: it stays, as interrupted
+            recorder.start()
+        recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
+                       f"{record.offload_id}'.")
+        raise
+    recorder.finish(result)
+    if after_finish is not None:
+        after_finish(record.offload_id, result)
+    return result
