@@ -14,12 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from datawrangler.core.hashing import c4_from_sha512, mhl_order, mhl_rank
-from datawrangler.handoff.common import CreatorInfo, as_utc, attr, esc, iso, iso_ns, write_atomic
-from datawrangler.handoff.history import CHAIN, FOLDER, ChainLink, History
+from datawrangler.handoff.common import CreatorInfo, attr, esc, iso, iso_ns, write_atomic
+from datawrangler.handoff.history import ChainLink, History
+from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, ASCMHL_IGNORE, manifest_name
 
 MHL_NS = "urn:ASC:MHL:v2.0"
 DIRECTORY_NS = "urn:ASC:MHL:DIRECTORY:v2.0"
-DEFAULT_IGNORE = (".DS_Store", FOLDER, FOLDER + "/")  # what ascmhl itself always ignores
 PROCESSES = ("in-place", "transfer", "flatten")
 
 
@@ -46,7 +46,7 @@ def ignore_pattern(name: str) -> str:
 
 def ignore_list(patterns: Iterable[str]) -> list[str]:
     out: list[str] = []
-    for p in (*DEFAULT_IGNORE, *patterns):
+    for p in (*ASCMHL_IGNORE, *patterns):
         if p and p not in out:
             out.append(p)
     return out
@@ -108,11 +108,6 @@ def render_chain(links: Iterable[ChainLink]) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def manifest_name(number: int, root: str, now: dt.datetime) -> str:
-    folder = os.path.basename(os.path.normpath(root))
-    return f"{number:04d}_{folder}_{as_utc(now):%Y-%m-%d_%H%M%S}Z.mhl"
-
-
 def c4_of(data: bytes) -> str:
     return c4_from_sha512(hashlib.sha512(data).digest())
 
@@ -121,7 +116,7 @@ def write_generation(root: str, entries: Iterable[Entry], *, creator: CreatorInf
                      ignore: Sequence[str], now: dt.datetime, history: History | None = None) -> str:
     """Add one generation to the history at root (new if `history` is None): the manifest first, then the
     chain that names it, each written whole (temp name, fsync, rename). Returns the manifest's path."""
-    folder = os.path.join(root, FOLDER)
+    folder = os.path.join(root, ASCMHL_FOLDER)
     os.makedirs(folder, exist_ok=True)
     number = (history.latest_number if history else 0) + 1
     name = manifest_name(number, root, now)
@@ -131,5 +126,5 @@ def write_generation(root: str, entries: Iterable[Entry], *, creator: CreatorInf
         raise FileExistsError(f"{path} exists already: a manifest is never overwritten")
     write_atomic(path, data)
     links = [*(history.chain if history else []), ChainLink(number, name, c4_of(data))]
-    write_atomic(os.path.join(folder, CHAIN), render_chain(links))
+    write_atomic(os.path.join(folder, ASCMHL_CHAIN), render_chain(links))
     return path

@@ -7,15 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from datawrangler.core.hashing import ALGORITHMS, c4_from_sha512
-
-FOLDER = "ascmhl"
-CHAIN = "ascmhl_chain.xml"
-MANIFEST_NAME = re.compile(r"^(\d{4,})(?:_(.+))?\.mhl$")
+from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, ASCMHL_MANIFEST
 
 
 class HistoryError(Exception):
@@ -69,7 +65,7 @@ class History:
 
     @property
     def folder(self) -> str:
-        return os.path.join(self.root, FOLDER)
+        return os.path.join(self.root, ASCMHL_FOLDER)
 
     @property
     def latest_number(self) -> int:
@@ -204,10 +200,10 @@ def parse_manifest(path: str, number: int) -> Generation:
 def load(root: str, check: bool = True) -> History | None:
     """The history at root (the folder that holds ascmhl/), or None if it has none. With check, a chain that
     does not match its manifests raises HistoryError (ASC MHL's exit codes 31-33)."""
-    folder = os.path.join(root, FOLDER)
+    folder = os.path.join(root, ASCMHL_FOLDER)
     if not os.path.isdir(folder):
         return None
-    chain_path = os.path.join(folder, CHAIN)
+    chain_path = os.path.join(folder, ASCMHL_CHAIN)
     try:
         chain = parse_chain(chain_path) if os.path.exists(chain_path) else None
         if chain is None and check:
@@ -224,7 +220,7 @@ def load(root: str, check: bool = True) -> History | None:
                                    "longer matches the chain).")
         gens = []
         for name in sorted(os.listdir(folder)):
-            m = MANIFEST_NAME.match(name)
+            m = ASCMHL_MANIFEST.match(name)
             if m is None or name.startswith("._"):
                 continue
             gens.append(parse_manifest(os.path.join(folder, name), int(m.group(1))))
@@ -238,7 +234,7 @@ def find_histories(top: str) -> list[str]:
     """Every folder at or under top that holds an ascmhl/ history (a drive may carry many rolls)."""
     found = []
     for dirpath, dirs, _names in os.walk(top):
-        if FOLDER in dirs and os.path.isdir(os.path.join(dirpath, FOLDER)):
+        if ASCMHL_FOLDER in dirs and os.path.isdir(os.path.join(dirpath, ASCMHL_FOLDER)):
             found.append(dirpath)
             dirs[:] = []  # a nested history belongs to the one above it
             continue

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datawrangler.core.events import FileResult
 from datawrangler.core.hashing import mhl_order
 from datawrangler.core.plan import OffloadPlan
-from datawrangler.handoff.history import FOLDER, History, HistoryError, load
+from datawrangler.handoff.history import History, HistoryError, load
+from datawrangler.store.handoff_names import ASCMHL_FOLDER
 
 
 @dataclass
@@ -103,5 +104,5 @@ def prepare_source(plan: OffloadPlan) -> tuple[OffloadPlan, SourceHistory | None
         return plan, None
     src = SourceHistory(history, problems)
     algorithms = plan.algorithms + tuple(a for a in src.algorithms if a not in plan.algorithms)
-    ignore = plan.ignore if FOLDER in plan.ignore else (*plan.ignore, FOLDER)
+    ignore = plan.ignore if ASCMHL_FOLDER in plan.ignore else (*plan.ignore, ASCMHL_FOLDER)
     return dataclasses.replace(plan, algorithms=algorithms, ignore=ignore), src

@@ -20,8 +20,9 @@ from datawrangler.core import durable
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
-from datawrangler.handoff.history import FOLDER, History, HistoryError, find_histories, load
+from datawrangler.handoff.history import History, HistoryError, find_histories, load
 from datawrangler.store.handoff import ImportedFile, record_import
+from datawrangler.store.handoff_names import ASCMHL_FOLDER, ASCMHL_IGNORE
 
 CHUNK = 4 << 20
 
@@ -111,11 +112,11 @@ def check_roll(root: str, on_file: Callable[[str, str], None] | None = None) -> 
                 out.mismatches.append(rel)
         if on_file is not None:
             on_file(full, result)
-    patterns = history.latest_ignore() or (".DS_Store", FOLDER, FOLDER + "/")
+    patterns = history.latest_ignore() or ASCMHL_IGNORE
     for dirpath, dirs, names in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirs[:] = sorted(d for d in dirs if d != FOLDER and not ignored(patterns, rel_dir + d, True))
+        dirs[:] = sorted(d for d in dirs if d != ASCMHL_FOLDER and not ignored(patterns, rel_dir + d, True))
         for name in sorted(names):
             rel = rel_dir + name
             if rel not in expected and not is_temp_name(name) and not ignored(patterns, rel, False):

@@ -16,16 +16,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from datawrangler.core.hashing import ALGORITHMS, LIST_ALGORITHMS, parse_algorithms
+from datawrangler.core.hashing import ALGORITHMS, LIST_ALGORITHMS, REGISTRY, parse_algorithms
 from datawrangler.handoff import ascmhl, legacy, lists, manifests
 from datawrangler.handoff.common import CreatorInfo, utc_now, write_atomic, xml_ok
-from datawrangler.handoff.history import CHAIN, FOLDER, History, HistoryError, load
-from datawrangler.store.handoff import (
-    FileRow,
-    OffloadSummary,
-    latest_reverify,
-    offload_files,
-    offload_summary,
+from datawrangler.handoff.history import History, HistoryError, load
+from datawrangler.store.handoff import FileRow, OffloadSummary, latest_reverify, offload_files, offload_summary
+from datawrangler.store.handoff_names import (
+    ASCMHL_CHAIN,
+    ASCMHL_FOLDER,
+    CSV_SUFFIX,
+    JSON_SUFFIX,
+    LEGACY_MHL_SUFFIX,
     sidecar_name,
 )
 
@@ -61,18 +62,18 @@ class HandoffResult:
 
 
 def sidecar_names(roll: str, started_at: float, options: HandoffOptions, algorithms: Sequence[str]) -> dict[str, str]:
-    """{kind: file name in the roll folder}; named by store.handoff.sidecar_name, which `verify` also uses to
-    tell these files from files that are not in the offload."""
+    """{kind: file name in the roll folder}; named by store.handoff_names, which `verify` also uses to tell
+    these files from files that are not in the offload."""
     out: dict[str, str] = {}
     for alg in options.checksum_lists:
         if alg in algorithms:
-            out[f"list:{alg}"] = sidecar_name(roll, started_at, alg)
+            out[f"list:{alg}"] = sidecar_name(roll, started_at, REGISTRY[alg].list_suffix)
     if options.legacy_mhl:
-        out["legacy"] = sidecar_name(roll, started_at, "mhl")
+        out["legacy"] = sidecar_name(roll, started_at, LEGACY_MHL_SUFFIX)
     if options.csv:
-        out["csv"] = sidecar_name(roll, started_at, "csv")
+        out["csv"] = sidecar_name(roll, started_at, CSV_SUFFIX)
     if options.json:
-        out["json"] = sidecar_name(roll, started_at, "json")
+        out["json"] = sidecar_name(roll, started_at, JSON_SUFFIX)
     return out
 
 
@@ -83,7 +84,7 @@ def _digests(f: FileRow, dest_id: int) -> dict[str, str]:
 
 def transplant(source: History, roll: str) -> History | None:
     """Continue a source's history at a destination: its manifests, byte for byte, and its chain."""
-    folder = os.path.join(roll, FOLDER)
+    folder = os.path.join(roll, ASCMHL_FOLDER)
     os.makedirs(folder, exist_ok=True)
     names = [link.path for link in source.chain] or [g.filename for g in source.generations]
     for name in names:
@@ -92,10 +93,10 @@ def transplant(source: History, roll: str) -> History | None:
         if os.path.isfile(src) and not os.path.exists(dst):
             with open(src, "rb") as fh:
                 write_atomic(dst, fh.read())
-    chain = os.path.join(source.folder, CHAIN)
+    chain = os.path.join(source.folder, ASCMHL_CHAIN)
     if os.path.isfile(chain):
         with open(chain, "rb") as fh:
-            write_atomic(os.path.join(folder, CHAIN), fh.read())
+            write_atomic(os.path.join(folder, ASCMHL_CHAIN), fh.read())
     return load(roll)
 
 

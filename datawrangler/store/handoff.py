@@ -4,7 +4,6 @@ when its row here says so."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
@@ -15,8 +14,8 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from datawrangler import __version__
-from datawrangler.core.hashing import LIST_ALGORITHMS, REGISTRY
 from datawrangler.store import offloads
+from datawrangler.store.handoff_names import SIDECAR_SUFFIXES, sidecar_name
 
 
 @dataclass(frozen=True)
@@ -126,23 +125,10 @@ def latest_reverify(db: Database, destination_ids: Sequence[int]) -> list[Reveri
     return list(out.values())
 
 
-# What the handoff writes into a roll folder, next to the card's files (handoff/writer.py): the ASC MHL folder,
-# and at the top of the roll one file per kind named by sidecar_name: checksum lists (core.hashing's
-# LIST_ALGORITHMS), legacy MHL 1.1, CSV and JSON manifests.
-ASCMHL_FOLDER = "ascmhl"
-SIDECAR_SUFFIXES = (*(REGISTRY[a].list_suffix for a in LIST_ALGORITHMS), "mhl", "csv", "json")
-
-
-def sidecar_name(roll: str, started_at: float, suffix: str) -> str:
-    """A handoff file's name in its roll folder: the roll's name and the offload's start (UTC), so that a resume
-    rewrites its own files and a later offload into the same roll adds its own. A001R2EC_2023-10-14_224105Z.csv"""
-    stamp = dt.datetime.fromtimestamp(started_at, dt.UTC)
-    return f"{os.path.basename(os.path.normpath(roll))}_{stamp:%Y-%m-%d_%H%M%S}Z.{suffix}"
-
-
 def sidecar_names_at(db: Database, destination_ids: Sequence[int]) -> set[str]:
-    """The names the handoff files of these destinations' offloads have (or would have) in their roll folder:
-    one per offload and suffix, at the top of the roll. Never a pattern: only DataWrangler's own names."""
+    """The names (store.handoff_names) the handoff files of these destinations' offloads have (or would have)
+    in their roll folder: one per offload and suffix, at the top of the roll. Never a pattern: only
+    DataWrangler's own names."""
     if not destination_ids:
         return set()
     marks = ",".join("?" for _ in destination_ids)

@@ -2,7 +2,7 @@
 result as a new verification (history is never overwritten), and report missing, changed and extra files.
 
 The handoff files DataWrangler wrote into a roll (its ascmhl/ folder, and the checksum lists, legacy MHL and
-CSV/JSON manifests at the top of the roll, under the exact names store.handoff.sidecar_name gives them) are
+CSV/JSON manifests at the top of the roll, under the exact names store.handoff_names.sidecar_name gives them) are
 not in the offload but are not extra either: they are reported apart, as `handoff`.
 """
 
@@ -24,7 +24,8 @@ from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
 from datawrangler.store import offloads
 from datawrangler.store.db import CatalogError
-from datawrangler.store.handoff import ASCMHL_FOLDER, sidecar_names_at
+from datawrangler.store.handoff import sidecar_names_at
+from datawrangler.store.handoff_names import ASCMHL_FOLDER
 from datawrangler.store.volumes import identify
 
 CHUNK = 4 << 20

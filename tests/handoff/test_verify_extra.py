@@ -13,7 +13,7 @@ import pytest
 from datawrangler.cli import main
 from datawrangler.config import Settings, save_settings
 from datawrangler.core.hashing import LIST_ALGORITHMS
-from datawrangler.store.handoff import SIDECAR_SUFFIXES
+from datawrangler.store.handoff_names import SIDECAR_SUFFIXES
 from tests.conftest import CardBuilder, write_file
 
 EVERY_KIND = {"ascmhl": True, "legacy_mhl": True, "checksum_lists": ",".join(LIST_ALGORITHMS), "csv": True,
