@@ -7,11 +7,11 @@ import os
 import sys
 
 from datawrangler.cli import handoff_cmds
-from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, human_bytes, open_db, when
+from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, open_db, when
 from datawrangler.config import load_settings
 from datawrangler.core.cards import default_reel, fingerprint
 from datawrangler.core.scan import scan_source
-from datawrangler.core.words import plural
+from datawrangler.core.words import human_bytes, plural
 from datawrangler.store import cards, history, redundancy, reverify
 
 

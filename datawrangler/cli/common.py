@@ -14,7 +14,8 @@ from sqlite_utils import Database
 
 from datawrangler.config import app_paths
 from datawrangler.core.events import OffloadState, ProgressEvent
-from datawrangler.core.words import plural
+from datawrangler.core.words import human_bytes as human_bytes  # cli.offload imports it from here
+from datawrangler.core.words import human_eta, human_speed, plural
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 
@@ -61,21 +62,6 @@ def when(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "--:--"
-    s = int(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
-
-
 class ProgressBar:
     """One line on a terminal, redrawn a few times a second."""
 
@@ -94,7 +80,7 @@ class ProgressBar:
         filled = int(e.fraction * width)
         bar = "#" * filled + "-" * (width - filled)
         line = (f"[{bar}] {e.fraction * 100:5.1f}%  {e.files_done}/{plural(e.files_total, 'file')}  "
-                f"{human_bytes(e.speed)}/s  ETA {_eta(e.eta_seconds)}"
+                f"{human_speed(e.speed)}  ETA {human_eta(e.eta_seconds)}"
                 + ("  PAUSED" if e.paused else "") + f"  {e.current_file[-40:]}")
         if self.tty:
             self.out.write("\r\x1b[2K" + line)

@@ -5,18 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from datawrangler.core import words
+from datawrangler.core.words import human_bytes, human_speed
+
 
 def size(n: int | float | None) -> str:
-    """Decimal units, as drive makers and file managers print them: 3.2 GB."""
-    if n is None:
-        return "—"
-    value, units = float(n), ("B", "KB", "MB", "GB", "TB", "PB")
-    i = 0
-    while abs(value) >= 1000 and i < len(units) - 1:
-        value /= 1000
-        i += 1
-    unit = units[i]
-    return f"{int(value)} B" if unit == "B" else f"{value:.1f} {unit}"
+    """Decimal units, as drive makers and file managers print them: 3.2 GB (core.words.human_bytes)."""
+    return human_bytes(n, none="—")
 
 
 def exact(n: int | None) -> str:
@@ -25,8 +20,8 @@ def exact(n: int | None) -> str:
 
 
 def plural(n: int, word: str) -> str:
-    """'1 card', '3 cards', '1,204 files' (an upper-case word gets an upper-case S)."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}{'S' if word.isupper() else 's'}"
+    """'1 card', '3 cards', '2 copies', '1,204 files' (core.words.plural, with thousands separators)."""
+    return words.plural(n, word, grouped=True)
 
 
 def when(ts: float | None, seconds: bool = True) -> str:
@@ -59,7 +54,7 @@ def duration(seconds: float | None) -> str:
 def speed(nbytes: int | None, seconds: float | None) -> str:
     if not nbytes or not seconds or seconds <= 0:
         return "—"
-    return f"{size(nbytes / seconds)}/s"
+    return human_speed(nbytes / seconds, none="—")
 
 
 def safe_name(text: str) -> str:

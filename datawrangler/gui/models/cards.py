@@ -8,8 +8,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from datawrangler.app.inspection import Inspection
-from datawrangler.core.words import plural
-from datawrangler.gui.fmt import human_bytes, short_when
+from datawrangler.core.words import human_bytes, plural
+from datawrangler.gui.fmt import short_when
 from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, TableModel
 from datawrangler.gui.theme import Status, status_icon, vendor_icon
 

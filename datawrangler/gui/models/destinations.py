@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 
 from datawrangler.app.drives import DriveInfo
 from datawrangler.core.presets import Preset
-from datawrangler.gui.fmt import human_bytes
+from datawrangler.core.words import human_bytes
 from datawrangler.gui.models.base import SortRole, StatusRole, TableModel
 from datawrangler.gui.prefs import GuiPrefs
 from datawrangler.gui.theme import Status, status_icon

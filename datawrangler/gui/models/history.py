@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 
+from datawrangler.core.words import human_bytes
 from datawrangler.gui import catalog_reads as reads
 from datawrangler.gui.bridge import Bridge
-from datawrangler.gui.fmt import human_bytes, when
+from datawrangler.gui.fmt import when
 from datawrangler.gui.models.base import SortRole, StatusRole, TableModel
 from datawrangler.gui.theme import Status, status_icon
 

@@ -12,8 +12,7 @@ from PySide6.QtCore import Qt
 from datawrangler.app.offload import OffloadOutcome
 from datawrangler.app.request import OffloadRequest
 from datawrangler.core.events import FileResult, OffloadControl, OffloadState, ProgressEvent
-from datawrangler.core.words import plural
-from datawrangler.gui.fmt import human_bytes, human_eta, human_speed
+from datawrangler.core.words import human_bytes, human_eta, human_speed, plural
 from datawrangler.gui.models.base import ProgressRole, SortRole, StatusRole, TableModel
 from datawrangler.gui.theme import Status, status_icon
 
