@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from datawrangler.store.cards import lineage_offloads
+
 _VOLUME = ("id", "key", "disk", "fs_uuid", "label", "device", "fstype", "capacity", "last_mount_point")
 
 
@@ -151,16 +153,16 @@ def disk_membership(db: Database, card_id: int) -> Iterator[tuple[str, int, str 
     holds a verified copy of it (from any offload of the card's lineage; matched by path, size and time,
     as the store's redundancy does); disk None for a file with no verified copy."""
     latest = latest_offload_of_card(db, card_id)
+    lineage = lineage_offloads(db, card_id)
     yield from db.conn.execute(
-        "WITH lineage AS (SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
-        "   WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)),"
+        f"WITH lineage(id) AS (VALUES {', '.join('(?)' for _ in lineage) or '(NULL)'}),"
         " held AS (SELECT DISTINCT g.rel_path, g.size, g.mtime_ns, v.disk FROM files g"
         "   JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
         "   JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
         "   WHERE g.offload_id IN (SELECT id FROM lineage))"
         " SELECT l.rel_path, l.size, h.disk FROM files l LEFT JOIN held h ON h.rel_path = l.rel_path"
         "   AND h.size = l.size AND h.mtime_ns = l.mtime_ns WHERE l.offload_id = ? ORDER BY l.id",
-        (card_id, latest if latest is not None else -1))
+        (*lineage, latest if latest is not None else -1))
 
 
 def disks(db: Database, disk_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -172,13 +174,6 @@ def disks(db: Database, disk_ids: list[str]) -> dict[str, dict[str, Any]]:
         names = [c[0] for c in cur.description]
         out[disk] = {"volumes": [dict(zip(names, r, strict=True)) for r in cur.fetchall()]}
     return out
-
-
-def lineage_offloads(db: Database, card_id: int) -> list[int]:
-    """Every offload of the card's lineage (the card, and the card it grew from), oldest first."""
-    return [r[0] for r in db.conn.execute(
-        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
-        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?) ORDER BY o.started_at, o.id", (card_id,))]
 
 
 def projects(db: Database, offload_ids: list[int]) -> set[str]:

@@ -13,6 +13,7 @@ from datawrangler.reports.common import meta, verdict
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
 from datawrangler.store import redundancy
+from datawrangler.store.cards import lineage_offloads
 
 SHORT_SAMPLE = 5  # files named per short card (the CSV of short files holds the same)
 
@@ -25,7 +26,7 @@ def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", r
     projects: set[str] = set()
     for card_id in ids:
         c = query.card(db, card_id) or {}
-        offloads = query.lineage_offloads(db, card_id)
+        offloads = lineage_offloads(db, card_id)
         projects |= query.projects(db, offloads)
         latest = query.offload(db, offloads[-1]) if offloads else None
         reel = (latest or {}).get("reel") or c.get("reel")

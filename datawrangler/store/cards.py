@@ -23,11 +23,20 @@ class KnownCard:
     new_or_changed: int  # files of the current listing that no offload of this card's lineage holds
 
 
-def _last_offload(db: Database, lineage: int) -> tuple[int | None, float | None]:
-    row = db.conn.execute(
-        "SELECT o.id, o.started_at FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = ? "
-        "ORDER BY o.started_at DESC LIMIT 1", (lineage,)).fetchone()
-    return (row[0], row[1]) if row else (None, None)
+def lineage_offloads(db: Database, card_id: int) -> list[int]:
+    """Every offload of the card's lineage (the card, and the card it grew from), oldest first. The one lineage
+    query: resume, redundancy, history and the reports all ask it."""
+    return [r[0] for r in db.conn.execute(
+        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
+        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?) ORDER BY o.started_at, o.id", (card_id,))]
+
+
+def _last_offload(db: Database, card_id: int) -> tuple[int | None, float | None]:
+    ids = lineage_offloads(db, card_id)
+    if not ids:
+        return None, None
+    row = db.conn.execute("SELECT started_at FROM offloads WHERE id = ?", (ids[-1],)).fetchone()
+    return ids[-1], row[0]
 
 
 def _listing(db: Database, offload_id: int) -> set[tuple[str, int, int]]:
@@ -38,7 +47,7 @@ def _listing(db: Database, offload_id: int) -> set[tuple[str, int, int]]:
 def find_known(db: Database, fingerprint: str, reel: str | None, files: list[SourceFile]) -> KnownCard | None:
     row = db.conn.execute("SELECT id, lineage, reel FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
     if row:
-        oid, at = _last_offload(db, row[1])
+        oid, at = _last_offload(db, row[0])
         return KnownCard(row[0], row[1], row[2], fingerprint, True, oid, at, 0)
     if not reel:
         return None
@@ -46,24 +55,19 @@ def find_known(db: Database, fingerprint: str, reel: str | None, files: list[Sou
     best: KnownCard | None = None
     for cid, lineage, fp in db.conn.execute(
             "SELECT id, lineage, fingerprint FROM cards WHERE reel = ? ORDER BY id DESC", (reel,)).fetchall():
-        oid, at = _last_offload(db, lineage)
+        oid, at = _last_offload(db, cid)
         if oid is None:
             continue
         before = _listing(db, oid)
         kept = len(before & current)
         if before and kept * 2 >= len(before):
             known = set()
-            for o in _lineage_offloads(db, lineage):
+            for o in lineage_offloads(db, cid):
                 known |= _listing(db, o)
             cand = KnownCard(cid, lineage, reel, fp, False, oid, at, len(current - known))
             if best is None or (cand.last_offload_at or 0) > (best.last_offload_at or 0):
                 best = cand
     return best
-
-
-def _lineage_offloads(db: Database, lineage: int) -> list[int]:
-    return [r[0] for r in db.conn.execute(
-        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = ?", (lineage,))]
 
 
 def record_card(db: Database, fingerprint: str, *, reel: str | None, label: str | None, vendor: str | None,

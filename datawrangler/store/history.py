@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from datawrangler.store.cards import lineage_offloads
+
 _COLUMNS = ("id", "uuid", "card_id", "project", "reel", "camera", "source", "operator", "host", "state",
             "message", "started_at", "ended_at", "files_total", "files_verified", "files_failed", "bytes_total",
             "verify_mode", "algorithms", "resumes", "incremental_of")
@@ -97,9 +99,7 @@ def card(db: Database, card_id: int) -> dict | None:
         return None
     keys = ("id", "fingerprint", "reel", "label", "lineage", "file_count", "total_bytes", "first_seen")
     out = dict(zip(keys, row, strict=True))
-    out["offloads"] = [offload(db, r[0]) for r in db.conn.execute(
-        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = ? ORDER BY o.started_at",
-        (out["lineage"],))]
+    out["offloads"] = [offload(db, oid) for oid in lineage_offloads(db, card_id)]
     return out
 
 

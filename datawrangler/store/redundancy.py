@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from datawrangler.core.words import agree, plural
+from datawrangler.store.cards import lineage_offloads
 
 _PER_FILE = """
 SELECT l.rel_path, l.size,
@@ -70,8 +71,8 @@ def _set_lineage(db: Database, card_id: int) -> None:
     with db.atomic():
         db.conn.execute("DROP TABLE IF EXISTS temp.lineage_offloads")
         db.conn.execute("CREATE TEMP TABLE lineage_offloads (id INTEGER PRIMARY KEY)")
-        db.conn.execute("INSERT INTO temp.lineage_offloads SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
-                        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)", (card_id,))
+        db.conn.executemany("INSERT INTO temp.lineage_offloads (id) VALUES (?)",
+                            [(oid,) for oid in lineage_offloads(db, card_id)])
 
 
 def _same_place(source: str, mount_point: str) -> bool:
@@ -84,10 +85,10 @@ def card_disks(db: Database, card_id: int) -> list[str]:
     """The physical disks that formatting this card erases: the disk of the card's volume, for each offload
     of its lineage whose source was that volume's mount point (the whole card). Empty when every offload
     read a folder (see the module docstring)."""
+    ids = lineage_offloads(db, card_id)
     rows = db.conn.execute(
         "SELECT DISTINCT o.source, v.last_mount_point, v.disk FROM offloads o JOIN cards c ON c.id = o.card_id"
-        " JOIN volumes v ON v.id = c.volume_id WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)",
-        (card_id,)).fetchall()
+        f" JOIN volumes v ON v.id = c.volume_id WHERE o.id IN ({', '.join('?' for _ in ids)})", ids).fetchall()
     return sorted({disk for source, mount, disk in rows if source and mount and _same_place(source, mount)})
 
 

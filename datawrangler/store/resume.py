@@ -12,6 +12,7 @@ from sqlite_utils import Database
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import SourceFile
 from datawrangler.store import liveness
+from datawrangler.store.cards import lineage_offloads as lineage_offloads  # store.session asks it here
 from datawrangler.store.db import CatalogError
 from datawrangler.store.offloads import plan_from_json
 
@@ -58,12 +59,6 @@ def verified_pairs(db: Database, dest_paths: Sequence[str], offload_ids: Iterabl
         if i is not None:
             out.setdefault((rel, size, mtime), set()).add(i)
     return out
-
-
-def lineage_offloads(db: Database, card_id: int) -> list[int]:
-    return [r[0] for r in db.conn.execute(
-        "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
-        " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?)", (card_id,))]
 
 
 def already_verified(pairs: dict[Key, set[int]], n_dests: int,
