@@ -32,9 +32,8 @@ from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import OffloadControl
 from datawrangler.core.presets import Preset
 from datawrangler.core.words import plural
+from datawrangler.platform import EjectResult, Volume, eject
 from datawrangler.store.liveness import mark_interrupted
-from datawrangler.volumes.eject import EjectResult, eject
-from datawrangler.volumes.identity import Volume
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMounted, VolumeUnmounted
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,8 @@ Runner = Callable[..., OffloadOutcome]
 
 @dataclass(frozen=True)
 class AutoStatus:
-    """kind: recognised, skipped, flagged, refused, started, warning, finished, ejected, eject_failed, error."""
+    """kind: recognised, skipped, flagged, refused, started, warning, finished, handoff (the handoff files and
+    the report written), ejected, eject_failed, error."""
 
     kind: str
     volume: Volume
@@ -185,12 +185,13 @@ class AutoOffloader:
             with self._lock:
                 self._control = None
         r = done.result
+        status = self._say("finished", volume, f"{info.reel}: {r.state.value}: {r.message}"
+                           + ("" if done.safe else " Not safe to format: " + " ".join(done.reasons)),
+                           **data, offload_id=done.offload_id, state=r.state.value, safe_to_format=done.safe)
         after = [f"{plural(len(done.handoff_written), 'handoff file')} written."] if done.handoff_written else []
         after += [f"Report: {done.reports_written[0]}."] if done.reports_written else []
-        status = self._say("finished", volume, " ".join([f"{info.reel}: {r.state.value}: {r.message}",
-                                                         *(() if done.safe else ("Not safe to format:",
-                                                                                 *done.reasons)), *after]),
-                           **data, offload_id=done.offload_id, state=r.state.value, safe_to_format=done.safe)
+        if after:
+            self._say("handoff", volume, " ".join(after), **data, offload_id=done.offload_id)
         if p.eject_after:
             # the preset's promise: eject once the card is safe to format (every file verified on enough
             # distinct drives), not merely once this offload verified what it copied

@@ -26,7 +26,7 @@ from datawrangler.core.presets import Preset
 from datawrangler.gui.messages import Message
 from datawrangler.gui.prefs import GuiPrefs, Profile
 from datawrangler.gui.theme import Status
-from datawrangler.volumes.identity import Volume
+from datawrangler.platform import Volume
 from tests.conftest import CardBuilder
 
 PRESET = dict(template="{project}/{date}/{card}", algorithms=("xxh64", "md5"), handoff=("ascmhl", "md5sum", "csv"),

@@ -18,7 +18,7 @@ from PySide6.QtCore import SLOT, QEvent, QObject, Slot
 from PySide6.QtDBus import QDBusConnection
 from PySide6.QtWidgets import QApplication, QWidget
 
-from datawrangler.gui.jobs import OffloadRequest
+from datawrangler.app.request import OffloadRequest
 from datawrangler.gui.models.queue import QueueItem
 from datawrangler.gui.taskbar import INTERFACE, TaskbarProgress
 from datawrangler.gui.theme import Status

@@ -1,13 +1,12 @@
 """Auto-offload: a mounted card is recognised, named by the preset, offloaded, recorded, and ejected once
-verified; cards that must not be copied without the DIT are not. Plus eject and keep-awake."""
+verified; cards that must not be copied without the DIT are not. (Eject and keep-awake themselves:
+tests/platform.)"""
 
 from __future__ import annotations
 
 import filecmp
-import logging
 import os
 import queue
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -18,9 +17,8 @@ import pytest
 from datawrangler.app.auto import AutoOffloader, AutoStatus
 from datawrangler.config import app_paths
 from datawrangler.core.presets import Preset
+from datawrangler.platform import EjectResult, Volume
 from datawrangler.store.db import open_catalog
-from datawrangler.volumes import awake, eject
-from datawrangler.volumes.identity import Volume
 from datawrangler.volumes.monitor import VolumeMonitor, VolumeMounted, VolumeUnmounted
 from tests.conftest import CardBuilder, write_file
 from tests.volumes.conftest import CardMountFactory
@@ -44,9 +42,9 @@ class Ejector:
     def __init__(self) -> None:
         self.ejected: list[Volume] = []
 
-    def __call__(self, v: Volume) -> eject.EjectResult:
+    def __call__(self, v: Volume) -> EjectResult:
         self.ejected.append(v)
-        return eject.EjectResult(True, f"{v.name} was ejected")
+        return EjectResult(True, f"{v.name} was ejected")
 
 
 def _auto(preset: Preset, statuses: list[AutoStatus], **kw: object) -> AutoOffloader:
@@ -67,9 +65,9 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
     assert warnings and all("drive" in w for w in warnings), warnings
     statuses[:] = [s for s in statuses if s.kind != "warning"]
     kinds = [s.kind for s in statuses]
-    assert kinds == ["recognised", "started", "finished", "ejected"], statuses
-    finished = statuses[2]
-    assert "2 handoff files written." in finished.message and "Report: " in finished.message, finished
+    assert kinds == ["recognised", "started", "finished", "handoff", "ejected"], statuses
+    handoff = statuses[3]
+    assert "2 handoff files written." in handoff.message and "Report: " in handoff.message, handoff
     assert final.kind == "ejected" and final.state == "verified" and final.safe_to_format is True
     assert ejector.ejected == [_volume(card, "A001R2EC")]
     for d in dests:
@@ -143,7 +141,7 @@ def test_a_failed_verification_does_not_eject(make_card: CardBuilder, dest_dirs:
     ejector = Ejector()
     final = _auto(preset, statuses, ejector=ejector).handle(_volume(card))
     assert ejector.ejected == []
-    assert [s.kind for s in statuses][-2:] == ["finished", "skipped"]
+    assert [s.kind for s in statuses][-3:] == ["finished", "handoff", "skipped"]
     assert final.state == "copied (not verified)"
 
 
@@ -159,7 +157,7 @@ def test_a_verified_card_that_is_not_safe_to_format_is_not_ejected(
     ejector = Ejector()
     final = _auto(preset, statuses, ejector=ejector).handle(_volume(card))
     assert ejector.ejected == []
-    assert [s.kind for s in statuses][-2:] == ["finished", "skipped"], statuses
+    assert [s.kind for s in statuses][-3:] == ["finished", "handoff", "skipped"], statuses
     assert final.kind == "finished" and final.state == "verified" and final.safe_to_format is False
     why = statuses[-1]
     assert why.safe_to_format is False and why.offload_id == final.offload_id
@@ -189,46 +187,6 @@ def test_the_worker_thread_queues_cards_and_stops_cleanly(make_card: CardBuilder
         assert done.empty()
     assert got == ["A001", "B001"]
     assert not (dests[0] / "C001R1AA").exists()
-
-
-# -- eject and keep-awake
-
-
-def test_eject_commands_per_platform() -> None:
-    v = Volume("/media/dit/A001", "A001", "exfat", "/dev/sdb1", "1234-ABCD", 1, 1, True, "8:17")
-    assert eject.eject_commands(v, "linux", lambda n: "/usr/bin/udisksctl") == [
-        ["udisksctl", "unmount", "--no-user-interaction", "-b", "/dev/sdb1"],
-        ["udisksctl", "power-off", "--no-user-interaction", "-b", "/dev/sdb1"]]
-    assert eject.eject_commands(v, "linux", lambda n: None) == [["umount", "/media/dit/A001"]]
-    assert eject.eject_commands(v, "darwin") == [["diskutil", "eject", "/media/dit/A001"]]
-    assert eject.eject_commands(v, "win32") == []
-
-
-def test_eject_reports_a_busy_card() -> None:
-    v = Volume("/media/dit/A001", "A001", "exfat", "/dev/sdb1", None, 1, 1, False, "8:17")
-
-    def busy(cmd: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(cmd, 32, "", "target is busy")
-
-    r = eject.eject(v, runner=busy)
-    assert not r.ok and "target is busy" in r.message
-
-
-def test_keep_awake_holds_an_inhibitor_and_releases_it(no_leaked_threads: None) -> None:
-    with awake.keep_awake("test") as held:
-        assert isinstance(held, bool)
-    # whatever it started is gone: no child processes left
-    children = subprocess.run(["ps", "--ppid", str(os.getpid()), "-o", "comm="], capture_output=True,
-                              text=True, check=False).stdout.split()
-    assert "systemd-inhibit" not in children and "sleep" not in children
-
-
-def test_keep_awake_is_a_logged_no_op_without_a_tool(monkeypatch: pytest.MonkeyPatch,
-                                                     caplog: pytest.LogCaptureFixture) -> None:
-    monkeypatch.setattr(awake.shutil, "which", lambda name: None)
-    with caplog.at_level(logging.INFO, logger="datawrangler.volumes.awake"), awake.keep_awake() as held:
-        assert held is False
-    assert "may sleep" in caplog.text
 
 
 # -- end to end with a real mount (root)
@@ -268,7 +226,7 @@ def test_a_newly_mounted_card_is_offloaded_end_to_end_and_ejected(
             if s.kind in ("ejected", "eject_failed", "refused", "flagged", "error"):
                 break
         assert not lost.is_set(), seen
-        assert [s.kind for s in seen] == ["recognised", "started", "finished", "ejected"], seen
+        assert [s.kind for s in seen] == ["recognised", "started", "finished", "handoff", "ejected"], seen
         assert seen[0].card is not None and seen[0].card.vendor == "ARRI" and seen[0].card.reel == "A007"
         assert seen[2].state == "verified" and seen[2].safe_to_format is True
         mounted = events.get(timeout=5)
