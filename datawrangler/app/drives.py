@@ -9,8 +9,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from datawrangler import platform as devices
 from datawrangler.app.request import OffloadRequest
-from datawrangler.core import devices
 
 
 def drives_of(req: OffloadRequest) -> frozenset[str]:

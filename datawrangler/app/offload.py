@@ -39,11 +39,11 @@ from datawrangler.core.scan import ScanResult, scan_source
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.handoff.writer import write_handoff
+from datawrangler.platform import keep_awake
 from datawrangler.store import cards, offloads, redundancy, resume, session
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
-from datawrangler.volumes.awake import keep_awake
 
 log = logging.getLogger(__name__)
 

@@ -13,6 +13,7 @@ import sys
 import threading
 from typing import Any
 
+from datawrangler import platform as mounttable
 from datawrangler.app.auto import AutoOffloader, AutoStatus, with_preset
 from datawrangler.app.naming import name_card
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, emit, human_bytes, when
@@ -21,9 +22,8 @@ from datawrangler.core.cards import CardInfo, recognise
 from datawrangler.core.presets import Preset
 from datawrangler.core.scan import SourceFile, scan_source
 from datawrangler.core.words import plural
+from datawrangler.platform import Volume, describe
 from datawrangler.store.db import open_catalog
-from datawrangler.volumes import mounttable
-from datawrangler.volumes.identity import Volume, describe
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
 
 

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from datawrangler.core import devices
+from datawrangler import platform as devices
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import DEFAULT_ALGORITHMS, parse_algorithms

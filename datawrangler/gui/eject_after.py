@@ -26,8 +26,7 @@ from datawrangler.gui.messages import is_known
 from datawrangler.gui.models.cards import EjectMark
 from datawrangler.gui.models.queue import QueueItem
 from datawrangler.gui.theme import Status
-from datawrangler.volumes.eject import EjectResult, eject
-from datawrangler.volumes.identity import Volume, volume_at
+from datawrangler.platform import EjectResult, Volume, eject, volume_at
 
 log = logging.getLogger(__name__)
 

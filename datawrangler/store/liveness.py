@@ -1,53 +1,27 @@
 """Is the process that started an offload still running? A crash or a kill leaves the offload 'running'
 in the catalog; on opening it, those whose process is gone are marked 'interrupted'.
 
-A process is named by host, pid and a start token (its start time, from /proc on Linux), so a pid that
+A process is named by host, pid and a start token (`platform.start_token`: its start time), so a pid that
 the OS gave to another process since is not mistaken for the offload's.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
 from sqlite_utils import Database
 
+from datawrangler.platform import process_alive, start_token
 
-def start_token(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), or '' where the OS does not say."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return ""
-    return fields[19] if len(fields) > 19 else ""
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return False
+__all__ = ["alive", "mark_interrupted", "start_token"]  # start_token: what an offload's row records
 
 
 def alive(host: str | None, pid: int | None, token: str | None) -> bool:
     """True when the process may still be running (another host: we cannot tell, so yes)."""
     if host != socket.gethostname():
         return True
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    if _zombie(pid):
-        return False
-    now = start_token(pid)
-    return not (token and now and now != token)
+    return process_alive(pid, token)
 
 
 def mark_interrupted(db: Database) -> list[int]:

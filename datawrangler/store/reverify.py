@@ -61,8 +61,8 @@ class _Expected:
 
 def _current_mount(value: str) -> str | None:
     """The mount point of the volume whose label or filesystem UUID is `value`, if mounted now."""
-    from datawrangler.core import devices
-    from datawrangler.store.volumes import _links
+    from datawrangler import platform as devices
+    from datawrangler.platform import disk_links as _links
 
     for kind in ("label", "uuid"):
         for node, name in _links(kind).items():

@@ -22,8 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from datawrangler.volumes import mounttable
-from datawrangler.volumes.identity import Volume, describe
+from datawrangler import platform as mounttable
+from datawrangler.platform import Volume, describe
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.core import devices
+from datawrangler import platform as devices
 from datawrangler.core import plan as plan_mod
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode

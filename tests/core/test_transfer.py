@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from datawrangler.core import devices, durable
+from datawrangler import platform as devices
+from datawrangler.core import durable
 from datawrangler.core.errors import Code
 from datawrangler.core.events import (
     CopyState,

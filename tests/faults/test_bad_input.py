@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
+from datawrangler import platform as devices
 from datawrangler.cli import main
-from datawrangler.core import devices
 from datawrangler.core import plan as plan_mod
 from datawrangler.core.scan import SourceFile, scan_source
 from tests.conftest import CardBuilder, write_file

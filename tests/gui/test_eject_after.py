@@ -21,8 +21,7 @@ from datawrangler.gui.messages import Level, Messages
 from datawrangler.gui.models.cards import CardRow, EjectMark, status_text
 from datawrangler.gui.models.queue import QueueItem
 from datawrangler.gui.theme import Status
-from datawrangler.volumes.eject import EjectResult
-from datawrangler.volumes.identity import Volume
+from datawrangler.platform import EjectResult, Volume
 from tests.faultfs import KernelMount, is_mounted, mount_tmpfs
 from tests.gui.conftest import Env
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from datawrangler.cli import main
-from datawrangler.core.devices import physical_volume
+from datawrangler.platform import physical_volume
 
 RunCli = Callable[..., tuple[int, list[dict[str, Any]]]]
 

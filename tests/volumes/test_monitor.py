@@ -4,14 +4,15 @@ identity; threads stopped cleanly. The real-mount tests mount an ext4 loop image
 from __future__ import annotations
 
 import queue
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from datawrangler.core.devices import MountInfo
-from datawrangler.volumes import identity, monitor, mounttable
+from datawrangler import platform
+from datawrangler.platform import MountInfo
+from datawrangler.volumes import monitor
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted, VolumeUnmounted
 from tests.volumes.conftest import CardMountFactory
 
@@ -42,8 +43,10 @@ class FakeTable:
 @pytest.fixture
 def fake_table(monkeypatch: pytest.MonkeyPatch) -> FakeTable:
     table = FakeTable()
-    monkeypatch.setattr(mounttable, "current", table)
-    monkeypatch.setattr(identity, "_label_and_uuid", lambda m: (m.mount_point.rsplit("/", 1)[-1], None))
+    monkeypatch.setattr(platform, "current", table)
+    # the OS module's describe asks it for label and UUID: made-up devices have none to probe
+    monkeypatch.setattr(sys.modules[platform.describe.__module__], "label_and_uuid",
+                        lambda m: (m.mount_point.rsplit("/", 1)[-1], None))
     return table
 
 
@@ -117,29 +120,6 @@ def test_watchdog_wakes_the_monitor_and_stops_with_it(tmp_path: Path, fake_table
         at, e = _next(q, timeout=5)
         assert isinstance(e, VolumeMounted)
         assert at - t0 < 2
-
-
-def test_the_default_roots_are_the_platforms() -> None:
-    roots = mounttable.default_roots()
-    assert "/media" in roots and "/mnt" in roots
-    assert any(r.startswith("/run/media/") for r in roots)
-
-
-def test_only_mounts_strictly_under_a_root_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = str(tmp_path / "media")
-    table = [MountInfo("/", "ext4", "/dev/sda1", "8:1"), MountInfo(root, "tmpfs", "tmpfs", "0:50"),
-             MountInfo(root + "/A001", "exfat", "/dev/sdb1", "8:17"),
-             MountInfo(root + "x/B001", "exfat", "/dev/sdc1", "8:33")]
-    monkeypatch.setattr(mounttable.devices, "mounts", lambda: table)
-    assert list(mounttable.current([root])) == [root + "/A001"]
-
-
-def test_blkid_output_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
-    out = 'DEVNAME=/dev/loop3\nLABEL=A001\\ CARD\nUUID=0f1e2d3c-aaaa-bbbb-cccc-123456789abc\nTYPE=ext4\n'
-    monkeypatch.setattr(identity.shutil, "which", lambda name: "/sbin/blkid")
-    monkeypatch.setattr(identity.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 0, out, ""))
-    assert identity.blkid("/dev/loop3") == {"DEVNAME": "/dev/loop3", "LABEL": "A001 CARD",
-                                            "UUID": "0f1e2d3c-aaaa-bbbb-cccc-123456789abc", "TYPE": "ext4"}
 
 
 # -- real mounts (root)

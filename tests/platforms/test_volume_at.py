@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.volumes.eject import eject_commands
-from datawrangler.volumes.identity import volume_at
+from datawrangler.platform import volume_at
+from datawrangler.platform.linux import eject_commands
 from tests.volumes.conftest import CardMountFactory
 
 
@@ -48,4 +48,4 @@ def test_only_the_mount_point_is_the_volume_and_a_bind_mount_keeps_no_device(
     bind.append(target)
     bound = volume_at(str(target))
     assert bound is not None and bound.mount_point == str(target) and bound.device is None
-    assert eject_commands(bound, "linux", lambda n: "/usr/bin/udisksctl") == [["umount", str(target)]]
+    assert eject_commands(bound, lambda n: "/usr/bin/udisksctl") == [["umount", str(target)]]

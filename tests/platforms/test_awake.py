@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.volumes import awake
+from datawrangler import platform
+from datawrangler.platform import linux
 from tests.conftest import process_alive
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the Linux inhibitor is tested here")
@@ -59,7 +60,7 @@ def _children(pid: int) -> list[tuple[int, str]]:
 
 
 def test_the_inhibitor_runs_while_held_and_ends_after(fake_inhibit: Path) -> None:
-    with awake.keep_awake("Offloading A001") as held:
+    with platform.keep_awake("Offloading A001") as held:
         assert held is True
         kids = [(p, c) for p, c in _children(os.getpid()) if "tail" in c]
         assert len(kids) == 1, _children(os.getpid())
@@ -69,7 +70,7 @@ def test_the_inhibitor_runs_while_held_and_ends_after(fake_inhibit: Path) -> Non
 
 
 def test_the_command_asks_for_idle_and_sleep_and_names_the_card() -> None:
-    cmd = awake._inhibitor_command("Offloading A001") if awake.shutil.which("systemd-inhibit") else None
+    cmd = linux.inhibitor_command("Offloading A001")
     if cmd is None:
         pytest.skip("no systemd-inhibit on this machine")
     assert cmd[:5] == ["systemd-inhibit", "--what=idle:sleep", "--who=DataWrangler", "--why=Offloading A001",
@@ -78,7 +79,7 @@ def test_the_command_asks_for_idle_and_sleep_and_names_the_card() -> None:
 
 SCRIPT = textwrap.dedent("""
     import sys, time
-    from datawrangler.volumes.awake import keep_awake
+    from datawrangler.platform import keep_awake
     with keep_awake("Offloading A001") as held:
         print(held, flush=True)
         time.sleep(600)
@@ -108,6 +109,6 @@ def test_a_killed_process_does_not_leave_the_machine_awake(fake_inhibit: Path, t
 def test_with_no_inhibitor_it_says_so_and_goes_on(monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    with caplog.at_level("INFO"), awake.keep_awake() as held:
+    with caplog.at_level("INFO"), platform.keep_awake() as held:
         assert held is False
     assert "may sleep" in caplog.text
