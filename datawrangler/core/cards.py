@@ -246,14 +246,10 @@ def _label_reel(label: str | None) -> str | None:
     return m.group(0) if m else None
 
 
-def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, label: str | None = None,
-              rules: Sequence[CardRule] | None = None) -> CardInfo:
-    """Recognise the card at root from its layout and names. Unknown layouts give a generic card."""
-    root = os.fspath(root)
-    if scan is None:
-        scan = scan_source(root, DEFAULT_IGNORE)
+def _clips(paths: list[str], rules: Sequence[CardRule] | None) -> tuple[list[_Match], dict[str, re.Match[str]]]:
+    """(the matching rules of the card's vendor, best first; its clips by key), or ([], {}) for an unknown
+    layout."""
     rules = default_rules() if rules is None else sorted(rules, key=lambda r: -r.priority)
-    paths = [f.rel_path for f in scan.files]
     exts = [_ext(p) for p in paths]
     best: _Match | None = None
     for rule in rules:
@@ -262,17 +258,39 @@ def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, l
         m = _match_rule(rule, paths, exts)
         if m is not None and (best is None or len(m.rule.require) > len(best.rule.require)):
             best = m  # equal priority: the rule that requires more structure is the more specific
-    fp = fingerprint(scan)
-    fallback = _label_reel(label) or default_reel(root)
     if best is None:
-        names = sorted(p.rsplit("/", 1)[-1] for p in paths)
-        return CardInfo(root, "Unknown", "Generic card", "camera", GENERIC, fallback[0] if fallback else None,
-                        fallback, fallback, len(paths), names[0] if names else None,
-                        names[-1] if names else None, None, len(paths), scan.total_bytes, fp, label)
+        return [], {}
     found = [best, *_same_vendor(best.rule, rules, paths, exts)]
     clips: dict[str, re.Match[str]] = {}
     for clip in (c for f in found for c in f.clips.values()):
         _keep(clips, clip)
+    return found, clips
+
+
+def count_clips(rel_paths: Iterable[str], rules: Sequence[CardRule] | None = None) -> int:
+    """The clips in a card's listing, as recognise() counts them (a generic card: every file). The reports
+    count with this, so that a report and the window's Cards list give a card the same number."""
+    paths = list(rel_paths)
+    found, clips = _clips(paths, rules)
+    return len(clips) if found else len(paths)
+
+
+def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, label: str | None = None,
+              rules: Sequence[CardRule] | None = None) -> CardInfo:
+    """Recognise the card at root from its layout and names. Unknown layouts give a generic card."""
+    root = os.fspath(root)
+    if scan is None:
+        scan = scan_source(root, DEFAULT_IGNORE)
+    paths = [f.rel_path for f in scan.files]
+    found, clips = _clips(paths, rules)
+    fp = fingerprint(scan)
+    fallback = _label_reel(label) or default_reel(root)
+    if not found:
+        names = sorted(p.rsplit("/", 1)[-1] for p in paths)
+        return CardInfo(root, "Unknown", "Generic card", "camera", GENERIC, fallback[0] if fallback else None,
+                        fallback, fallback, len(paths), names[0] if names else None,
+                        names[-1] if names else None, None, len(paths), scan.total_bytes, fp, label)
+    best = found[0]
     rule = best.rule
     camera, reel, suffix = _reel_of(clips.values())
     if reel is None and fallback:

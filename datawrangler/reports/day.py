@@ -7,7 +7,8 @@ from collections import defaultdict
 
 from sqlite_utils import Database
 
-from datawrangler.reports import clips, common, query
+from datawrangler.core.cards import count_clips
+from datawrangler.reports import common, query
 from datawrangler.reports.common import camera_of, meta, verdict
 from datawrangler.reports.model import CameraTotal, DayCard, DayReport, DriveTotal, Problem
 
@@ -50,7 +51,7 @@ def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2
                 shown += 1
         failures_total += len(copy_failures)
         cards.append(DayCard(card_id, o["id"], reel, camera_of(o["camera"], reel), c.get("label"),
-                             clips.count_clips(query.rel_paths(db, o["id"])), o["files_total"] or 0,
+                             count_clips(query.rel_paths(db, o["id"])), o["files_total"] or 0,
                              o["bytes_total"] or 0, o["state"], o["started_at"], verdict(db, card_id, required),
                              len(copy_failures)))
     cards.sort(key=lambda r: (r.camera or "~", r.reel or "~", r.started_at))

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from datawrangler.reports import clips, common, query
+from datawrangler.core.cards import count_clips
+from datawrangler.reports import common, query
 from datawrangler.reports.common import camera_of, meta, verdict, volume
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
@@ -54,7 +55,7 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
         files_total=sum(counts.values()), files_verified=counts.get("verified", 0),
         files_copied=counts.get("copied", 0), files_failed=counts.get("failed", 0),
         files_pending=counts.get("pending", 0), skipped=len(skipped),
-        bytes_total=o["bytes_total"] or 0, clips=clips.count_clips(query.rel_paths(db, offload_id)),
+        bytes_total=o["bytes_total"] or 0, clips=count_clips(query.rel_paths(db, offload_id)),
         started_at=o["started_at"], ended_at=o["ended_at"], resumes=o["resumes"] or 0,
         incremental_of=o["incremental_of"], verdict=verdict(db, o["card_id"], required),
         warnings=_warnings(db, o, card, dests, counts, skipped), failures=failures, failures_total=total,

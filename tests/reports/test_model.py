@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.reports import clips, day, html, offload, redundancy
+from datawrangler.core.cards import recognise
+from datawrangler.reports import day, html, offload, redundancy
 from datawrangler.reports.csvout import tables
 from datawrangler.store.db import open_catalog
 from tests.conftest import CardBuilder
@@ -187,17 +188,39 @@ def test_html_escapes_what_the_card_names(tmp_path: Path, other_volume: Path, ma
     assert "&lt;b&gt;Bold&lt;/b&gt; Films" in text and "<b>Bold</b>" not in text
 
 
-def test_clip_counting() -> None:
-    assert clips.count_clips([
-        "A001C001_231014_R2EC/A001C001_231014_R2EC.0000001.ari",  # ARRIRAW: one clip per folder
-        "A001C001_231014_R2EC/A001C001_231014_R2EC.0000002.ari",
-        "A001_0102XY.RDM/A001_C001_0102AB.RDC/A001_C001_0102AB_001.R3D",  # RED spans: one clip
-        "A001_0102XY.RDM/A001_C001_0102AB.RDC/A001_C001_0102AB_002.R3D",
-        "A001_0102XY.RDM/A001_C001_0102AB.RDC/A001_C001_0102AB.RMD",
-        "XDROOT/Clip/A001C001_231014AB.MXF", "XDROOT/Clip/A001C001_231014AB M01.XML", "XDROOT/MEDIAPRO.XML",
-        "DCIM/100GOPRO/GX010001.MP4", "DCIM/100GOPRO/GX010001.THM", "DCIM/100GOPRO/GL010001.LRV",
-        "231014/T001.WAV", "231014/T001.CSV", "DCIM/100CANON/IMG_0001.CR3", "SDINFO.TXT",
-    ]) == 5
+AGREEMENT_CARDS = {  # a Sony card with proxies and XML sidecars, a GoPro card with chapters and low-res proxies
+    "sony": ["XDROOT/Clip/A001C001_231014AB.MXF", "XDROOT/Clip/A001C001_231014ABM01.XML",
+             "XDROOT/Sub/A001C001_231014ABS03.MXF", "XDROOT/Clip/A001C002_231014AB.MXF",
+             "XDROOT/Sub/A001C002_231014ABS03.MXF", "XDROOT/MEDIAPRO.XML"],
+    "gopro": ["DCIM/100GOPRO/GX010001.MP4", "DCIM/100GOPRO/GX020001.MP4", "DCIM/100GOPRO/GX030001.MP4",
+              "DCIM/100GOPRO/GL010001.LRV", "DCIM/100GOPRO/GX010001.THM", "DCIM/100GOPRO/GX010002.MP4",
+              "DCIM/100GOPRO/GX020002.MP4"],
+}
+
+
+@pytest.mark.parametrize("vendor", sorted(AGREEMENT_CARDS))
+def test_reports_count_clips_as_recognition_does(tmp_path: Path, catalog: Path, run_offload: OffloadRunner,
+                                                  vendor: str) -> None:
+    """The offload and day reports count a card's clips with the card rules: the same number the window's
+    Cards list shows (proxies, sidecars and chapters are not clips of their own)."""
+    card = tmp_path / "card"
+    for i, rel in enumerate(AGREEMENT_CARDS[vendor]):
+        (card / rel).parent.mkdir(parents=True, exist_ok=True)
+        (card / rel).write_bytes(bytes(100 + i))
+    seen = recognise(card).clip_count
+    assert seen == 2
+    dests = [tmp_path / "d1", tmp_path / "d2"]
+    for d in dests:
+        d.mkdir()
+    oid, _ = run_offload(card, dests)
+    db = _db(catalog)
+    try:
+        report = offload.build(db, oid)
+        started = db.conn.execute("SELECT started_at FROM offloads WHERE id = ?", (oid,)).fetchone()[0]
+        (on_the_day,) = day.build(db, dt.date.fromtimestamp(started).isoformat()).cards
+    finally:
+        db.close()
+    assert report.clips == on_the_day.clips == seen
 
 
 BLOCK_QT = textwrap.dedent("""
