@@ -18,6 +18,7 @@ from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import ALGORITHMS
 from datawrangler.core.presets import Preset, PresetError
 from datawrangler.core.scan import DEFAULT_IGNORE
+from datawrangler.core.typed import field_values, json_list, read_json
 
 __all__ = ["DEFAULT_IGNORE", "HOME_ENV", "Paths", "Settings", "SettingsError", "app_paths", "find_preset",
            "load_presets", "load_settings", "save_presets", "save_settings"]
@@ -66,6 +67,9 @@ class SettingsError(ValueError):
     """The settings file cannot be used as it is; the message says which key and what to do."""
 
 
+_FIX_KEY = "Fix the file or delete the key to use the default."
+
+
 @dataclass(frozen=True)
 class Settings:
     algorithms: tuple[str, ...] = ("xxh64",)
@@ -85,8 +89,7 @@ class Settings:
     def __post_init__(self) -> None:
         """Values, not only types: a wrong one is named with what to do, when the settings are read."""
         def fail(key: str, why: str) -> None:
-            raise SettingsError(f"settings: '{key}' {why}. Fix the settings file or delete the key to use the "
-                                "default.")
+            raise SettingsError(f"settings: '{key}' {why}. {_FIX_KEY}")
 
         unknown = [a for a in self.algorithms if a not in ALGORITHMS]
         if unknown or not self.algorithms:
@@ -101,33 +104,8 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "settings") -> Settings:
-        kwargs: dict[str, Any] = {}
-        known = {f.name: f for f in fields(cls)}
-        for key, value in data.items():
-            if key not in known:
-                continue  # settings of a newer version are kept in the file, ignored here
-            default = getattr(cls(), key)
-            if isinstance(default, tuple):
-                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                    raise SettingsError(f"{source}: '{key}' must be a list of strings, not {value!r}. "
-                                        "Fix the file or delete the key to use the default.")
-                value = tuple(value)
-            elif isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise SettingsError(f"{source}: '{key}' must be true or false, not {value!r}. "
-                                        "Fix the file or delete the key to use the default.")
-            elif isinstance(default, int):
-                if isinstance(value, bool) or not isinstance(value, int):
-                    raise SettingsError(f"{source}: '{key}' must be a whole number, not {value!r}. "
-                                        "Fix the file or delete the key to use the default.")
-            elif isinstance(default, str) and not isinstance(value, str):
-                raise SettingsError(f"{source}: '{key}' must be text, not {value!r}. "
-                                    "Fix the file or delete the key to use the default.")
-            elif isinstance(default, dict) and not isinstance(value, dict):
-                raise SettingsError(f"{source}: '{key}' must be a JSON object, not {value!r}. "
-                                    "Fix the file or delete the key to use the default.")
-            kwargs[key] = value
-        return cls(**kwargs)
+        """Settings of a newer version (unknown keys) are kept in the file and ignored here."""
+        return cls(**field_values(cls, data, source, SettingsError, fix=_FIX_KEY, unknown="ignore"))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -142,11 +120,7 @@ def load_settings(paths: Paths | None = None) -> Settings:
     f = paths.settings_file
     if not f.exists():
         return Settings()
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SettingsError(f"The settings file {f} cannot be read ({exc}). Fix it or move it away "
-                            "to start with the defaults.") from exc
+    data = read_json(f, "settings file", SettingsError, "Fix it or move it away to start with the defaults.")
     if not isinstance(data, dict):
         raise SettingsError(f"The settings file {f} does not hold a JSON object. Fix it or move it away.")
     return Settings.from_dict(data, source=str(f))
@@ -181,13 +155,8 @@ def load_presets(paths: Paths | None = None) -> list[Preset]:
     f = (paths or app_paths()).presets_file
     if not f.exists():
         return []
-    try:
-        data = json.loads(f.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SettingsError(f"The presets file {f} cannot be read ({exc}). Fix it or move it away.") from exc
-    items = data.get("presets") if isinstance(data, dict) else None
-    if not isinstance(items, list):
-        raise SettingsError(f"The presets file {f} must hold a JSON object with a 'presets' list.")
+    items = json_list(read_json(f, "presets file", SettingsError, "Fix it or move it away."), "presets",
+                      "presets file", f, SettingsError)
     try:
         presets = [Preset.from_dict(p, source=str(f)) for p in items]
     except PresetError as exc:

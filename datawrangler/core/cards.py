@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
-import json
 import os
 import re
 from collections import Counter
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile, scan_source
+from datawrangler.core.typed import json_list, read_json
 
 _REEL = re.compile(r"^[A-Z]\d{3}")
 
@@ -121,18 +121,11 @@ class CardRule:
 def load_rules(path: str | os.PathLike[str] | None = None) -> tuple[CardRule, ...]:
     """The rules from a JSON file (default: the shipped resources/cards/rules.json), best first."""
     where = os.fspath(path) if path is not None else "/".join(("resources", *RULES_RESOURCE))
-    try:
-        if path is None:
-            text = importlib.resources.files("datawrangler.resources").joinpath(*RULES_RESOURCE).read_text("utf-8")
-        else:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        data = json.loads(text)
-    except (OSError, ValueError) as exc:
-        raise RulesError(f"The card rules {where} cannot be read ({exc}).") from exc
-    rules = data.get("rules") if isinstance(data, dict) else None
-    if not isinstance(rules, list):
-        raise RulesError(f"The card rules {where} must be a JSON object with a 'rules' list.")
+    text = None
+    if path is None:
+        text = importlib.resources.files("datawrangler.resources").joinpath(*RULES_RESOURCE).read_text("utf-8")
+    rules = json_list(read_json(where, "card rules", RulesError, "", text=text), "rules", "card rules", where,
+                      RulesError)
     out = []
     for i, r in enumerate(rules):
         if not isinstance(r, dict):

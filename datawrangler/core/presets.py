@@ -13,13 +13,14 @@ import re
 import string
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from datawrangler.core.cards import CardInfo
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import REGISTRY, parse_algorithms
+from datawrangler.core.typed import field_values
 
 TOKENS = {
     "project": "the production's name",
@@ -169,28 +170,7 @@ class Preset:
         if not isinstance(name, str) or not name.strip():
             raise PresetError(f"{source}: every preset needs a 'name' (text).")
         where = f"{source}: preset {name!r}"
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise PresetError(f"{where}: unknown field(s) {', '.join(unknown)}. Known: {', '.join(known)}.")
-        kwargs: dict[str, Any] = {}
-        defaults = cls(name="x")
-        for key, value in data.items():
-            default = getattr(defaults, key)
-            if isinstance(default, tuple):
-                if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                    raise PresetError(f"{where}: '{key}' must be a list of text, not {value!r}.")
-                value = tuple(value)
-            elif isinstance(default, bool):
-                if not isinstance(value, bool):
-                    raise PresetError(f"{where}: '{key}' must be true or false, not {value!r}.")
-            elif key == "day" or isinstance(default, int):
-                if (value is not None or key != "day") and (isinstance(value, bool) or not isinstance(value, int)):
-                    raise PresetError(f"{where}: '{key}' must be a whole number, not {value!r}.")
-            elif isinstance(default, str) and not isinstance(value, str):
-                raise PresetError(f"{where}: '{key}' must be text, not {value!r}.")
-            kwargs[key] = value
-        preset = cls(**kwargs)
+        preset = cls(**field_values(cls, data, where, PresetError))
         preset.validate(where)
         return preset
 
