@@ -9,7 +9,8 @@
   (mincore) then proves it. macOS: F_NOCACHE on the reading descriptor. Windows: not bypassed (unbuffered
   reads need sector-aligned buffers that Python's file API does not give); the result says so
   (cache_bypassed=False) and so does every report.
-- `sync_dir(path)`: make a rename durable.
+- `sync_dir(path)`: make a rename durable. Returns False where the filesystem cannot sync a folder
+  (EINVAL/ENOTSUP/EOPNOTSUPP); raises OSError on any other failure, which must fail the copies in it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import mmap
 import os
 import sys
@@ -67,16 +69,27 @@ def sync_filesystem(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-def sync_dir(path: str) -> None:
+# What fsync on a folder fails with where the filesystem cannot do it (FUSE without fsyncdir, SMB, some
+# network filesystems): the rename is then only as durable as the filesystem makes it on its own.
+UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def sync_dir(path: str) -> bool:
+    """Make the names in a folder (a rename into it) durable. True when done; False when this filesystem
+    cannot sync a folder (EINVAL/ENOTSUP/EOPNOTSUPP): the caller says so. Any other failure raises OSError:
+    the names may not be on the medium."""
     if WINDOWS:
-        return  # NTFS journals the rename; directories cannot be opened for fsync
+        return True  # NTFS journals the rename; directories cannot be opened for fsync
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
-    except OSError:
-        pass  # some filesystems (FUSE, SMB) refuse fsync on a directory; the data was synced already
+    except OSError as exc:
+        if exc.errno in UNSUPPORTED:
+            return False
+        raise
     finally:
         os.close(fd)
+    return True
 
 
 def drop_cache(fd: int) -> bool:

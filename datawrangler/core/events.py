@@ -118,6 +118,16 @@ class DestinationResult:
 
 
 @dataclass(frozen=True, slots=True)
+class OffloadWarning:
+    """Something the user must hear that does not fail a file (e.g. a drive that cannot sync a folder)."""
+
+    code: str  # stable name, e.g. "dest_sync_unsupported"
+    message: str
+    destination: int | None = None  # index into plan.destinations
+    path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class OffloadResult:
     state: OffloadState
     files_total: int
@@ -134,6 +144,7 @@ class OffloadResult:
     failures: tuple[FileResult, ...]  # every failed file (verified ones went to on_file only)
     skipped: tuple[SkippedEntry, ...]
     message: str = ""
+    warnings: tuple[OffloadWarning, ...] = ()  # said once each (e.g. once per destination)
 
     @property
     def all_verified(self) -> bool:

@@ -1,10 +1,15 @@
-"""The collector's book-keeping: each file's outcomes, its final result, re-copies, counts and progress."""
+"""The collector's book-keeping: each file's outcomes, its final result, re-copies, counts and progress.
+
+It reads the engine's live state through `EngineView` (what core.transfer.Engine offers), so this module
+and the engine do not import each other.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from datawrangler.core.errors import Code, message_for
 from datawrangler.core.events import (
@@ -14,16 +19,67 @@ from datawrangler.core.events import (
     DestinationResult,
     FileResult,
     FileStatus,
+    OffloadControl,
     OffloadResult,
     OffloadState,
+    OffloadWarning,
     ProgressEvent,
     VerifyMode,
 )
-from datawrangler.core.pipeline import Job
+from datawrangler.core.pipeline import CardRead, CardReread, CopyDone, Job, Verdicts
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import ScanResult
 from datawrangler.core.words import agree, plural
 
-if TYPE_CHECKING:
-    from datawrangler.core.transfer import Engine
+
+class CountersView(Protocol):
+    bytes_written: int
+    bytes_verified: int
+    state: str
+
+
+class DestinationView(Protocol):
+    @property
+    def roll(self) -> str: ...
+    @property
+    def dead(self) -> Code | None: ...
+    @property
+    def dead_message(self) -> str: ...
+    @property
+    def counters(self) -> CountersView: ...
+
+
+class EngineView(Protocol):
+    """What the collector reads of the engine."""
+
+    @property
+    def plan(self) -> OffloadPlan: ...
+    @property
+    def scan(self) -> ScanResult: ...
+    @property
+    def control(self) -> OffloadControl: ...
+    @property
+    def verdicts(self) -> Verdicts: ...
+    @property
+    def source_failure(self) -> dict[tuple[int, int], Code]: ...
+    @property
+    def on_progress(self) -> Callable[[ProgressEvent], None] | None: ...
+    @property
+    def on_file(self) -> Callable[[FileResult], None] | None: ...
+    @property
+    def progress_interval(self) -> float: ...
+    @property
+    def dests(self) -> Sequence[DestinationView]: ...
+    @property
+    def bytes_read(self) -> int: ...
+    @property
+    def bytes_reread(self) -> int: ...
+    @property
+    def current_file(self) -> str: ...
+    @property
+    def phase(self) -> str: ...
+    @property
+    def interrupted(self) -> str: ...
 
 
 @dataclass
@@ -42,7 +98,7 @@ class FileState:
 class Outcomes:
     """Collects the outcomes of each file, decides its result, counts, and reports progress."""
 
-    def __init__(self, engine: Engine, started: float) -> None:
+    def __init__(self, engine: EngineView, started: float) -> None:
         self.engine = engine
         self.plan = engine.plan
         self.started_at = started
@@ -60,6 +116,7 @@ class Outcomes:
         self._last_sample: tuple[float, int, int] | None = None
         self.work_total = 0
         self.previously_verified = 0
+        self.warnings: list[OffloadWarning] = []
 
     def add_work(self, size: int, n_dests: int) -> None:
         """A file's share of the work: the card read, the writes, the read-backs, the card re-read."""
@@ -80,16 +137,19 @@ class Outcomes:
     def finished(self, key: tuple[int, int]) -> bool:
         return key in self.done
 
-    def take(self, kind: str, job: Job, msg: tuple) -> tuple[int, ...] | None:
+    def warn(self, warning: OffloadWarning) -> None:
+        self.warnings.append(warning)
+
+    def take(self, job: Job, msg: CardRead | CardReread | CopyDone) -> tuple[int, ...] | None:
+        """One outcome of a file. Returns the destinations to copy it to again, or None."""
         st = self.states.setdefault(job.key, FileState())
-        if kind == "read":
+        if type(msg) is CopyDone:
+            st.copies[msg.result.destination] = msg.result
+        elif type(msg) is CardRead:
             st.read = True
-            st.digests, st.read_code, st.read_detail = msg[2], msg[3], msg[4]
-        elif kind == "source":
-            st.source_done, st.source_ok, st.source_code, st.source_detail = True, msg[2], msg[3], msg[4]
-        elif kind == "copy":
-            result: CopyResult = msg[2]
-            st.copies[result.destination] = result
+            st.digests, st.read_code, st.read_detail = msg.digests, msg.code, msg.detail
+        elif type(msg) is CardReread:
+            st.source_done, st.source_ok, st.source_code, st.source_detail = True, msg.ok, msg.code, msg.detail
         return self._maybe_finish(job, st)
 
     def _maybe_finish(self, job: Job, st: FileState) -> tuple[int, ...] | None:
@@ -234,4 +294,5 @@ class Outcomes:
         }[state]
         return OffloadResult(state, total, self.verified, self.copied, self.failed, len(eng.scan.skipped),
                              eng.scan.total_bytes, self.started_at, ended, plan.verify_mode, plan.algorithms,
-                             tuple(dest_results), tuple(self.failures), tuple(eng.scan.skipped), message)
+                             tuple(dest_results), tuple(self.failures), tuple(eng.scan.skipped), message,
+                             tuple(self.warnings))

@@ -1,13 +1,17 @@
-"""What the engine's threads pass each other: jobs, pending files, the card verdicts, and temp names."""
+"""What the engine's threads share: jobs, pending files, the card verdicts, temp names, the typed messages
+they pass each other (frozen dataclasses, never tuples), and `Shared`, the one object each thread gets."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import threading
 from dataclasses import dataclass
 
 from datawrangler.core.errors import Code
+from datawrangler.core.events import CopyResult, OffloadControl, OffloadWarning
+from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import SourceFile
 
 TEMP_PREFIX = ".dwtmp-"
@@ -41,7 +45,8 @@ class Job:
 
 @dataclass(slots=True)
 class Pending:
-    """A file written to a temp name (or found already there), waiting for the barrier and verification."""
+    """A file written to a temp name (or found already there), waiting for the barrier and verification.
+    `temp` and `final` are the medium's locators."""
 
     job: Job
     temp: str | None  # None: an existing file at the final name is verified instead
@@ -98,3 +103,96 @@ class FileFailed(Exception):
         super().__init__(detail)
         self.code = code
         self.detail = detail
+
+
+# -- the messages between the engine's threads (core.transfer, core.destination, core.outcome)
+# reader -> each destination's writer
+
+
+@dataclass(frozen=True, slots=True)
+class StartFile:
+    job: Job
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    data: bytes  # one object per chunk, handed to every destination
+
+
+@dataclass(frozen=True, slots=True)
+class EndFile:
+    job: Job
+    digests: dict[str, str] | None  # None: the card could not be read (the collector fails the file)
+
+
+@dataclass(frozen=True, slots=True)
+class AbortPass:
+    """Cancelled or card gone: drop the file in progress."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlushPass:
+    """The reader finished a pass: commit what waits."""
+
+
+@dataclass(frozen=True, slots=True)
+class StopWriter:
+    pass
+
+
+WriterMessage = StartFile | Chunk | EndFile | AbortPass | FlushPass | StopWriter
+
+# every thread -> the collector
+
+
+@dataclass(frozen=True, slots=True)
+class CardRead:
+    key: tuple[int, int]
+    digests: dict[str, str] | None
+    code: Code | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CardReread:
+    key: tuple[int, int]
+    ok: bool
+    code: Code | None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyDone:
+    key: tuple[int, int]
+    result: CopyResult
+
+
+@dataclass(frozen=True, slots=True)
+class Warned:
+    warning: OffloadWarning
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderDone:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Crashed:
+    """A bug on a worker thread: the collector cancels the run and re-raises it."""
+
+    error: BaseException
+
+
+CollectorMessage = CardRead | CardReread | CopyDone | Warned | ReaderDone | Crashed
+
+
+@dataclass(frozen=True, eq=False)
+class Shared:
+    """What every thread of one offload shares; the engine builds it once and hands it down."""
+
+    plan: OffloadPlan
+    control: OffloadControl
+    verdicts: Verdicts
+    source_failure: dict[tuple[int, int], Code]  # full mode: why the card's second read failed, per job
+    results: queue.Queue[CollectorMessage]  # to the collector

@@ -6,11 +6,12 @@ Threads, per offload:
 - in `full` mode, a *re-reader* reads each card file a second time after dropping its pages, overlapping
   the reader's next file, and tells the verifiers whether the card gave the same bytes twice (a copy is
   renamed only once it did);
-- per destination, a *writer* writes each file to a hidden temp name, sets the card's modification time,
-  and makes a batch of files durable with one barrier (Linux syncfs; fsync per file elsewhere);
-- per destination, a *verifier* takes synced batches (so the read-back of file k overlaps the writing of
-  file k+1), drops each file's pages, reads it back from the medium and hashes it. Only a match is
-  renamed to its final name, and only after the rename is durable is the copy reported verified;
+- per destination (core.destination), a *writer* writes each file to a hidden temp name on the
+  destination's medium (core.medium), sets the card's modification time, and hands batches on;
+- per destination, a *verifier* makes each batch durable with one barrier (Linux syncfs; fsync per file
+  elsewhere), reads each file back from the medium (so the read-back of file k overlaps the writing of
+  file k+1) and hashes it. Only a match is renamed to its final name, and only once the medium says the
+  name is durable too is the copy reported verified (a folder sync that fails fails the copy);
 - the calling thread collects the outcomes, decides each file's result, schedules re-copies of mismatches
   and emits throttled progress events.
 
@@ -26,22 +27,38 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from datawrangler.core import durable
 from datawrangler.core.destination import Destination
 from datawrangler.core.errors import Code
 from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent, VerifyMode
 from datawrangler.core.hashing import MultiHasher
+from datawrangler.core.medium import Medium, open_medium
 from datawrangler.core.outcome import Outcomes
 from datawrangler.core.pipeline import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
+    AbortPass,
     Cancelled,
+    CardRead,
+    CardReread,
+    Chunk,
+    CollectorMessage,
+    CopyDone,
+    Crashed,
+    EndFile,
     FileFailed,
+    FlushPass,
     Job,
+    ReaderDone,
+    Shared,
     SourceGone,
+    StartFile,
+    StopWriter,
     Verdicts,
+    Warned,
+    WriterMessage,
     close_quietly,
     is_temp_name,
     remove_temp_files,
@@ -62,7 +79,8 @@ class Engine:
     def __init__(self, plan: OffloadPlan, scan: ScanResult, control: OffloadControl,
                  on_progress: Callable[[ProgressEvent], None] | None,
                  on_file: Callable[[FileResult], None] | None, progress_interval: float,
-                 already_verified: Callable[[SourceFile], Iterable[int]] | None = None) -> None:
+                 already_verified: Callable[[SourceFile], Iterable[int]] | None = None,
+                 media: Sequence[Medium] | None = None) -> None:
         self.plan = plan
         self.scan = scan
         self.control = control
@@ -70,10 +88,15 @@ class Engine:
         self.on_file = on_file
         self.progress_interval = progress_interval
         self.already_verified = already_verified
-        self.results: queue.Queue[tuple] = queue.Queue()
+        self.results: queue.Queue[CollectorMessage] = queue.Queue()
         self.verdicts = Verdicts()
         self.source_failure: dict[tuple[int, int], Code] = {}
-        self.dests = [Destination(i, roll, self) for i, roll in enumerate(plan.destinations)]
+        if media is None:
+            media = [open_medium(roll) for roll in plan.destinations]
+        if len(media) != len(plan.destinations):
+            raise ValueError("one medium per destination")
+        self.shared = Shared(plan, control, self.verdicts, self.source_failure, self.results)
+        self.dests = [Destination(i, m, self.shared) for i, m in enumerate(media)]
         self.bytes_read = 0
         self.bytes_reread = 0
         self.current_file = ""
@@ -110,37 +133,37 @@ class Engine:
             self.interrupted = "source_gone"
             self.card_gone.set()
         except BaseException as exc:
-            self.results.put(("bug", exc))
+            self.results.put(Crashed(exc))
         finally:
             if self.control.cancelled or self.interrupted:
                 for d in self.dests:
-                    d.inbox.put(("abort",))
+                    d.inbox.put(AbortPass())
                 if self.control.cancelled:
                     self.verdicts.abort()  # a pulled card still lets the re-reads finish: what matched is kept
             else:
                 for d in self.dests:
-                    d.inbox.put(("flush",))
-            self.results.put(("reader_done",))
+                    d.inbox.put(FlushPass())
+            self.results.put(ReaderDone())
 
-    def _send(self, job: Job, msg: tuple) -> None:
+    def _send(self, job: Job, msg: WriterMessage) -> None:
         for i in job.dests:
             self.dests[i].inbox.put(msg)
 
     def _read_one(self, job: Job) -> None:
         f = job.file
         self.current_file = f.rel_path
-        self._send(job, ("file", job))
+        self._send(job, StartFile(job))
         path = os.path.join(self.plan.source, *f.rel_path.split("/"))
         try:
             digests = self._read_and_fan_out(job, path)
         except FileFailed as ff:
-            self._send(job, ("end", job, None))
-            self.results.put(("read", job.key, None, ff.code, ff.detail))
+            self._send(job, EndFile(job, None))
+            self.results.put(CardRead(job.key, None, ff.code, ff.detail))
             return
         except Cancelled:
             return
-        self._send(job, ("end", job, digests))
-        self.results.put(("read", job.key, digests, None, ""))
+        self._send(job, EndFile(job, digests))
+        self.results.put(CardRead(job.key, digests))
         if self.plan.verify_mode is VerifyMode.FULL:
             self.rereads.put((job, path, digests))  # the card re-read overlaps reading the next file
 
@@ -161,11 +184,11 @@ class Engine:
                 self.card_gone.set()  # the reader stops at its next chunk
                 ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
             except BaseException as exc:
-                self.results.put(("bug", exc))
+                self.results.put(Crashed(exc))
             finally:
                 if not ok:
                     self.source_failure[job.key] = code
-                self.results.put(("source", job.key, ok, code, detail))
+                self.results.put(CardReread(job.key, ok, code, detail))
                 self.verdicts.set(job.key, ok)
 
     def _open_source(self, path: str) -> int:
@@ -217,8 +240,9 @@ class Engine:
                 mh.update(chunk)
                 offset += len(chunk)
                 self.bytes_read += len(chunk)
+                msg = Chunk(chunk)
                 for i in job.dests:
-                    self.dests[i].inbox.put(("data", chunk))
+                    self.dests[i].inbox.put(msg)
             st2 = os.fstat(fd)
             if offset != f.size or st2.st_size != f.size or st2.st_mtime_ns != f.mtime_ns:
                 raise FileFailed(Code.SOURCE_CHANGED, f"read {offset} bytes, the card listed {f.size}")
@@ -284,7 +308,7 @@ class Engine:
                 self.phase = "retrying"
                 jobs = [Job((pass_no, j.index), j.index, j.file, dests, j.attempt + 1) for j, dests in retries]
             for d in self.dests:
-                d.inbox.put(("stop",))
+                d.inbox.put(StopWriter())
             for d in self.dests:
                 d.join()
             self.phase = "done"
@@ -331,18 +355,20 @@ class Engine:
             except queue.Empty:
                 msg = None
             if msg is not None:
-                kind = msg[0]
-                if kind == "bug":
+                if type(msg) is Crashed:
                     self.control.cancel()
                     self.verdicts.abort()
-                    raise msg[1]
-                if kind == "reader_done":
+                    raise msg.error
+                if type(msg) is ReaderDone:
                     reader_done = True
+                elif type(msg) is Warned:
+                    acc.warn(msg.warning)
                 else:
-                    key = msg[1]
+                    assert isinstance(msg, CardRead | CardReread | CopyDone)
+                    key = msg.key
                     job = by_key.get(key)
                     if job is not None:
-                        retry = acc.take(kind, job, msg)
+                        retry = acc.take(job, msg)
                         if retry is not None:
                             retries.append((job, retry))
                         if acc.finished(key):
@@ -371,18 +397,20 @@ def offload(
     progress_interval: float = 0.25,
     check: bool = True,
     already_verified: Callable[[SourceFile], Iterable[int]] | None = None,
+    media: Sequence[Medium] | None = None,
 ) -> OffloadResult:
     """Run an offload to the end and return its result. Raises OffloadError when preflight refuses it.
 
     `on_file` gets every file's final result, `on_progress` a throttled ProgressEvent, both on the
     calling thread. `control` cancels or pauses from any thread. `already_verified(file)` names the
     destinations (indices into plan.destinations) where a previous run verified that file (resume): those
-    copies are neither rewritten nor reported again, and count as verified in the result.
+    copies are neither rewritten nor reported again, and count as verified in the result. `media` gives
+    each destination's medium (default: core.medium.open_medium of each plan destination).
     """
     control = control or OffloadControl()
     if scan is None:
         scan = scan_source(plan.source, plan.ignore)
     if check:
         preflight(plan, scan).raise_for_errors()
-    engine = Engine(plan, scan, control, on_progress, on_file, progress_interval, already_verified)
+    engine = Engine(plan, scan, control, on_progress, on_file, progress_interval, already_verified, media)
     return engine.run()

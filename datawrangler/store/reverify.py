@@ -17,8 +17,7 @@ from fnmatch import fnmatchcase
 
 from sqlite_utils import Database
 
-from datawrangler.core import durable
-from datawrangler.core.hashing import MultiHasher
+from datawrangler.core.medium.fs import read_back
 from datawrangler.core.scan import DEFAULT_IGNORE
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
@@ -119,17 +118,9 @@ def _expected(db: Database, rolls: list[tuple[int, str]]) -> dict[str, _Expected
 
 
 def _read(path: str, algorithms: list[str], buf: bytearray) -> tuple[dict[str, str], bool, int]:
-    mh = MultiHasher(algorithms)
-    view = memoryview(buf)
-    fd, bypassed = durable.open_for_verify(path)
-    total = 0
-    try:
-        while n := os.readv(fd, [buf]):
-            mh.update(view[:n])
-            total += n
-    finally:
-        os.close(fd)
-    return mh.hexdigests(), bypassed, total
+    """The engine's own read-back from the medium (core.medium.fs), so a re-verify reads as the offload did."""
+    back = read_back(path, algorithms, buf)
+    return back.digests, back.cache_bypassed, back.size
 
 
 def _extra(db: Database, rolls: list[tuple[int, str]], expected: dict[str, _Expected]

@@ -1,0 +1,215 @@
+"""The filesystem medium: a roll folder on a mounted drive (the only medium so far).
+
+Durability on a filesystem is three steps: the file's bytes (Linux: one syncfs per batch, `barrier`;
+elsewhere an fsync as each file closes), the read-back after the file's pages are dropped, and the rename's
+folder entry (`sync_names`: one folder fsync per folder per batch). A folder sync that fails fails the
+copies in that folder; a filesystem that cannot sync a folder at all says so once (`NameSync.unsupported`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterable
+
+from datawrangler.core import durable
+from datawrangler.core.errors import Code, OffloadError, dest_code_for
+from datawrangler.core.hashing import MultiHasher
+from datawrangler.core.medium.base import Found, Medium, NameSync, ReadBack, TempFile
+from datawrangler.core.pipeline import TEMP_PREFIX, TEMP_SUFFIX, Cancelled, close_quietly, remove_temp_files
+
+
+class _FsTemp(TempFile):
+    __slots__ = ("_fd", "locator")
+
+    def __init__(self, locator: str, fd: int) -> None:
+        self.locator = locator
+        self._fd = fd
+
+    def write(self, data: bytes | memoryview) -> None:
+        fd = self._fd
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
+    def finish(self, mtime_ns: int) -> None:
+        fd = self._fd
+        if os.utime in os.supports_fd:
+            os.utime(fd, ns=(mtime_ns, mtime_ns))
+        else:
+            os.utime(self.locator, ns=(mtime_ns, mtime_ns))
+        if not durable.have_syncfs():
+            durable.sync_file(fd)
+        self._fd = -1  # closed even when close() fails: never close a descriptor number twice
+        os.close(fd)
+
+    def discard(self) -> None:
+        fd, self._fd = self._fd, -1
+        if fd >= 0:
+            close_quietly(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(self.locator)
+
+
+def read_back(path: str, algorithms: Iterable[str], buf: bytearray,
+              on_bytes: Callable[[int], None] | None = None,
+              cancelled: Callable[[], bool] | None = None) -> ReadBack:
+    """Hash a file read from the drive itself (pages dropped first; see durable.open_for_verify). The one
+    read-back of the engine's verifier and of a later re-verify."""
+    mh = MultiHasher(tuple(algorithms))
+    view = memoryview(buf)
+    fd, bypassed = durable.open_for_verify(path)
+    total = 0
+    try:
+        while True:
+            if cancelled is not None and cancelled():
+                raise Cancelled
+            n = os.readv(fd, [buf])
+            if not n:
+                break
+            mh.update(view[:n])
+            total += n
+            if on_bytes is not None:
+                on_bytes(n)
+    finally:
+        close_quietly(fd)
+    return ReadBack(mh.hexdigests(), bypassed, total)
+
+
+def rename_no_replace(src: str, dst: str) -> None:
+    """Rename that never replaces an existing file (hard link + unlink; plain checked rename where links
+    are not supported, e.g. exFAT)."""
+    try:
+        os.link(src, dst)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, "exists", dst) from None
+        os.rename(src, dst)
+        return
+    os.unlink(src)
+
+
+class FsMedium(Medium):
+    """A roll folder on a mounted filesystem. Locators are paths."""
+
+    def __init__(self, roll: str) -> None:
+        self.location = roll
+        self._lock_fd: int | None = None
+        self._made_dirs: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"FsMedium({self.location!r})"
+
+    # -- the run
+
+    def lock(self) -> None:
+        roll = self.location
+        os.makedirs(roll, exist_ok=True)
+        self._made_dirs.add(roll)
+        if hasattr(os, "O_DIRECTORY"):
+            import fcntl
+
+            fd = os.open(roll, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise OffloadError(Code.DEST_DUPLICATE, f"Another offload is writing to {roll} right "
+                                   "now. Wait for it to finish, or choose another folder.", path=roll) from None
+            self._lock_fd = fd
+
+    def unlock(self) -> None:
+        if self._lock_fd is not None:
+            close_quietly(self._lock_fd)
+            self._lock_fd = None
+
+    def remove_leftovers(self) -> int:
+        return remove_temp_files(self.location)
+
+    # -- writing
+
+    def locate(self, rel_path: str) -> str:
+        return os.path.join(self.location, *rel_path.split("/"))
+
+    def find(self, final: str) -> Found | None:
+        try:
+            st = os.lstat(final)
+        except FileNotFoundError:
+            return None
+        return Found(stat.S_ISREG(st.st_mode), st.st_size)
+
+    def create_temp(self, final: str, token: str) -> TempFile:
+        folder = os.path.dirname(final)
+        temp = os.path.join(folder, f"{TEMP_PREFIX}{token}{TEMP_SUFFIX}")
+        if folder not in self._made_dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._made_dirs.add(folder)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
+        return _FsTemp(temp, fd)
+
+    def barrier(self) -> None:
+        """One syncfs for the batch (Linux); elsewhere each file was synced as it closed."""
+        if not durable.have_syncfs():
+            return
+        fd = os.open(self.location, os.O_RDONLY)
+        try:
+            durable.sync_filesystem(fd)
+        finally:
+            os.close(fd)
+
+    # -- verifying
+
+    def read_back(self, locator: str, algorithms: Iterable[str], buf: bytearray,
+                  on_bytes: Callable[[int], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> ReadBack:
+        return read_back(locator, algorithms, buf, on_bytes, cancelled)
+
+    def size(self, locator: str) -> int:
+        return os.stat(locator).st_size
+
+    def remove(self, locator: str | None) -> None:
+        if locator:
+            with contextlib.suppress(OSError):
+                os.unlink(locator)
+
+    def commit(self, temp: str, final: str) -> None:
+        rename_no_replace(temp, final)
+
+    def sync_names(self, finals: Iterable[str]) -> NameSync:
+        """One fsync per folder. A folder that cannot be synced fails every name in it."""
+        by_folder: dict[str, list[str]] = {}
+        for f in finals:
+            by_folder.setdefault(os.path.dirname(f), []).append(f)
+        failed: dict[str, OSError] = {}
+        unsupported = ""
+        for folder, names in by_folder.items():
+            try:
+                if not durable.sync_dir(folder):
+                    unsupported = (f"The filesystem of {self.location} cannot sync a folder, so a new file's name "
+                                   "reaches the drive only when the filesystem writes it on its own: after a power "
+                                   "cut or an unplug without eject a verified copy could lose its name. Eject the "
+                                   "drive before unplugging it; 'datawrangler verify' checks it again later.")
+            except OSError as exc:
+                for name in names:
+                    failed[name] = exc
+        return NameSync(failed, unsupported)
+
+    # -- facts and words
+
+    def free_space(self) -> int:
+        return shutil.disk_usage(self.location).free
+
+    def identity(self) -> str:
+        return f"dev:{os.stat(self.location).st_dev}"
+
+    def classify(self, exc: OSError) -> Code:
+        code = dest_code_for(exc)
+        # a vanished mount shows up as the roll folder no longer being there
+        if code in (Code.DEST_WRITE_ERROR, Code.DEST_GONE) and not os.path.isdir(self.location):
+            return Code.DEST_GONE
+        return code
