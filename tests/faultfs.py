@@ -27,6 +27,9 @@ Faults (each a rule with a path glob relative to the mount root, matched with ``
 ``stall``
     The named operations (default read and write) sleep ``seconds`` (optionally only at/after
     ``offset``, only the first ``times`` times).  A stall ends early when its rule is removed.
+``fsync_error``
+    An fsync of a matching file or folder (``ops``: ``fsyncdir`` by default, or ``fsync``) fails with
+    ``errno`` (EIO by default); optionally only the first ``times`` times.
 ``vanish``
     From the moment a matching operation happens (or ``after_bytes`` bytes were read or written
     on matching paths), *every* operation on the filesystem fails with ``errno`` (default ENODEV),
@@ -62,7 +65,7 @@ from typing import Any
 PAGE = 4096
 UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
-FAULT_KINDS = frozenset({"corrupt_on_store", "eio_on_read", "flaky_read", "stall", "vanish"})
+FAULT_KINDS = frozenset({"corrupt_on_store", "eio_on_read", "flaky_read", "stall", "vanish", "fsync_error"})
 
 #: Options handed to libfuse (``-o``).  ``kernel_cache`` is what keeps written pages cached across
 #: opens; ``big_writes`` lets a WRITE request carry up to 128 KiB instead of one page; ``hard_remove``
@@ -455,9 +458,17 @@ class FaultFS:
     def flush(self, path: str | None, fh: int) -> None:
         os.close(os.dup(fh))
 
+    def _fsync_error(self, op: str, path: str | None) -> None:
+        for rule in self._matching("fsync_error", path or "/"):
+            if op in rule.get("ops", ("fsyncdir",)) and self._take(rule):
+                code = int(rule.get("errno", errno_mod.EIO))
+                self._event(op, path, fault="fsync_error", rule=rule["id"], errno=code)
+                raise _fail(code)
+
     def fsync(self, path: str | None, datasync: int, fh: int) -> None:
         path = self._path(path, fh)
         self._stall("fsync", path)
+        self._fsync_error("fsync", path)
         if datasync:
             os.fdatasync(fh)
         else:
@@ -471,6 +482,7 @@ class FaultFS:
         os.close(fh)
 
     def fsyncdir(self, path: str | None, datasync: int, fh: int) -> None:
+        self._fsync_error("fsyncdir", path)
         fd = os.open(self._full(path or "/"), os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(fd)
@@ -737,6 +749,14 @@ class FaultMount(_PathLike):
         filesystem process exits once the last open file is closed.  Removing the rule undoes the
         errors (not the unmount)."""
         return self._add("vanish", glob, after_bytes=after_bytes, errno=errno, unmount=unmount)
+
+    def fsync_error(
+        self, glob: str = "*", *, errno: int = errno_mod.EIO, ops: Iterable[str] = ("fsyncdir",),
+        times: int | None = None,
+    ) -> int:
+        """An fsync of a matching folder (``ops=("fsyncdir",)``, the default) or file (``"fsync"``) fails
+        with ``errno``; ``times`` caps how many.  The root folder's path is ``""``."""
+        return self._add("fsync_error", glob, errno=errno, ops=list(ops), times=times)
 
     def remove(self, rule_id: int) -> None:
         self._rules = [r for r in self._rules if r["id"] != rule_id]
