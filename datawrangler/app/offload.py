@@ -325,9 +325,10 @@ def _report(db: Database, offload_id: int, required: int, observer: Observer) ->
     try:
         written = [str(p) for p in write_offload_report(db, offload_id, required)]
     except OSError as exc:
-        observer.warn(f"The offload report could not be written ({exc.strerror or exc}: {exc.filename or ''}). "
-                      "The offload itself is not affected: free space there, then write the report with "
-                      f"'datawrangler report offload {offload_id} --pdf FILE'.", "report")
+        where = os.path.dirname(exc.filename) if exc.filename else str(app_paths().reports_dir)
+        observer.warn(f"The offload report could not be written into {where} ({exc.strerror or exc}). The offload "
+                      "itself is not affected: free space there, then write the report with 'datawrangler report "
+                      f"offload {offload_id} --pdf FILE'.", "report", path=where)
         return []
     except ImportError as exc:  # a build without Qt's PDF support: the catalog still holds it all
         observer.warn(f"The offload report could not be made ({exc}); the catalog holds the offload.", "report")

@@ -20,8 +20,8 @@ from sqlite_utils import Database
 from datawrangler.app.inspection import Inspection, inspect_card
 from datawrangler.config import Settings
 from datawrangler.core.hashing import parse_algorithms
-from datawrangler.core.plan import OffloadPlan
-from datawrangler.core.presets import Preset, card_tokens, render_template
+from datawrangler.core.plan import OffloadPlan, check_roll_name
+from datawrangler.core.presets import Preset, card_tokens, list_algorithms, render_template
 from datawrangler.handoff.writer import HandoffOptions
 
 
@@ -63,7 +63,7 @@ def handoff_options(kinds: Iterable[str]) -> HandoffOptions | None:
     kinds = tuple(kinds)
     if not kinds:
         return None
-    lists = tuple(a for k, a in (("md5sum", "md5"), ("xxhsum", "xxh64")) if k in kinds)
+    lists = list_algorithms(kinds)
     return HandoffOptions(ascmhl="ascmhl" in kinds, legacy_mhl="mhl" in kinds, checksum_lists=lists,
                           csv="csv" in kinds, json="json" in kinds)
 
@@ -121,6 +121,8 @@ def make_plan(req: OffloadRequest) -> OffloadPlan:
     s = req.settings
     roll = req.roll.strip("/")
     parent, _, leaf = roll.rpartition("/")
+    for part in parent.split("/") if parent else ():  # each folder of a template's path, as the roll itself
+        check_roll_name(part)
     roots = [os.path.join(r, *parent.split("/")) if parent else r for r in req.dest_roots]
     ignore = (tuple(s.ignore) if req.default_ignore else ()) + req.extra_ignore
     plan = OffloadPlan.create(req.source, roots, roll_name=leaf or None, algorithms=req.algorithms,
@@ -157,6 +159,8 @@ def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Se
         req = OffloadRequest(source, dests, "", settings, algorithms=tuple(settings.algorithms),
                              verify_mode=settings.verify_mode, copies_required=settings.copies_required,
                              handoff=handoff)
+    if overrides.get("roll") is not None:
+        check_roll_name(overrides["roll"])  # --roll names one folder
     if isinstance(overrides.get("algorithms"), str):
         overrides["algorithms"] = tuple(parse_algorithms(overrides["algorithms"]))
     changes = {k: v for k, v in overrides.items() if v is not None}

@@ -196,13 +196,13 @@ def test_names_illegal_on_exfat_warn_on_ext4_and_copy(dw: RunCli, make_card: Car
 def _scan_with(monkeypatch: pytest.MonkeyPatch, *extra: str) -> None:
     """The card as another OS lists it: names the ext4 test disk cannot hold (HFS+ and NTFS allow 255
     UTF-16 units, up to 765 bytes)."""
-    from datawrangler.cli import offload as cli_offload
+    from datawrangler.app import offload as app_offload
 
     def scan(root: str, ignore: object = ()) -> Any:
         s = scan_source(root, ignore)  # type: ignore[arg-type]
         return dataclasses.replace(s, files=[*s.files, *(SourceFile(r, 1, 0) for r in extra)])
 
-    monkeypatch.setattr(cli_offload, "scan_source", scan)
+    monkeypatch.setattr(app_offload, "scan_source", scan)
 
 
 def test_a_name_over_255_bytes(dw: RunCli, card: Path, dest_dirs, monkeypatch: pytest.MonkeyPatch) -> None:
