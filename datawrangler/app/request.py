@@ -138,23 +138,27 @@ def make_plan(req: OffloadRequest) -> OffloadPlan:
 
 
 def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Settings, preset: Preset | None = None,
-                   **overrides: Any) -> tuple[OffloadRequest, list[str]]:
+                   **overrides: Any) -> tuple[OffloadRequest, list[tuple[str, str]]]:
     """The offload the command line asks for: with a preset, exactly what the window would queue for this
     card (inspected and named under the preset; `dests`, when given, replace the preset's drives); without
     one, the settings' hashes, verify mode and handoff files, and the card's folder name as the roll.
     `overrides` are OffloadRequest fields the arguments set (None: not given). Returns the request and
-    warnings to show (a bad `handoff` entry in the settings file)."""
-    warnings: list[str] = []
+    warnings to show as (code, text): a reel another card was offloaded under, a bad `handoff` entry in the
+    settings."""
+    warnings: list[tuple[str, str]] = []
     dests = tuple(dests)
     if preset is not None:
         if dests:
             preset = dataclasses.replace(preset, destinations=dests)
-        req = from_preset(inspect_card(db, source, settings, preset), preset, settings)
+        info = inspect_card(db, source, settings, preset)
+        if info.collision:  # the DIT asked for this card by hand: said, not refused
+            warnings.append(("reel_collision", info.collision))
+        req = from_preset(info, preset, settings)
     else:
         try:
             handoff: HandoffOptions | None = settings_handoff(settings)
         except ValueError as exc:  # a bad settings entry must not stop the offload: ASC MHL only, and say why
-            warnings.append(f"handoff settings: {exc} Writing the ASC MHL only.")
+            warnings.append(("handoff", f"handoff settings: {exc} Writing the ASC MHL only."))
             handoff = HandoffOptions()
         req = OffloadRequest(source, dests, "", settings, algorithms=tuple(settings.algorithms),
                              verify_mode=settings.verify_mode, copies_required=settings.copies_required,

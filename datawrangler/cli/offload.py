@@ -129,8 +129,8 @@ def cmd_offload(args: argparse.Namespace) -> int:
             location=args.location, incremental=True if args.incremental else None)
     finally:
         db.close()
-    for w in warnings:
-        printer.notice(Notice("warning", w, "warning", "handoff"))
+    for code, text in warnings:
+        printer.notice(Notice("warning", text, "warning", code))
     return _run(args, printer, req)
 
 

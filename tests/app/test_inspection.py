@@ -67,3 +67,25 @@ def test_a_known_card_that_is_not_safe_yet_is_offloaded_again_and_one_that_grew_
         db.close()
     assert grown.card_id == info.card_id and not grown.known_exact and grown.new_or_changed == 1
     assert auto_decision(grown, preset).offload and from_preset(grown, preset, Settings()).incremental
+
+
+def test_by_hand_a_reel_collision_is_said_not_refused(make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]],
+                                                      tmp_path: Path) -> None:
+    """`datawrangler offload CARD --preset P` of a different card named like one already offloaded: the DIT
+    asked for it, so it goes ahead, with the collision said (auto-offload flags it and waits instead)."""
+    from datawrangler.app.request import from_arguments
+
+    preset = Preset("p", destinations=tuple(map(str, dest_dirs(1))), template="{reel}", copies_required=1)
+    catalog = tmp_path / "c.sqlite"
+    first = make_card(name="A001R2EC", root=tmp_path / "one")
+    run_offload(OffloadRequest(str(first), preset.destinations, reel="A001", report=False), catalog=catalog)
+    other = make_card(name="A001R2EC", files={"A001R2EC/A001C001_231015_R2EC.mov": 777}, root=tmp_path / "two")
+    db = open_db(catalog)
+    try:
+        req, warnings = from_arguments(db, str(other), (), Settings(), preset)
+        assert auto_decision(inspect_card(db, str(other), Settings(), preset), AUTO).kind == "flagged"
+    finally:
+        db.close()
+    assert req.reel == "A001" and req.roll == "A001"
+    assert [code for code, _ in warnings] == ["reel_collision"]
+    assert "Reel A001 was already offloaded" in warnings[0][1]
