@@ -6,10 +6,8 @@ Loaded once before the window opens (main) and saved through the bridge: the GUI
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from datawrangler.config import Settings, load_presets, load_settings, save_presets, save_settings
 from datawrangler.core.presets import Preset, PresetError, TemplateError, check_template
@@ -123,7 +121,3 @@ def check(profile: Profile) -> dict[str, str]:
     if bad:
         out["ignore"] = f"Ignore patterns match names, not paths: remove the '/' from {bad[0]!r}."
     return out
-
-
-def replace_preset_fields(p: Preset, **changes: Any) -> Preset:
-    return dataclasses.replace(p, **changes)

@@ -179,11 +179,3 @@ def finish_offload(db: Database, record: OffloadRecord, result: OffloadResult) -
     for s in result.skipped:
         event(db, record.offload_id, "skipped", s.message, s.code.value, {"path": s.rel_path})
     event(db, record.offload_id, "finished", result.message, data={"state": result.state.value})
-
-
-def stop_offload(db: Database, record: OffloadRecord, state: str, message: str) -> None:
-    """The run ended without a result (a refusal or a bug): say so, so the row is not left 'running'."""
-    with db.atomic():
-        db.conn.execute("UPDATE offloads SET state = ?, message = ?, ended_at = ? WHERE id = ?",
-                        (state, message, time.time(), record.offload_id))
-        event(db, record.offload_id, state, message)

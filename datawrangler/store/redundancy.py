@@ -212,16 +212,3 @@ def disks_of_card(db: Database, card_id: int, own: Sequence[str] | None = None) 
         " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
     return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3],
              "card_disk": r[0] in own} for r in rows]
-
-
-def volume_contents(db: Database, volume_id: int) -> list[dict]:
-    """What a destination volume holds: per offload (card, roll folder), files verified and bytes."""
-    rows = db.conn.execute(
-        "SELECT o.id, o.reel, o.project, d.path, o.started_at, COUNT(c.id), COALESCE(SUM(g.size), 0),"
-        " SUM(c.state = 'failed'), SUM(c.state = 'copied') FROM destinations d JOIN offloads o ON o.id = d.offload_id"
-        " LEFT JOIN copies c ON c.destination_id = d.id AND c.state != 'stale'"
-        " LEFT JOIN files g ON g.id = c.file_id AND c.state = 'verified'"
-        " WHERE d.volume_id IN (SELECT id FROM volumes WHERE disk = (SELECT disk FROM volumes WHERE id = ?))"
-        " GROUP BY d.id ORDER BY o.started_at", (volume_id,)).fetchall()
-    return [{"offload_id": r[0], "reel": r[1], "project": r[2], "path": r[3], "started_at": r[4],
-             "copies": r[5], "bytes_verified": r[6], "failed": r[7] or 0, "unverified": r[8] or 0} for r in rows]

@@ -19,7 +19,6 @@ from datawrangler.gui.theme import Status, status_icon
 _ids = itertools.count(1)
 
 ACTIVE = (Status.PREPARING, Status.COPYING, Status.VERIFYING, Status.PAUSED)
-WAITING = (Status.QUEUED,)
 ENDED = (Status.SAFE, Status.VERIFIED, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED, Status.DONE)
 
 

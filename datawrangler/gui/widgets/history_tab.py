@@ -167,12 +167,6 @@ class HistoryTab(QWidget):
         else:
             self.c.messages.exception(exc, "Reading the catalog")
 
-    def selected_offload(self) -> int | None:
-        idx = self.view.selectionModel().currentIndex()
-        if not idx.isValid():
-            return None
-        return self.model.row(self.proxy.mapToSource(idx).row()).id
-
     def _offload_changed(self, current: QModelIndex, _prev: QModelIndex) -> None:
         self.checks.reset([])
         if not current.isValid():
