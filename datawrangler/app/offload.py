@@ -17,7 +17,6 @@ OffloadError) when preflight refuses, OffloadError/CatalogError when the offload
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import threading
@@ -36,7 +35,7 @@ from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, OffloadState, ProgressEvent
 from datawrangler.core.plan import OffloadPlan, Problem, preflight
 from datawrangler.core.scan import ScanResult, scan_source
-from datawrangler.core.words import agree, plural
+from datawrangler.core.words import agree, plural, when
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.handoff.writer import write_handoff
 from datawrangler.platform import keep_awake
@@ -223,10 +222,6 @@ def _begin_resume(db: Database, req: OffloadRequest, observer: Observer) -> tupl
     return _Begun(plan, scan, record, pairs, source), warnings
 
 
-def _when(ts: float | None) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
-
-
 def _vendor(card: CardInfo) -> str | None:
     return None if card.generic else card.vendor
 
@@ -235,11 +230,11 @@ def _say_known(db: Database, known: cards.KnownCard, req: OffloadRequest, observ
     red = redundancy.card_redundancy(db, known.card_id, req.copies_required)
     reel = known.reel or "an unnamed card"
     if known.exact:
-        text = (f"This card was already offloaded as {reel} on {_when(known.last_offload_at)} (offload "
+        text = (f"This card was already offloaded as {reel} on {when(known.last_offload_at)} (offload "
                 f"{known.last_offload_id}): {plural(red.min_disks, 'verified copy')} on distinct drives"
                 f"{' (safe to format)' if red.safe else ''}.")
     else:
-        text = (f"This card was offloaded before as {reel} on {_when(known.last_offload_at)} (offload "
+        text = (f"This card was offloaded before as {reel} on {when(known.last_offload_at)} (offload "
                 f"{known.last_offload_id}); {plural(known.new_or_changed, 'file')} "
                 f"{agree(known.new_or_changed, 'is', 'are')} new or changed since.")
     text += (" Copying only new or changed files (incremental)." if req.incremental

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import time
 from dataclasses import asdict
@@ -16,6 +15,7 @@ from datawrangler.config import app_paths
 from datawrangler.core.events import OffloadState, ProgressEvent
 from datawrangler.core.words import human_bytes as human_bytes  # cli.offload imports it from here
 from datawrangler.core.words import human_eta, human_speed, plural
+from datawrangler.core.words import when as when  # the catalog commands print dates with it
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 
@@ -56,10 +56,6 @@ def jsonable(obj: Any) -> Any:
 def emit(out: TextIO, event: str, **data: Any) -> None:
     out.write(json.dumps({"event": event, **jsonable(data)}, ensure_ascii=False) + "\n")
     out.flush()
-
-
-def when(ts: float | None) -> str:
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
 
 class ProgressBar:

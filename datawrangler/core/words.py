@@ -1,7 +1,9 @@
 """Text for people, the same in every layer (store, CLI, window, handoff, reports): counts in messages ("1 file
-has", "3 files have"), sizes, speeds and times left."""
+has", "3 files have"), sizes, speeds, times left and dates."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 
 def plural(n: int, word: str, many: str | None = None, *, grouped: bool = False) -> str:
@@ -52,3 +54,10 @@ def human_eta(seconds: float | None) -> str:
         return "--:--"
     s = max(0, int(seconds))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+def when(ts: float | None, *, seconds: bool = False, none: str = "–") -> str:
+    """A local date and time: '2023-10-14 15:30' (with seconds: '2023-10-14 15:30:07'); `none` without one."""
+    if not ts:
+        return none
+    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-
-def when(ts: float | None, *, seconds: bool = False) -> str:
-    if not ts:
-        return "–"
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+from datawrangler.core.words import when as when
 
 
 def short_when(ts: float | None, now: float | None = None) -> str:

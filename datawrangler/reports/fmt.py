@@ -25,9 +25,8 @@ def plural(n: int, word: str) -> str:
 
 
 def when(ts: float | None, seconds: bool = True) -> str:
-    if not ts:
-        return "—"
-    return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    """With seconds by default, and an em dash without a time, as the reports print them."""
+    return words.when(ts, seconds=seconds, none="—")
 
 
 def stamp(ts: float) -> str:
