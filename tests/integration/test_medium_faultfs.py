@@ -94,3 +94,17 @@ def test_a_drive_that_cannot_sync_a_folder_warns_once_and_verifies(tmp_path: Pat
     assert all(c.state is CopyState.VERIFIED for f in files.values() for c in f.copies)
     assert sorted((w.code, w.destination) for w in result.warnings) == [(SYNC_UNSUPPORTED, 0), (SYNC_UNSUPPORTED, 1)]
     assert all(w.path.startswith((os.fspath(one.mountpoint), os.fspath(two.mountpoint))) for w in result.warnings)
+
+
+@pytest.mark.fuse
+def test_the_dit_hears_that_a_drive_cannot_sync_a_folder(dw, faultfs, tmp_path: Path) -> None:  # noqa: F811
+    """Through `datawrangler offload --json` (app.offload): the engine's warning reaches the user, once per
+    destination, and the copies are verified."""
+    card = card_on_disk(tmp_path)
+    one, two = faultfs("one"), faultfs("two")
+    for d in (one, two):
+        d.fsync_error("*", errno=errno.EINVAL)
+    result = dw("offload", card, one.mountpoint, two.mountpoint)
+    assert result.code == 0 and result.done["state"] == "verified"
+    said = [w for w in result.of("warning") if w.get("code") == SYNC_UNSUPPORTED]
+    assert sorted(Path(w["path"]).parts[-3] for w in said) == ["one", "two"], said  # <name>/mnt/<roll>
