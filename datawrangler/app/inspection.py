@@ -59,6 +59,7 @@ def inspect_card(db: Database, path: str, settings: Settings, preset: Preset, la
     card = core_cards.recognise(path, scan=scan, label=label, rules=rules)
     name = label or os.path.basename(os.path.normpath(path)) or path
     template_error = ""
+    reel: str | None
     try:
         named = name_card(db, preset, card, scan.files)
         reel, counter, collision = named.reel, named.counter, named.collision.message if named.collision else ""

@@ -272,8 +272,8 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
 
     result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
                           on_progress=observer.progress, on_file=on_file, after_finish=after_finish)
-    for w in result.warnings:  # what the engine found on the way (a drive that cannot sync a folder)
-        observer.warn(w.message, w.code, path=w.path)
+    for said in result.warnings:  # what the engine found on the way (a drive that cannot sync a folder)
+        observer.warn(said.message, said.code, path=said.path)
     card_id = session.card_of(db, record.offload_id)
     red = redundancy.card_redundancy(db, card_id, req.copies_required)
     return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
