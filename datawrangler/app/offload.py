@@ -182,7 +182,7 @@ class _Begun:
     source: SourceHistory | None
 
 
-def _preflight(plan: OffloadPlan, scan: ScanResult, observer: Observer) -> list[Problem]:
+def _preflight(plan: OffloadPlan, scan: ScanResult) -> list[Problem]:
     """Raises Refused; returns the warnings, said once the offload has its id."""
     pf = preflight(plan, scan)
     if not pf.ok:
@@ -193,7 +193,7 @@ def _preflight(plan: OffloadPlan, scan: ScanResult, observer: Observer) -> list[
 def _begin_new(db: Database, req: OffloadRequest, observer: Observer) -> tuple[_Begun, list[Problem]]:
     plan, source = prepare_source(make_plan(req))
     scan = scan_source(plan.source, plan.ignore)
-    warnings = _preflight(plan, scan, observer)
+    warnings = _preflight(plan, scan)
     card = recognise(plan.source, scan=scan)
     reel = req.reel or card.reel or default_reel(plan.source)
     meta = OffloadMeta(project=req.project or req.settings.production or None, reel=reel,
@@ -214,7 +214,7 @@ def _begin_resume(db: Database, req: OffloadRequest, observer: Observer) -> tupl
     info = resume.load(db, req.resume_id)
     plan, source = prepare_source(info.plan)
     scan = scan_source(plan.source, plan.ignore)
-    warnings = _preflight(plan, scan, observer)
+    warnings = _preflight(plan, scan)
     pairs = resume.verified_pairs(db, plan.destinations, [info.offload_id])
     record = offloads.reopen_offload(db, info.offload_id, plan, scan)
     with db.atomic():  # an offload begun before its card was recognised has no vendor yet
