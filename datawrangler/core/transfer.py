@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from datawrangler.core import durable
+from datawrangler import platform
 from datawrangler.core.destination import Destination
 from datawrangler.core.errors import Code
 from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent, VerifyMode
@@ -204,7 +204,7 @@ class Engine:
         mh = MultiHasher(self.plan.algorithms)
         fd = self._open_source(path)
         if job.attempt > 1:  # a retry reads the card again, not the pages the last read left behind
-            durable.drop_cache(fd)
+            platform.drop_cache(fd)
         try:
             st = os.fstat(fd)
             if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
@@ -265,7 +265,7 @@ class Engine:
                 raise SourceGone from exc
             return False, Code.SOURCE_READ_ERROR, exc.strerror or ""
         try:
-            durable.drop_cache(fd)
+            platform.drop_cache(fd)
             while True:
                 if self.control.cancelled:
                     return False, Code.CANCELLED, ""

@@ -11,8 +11,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from datawrangler import __version__
-from datawrangler.core import durable
+from datawrangler import __version__, platform
 
 TOOL_NAME = "DataWrangler"
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -80,7 +79,7 @@ def write_atomic(path: str, data: bytes) -> None:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]
-        durable.sync_file(fd)
+        platform.sync_file(fd)
     except BaseException:
         os.close(fd)
         with contextlib.suppress(OSError):
@@ -93,4 +92,4 @@ def write_atomic(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    durable.sync_dir(folder)
+    platform.sync_dir(folder)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from datawrangler.core import durable
+from datawrangler import platform
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
@@ -68,7 +68,7 @@ def ignored(patterns: Iterable[str], rel: str, is_dir: bool) -> bool:
 def _hash(path: str, algorithm: str, buf: bytearray) -> str:
     mh = MultiHasher([algorithm])
     view = memoryview(buf)
-    fd, _bypassed = durable.open_for_verify(path)
+    fd, _bypassed = platform.open_for_verify(path)
     try:
         while n := os.readv(fd, [buf]):
             mh.update(view[:n])

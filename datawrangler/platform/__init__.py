@@ -1,11 +1,12 @@
-"""What each OS does for mounts, volume identity, process liveness, eject and keep-awake: one API, with
-the OS's module picked here (borg's platform/ is the model).
+"""What each OS does for "on the medium" (durable I/O), mounts, volume identity, process liveness, eject and
+keep-awake: one API, with the OS's module picked here (borg's platform/ is the model).
 
 `base` holds the types, the rules that hold everywhere and the portable fallbacks; `linux`, `macos` and
 `windows` give what their OS does (`posix` is what Linux and macOS share). Everything else imports this
 package, never an OS module. The lowest layer: it imports nothing else from datawrangler.
 
-Durable I/O ("on the medium": sync, cache drop, read-back) still lives in `core.durable`.
+Durable I/O: `sync_file`, `have_syncfs` + `sync_filesystem`, `sync_dir`, `drop_cache`, `resident_pages`,
+`open_for_verify` (see base for the contract, each OS module for what it does).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from datawrangler.platform.base import (
 )
 
 if sys.platform.startswith("linux"):
+    from datawrangler.platform.base import sync_dir, sync_file
     from datawrangler.platform.linux import (
         MOUNTINFO,
         current,
@@ -30,16 +32,21 @@ if sys.platform.startswith("linux"):
         describe,
         disk_links,
         disk_serial,
+        drop_cache,
         eject,
         eject_commands,
         fstype,
+        have_syncfs,
         keep_awake,
         label_and_uuid,
         mount_of,
         mounts,
+        open_for_verify,
         physical_volume,
         process_alive,
+        resident_pages,
         start_token,
+        sync_filesystem,
         volume_at,
     )
 elif sys.platform == "darwin":
@@ -48,20 +55,27 @@ elif sys.platform == "darwin":
         disk_links,
         disk_serial,
         fstype,
+        have_syncfs,
         mount_of,
         mounts,
         physical_volume,
         process_alive,
+        resident_pages,
         start_token,
+        sync_dir,
+        sync_filesystem,
     )
     from datawrangler.platform.macos import (
         current,
         default_roots,
         describe,
+        drop_cache,
         eject,
         eject_commands,
         keep_awake,
         label_and_uuid,
+        open_for_verify,
+        sync_file,
         volume_at,
     )
 elif sys.platform == "win32":
@@ -70,16 +84,22 @@ elif sys.platform == "win32":
         default_roots,
         disk_links,
         disk_serial,
+        drop_cache,
         eject,
         eject_commands,
         fstype,
+        have_syncfs,
         mount_of,
         mounts,
+        open_for_verify,
         physical_volume,
         process_alive,
+        resident_pages,
         start_token,
+        sync_file,
+        sync_filesystem,
     )
-    from datawrangler.platform.windows import current, describe, keep_awake, label_and_uuid, volume_at
+    from datawrangler.platform.windows import current, describe, keep_awake, label_and_uuid, sync_dir, volume_at
 else:
     from datawrangler.platform.base import (
         MOUNTINFO,
@@ -88,16 +108,23 @@ else:
         describe,
         disk_links,
         disk_serial,
+        drop_cache,
         eject,
         eject_commands,
         fstype,
+        have_syncfs,
         keep_awake,
         label_and_uuid,
         mount_of,
         mounts,
+        open_for_verify,
         physical_volume,
         process_alive,
+        resident_pages,
         start_token,
+        sync_dir,
+        sync_file,
+        sync_filesystem,
         volume_at,
     )
 
@@ -113,17 +140,24 @@ __all__ = [
     "describe",
     "disk_links",
     "disk_serial",
+    "drop_cache",
     "eject",
     "eject_commands",
     "fstype",
+    "have_syncfs",
     "keep_awake",
     "label_and_uuid",
     "mount_of",
     "mounts",
     "mounts_under",
     "normalise_roots",
+    "open_for_verify",
     "physical_volume",
     "process_alive",
+    "resident_pages",
     "start_token",
+    "sync_dir",
+    "sync_file",
+    "sync_filesystem",
     "volume_at",
 ]

@@ -2,12 +2,14 @@
 
 The types (a mount table entry, a mounted volume, an eject's result), the filename rules of restricted
 filesystems, and the helpers the OS modules share. A function here that an OS module also defines is the
-portable fallback: it says "unknown" (an empty table, no label, no inhibitor) rather than guess.
+portable fallback: it says "unknown" (an empty table, no label, no inhibitor, a read-back not proven to
+bypass the cache) rather than guess.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import shutil
@@ -255,3 +257,76 @@ def eject_with(cmds: Sequence[Sequence[str]], volume: Volume, runner: Runner) ->
 def eject(volume: Volume, runner: Runner = run) -> EjectResult:
     """Eject the volume with the OS's own tool, so the desktop knows the card went away."""
     return eject_with(eject_commands(volume), volume, runner)
+
+
+# -- durable I/O: "on the medium"
+#
+# - `sync_file(fd)`: the file's data and metadata on the medium, not in a cache (fsync here).
+# - `have_syncfs()` / `sync_filesystem(fd)`: one barrier for a batch of files on one filesystem; where the OS
+#   has none (here), the caller syncs each file as it closes.
+# - `sync_dir(path)`: make a rename into a folder durable: True when done, False where the filesystem cannot
+#   sync a folder, OSError on any other failure (the names may not be on the medium: fail their copies).
+# - `drop_cache(fd)` and `open_for_verify(path)`: make the next read of a file come from the medium, and say
+#   whether that is proven (`cache_bypassed`); here it is not, and every report says so.
+# - `resident_pages(fd, size)`: how many of the file's pages the page cache holds now; None when unknown.
+
+# What fsync on a folder fails with where the filesystem cannot do it (FUSE without fsyncdir, SMB, some
+# network filesystems): the rename is then only as durable as the filesystem makes it on its own.
+UNSUPPORTED = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def sync_file(fd: int) -> None:
+    """Data and metadata of fd on the medium (fsync)."""
+    os.fsync(fd)
+
+
+def have_syncfs() -> bool:
+    """True where `sync_filesystem` exists (Linux syncfs); elsewhere each file is synced as it closes."""
+    return False
+
+
+def sync_filesystem(fd: int) -> None:
+    """Flush every dirty page of the filesystem that holds fd, and wait for it. Not here: see `have_syncfs`."""
+    raise OSError(errno.ENOSYS, "no syncfs on this system")
+
+
+def sync_dir(path: str) -> bool:
+    """Make the names in a folder (a rename into it) durable: an fsync of the folder. True when done; False
+    when this filesystem cannot sync a folder (EINVAL/ENOTSUP/EOPNOTSUPP): the caller says so. Any other
+    failure raises OSError: the names may not be on the medium."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno in UNSUPPORTED:
+            return False
+        raise
+    finally:
+        os.close(fd)
+    return True
+
+
+def drop_cache(fd: int) -> bool:
+    """Ask the OS to forget the cached pages of fd. True when the OS offers a way to do it (not here)."""
+    return False
+
+
+def resident_pages(fd: int, size: int) -> int | None:
+    """How many pages of the file are in the page cache now, or None if unknown (here, for a non-empty file)."""
+    return None if size > 0 else 0
+
+
+def open_checked(path: str, bypass: Callable[[int], bool]) -> tuple[int, bool]:
+    """Open path for reading; (fd, bypass(fd)), the descriptor closed if bypass raises."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        return fd, bypass(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_for_verify(path: str) -> tuple[int, bool]:
+    """Open a synced file so that reads come from the medium. Returns (fd, cache_bypassed): here the reads
+    may come from the cache, and cache_bypassed is False."""
+    return open_checked(path, drop_cache)

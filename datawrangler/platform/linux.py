@@ -7,13 +7,22 @@ Redundancy counts physical volumes: a block device's partitions are folded into 
 
 psutil reads the mount table too (`disk_partitions`), but without the device number ("major:minor") that
 tells a remount from the same volume, so the table is read here.
+
+On the medium: a file is fsynced (base); a batch of files on one filesystem gets one `syncfs` (libc, through
+ctypes: the prototypes are declared once, at import); a folder is fsynced (base). A read-back comes from the
+medium because the file's pages, clean once synced, are evicted (POSIX_FADV_DONTNEED) and `mincore` then
+proves that none is left; on tmpfs and ramfs the pages are the medium and stay, so such a read-back is said
+not to bypass the cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import getpass
 import logging
+import mmap
 import os
 import re
 import shutil
@@ -32,6 +41,7 @@ from datawrangler.platform.base import (
     disk_space,
     eject_with,
     mounts_under,
+    open_checked,
     run,
 )
 from datawrangler.platform.posix import hold_inhibitor
@@ -303,3 +313,73 @@ def eject_commands(volume: Volume, which: Callable[[str], str | None] = shutil.w
 def eject(volume: Volume, runner: Runner = run) -> EjectResult:
     """Eject the volume with the OS's own tool, so the desktop knows the card went away."""
     return eject_with(eject_commands(volume), volume, runner)
+
+
+# -- durable I/O: "on the medium"
+
+_libc: ctypes.CDLL | None = None
+with contextlib.suppress(OSError):
+    _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+if _libc is not None:  # prototypes declared once, not per verified file
+    _libc.mmap.restype = ctypes.c_void_p
+    _libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    _libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    _libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+
+_HAVE_SYNCFS = _libc is not None and hasattr(_libc, "syncfs")
+
+
+def have_syncfs() -> bool:
+    return _HAVE_SYNCFS
+
+
+def sync_filesystem(fd: int) -> None:
+    """Flush every dirty page of the filesystem that holds fd, and wait for it (syncfs)."""
+    assert _libc is not None
+    if _libc.syncfs(fd) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
+def drop_cache(fd: int) -> bool:
+    """Evict the cached pages of fd (POSIX_FADV_DONTNEED; only clean pages go: sync first). True when the
+    kernel took the advice."""
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        return True
+    except OSError:
+        return False
+
+
+_LOW_BIT = bytes(b & 1 for b in range(256))  # mincore: the low bit of each byte says "resident"
+
+
+def resident_pages(fd: int, size: int) -> int | None:
+    """How many pages of the file are in the page cache now (mincore), or None if unknown."""
+    if _libc is None or size <= 0:
+        return None if size > 0 else 0
+    page = mmap.PAGESIZE
+    npages = (size + page - 1) // page
+    libc = _libc
+    addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+    if addr in (None, ctypes.c_void_p(-1).value):
+        return None
+    try:
+        vec = ctypes.create_string_buffer(npages)
+        if libc.mincore(addr, size, vec) != 0:
+            return None
+        return vec.raw.translate(_LOW_BIT).count(1)
+    finally:
+        libc.munmap(addr, size)
+
+
+def _dropped(fd: int) -> bool:
+    """The pages of fd evicted, and mincore says none is left (tmpfs and ramfs keep a file only in RAM: their
+    pages are the medium and stay resident, so a read-back there is not said to bypass the cache)."""
+    return drop_cache(fd) and resident_pages(fd, os.fstat(fd).st_size) == 0
+
+
+def open_for_verify(path: str) -> tuple[int, bool]:
+    """Open a synced file so that reads come from the medium. Returns (fd, cache_bypassed)."""
+    return open_checked(path, _dropped)

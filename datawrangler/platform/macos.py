@@ -1,6 +1,11 @@
 """macOS: removable media mount under /Volumes, each entry that is a mount point is a volume named by its
 folder; keep-awake is `caffeinate`; eject is `diskutil eject`. No mount table is read here, so
-`mount_of` and `fstype` say "unknown" (base)."""
+`mount_of` and `fstype` say "unknown" (base).
+
+On the medium: a plain fsync stops at the drive's cache, so a file is synced with F_FULLFSYNC (fsync where
+the filesystem refuses it, e.g. SMB); there is no syncfs, so each file is synced as it closes; a folder is
+fsynced (base). A read-back bypasses the cache with F_NOCACHE on the reading descriptor (no mincore proof).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from datawrangler.platform.base import (
     disk_space,
     eject_with,
     mounts_under,
+    open_checked,
     run,
 )
 from datawrangler.platform.posix import hold_inhibitor
@@ -78,3 +84,37 @@ def eject_commands(volume: Volume) -> list[list[str]]:
 def eject(volume: Volume, runner: Runner = run) -> EjectResult:
     """Eject the volume with the OS's own tool, so the desktop knows the card went away."""
     return eject_with(eject_commands(volume), volume, runner)
+
+
+# -- durable I/O: "on the medium"
+
+_F_FULLFSYNC = 51  # <fcntl.h>
+_F_NOCACHE = 48
+
+
+def sync_file(fd: int) -> None:
+    """Data and metadata on the medium: F_FULLFSYNC (plain fsync stops at the drive's cache)."""
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, _F_FULLFSYNC)
+        return
+    except OSError:
+        pass  # not supported by this filesystem (e.g. SMB): fall back to fsync
+    os.fsync(fd)
+
+
+def drop_cache(fd: int) -> bool:
+    """Reads of fd from now on bypass the cache (F_NOCACHE). True when the filesystem took it."""
+    import fcntl
+
+    try:
+        fcntl.fcntl(fd, _F_NOCACHE, 1)
+        return True
+    except OSError:
+        return False
+
+
+def open_for_verify(path: str) -> tuple[int, bool]:
+    """Open a synced file so that reads come from the medium (F_NOCACHE). Returns (fd, cache_bypassed)."""
+    return open_checked(path, drop_cache)

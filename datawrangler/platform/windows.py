@@ -1,7 +1,12 @@
 """Windows: every drive letter but the system drive is a volume, named by its volume label; keep-awake is
 SetThreadExecutionState (held by the calling thread); a device number is st_dev whole (os.major does not
 exist). Ejecting is not automated yet: the DIT uses "Safely Remove Hardware" (a PowerShell
-`Shell.Application` "Eject" verb would do it)."""
+`Shell.Application` "Eject" verb would do it).
+
+On the medium: os.fsync is FlushFileBuffers (base); there is no syncfs, so each file is synced as it closes;
+a folder cannot be opened to be synced, and NTFS journals the rename (`sync_dir` says done). A read-back does
+not bypass the cache (unbuffered reads need sector-aligned buffers that Python's file API does not give):
+the result says so (cache_bypassed=False, base) and so does every report."""
 
 from __future__ import annotations
 
@@ -72,3 +77,11 @@ def keep_awake(reason: str = "Offloading a camera card") -> Iterator[bool]:
     finally:
         if held:
             kernel32.SetThreadExecutionState(es_continuous)
+
+
+# -- durable I/O: "on the medium"
+
+
+def sync_dir(path: str) -> bool:
+    """NTFS journals the rename; a folder cannot be opened for fsync here. Always True."""
+    return True

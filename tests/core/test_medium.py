@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.core import durable
+from datawrangler import platform
 from datawrangler.core.errors import Code
 from datawrangler.core.events import CopyState, FileResult, FileStatus, OffloadResult, OffloadState
 from datawrangler.core.medium import SYNC_UNSUPPORTED, FsMedium, ReadBack, TempFile, VerifyPolicy, open_medium
@@ -50,22 +50,22 @@ def fail_folder_fsync(monkeypatch: pytest.MonkeyPatch, code: int, where: Callabl
 needs_proc = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
 
 
-# ------------------------------------------------------------------------------ durable.sync_dir
+# ------------------------------------------------------------------------------ platform.sync_dir
 
 
 @needs_proc
 @pytest.mark.parametrize("code", [errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP])
 def test_sync_dir_says_not_supported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int) -> None:
     fail_folder_fsync(monkeypatch, code, lambda p: True)
-    assert durable.sync_dir(str(tmp_path)) is False
+    assert platform.sync_dir(str(tmp_path)) is False
 
 
 @needs_proc
 def test_sync_dir_raises_every_other_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert durable.sync_dir(str(tmp_path)) is True
+    assert platform.sync_dir(str(tmp_path)) is True
     fail_folder_fsync(monkeypatch, errno.EIO, lambda p: True)
     with pytest.raises(OSError) as err:
-        durable.sync_dir(str(tmp_path))
+        platform.sync_dir(str(tmp_path))
     assert err.value.errno == errno.EIO
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import sys
 import threading
 import time
 import unicodedata
@@ -18,8 +19,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from datawrangler import platform as devices
-from datawrangler.core import durable
+from datawrangler import platform
 from datawrangler.core.errors import Code
 from datawrangler.core.events import (
     CopyState,
@@ -93,7 +93,7 @@ def test_the_summary_counts_files_and_destinations(make_card: CardBuilder, dest_
 
 
 def test_read_back_is_proven_to_bypass_the_page_cache(make_card: CardBuilder, dest_dirs) -> None:
-    if not durable.LINUX or devices.fstype(str(dest_dirs(1)[0])) in ("tmpfs", "ramfs"):
+    if not sys.platform.startswith("linux") or platform.fstype(str(dest_dirs(1)[0])) in ("tmpfs", "ramfs"):
         pytest.skip("needs Linux and a disk-backed temporary directory (mincore proves the cache drop)")
     card = make_card()
     (d1,) = dest_dirs(1)
@@ -243,7 +243,7 @@ def test_leftover_temp_files_of_a_crashed_run_are_removed(make_card: CardBuilder
 
 def corrupt_on_verify(monkeypatch: pytest.MonkeyPatch, match: Callable[[str], bool], times: int) -> list[str]:
     """Flip one byte of the stored file just before its read-back, the first `times` times."""
-    real = durable.open_for_verify
+    real = platform.open_for_verify
     hits: list[str] = []
 
     def fake(path: str) -> tuple[int, bool]:
@@ -258,7 +258,7 @@ def corrupt_on_verify(monkeypatch: pytest.MonkeyPatch, match: Callable[[str], bo
                 os.fsync(f.fileno())
         return real(path)
 
-    monkeypatch.setattr(durable, "open_for_verify", fake)
+    monkeypatch.setattr(platform, "open_for_verify", fake)
     return hits
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.core import durable
+from datawrangler import platform
 from tests.faultfs import cache_drops
 from tests.faults.common import assert_nothing_claimed_falsely, copies, footage, mhl_entries, offload_rows, tree
 from tests.faults.conftest import Run
@@ -96,8 +96,8 @@ def test_the_corruption_is_caught_only_because_the_read_back_bypassed_the_cache(
     lying = faultfs("lying")
     lying.corrupt_on_store("*")
     drops = cache_drops()
-    monkeypatch.setattr(durable, "drop_cache", lambda fd: True)
-    monkeypatch.setattr(durable, "open_for_verify", lambda path: (os.open(path, os.O_RDONLY), False))
+    monkeypatch.setattr(platform, "drop_cache", lambda fd: True)
+    monkeypatch.setattr(platform, "open_for_verify", lambda path: (os.open(path, os.O_RDONLY), False))
     run = dw("offload", card, lying.mountpoint, "--verify", "destinations")
     if cache_drops() != drops:
         pytest.skip("something dropped the system page cache during the test")

@@ -15,7 +15,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterable
 
-from datawrangler.core import durable
+from datawrangler import platform
 from datawrangler.core.errors import Code, OffloadError, dest_code_for
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.medium.base import Found, Medium, NameSync, ReadBack, TempFile
@@ -41,8 +41,8 @@ class _FsTemp(TempFile):
             os.utime(fd, ns=(mtime_ns, mtime_ns))
         else:
             os.utime(self.locator, ns=(mtime_ns, mtime_ns))
-        if not durable.have_syncfs():
-            durable.sync_file(fd)
+        if not platform.have_syncfs():
+            platform.sync_file(fd)
         self._fd = -1  # closed even when close() fails: never close a descriptor number twice
         os.close(fd)
 
@@ -57,11 +57,11 @@ class _FsTemp(TempFile):
 def read_back(path: str, algorithms: Iterable[str], buf: bytearray,
               on_bytes: Callable[[int], None] | None = None,
               cancelled: Callable[[], bool] | None = None) -> ReadBack:
-    """Hash a file read from the drive itself (pages dropped first; see durable.open_for_verify). The one
+    """Hash a file read from the drive itself (pages dropped first; see platform.open_for_verify). The one
     read-back of the engine's verifier and of a later re-verify."""
     mh = MultiHasher(tuple(algorithms))
     view = memoryview(buf)
-    fd, bypassed = durable.open_for_verify(path)
+    fd, bypassed = platform.open_for_verify(path)
     total = 0
     try:
         while True:
@@ -154,11 +154,11 @@ class FsMedium(Medium):
 
     def barrier(self) -> None:
         """One syncfs for the batch (Linux); elsewhere each file was synced as it closed."""
-        if not durable.have_syncfs():
+        if not platform.have_syncfs():
             return
         fd = os.open(self.location, os.O_RDONLY)
         try:
-            durable.sync_filesystem(fd)
+            platform.sync_filesystem(fd)
         finally:
             os.close(fd)
 
@@ -189,7 +189,7 @@ class FsMedium(Medium):
         unsupported = ""
         for folder, names in by_folder.items():
             try:
-                if not durable.sync_dir(folder):
+                if not platform.sync_dir(folder):
                     unsupported = (f"The filesystem of {self.location} cannot sync a folder, so a new file's name "
                                    "reaches the drive only when the filesystem writes it on its own: after a power "
                                    "cut or an unplug without eject a verified copy could lose its name. Eject the "
