@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from datawrangler import platform as devices
+from datawrangler import platform
 from datawrangler.app.request import OffloadRequest
 
 
@@ -18,7 +18,7 @@ def drives_of(req: OffloadRequest) -> frozenset[str]:
     out = set()
     for p in (req.source, *req.dest_roots):
         with contextlib.suppress(OSError):
-            out.add(devices.physical_volume(p))
+            out.add(platform.physical_volume(p))
     return frozenset(out)
 
 
@@ -43,11 +43,11 @@ def measure_drives(paths: Iterable[str]) -> list[DriveInfo]:
         try:
             st = os.statvfs(p)
             block = st.f_frsize or st.f_bsize
-            mount = devices.mount_of(p)
+            mount = platform.mount_of(p)
             label = ""
             if mount is not None and mount.mount_point not in ("/", ""):
                 label = os.path.basename(mount.mount_point)
-            out.append(DriveInfo(p, True, st.f_bavail * block, st.f_blocks * block, devices.physical_volume(p),
+            out.append(DriveInfo(p, True, st.f_bavail * block, st.f_blocks * block, platform.physical_volume(p),
                                  label or os.path.basename(os.path.normpath(p)), mount.fstype if mount else "",
                                  time.time()))
         except OSError:

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from datawrangler import platform as devices
+from datawrangler import platform
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import DEFAULT_ALGORITHMS, parse_algorithms
@@ -63,7 +63,7 @@ class OffloadPlan:
 def check_roll_name(roll: str) -> None:
     """A roll folder is one folder inside the destination: no separators, no '..', nothing a drive refuses."""
     bad = (not roll.strip() or roll in (".", "..") or "/" in roll or "\\" in roll
-           or any(c in devices.FORBIDDEN_CHARS for c in roll) or len(roll.encode("utf-8")) > 255)
+           or any(c in platform.FORBIDDEN_CHARS for c in roll) or len(roll.encode("utf-8")) > 255)
     if bad:
         raise OffloadError(Code.BAD_ROLL_NAME, f"The roll folder name {roll!r} cannot be used: it must be one "
                            "folder name, without / \\ : * ? \" < > | or control characters. Choose another.")
@@ -134,7 +134,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
     seen: dict[str, str] = {}
     volumes: dict[str, list[str]] = defaultdict(list)
     filesystems: dict[int, list[str]] = defaultdict(list)  # free space is per filesystem, not per disk
-    src_volume = devices.physical_volume(src)
+    src_volume = platform.physical_volume(src)
     for dest in plan.destinations:
         norm = os.path.normpath(dest)  # a trailing slash names the same folder
         root = os.path.dirname(norm)
@@ -166,13 +166,13 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
             pf.errors.append(Problem(Code.DEST_READ_ONLY, f"Cannot write to {probe_dir} ({err}). Check the "
                                      "drive's write protection and the folder's permissions.", dest))
             continue
-        vol = devices.physical_volume(root)
+        vol = platform.physical_volume(root)
         volumes[vol].append(dest)
         filesystems[os.stat(root).st_dev].append(dest)
         if vol == src_volume:
             pf.warnings.append(Problem(Code.SAME_VOLUME, f"{dest} is on the same drive as the card: it is not "
                                        "a backup of it.", dest))
-        _check_names(pf, dest, scan.files, devices.fstype(root), bool(insensitive))
+        _check_names(pf, dest, scan.files, platform.fstype(root), bool(insensitive))
     for dests in volumes.values():
         if len(dests) > 1:
             pf.warnings.append(Problem(Code.SAME_VOLUME, f"{', '.join(dests)} are on one physical drive: "
@@ -210,7 +210,7 @@ def _gb(n: int) -> str:
 
 
 def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, insensitive: bool) -> None:
-    restricted = fs in devices.RESTRICTED_FS
+    restricted = fs in platform.RESTRICTED_FS
     try:
         path_max = os.pathconf(os.path.dirname(dest), "PC_PATH_MAX")
     except (OSError, ValueError, AttributeError):
@@ -227,7 +227,7 @@ def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, ins
                                          f"bytes, which {dest} cannot hold. Rename it on a copy of the card.",
                                          f.rel_path))
                 break
-            if any(c in devices.FORBIDDEN_CHARS for c in part) or part.endswith((" ", ".")):
+            if any(c in platform.FORBIDDEN_CHARS for c in part) or part.endswith((" ", ".")):
                 bad = True
         if bad:  # a path counts once, however many of its parts are bad
             bad_chars.append(f.rel_path)

@@ -60,13 +60,12 @@ class _Expected:
 
 def _current_mount(value: str) -> str | None:
     """The mount point of the volume whose label or filesystem UUID is `value`, if mounted now."""
-    from datawrangler import platform as devices
-    from datawrangler.platform import disk_links as _links
+    from datawrangler import platform
 
     for kind in ("label", "uuid"):
-        for node, name in _links(kind).items():
+        for node, name in platform.disk_links(kind).items():
             if name == value:
-                for m in devices.mounts():
+                for m in platform.mounts():
                     if m.source.startswith("/dev/") and os.path.realpath(m.source) == node:
                         return m.mount_point
     return None

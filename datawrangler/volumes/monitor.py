@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from datawrangler import platform as mounttable
+from datawrangler import platform
 from datawrangler.platform import Volume, describe
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,9 @@ class _Waker:
             self._fds = [r, w]
             self._poll = select.poll()
             self._poll.register(r, select.POLLIN)
-            if os.path.exists(mounttable.MOUNTINFO):
+            if os.path.exists(platform.MOUNTINFO):
                 try:
-                    self._mountinfo = open(mounttable.MOUNTINFO, "rb")  # noqa: SIM115 - closed in close()
+                    self._mountinfo = open(platform.MOUNTINFO, "rb")  # noqa: SIM115 - closed in close()
                     self._poll.register(self._mountinfo.fileno(), select.POLLPRI | select.POLLERR)
                 except OSError:
                     self._mountinfo = None
@@ -102,7 +102,7 @@ class VolumeMonitor:
     def __init__(self, callback: Callback, roots: Iterable[str] | None = None, *, interval: float = 0.5,
                  report_existing: bool = False, use_watchdog: bool = True) -> None:
         self.callback = callback
-        self.roots = mounttable.normalise_roots(mounttable.default_roots() if roots is None else roots)
+        self.roots = platform.normalise_roots(platform.default_roots() if roots is None else roots)
         self.interval = interval
         self.report_existing = report_existing
         self.use_watchdog = use_watchdog
@@ -132,7 +132,7 @@ class VolumeMonitor:
         self._stopping.clear()
         self._waker = _Waker()
         if not self.report_existing:  # the baseline: what is mounted now is not news
-            self._known = {mp: describe(m) for mp, m in mounttable.current(self.roots).items()}
+            self._known = {mp: describe(m) for mp, m in platform.current(self.roots).items()}
         if self.use_watchdog:
             self._observer = self._start_observer()
         self._thread = threading.Thread(target=self._run, name="dw-volumes", daemon=True)
@@ -196,7 +196,7 @@ class VolumeMonitor:
             waker.wait(self.interval)
 
     def _reconcile(self) -> None:
-        now = mounttable.current(self.roots)
+        now = platform.current(self.roots)
         events: list[VolumeEvent] = []
         with self._lock:
             for mp, vol in list(self._known.items()):
@@ -220,6 +220,6 @@ class VolumeMonitor:
 
 def watching_supported() -> str | None:
     """None, or why this platform's mount table cannot be read."""
-    if sys.platform.startswith("linux") and not os.path.exists(mounttable.MOUNTINFO):
-        return f"{mounttable.MOUNTINFO} is missing"
+    if sys.platform.startswith("linux") and not os.path.exists(platform.MOUNTINFO):
+        return f"{platform.MOUNTINFO} is missing"
     return None

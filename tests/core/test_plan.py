@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler import platform as devices
+from datawrangler import platform
 from datawrangler.core import plan as plan_mod
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode
@@ -352,9 +352,9 @@ def test_free_space_is_per_filesystem_not_per_disk(make_card, tmp_path: Path, mo
     # Two partitions of one disk: one physical copy, but each partition has its own free space.
     p1 = tmpfs(mounts, tmp_path / "part1", "4m")
     p2 = tmpfs(mounts, tmp_path / "part2", "4m")
-    real_pv = devices.physical_volume
+    real_pv = platform.physical_volume
     disk = {os.stat(p1).st_dev, os.stat(p2).st_dev}
-    monkeypatch.setattr(devices, "physical_volume",
+    monkeypatch.setattr(platform, "physical_volume",
                         lambda p: "blk:259:0" if os.stat(p).st_dev in disk else real_pv(p))
     card = make_card(files={f"A001C00{i}.mov": 1_000_000 for i in range(3)})
     pf = run_preflight(card, [p1, p2])
@@ -470,14 +470,14 @@ def test_names_illegal_on_exfat_are_errors_on_an_exfat_destination(make_card, de
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     card = make_card(files={"ok.mov": 1, "A001:C001.mov": 1, "sub/trail.": 1})
     (d1,) = dest_dirs(1)
-    monkeypatch.setattr(devices, "fstype", lambda path: "exfat")  # the kernel here has no exFAT
+    monkeypatch.setattr(platform, "fstype", lambda path: "exfat")  # the kernel here has no exFAT
     pf = run_preflight(card, [d1])
     assert codes(pf.errors) == [Code.NAME_NOT_ALLOWED]
     msg = pf.errors[0].message
     assert msg.startswith("2 names contain characters that exFAT and NTFS forbid")
     assert "'A001:C001.mov'" in msg and "'sub/trail.'" in msg
     assert "is exfat and cannot hold them: copy to a drive formatted APFS, HFS+ or ext4" in msg
-    monkeypatch.setattr(devices, "fstype", lambda path: "ext4")
+    monkeypatch.setattr(platform, "fstype", lambda path: "ext4")
     assert run_preflight(card, [d1]).ok
 
 

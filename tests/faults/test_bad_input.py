@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from datawrangler import platform as devices
+from datawrangler import platform
 from datawrangler.cli import main
 from datawrangler.core import plan as plan_mod
 from datawrangler.core.scan import SourceFile, scan_source
@@ -174,7 +174,7 @@ def test_names_illegal_on_exfat_are_refused_for_an_exfat_destination(dw: RunCli,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulated exFAT (this kernel has no exfat driver): the preflight reads the destination's fstype."""
     card = make_card(files={"ok.mov": 10, "A001C001:take2.mov": 10, "what?.wav": 10})
-    monkeypatch.setattr(devices, "fstype", lambda path: "exfat")
+    monkeypatch.setattr(platform, "fstype", lambda path: "exfat")
     (d,) = dest_dirs(1)
     run = dw("offload", card, d)
     err = refused(run, "name_not_allowed", "2 names contain characters that exFAT and NTFS forbid",

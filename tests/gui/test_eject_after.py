@@ -243,7 +243,7 @@ def test_a_safe_card_on_a_real_mount_is_unmounted_through_the_window(
         tmp_path: Path) -> None:
     shuttle = tmpfs(tmp_path / "SHUTTLE_B").mountpoint  # a second physical drive: two distinct copies
     e = window_env(env, profile_with([dest_dirs(1)[0], shuttle], eject_after=True, copies_required=2))
-    attach(e)  # the defaults: volumes.identity.volume_at and volumes.eject.eject
+    attach(e)  # the defaults: platform.volume_at and platform.eject
     card = _mounted_card(tmpfs, make_card, tmp_path)
     item = offload(e, card)
     assert item.status is Status.SAFE and item.outcome is not None and item.outcome.copies == 2
