@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sqlite3
-import sys
 from collections.abc import Sequence
 
 from datawrangler import __version__
@@ -33,8 +32,8 @@ from datawrangler.cli.common import (
     EXIT_NOT_VERIFIED,
     EXIT_OK,
     EXIT_REFUSED,
-    emit,
 )
+from datawrangler.cli.output import Output
 from datawrangler.config import SettingsError
 from datawrangler.core.errors import OffloadError
 from datawrangler.store.db import CatalogError
@@ -157,17 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except (OffloadError, SettingsError, CatalogError) as exc:
         code = getattr(exc, "code", None) or ("catalog" if isinstance(exc, CatalogError) else "settings")
-        if getattr(args, "json", False):
-            emit(sys.stdout, "error", code=str(code), message=str(exc))
-        else:
-            sys.stderr.write(f"error: {exc}\n")
+        Output.of(args).error(str(code), str(exc))
         return EXIT_REFUSED
     except sqlite3.OperationalError as exc:  # e.g. the catalog's disk filled up before the offload was recorded
-        message = (f"The catalog could not be written ({exc}). Free space on the catalog's disk (or move it with "
-                   "--catalog or DATAWRANGLER_HOME), then run the command again. What was verified before stays "
-                   "verified on the destinations.")
-        if getattr(args, "json", False):
-            emit(sys.stdout, "error", code="catalog", message=message)
-        else:
-            sys.stderr.write(f"error: {message}\n")
+        Output.of(args).error("catalog", f"The catalog could not be written ({exc}). Free space on the catalog's "
+                              "disk (or move it with --catalog or DATAWRANGLER_HOME), then run the command again. "
+                              "What was verified before stays verified on the destinations.")
         return EXIT_REFUSED

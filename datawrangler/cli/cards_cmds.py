@@ -9,19 +9,19 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import sys
 import threading
 from typing import Any
 
 from datawrangler import platform as mounttable
 from datawrangler.app.auto import AutoOffloader, AutoStatus, with_preset
 from datawrangler.app.naming import name_card
-from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, emit, human_bytes, when
+from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED
+from datawrangler.cli.output import Output
 from datawrangler.config import app_paths, find_preset, load_settings
 from datawrangler.core.cards import CardInfo, recognise
 from datawrangler.core.presets import Preset
 from datawrangler.core.scan import SourceFile, scan_source
-from datawrangler.core.words import plural
+from datawrangler.core.words import human_bytes, plural, when
 from datawrangler.platform import Volume, describe
 from datawrangler.store.db import open_catalog
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
@@ -73,28 +73,28 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     scan = scan_source(args.path, settings.ignore)
     card = recognise(args.path, scan=scan, label=_label_of(args.path))
     catalog = _catalog_view(args, card, scan.files)
-    if args.json:
-        emit(sys.stdout, "card", **_card_json(card), catalog=catalog)
+    out = Output.of(args)
+    if out.json:
+        out.emit("card", **_card_json(card), catalog=catalog)
         return EXIT_OK
-    out = sys.stdout
     kind = "not a recognised camera card (generic)" if card.generic else f"{card.vendor} {card.family}"
-    out.write(f"{card.root}: {kind}; media: {card.media}\n")
+    out.line(f"{card.root}: {kind}; media: {card.media}")
     if card.reel:
-        out.write(f"  reel {card.reel} (camera {card.camera_letter})"
-                  + (f", card id {card.card_id}" if card.card_id and card.card_id != card.reel else "") + "\n")
+        out.line(f"  reel {card.reel} (camera {card.camera_letter})"
+                 + (f", card id {card.card_id}" if card.card_id and card.card_id != card.reel else ""))
     else:
-        out.write("  reel: none in the names (the offload counter names it)\n")
+        out.line("  reel: none in the names (the offload counter names it)")
     clips = "clip" if card.clip_count == 1 else "clips"
     span = f": {card.first_clip} … {card.last_clip}" if card.clip_count > 1 else (
         f": {card.first_clip}" if card.first_clip else "")
-    out.write(f"  {card.clip_count} {clips}{span}\n")
-    out.write(f"  {plural(card.file_count, 'file')}, {human_bytes(card.total_bytes)}"
-              + (f"; label {card.label}" if card.label else "") + "\n")
-    out.write(f"  fingerprint {card.fingerprint}\n")
+    out.line(f"  {card.clip_count} {clips}{span}")
+    out.line(f"  {plural(card.file_count, 'file')}, {human_bytes(card.total_bytes)}"
+             + (f"; label {card.label}" if card.label else ""))
+    out.line(f"  fingerprint {card.fingerprint}")
     if catalog is not None:
-        out.write(f"  catalog: {catalog['message']}\n")
+        out.line(f"  catalog: {catalog['message']}")
     for s in scan.skipped[:10]:
-        out.write(f"  skipped {s.rel_path}: {s.message}\n")
+        out.line(f"  skipped {s.rel_path}: {s.message}")
     return EXIT_OK
 
 
@@ -142,60 +142,53 @@ def _volume_line(v: Volume) -> str:
     return f"{v.mount_point} [{v.label or '-'}] ({'; '.join(bits)})"
 
 
-class _Printer:
-    def __init__(self, as_json: bool) -> None:
-        self.json = as_json
-        self.lock = threading.Lock()
-
-    def say(self, event: str, text: str, **data: Any) -> None:
-        with self.lock:
-            if self.json:
-                emit(sys.stdout, event, message=text, **data)
-            else:
-                sys.stdout.write(text + "\n")
-                sys.stdout.flush()
-
-
 def cmd_watch(args: argparse.Namespace) -> int:
+    """Every mount, unmount, recognised card and auto-offload step: an event and its line on stdout; a
+    warning or error (an unreadable card, a failed auto-offload) on stderr. The watch goes on."""
     settings = load_settings()
     roots = args.root or list(settings.mount_roots) or list(mounttable.default_roots())
-    printer = _Printer(args.json)
+    out = Output.of(args)
     auto: AutoOffloader | None = None
     if args.auto:
         preset = find_preset(args.auto)
         if not preset.destinations:
-            printer.say("error", f"error: preset {preset.name!r} has no destinations.")
+            out.error("no_destination", f"preset {preset.name!r} has no destinations.")
             return EXIT_REFUSED
         catalog = str(getattr(args, "catalog", None) or app_paths().catalog_file)
 
         def status(s: AutoStatus) -> None:
-            printer.say(s.kind, f"{s.kind}: {s.message}", mount_point=s.volume.mount_point, reel=s.reel,
-                        roll=s.roll, offload_id=s.offload_id, state=s.state, safe_to_format=s.safe_to_format,
-                        card=_card_json(s.card) if s.card else None)
+            data: dict[str, Any] = dict(mount_point=s.volume.mount_point, reel=s.reel, roll=s.roll,
+                                        offload_id=s.offload_id, state=s.state, safe_to_format=s.safe_to_format,
+                                        card=_card_json(s.card) if s.card else None)
+            if s.kind == "warning":
+                out.warning(s.message, **data)
+            elif s.kind == "error":
+                out.error("auto_offload_failed", s.message, **data)
+            else:
+                out.event(s.kind, f"{s.kind}: {s.message}", **data)
 
         auto = AutoOffloader(with_preset(preset, auto_offload=True), catalog, settings=settings, on_status=status)
 
     def on_volume(e: VolumeEvent) -> None:
         v = e.volume
         kind = "mounted" if isinstance(e, VolumeMounted) else "unmounted"
-        printer.say(kind, f"{kind}: {_volume_line(v)}", volume=_volume_json(v))
+        out.event(kind, f"{kind}: {_volume_line(v)}", volume=_volume_json(v))
         if auto is not None:
             auto(e)
         elif isinstance(e, VolumeMounted):
             try:
                 card = recognise(v.mount_point, label=v.label)
             except Exception as exc:  # an unreadable card is reported, the watch goes on
-                printer.say("error", f"error: cannot inspect {v.mount_point}: {exc}", mount_point=v.mount_point)
+                out.error("inspect_failed", f"cannot inspect {v.mount_point}: {exc}", mount_point=v.mount_point)
                 return
             what = "not a recognised camera card" if card.generic else f"{card.vendor} {card.family}"
-            printer.say("card", f"card: {v.mount_point}: {what}; reel {card.reel or '-'}; "
-                        f"{plural(card.clip_count, 'clip')}",
-                        mount_point=v.mount_point, card=_card_json(card))
+            out.event("card", f"card: {v.mount_point}: {what}; reel {card.reel or '-'}; "
+                      f"{plural(card.clip_count, 'clip')}", mount_point=v.mount_point, card=_card_json(card))
 
     monitor = VolumeMonitor(on_volume, roots, report_existing=args.existing)
-    printer.say("watching", "watching " + ", ".join(monitor.roots) + (f" (auto-offload: {args.auto})"
-                                                                       if args.auto else "") + "; Ctrl-C to stop",
-                roots=list(monitor.roots), auto=args.auto)
+    out.event("watching", "watching " + ", ".join(monitor.roots)
+              + (f" (auto-offload: {args.auto})" if args.auto else "") + "; Ctrl-C to stop",
+              roots=list(monitor.roots), auto=args.auto)
     done = threading.Event()
     try:
         if auto is not None:
@@ -208,5 +201,5 @@ def cmd_watch(args: argparse.Namespace) -> int:
         monitor.stop()
         if auto is not None:
             auto.stop(cancel=True)
-    printer.say("stopped", "stopped")
+    out.event("stopped", "stopped")
     return EXIT_OK

@@ -1,35 +1,24 @@
-"""Handoff on the command line: `import DRIVE`, `mhl-verify PATH`, `mhl-write OFFLOAD`, and the hooks the
-`mhl-write` and verify commands call (`after_offload`, `after_reverify`, `verify_if_unknown`). An offload
-writes its handoff files through app.offload."""
+"""Handoff on the command line: `import DRIVE`, `mhl-verify PATH`, `mhl-write OFFLOAD`, and what `verify`
+calls (`verify_if_unknown`, `after_reverify`, `file_printer`). An offload writes its handoff files through
+app.offload."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sqlite_utils import Database
 
-from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, emit, open_db
+from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
+from datawrangler.cli.output import Output
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.history import find_histories
-from datawrangler.handoff.source import SourceHistory
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
 from datawrangler.store.db import open_catalog
 from datawrangler.store.handoff import destinations_at, destinations_under
-
-Say = Callable[..., None]
-
-
-def _stderr_say(event: str, message: str, **_data: Any) -> None:
-    sys.stderr.write(f"{event}: {message}\n" if event in ("warning", "error") else message + "\n")
-
-
-def _options(options: HandoffOptions | Mapping[str, Any] | None) -> HandoffOptions:
-    return options if isinstance(options, HandoffOptions) else HandoffOptions.from_mapping(options)
 
 
 def _with_db(catalog: Database | str | os.PathLike[str], fn: Callable[[Database], Any]) -> Any:
@@ -42,52 +31,25 @@ def _with_db(catalog: Database | str | os.PathLike[str], fn: Callable[[Database]
         db.close()
 
 
-def after_offload(catalog: Database | str | os.PathLike[str], offload_id: int,
-                  options: HandoffOptions | Mapping[str, Any] | None = None, *, source: SourceHistory | None = None,
-                  scanned: list[str] | None = None, say: Say | None = None) -> list[str]:
-    """After `recorder.finish(result)`: write the handoff files (nothing for an interrupted or cancelled
-    offload) and report the source history check. Returns the paths written."""
-    say = say or _stderr_say
-    try:
-        opts = _options(options)
-    except ValueError as exc:  # a bad preset must not hide the offload's result: ASC MHL only, and say why
-        say("warning", f"handoff settings: {exc} Writing the ASC MHL only.", code="handoff")
-        opts = HandoffOptions()
-    result = _with_db(catalog, lambda db: write_handoff(db, offload_id, opts,
-                                                        source_history=source.history if source else None))
-    for w in result.warnings:
-        say("warning", w, code="handoff")
-    if result.written:
-        say("handoff", f"handoff files written: {len(result.written)}", paths=result.written)
-    if source is not None:
-        if scanned is not None:
-            source.finish(scanned)
-        rep = source.report()
-        say("source_history", f"source ASC MHL history ({plural(rep.generations, 'generation')}): {rep.matched} "
-            f"of {plural(rep.checked, 'file')} {agree(rep.matched, 'matches', 'match')}"
-            + ("" if rep.ok else f", {plural(len(rep.mismatches), 'MISMATCH')}, {len(rep.missing)} missing"),
-            ok=rep.ok, matched=rep.matched, checked=rep.checked, mismatches=rep.mismatches, missing=rep.missing,
-            new=rep.new, problems=rep.problems)
-        for path, what in rep.mismatches:
-            say("warning", f"{path} differs from the source's ASC MHL history: {what}", code="source_mismatch",
-                path=path)
-        for path in rep.missing:
-            say("warning", f"{path} is in the source's ASC MHL history but not on the source",
-                code="source_missing", path=path)
-        for problem in rep.problems:
-            say("warning", problem, code="source_history")
-    return result.written
+def file_printer(out: Output) -> Callable[[str, str], None]:
+    """A re-read's per-file callback: every file as a `file` event, or the ones not verified on stderr."""
+
+    def on_file(path: str, result: str) -> None:
+        out.emit("file", path=path, result=result)
+        if result != "verified":
+            out.info(f"{result.upper()} {path}")
+    return on_file
 
 
-def after_reverify(catalog: Database | str | os.PathLike[str], rolls: list[str], say: Say | None = None
+def after_reverify(catalog: Database | str | os.PathLike[str], rolls: list[str], out: Output | None = None
                    ) -> list[str]:
     """After a re-verify: a generation (`in-place`, verified/failed) in each roll that has an ASC MHL history."""
-    say = say or _stderr_say
+    out = out or Output()
 
     def run(db: Database) -> list[str]:
         result = write_reverify_generations(db, rolls, {r: destinations_at(db, r) for r in rolls})
         for w in result.warnings:
-            say("warning", w, code="handoff")
+            out.warning(w, "handoff")
         return result.written
     return _with_db(catalog, run)
 
@@ -102,32 +64,21 @@ def verify_if_unknown(db: Database, args: argparse.Namespace) -> int | None:
 
 
 def _print_checks(args: argparse.Namespace, target: str) -> int:
-    js = getattr(args, "json", False)
-
-    def on_file(path: str, result: str) -> None:
-        if js:
-            emit(sys.stdout, "file", path=path, result=result)
-        elif result != "verified":
-            sys.stderr.write(f"{result.upper()} {path}\n")
-
-    checks = verify_drive(target, on_file)
+    out = Output.of(args)
+    checks = verify_drive(target, file_printer(out))
     if not checks:
-        msg = f"{target} holds no ASC MHL history."
-        emit(sys.stdout, "error", code="no_history", message=msg) if js else sys.stderr.write(f"error: {msg}\n")
+        out.error("no_history", f"{target} holds no ASC MHL history.")
         return EXIT_REFUSED
     ok = all(c.ok for c in checks)
-    if js:
-        emit(sys.stdout, "done", target=target, source="ascmhl", ok=ok, rolls=[c.__dict__ for c in checks])
-    else:
-        for c in checks:
-            sys.stdout.write(f"{'VERIFIED' if c.ok else 'PROBLEMS'}: {c.verified} of {plural(c.checked, 'file')} "
-                             f"{agree(c.verified, 'matches', 'match')} the ASC MHL history "
-                             f"({plural(c.generations, 'generation')}) of {c.root}\n")
-            for label, items in (("mismatch", c.mismatches), ("missing", c.missing), ("new", c.new),
-                                 ("unreadable", c.unreadable), ("history problem", c.problems)):
-                if items:
-                    sys.stdout.write(f"  {len(items)} {label}: " + ", ".join(items[:10])
-                                     + (" …" if len(items) > 10 else "") + "\n")
+    out.emit("done", target=target, source="ascmhl", ok=ok, rolls=[c.__dict__ for c in checks])
+    for c in checks:
+        out.line(f"{'VERIFIED' if c.ok else 'PROBLEMS'}: {c.verified} of {plural(c.checked, 'file')} "
+                 f"{agree(c.verified, 'matches', 'match')} the ASC MHL history "
+                 f"({plural(c.generations, 'generation')}) of {c.root}")
+        for label, items in (("mismatch", c.mismatches), ("missing", c.missing), ("new", c.new),
+                             ("unreadable", c.unreadable), ("history problem", c.problems)):
+            if items:
+                out.line(f"  {len(items)} {label}: " + ", ".join(items[:10]) + (" …" if len(items) > 10 else ""))
     return EXIT_OK if ok else EXIT_ERRORS
 
 
@@ -136,36 +87,43 @@ def cmd_mhl_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    out = Output.of(args)
     db, _ = open_db(args)
     try:
         results = import_drive(db, args.drive)
     finally:
         db.close()
-    if args.json:
-        emit(sys.stdout, "done", drive=args.drive, rolls=[{"roll": r, "offload_id": o, "message": m}
-                                                          for r, o, m in results])
-    else:
-        if not results:
-            sys.stderr.write(f"error: {args.drive} holds no ASC MHL history to import.\n")
-        for roll, oid, message in results:
-            sys.stdout.write(f"{roll}: {message}" + (f" (offload {oid})" if oid else "") + "\n")
+    if not results:
+        out.error("no_history", f"{args.drive} holds no ASC MHL history to import.")
+    out.emit("done", drive=args.drive, rolls=[{"roll": r, "offload_id": o, "message": m} for r, o, m in results])
+    for roll, oid, message in results:
+        out.line(f"{roll}: {message}" + (f" (offload {oid})" if oid else ""))
     if not any(oid for _, oid, _ in results):
         return EXIT_REFUSED if not results else EXIT_ERRORS
     return EXIT_OK
 
 
 def cmd_mhl_write(args: argparse.Namespace) -> int:
-    opts = HandoffOptions(ascmhl=not args.no_ascmhl, legacy_mhl=args.legacy,
-                          checksum_lists=HandoffOptions.from_mapping({"checksum_lists": args.lists}).checksum_lists,
-                          csv=args.csv, json=args.manifest_json)
+    out = Output.of(args)
+    try:
+        lists = HandoffOptions.from_mapping({"checksum_lists": args.lists}).checksum_lists
+    except ValueError as exc:
+        out.error("bad_argument", str(exc))
+        return EXIT_REFUSED
+    opts = HandoffOptions(ascmhl=not args.no_ascmhl, legacy_mhl=args.legacy, checksum_lists=lists, csv=args.csv,
+                          json=args.manifest_json)
     db, _ = open_db(args)
     try:
-        written = after_offload(db, args.offload, opts)
+        result = write_handoff(db, args.offload, opts)
     finally:
         db.close()
-    for p in written:
-        sys.stdout.write(p + "\n")
-    return EXIT_OK if written else EXIT_ERRORS
+    for w in result.warnings:
+        out.warning(w, "handoff")
+    if result.written:
+        out.say("handoff", f"handoff files written: {len(result.written)}", paths=result.written)
+    for p in result.written:
+        out.line(p)
+    return EXIT_OK if result.written else EXIT_ERRORS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -198,4 +156,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.set_defaults(func=cmd_mhl_write)
 
 
-__all__ = ["after_offload", "after_reverify", "register", "verify_if_unknown"]
+__all__ = ["after_reverify", "file_printer", "register", "verify_if_unknown"]

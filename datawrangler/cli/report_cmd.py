@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from typing import Any
 
 from sqlite_utils import Database
 
-from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, emit, open_db
+from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, open_db
+from datawrangler.cli.output import Output
 from datawrangler.config import load_settings
 from datawrangler.reports import day, offload, output, query, redundancy
 from datawrangler.reports.model import Report
@@ -111,6 +111,7 @@ def _build(db: Database, args: argparse.Namespace, required: int, with_files: bo
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    out = Output.of(args)
     required = args.copies or load_settings().copies_required
     files_in_pdf = bool(getattr(args, "files", False))
     pdf, csv, html = args.pdf, args.csv, args.html
@@ -120,10 +121,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         try:
             report = _build(db, args, required, with_files=files_in_pdf or bool(csv) or default)
         except (_Nothing, ValueError) as exc:
-            if args.json:
-                emit(sys.stdout, "error", code="nothing_to_report", message=str(exc))
-            else:
-                sys.stderr.write(f"error: {exc}\n")
+            out.error("nothing_to_report", str(exc))
             return EXIT_REFUSED
     finally:
         db.close()
@@ -135,15 +133,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         written = output.write(report, pdf=pdf, html_path=html, csv=csv, files_in_pdf=files_in_pdf)
     except OSError as exc:
-        msg = f"Cannot write the report: {exc}. Check that the folder exists and is writable."
-        if args.json:
-            emit(sys.stdout, "error", code="report_not_written", message=msg)
-        else:
-            sys.stderr.write(f"error: {msg}\n")
+        out.error("report_not_written", f"Cannot write the report: {exc}. Check that the folder exists and is "
+                  "writable.")
         return EXIT_REFUSED
-    if args.json:
-        emit(sys.stdout, "report", kind=report.meta.kind, files=[str(p) for p in written])
-    else:
-        for p in written:
-            sys.stdout.write(f"{p}\n")
+    out.emit("report", kind=report.meta.kind, files=[str(p) for p in written])
+    for p in written:
+        out.line(str(p))
     return EXIT_OK

@@ -1,0 +1,150 @@
+"""The one way a command prints: `Output.of(args)`, built once per command.
+
+With --json, stdout carries JSON lines only: one object per line, each with "event" (scripts read them).
+Without it, a command's results go to stdout, and what it says about the run (progress, notes,
+`warning: …`, `error: …`) to stderr. Every write holds one lock: an offload reports from several threads.
+
+    emit(event, **data)          scripts only: a JSON line (with --json; nothing otherwise)
+    line(text)                   people only: a result line on stdout (without --json; nothing otherwise)
+    info(text)                   people only: a line about the run on stderr
+    event(event, text, **data)   both: a result (JSON with "message", or the line on stdout)
+    say(event, text, level=, code=, **data)   both: a note, warning or error (JSON, or the line on stderr)
+    warning(text, code, **data) / error(code, text, **data)   say() with the level and its stable code
+    progress(e) / close()        the progress bar on stderr (not with --json or --quiet)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from datawrangler.app.offload import Notice
+from datawrangler.core.events import ProgressEvent
+from datawrangler.core.words import human_eta, human_speed, plural
+
+_CLEAR = "\r\x1b[2K"  # back to the start of the terminal line, and erase it
+
+
+def jsonable(obj: Any) -> Any:
+    if hasattr(obj, "__dataclass_fields__"):
+        return {k: jsonable(v) for k, v in asdict(obj).items()}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [jsonable(v) for v in obj]
+    return obj
+
+
+class Output:
+    def __init__(self, *, json: bool = False, quiet: bool = False, out: TextIO | None = None,
+                 err: TextIO | None = None) -> None:
+        self.json = json
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.context: dict[str, Any] = {}  # fields every JSON line carries from now on (an offload's id)
+        self._lock = threading.Lock()
+        self._bar = None if json or quiet else ProgressBar(self.err)
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> Output:
+        """The command's Output, made from its --json (and --quiet) once and kept on `args`, so that the
+        error handler in `cli.main` speaks through the same one."""
+        made = getattr(args, "_output", None)
+        if made is None:
+            made = cls(json=bool(getattr(args, "json", False)), quiet=bool(getattr(args, "quiet", False)))
+            args._output = made
+        return made
+
+    @property
+    def live(self) -> bool:
+        """A progress bar is redrawn on a terminal (lines about single files are worth saying then)."""
+        return self._bar is not None and self._bar.tty
+
+    def emit(self, event: str, **data: Any) -> None:
+        if self.json:
+            text = json.dumps({"event": event, **jsonable({**self.context, **data})}, ensure_ascii=False)
+            self._write(self.out, text)
+
+    def line(self, text: str) -> None:
+        if not self.json:
+            self._write(self.out, text)
+
+    def info(self, text: str) -> None:
+        if not self.json:
+            self._write(self.err, text)
+
+    def event(self, event: str, text: str, **data: Any) -> None:
+        self.emit(event, message=text, **data)
+        self.line(text)
+
+    def say(self, event: str, text: str, *, level: str = "info", code: str | None = None, **data: Any) -> None:
+        self.emit(event, message=text, **({"code": code} if code else {}), **data)
+        self.info(text if level == "info" else f"{level}: {text}")
+
+    def warning(self, text: str, code: str | None = None, **data: Any) -> None:
+        self.say("warning", text, level="warning", code=code, **data)
+
+    def error(self, code: str, text: str, **data: Any) -> None:
+        self.say("error", text, level="error", code=code, **data)
+
+    def notice(self, n: Notice) -> None:
+        """An offload's `Notice` (app.offload's observer): its event, or its words by level."""
+        self.say(n.event, n.message, level=n.level, code=n.code, **n.data)
+
+    def progress(self, e: ProgressEvent) -> None:
+        if self._bar is not None:
+            with self._lock:
+                self._bar.update(e)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            with self._lock:
+                self._bar.close()
+
+    def _write(self, stream: TextIO, text: str) -> None:
+        with self._lock:
+            if stream is self.err and self._bar is not None and self._bar.showing:
+                stream.write(_CLEAR)  # the words replace the bar's line; the next update draws it below
+                self._bar.showing = False
+            stream.write(text + "\n")
+            stream.flush()
+
+
+class ProgressBar:
+    """One line on a terminal, redrawn a few times a second (a line every 5 seconds into a file)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.tty = out.isatty()
+        self.showing = False  # the bar's line is on the terminal, unfinished
+        self._last = 0.0
+
+    def update(self, e: ProgressEvent) -> None:
+        if not self.tty:
+            now = time.monotonic()
+            if now - self._last < 5 and e.phase != "done":
+                return
+            self._last = now
+        width = 28
+        filled = int(e.fraction * width)
+        bar = "#" * filled + "-" * (width - filled)
+        line = (f"[{bar}] {e.fraction * 100:5.1f}%  {e.files_done}/{plural(e.files_total, 'file')}  "
+                f"{human_speed(e.speed)}  ETA {human_eta(e.eta_seconds)}"
+                + ("  PAUSED" if e.paused else "") + f"  {e.current_file[-40:]}")
+        if self.tty:
+            self.out.write(_CLEAR + line)
+            self.showing = True
+        else:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        if self.showing:
+            self.out.write("\n")
+            self.out.flush()
+            self.showing = False
