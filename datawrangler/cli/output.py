@@ -83,7 +83,7 @@ class Output:
         self.line(text)
 
     def say(self, event: str, text: str, *, level: str = "info", code: str | None = None, **data: Any) -> None:
-        self.emit(event, message=text, **({"code": code} if code else {}), **data)
+        self.emit(event, **({"code": code} if code else {}), message=text, **data)
         self.info(text if level == "info" else f"{level}: {text}")
 
     def warning(self, text: str, code: str | None = None, **data: Any) -> None:
@@ -108,10 +108,12 @@ class Output:
 
     def _write(self, stream: TextIO, text: str) -> None:
         with self._lock:
-            if stream is self.err and self._bar is not None and self._bar.showing:
-                stream.write(_CLEAR)  # the words replace the bar's line; the next update draws it below
-                self._bar.showing = False
+            bar = self._bar if stream is self.err and self._bar is not None and self._bar.showing else None
+            if bar is not None:
+                stream.write(_CLEAR)  # the words take the bar's line, and the bar is drawn again below them
             stream.write(text + "\n")
+            if bar is not None:
+                bar.redraw()
             stream.flush()
 
 
@@ -122,6 +124,7 @@ class ProgressBar:
         self.out = out
         self.tty = out.isatty()
         self.showing = False  # the bar's line is on the terminal, unfinished
+        self._line = ""
         self._last = 0.0
 
     def update(self, e: ProgressEvent) -> None:
@@ -137,11 +140,15 @@ class ProgressBar:
                 f"{human_speed(e.speed)}  ETA {human_eta(e.eta_seconds)}"
                 + ("  PAUSED" if e.paused else "") + f"  {e.current_file[-40:]}")
         if self.tty:
-            self.out.write(_CLEAR + line)
-            self.showing = True
+            self._line = line
+            self.redraw()
         else:
             self.out.write(line + "\n")
         self.out.flush()
+
+    def redraw(self) -> None:
+        self.out.write(_CLEAR + self._line)
+        self.showing = True
 
     def close(self) -> None:
         if self.showing:

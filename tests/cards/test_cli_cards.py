@@ -85,6 +85,11 @@ def test_watch_auto_needs_a_known_preset(tmp_path: Path, capsys: pytest.CaptureF
     assert "No preset named 'nope'" in capsys.readouterr().err
     save_presets([Preset("empty")])
     assert cli.main(["watch", "--root", str(tmp_path), "--auto", "empty", "--duration", "0.1"]) == 2
+    cap = capsys.readouterr()
+    assert cap.out == "" and cap.err == "error: preset 'empty' has no destinations.\n"
+    assert cli.main(["watch", "--root", str(tmp_path), "--auto", "empty", "--duration", "0.1", "--json"]) == 2
+    assert _lines(capsys.readouterr().out) == [{"event": "error", "code": "no_destination",
+                                                 "message": "preset 'empty' has no destinations."}]
 
 
 @pytest.mark.root
