@@ -13,19 +13,43 @@ from __future__ import annotations
 
 import sys
 
+# The portable fallbacks first; then what the running OS does instead.
 from datawrangler.platform.base import (
     FORBIDDEN_CHARS,
+    MOUNTINFO,
     RESTRICTED_FS,
     EjectResult,
     MountInfo,
     Volume,
+    current,
+    default_roots,
+    describe,
+    disk_links,
+    disk_serial,
+    drop_cache,
+    eject,
+    eject_commands,
+    fstype,
+    have_syncfs,
+    keep_awake,
+    label_and_uuid,
+    mount_of,
+    mounts,
     mounts_under,
     normalise_roots,
+    open_for_verify,
+    physical_volume,
+    process_alive,
+    resident_pages,
+    start_token,
+    sync_dir,
+    sync_file,
+    sync_filesystem,
+    volume_at,
 )
 
 if sys.platform.startswith("linux"):
-    from datawrangler.platform.base import sync_dir, sync_file
-    from datawrangler.platform.linux import (
+    from datawrangler.platform.linux import (  # type: ignore[assignment]
         MOUNTINFO,
         current,
         default_roots,
@@ -50,22 +74,7 @@ if sys.platform.startswith("linux"):
         volume_at,
     )
 elif sys.platform == "darwin":
-    from datawrangler.platform.base import (
-        MOUNTINFO,
-        disk_links,
-        disk_serial,
-        fstype,
-        have_syncfs,
-        mount_of,
-        mounts,
-        physical_volume,
-        process_alive,
-        resident_pages,
-        start_token,
-        sync_dir,
-        sync_filesystem,
-    )
-    from datawrangler.platform.macos import (
+    from datawrangler.platform.macos import (  # type: ignore[assignment]
         current,
         default_roots,
         describe,
@@ -79,52 +88,12 @@ elif sys.platform == "darwin":
         volume_at,
     )
 elif sys.platform == "win32":
-    from datawrangler.platform.base import (
-        MOUNTINFO,
-        default_roots,
-        disk_links,
-        disk_serial,
-        drop_cache,
-        eject,
-        eject_commands,
-        fstype,
-        have_syncfs,
-        mount_of,
-        mounts,
-        open_for_verify,
-        physical_volume,
-        process_alive,
-        resident_pages,
-        start_token,
-        sync_file,
-        sync_filesystem,
-    )
-    from datawrangler.platform.windows import current, describe, keep_awake, label_and_uuid, sync_dir, volume_at
-else:
-    from datawrangler.platform.base import (
-        MOUNTINFO,
+    from datawrangler.platform.windows import (  # type: ignore[assignment]
         current,
-        default_roots,
         describe,
-        disk_links,
-        disk_serial,
-        drop_cache,
-        eject,
-        eject_commands,
-        fstype,
-        have_syncfs,
         keep_awake,
         label_and_uuid,
-        mount_of,
-        mounts,
-        open_for_verify,
-        physical_volume,
-        process_alive,
-        resident_pages,
-        start_token,
         sync_dir,
-        sync_file,
-        sync_filesystem,
         volume_at,
     )
 

@@ -158,19 +158,23 @@ def disk_space(path: str) -> tuple[int | None, int | None]:
     return usage.total, usage.free
 
 
-def describe(mount: MountInfo) -> Volume:
-    label, fs_uuid = label_and_uuid(mount)
+LabelReader = Callable[[MountInfo], tuple[str | None, str | None]]
+
+
+def describe(mount: MountInfo, labels: LabelReader = label_and_uuid) -> Volume:
+    """A Volume from what the mount table says and `labels` (the OS module's label_and_uuid) reads."""
+    label, fs_uuid = labels(mount)
     return Volume(mount.mount_point, label, mount.fstype, device_of(mount), fs_uuid, *disk_space(mount.mount_point),
                   None, mount.dev)
 
 
-def volume_at(path: str) -> Volume | None:
+def volume_at(path: str, labels: LabelReader = label_and_uuid) -> Volume | None:
     """The mounted volume whose mount point is `path` itself; None for a plain folder, or a folder inside a
     volume (ejecting it would take away more than the card that was offloaded)."""
     real = os.path.realpath(path)
     if not os.path.ismount(real):
         return None
-    return describe(MountInfo(real, "", "", device_number(real)))
+    return describe(MountInfo(real, "", "", device_number(real)), labels)
 
 
 # -- process liveness

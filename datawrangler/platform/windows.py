@@ -15,7 +15,8 @@ import os
 import string
 from collections.abc import Iterator, Sequence
 
-from datawrangler.platform.base import MountInfo, Volume, device_number, device_of, disk_space
+from datawrangler.platform import base
+from datawrangler.platform.base import MountInfo, Volume
 
 
 def current(roots: Sequence[str]) -> dict[str, MountInfo]:
@@ -47,18 +48,12 @@ def label_and_uuid(mount: MountInfo) -> tuple[str | None, str | None]:
 
 
 def describe(mount: MountInfo) -> Volume:
-    label, fs_uuid = label_and_uuid(mount)
-    return Volume(mount.mount_point, label, mount.fstype, device_of(mount), fs_uuid, *disk_space(mount.mount_point),
-                  None, mount.dev)
+    return base.describe(mount, label_and_uuid)
 
 
 def volume_at(path: str) -> Volume | None:
-    """The mounted volume whose mount point is `path` itself; None for a plain folder, or a folder inside a
-    volume (ejecting it would take away more than the card that was offloaded)."""
-    real = os.path.realpath(path)
-    if not os.path.ismount(real):
-        return None
-    return describe(MountInfo(real, "", "", device_number(real)))
+    """The mounted volume whose mount point is `path` itself (base.volume_at, with this OS's labels)."""
+    return base.volume_at(path, label_and_uuid)
 
 
 @contextlib.contextmanager
