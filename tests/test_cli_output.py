@@ -131,3 +131,22 @@ def test_refusals_that_were_words_are_json_with_json(make_card: CardBuilder, cap
     assert main(["history", "--since", "yesterday"]) == 2
     cap = capsys.readouterr()
     assert cap.out == "" and cap.err.startswith("error: 'yesterday' is not a date")
+
+
+def test_a_bug_exits_70_with_a_sentence_and_the_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The README's exit code 70 for an internal error: a script can tell a bug from 'finished with errors'."""
+    from datawrangler.cli import catalog
+
+    def broken(args: object) -> int:
+        raise KeyError("no such column")
+
+    monkeypatch.setattr(catalog, "cmd_history", broken)
+    assert main(["--catalog", str(tmp_path / "c.sqlite"), "history", "--json"]) == 70
+    out, err = capsys.readouterr()
+    (event,) = _json_lines(out)
+    assert event["event"] == "error" and event["code"] == "internal"
+    assert "hit a bug (KeyError" in event["message"]
+    assert "Traceback" in err and "no such column" in err
+    assert main(["--catalog", str(tmp_path / "c.sqlite"), "history"]) == 70
+    assert "error: DataWrangler hit a bug" in capsys.readouterr().err

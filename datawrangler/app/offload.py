@@ -180,6 +180,8 @@ class _Begun:
     record: OffloadRecord
     pairs: dict
     source: SourceHistory | None
+    warnings: list[Problem]  # preflight's, said once the offload has its id
+    known: cards.KnownCard | None = None  # what the catalog knew of this card before (a new offload)
 
 
 def _preflight(plan: OffloadPlan, scan: ScanResult) -> list[Problem]:
@@ -190,7 +192,7 @@ def _preflight(plan: OffloadPlan, scan: ScanResult) -> list[Problem]:
     return list(pf.warnings)
 
 
-def _begin_new(db: Database, req: OffloadRequest, observer: Observer) -> tuple[_Begun, list[Problem]]:
+def _begin_new(db: Database, req: OffloadRequest) -> _Begun:
     plan, source = prepare_source(make_plan(req))
     scan = scan_source(plan.source, plan.ignore)
     warnings = _preflight(plan, scan)
@@ -201,15 +203,10 @@ def _begin_new(db: Database, req: OffloadRequest, observer: Observer) -> tuple[_
                        operator=req.operator or req.settings.operator or None,
                        vendor=req.vendor or _vendor(card), shooting_day=req.shooting_day, location=req.location)
     begun = session.begin(db, plan, scan, card.fingerprint, meta, incremental=req.incremental)
-    if begun.known is not None:
-        _say_known(db, begun.known, req, observer)
-    elif req.incremental:
-        observer.warn("This card is not in the catalog: copying every file (incremental needs an earlier "
-                      "offload of it).", "incremental")
-    return _Begun(plan, scan, begun.record, begun.pairs, source), warnings
+    return _Begun(plan, scan, begun.record, begun.pairs, source, warnings, begun.known)
 
 
-def _begin_resume(db: Database, req: OffloadRequest, observer: Observer) -> tuple[_Begun, list[Problem]]:
+def _begin_resume(db: Database, req: OffloadRequest) -> _Begun:
     assert req.resume_id is not None
     info = resume.load(db, req.resume_id)
     plan, source = prepare_source(info.plan)
@@ -219,7 +216,7 @@ def _begin_resume(db: Database, req: OffloadRequest, observer: Observer) -> tupl
     record = offloads.reopen_offload(db, info.offload_id, plan, scan)
     with db.atomic():  # an offload begun before its card was recognised has no vendor yet
         cards.fill_vendor(db, info.card_id, _vendor(recognise(plan.source, scan=scan)))
-    return _Begun(plan, scan, record, pairs, source), warnings
+    return _Begun(plan, scan, record, pairs, source, warnings)
 
 
 def _vendor(card: CardInfo) -> str | None:
@@ -246,13 +243,18 @@ def _say_known(db: Database, known: cards.KnownCard, req: OffloadRequest, observ
 
 def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer
          ) -> OffloadOutcome:
-    begun, warnings = (_begin_resume if req.resume_id is not None else _begin_new)(db, req, observer)
+    begun = _begin_resume(db, req) if req.resume_id is not None else _begin_new(db, req)
     plan, scan, record, source = begun.plan, begun.scan, begun.record, begun.source
     if observer.started is not None:
         observer.started(Started(record.offload_id, plan.source, tuple(plan.destinations), len(scan.files),
                                  scan.total_bytes, tuple(plan.algorithms), plan.verify_mode.value))
-    for w in warnings:
+    for w in begun.warnings:
         observer.warn(w.message, w.code.value, path=w.path)
+    if begun.known is not None:
+        _say_known(db, begun.known, req, observer)
+    elif req.incremental and req.resume_id is None:
+        observer.warn("This card is not in the catalog: copying every file (incremental needs an earlier "
+                      "offload of it).", "incremental")
 
     def on_file(f: FileResult) -> None:
         if source is not None:

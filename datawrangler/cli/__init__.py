@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sqlite3
+import traceback
 from collections.abc import Sequence
 
 from datawrangler import __version__
@@ -163,3 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                               "disk (or move it with --catalog or DATAWRANGLER_HOME), then run the command again. "
                               "What was verified before stays verified on the destinations.")
         return EXIT_REFUSED
+    except Exception as exc:  # a bug: the traceback for the report, a sentence and exit 70 for the script
+        traceback.print_exc()  # on stderr in both modes: stdout stays JSON lines only with --json
+        Output.of(args).error("internal", f"DataWrangler hit a bug ({type(exc).__name__}: {exc}). What was verified "
+                              "before stays verified; 'datawrangler resume' finishes an offload it stopped. Please "
+                              "report it with the traceback above (run again with -v for more).")
+        return EXIT_BUG

@@ -54,6 +54,7 @@ def test_a_known_card_is_recognised(dw: RunCli, make_card: CardBuilder, tmp_path
     code, events = dw("offload", str(card), str(tmp_path / "d2"), "--incremental")
     known = [e for e in events if e["event"] == "known_card"]
     assert len(known) == 1 and known[0]["exact"] and known[0]["previous_offload"] == 1
+    assert known[0]["offload_id"] == 2, "said once the new offload has its id, like every offload event"
     assert "already offloaded as A001 on" in known[0]["message"] and "1 verified copy on" in known[0]["message"]
     assert code == 0  # a new destination gets every file: nothing there was verified before
     assert len([e for e in events if e["event"] == "file"]) == 4
