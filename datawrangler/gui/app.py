@@ -110,10 +110,11 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     demo_size = args.demo_size if args.demo else demo_size
     catalog = catalog or args.catalog
     demo_home = None
-    if demo and not os.environ.get(HOME_ENV):
+    home_before = os.environ.get(HOME_ENV)
+    if demo:  # the demo keeps its own catalog, settings and log: its synthetic card never enters a real catalog
         import tempfile
 
-        demo_home = tempfile.mkdtemp(prefix="datawrangler-demo-home-")  # the demo keeps its own catalog
+        demo_home = tempfile.mkdtemp(prefix="datawrangler-demo-home-")
         os.environ[HOME_ENV] = demo_home
     log_path, listener = setup_logging()
     app = make_app(argv)
@@ -153,7 +154,10 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
         listener.stop()
     if demo_home is not None:  # the demo's own catalog, settings and log: synthetic, like its card
         shutil.rmtree(demo_home, ignore_errors=True)
-        del os.environ[HOME_ENV]
+        if home_before is None:
+            del os.environ[HOME_ENV]
+        else:
+            os.environ[HOME_ENV] = home_before
     return code
 
 

@@ -38,7 +38,8 @@ def poll():
     windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
     rows = windows[0].c.queue.rows if windows else []
     if rows and all(q.status in FINAL for q in rows):
-        folders = sorted(Path(tempfile.gettempdir()).glob("datawrangler-demo-*"))
+        folders = sorted(f for f in Path(tempfile.gettempdir()).glob("datawrangler-demo-*")
+                         if not f.name.startswith("datawrangler-demo-home-"))  # the demo's own catalog and settings
         files = [str(p) for f in folders for p in f.rglob("*") if p.is_file()]
         print(json.dumps({"status": [q.status.name for q in rows], "folders": [str(f) for f in folders],
                           "files": files}), flush=True)
@@ -70,6 +71,8 @@ def test_the_demo_folder_is_removed_when_the_window_closes(tmp_path: Path) -> No
     assert len(copies) == 12, seen["files"]  # the demo ran: its 6 clips on both drives
     assert list(tmp.iterdir()) == [], f"left in the temporary folder: {list(tmp.iterdir())}"
     assert not Path(folder).exists()
+    # the user's own catalog (DATAWRANGLER_HOME) never receives the demo's synthetic card
+    assert not list((tmp_path / "home").rglob("catalog*")), list((tmp_path / "home").rglob("*"))
 
 
 def test_build_demo_without_a_root_owns_its_folder_and_removes_it(tmp_path: Path,
