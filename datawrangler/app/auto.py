@@ -75,6 +75,7 @@ class AutoOffloader:
         self._gone: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._control: OffloadControl | None = None
+        self._stopping = False
         self._thread: threading.Thread | None = None
 
     # -- wiring
@@ -92,12 +93,14 @@ class AutoOffloader:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("AutoOffloader already started")
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="dw-auto-offload", daemon=True)
         self._thread.start()
 
     def stop(self, cancel: bool = True) -> None:
         """Stop after the running offload (cancelled if `cancel`: resumable); queued cards are dropped."""
         with self._lock:
+            self._stopping = cancel  # an offload about to start (its card being read) does not start
             if cancel and self._control is not None:
                 self._control.cancel()
         while True:
@@ -169,6 +172,9 @@ class AutoOffloader:
         data = {"card": info.card, "reel": info.reel, "roll": req.roll}
         control = OffloadControl()
         with self._lock:
+            if self._stopping:
+                return self._say("skipped", volume, f"{volume.name} was not offloaded: auto-offload is stopping.",
+                                 **data)
             self._control = control
         self._say("started", volume, f"Offloading {volume.name} as {info.reel} to "
                   + ", ".join(os.path.join(r, req.roll) for r in req.dest_roots), **data)

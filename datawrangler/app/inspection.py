@@ -20,6 +20,7 @@ from datawrangler.core.presets import Preset, TemplateError
 from datawrangler.core.scan import scan_source
 from datawrangler.core.words import plural
 from datawrangler.store import cards, redundancy
+from datawrangler.store.handoff_names import ASCMHL_FOLDER
 
 
 @dataclass(frozen=True)
@@ -51,11 +52,20 @@ class Inspection:
     scan_problems: int = 0  # unreadable entries
 
 
+def source_ignore(path: str, ignore: tuple[str, ...]) -> tuple[str, ...]:
+    """What a scan of this source leaves out: the settings' list, and the source's own ASC MHL history
+    folder (handoff.source checks the card against it and hands it on; it is not footage). The one rule
+    for inspecting a card and for offloading it, so both see the same files and the same fingerprint."""
+    if ASCMHL_FOLDER not in ignore and os.path.isdir(os.path.join(path, ASCMHL_FOLDER)):
+        return (*ignore, ASCMHL_FOLDER)
+    return tuple(ignore)
+
+
 def inspect_card(db: Database, path: str, settings: Settings, preset: Preset, label: str | None = None,
                  rules: list[CardRule] | None = None) -> Inspection:
     """Scan and recognise the card, name it under the preset, and ask the catalog whether it was offloaded
     and is safe to format (with the card's current listing: a file added since is not covered)."""
-    scan = scan_source(path, settings.ignore)
+    scan = scan_source(path, source_ignore(path, settings.ignore))
     card = core_cards.recognise(path, scan=scan, label=label, rules=rules)
     name = label or os.path.basename(os.path.normpath(path)) or path
     template_error = ""
@@ -75,14 +85,19 @@ def inspect_card(db: Database, path: str, settings: Settings, preset: Preset, la
         return info
     listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan.files]
     red = redundancy.card_redundancy(db, known.card_id, preset.copies_required, listing)
+    safe, reasons = red.safe, tuple(red.reasons)
+    if scan.errors:  # what cannot be read now is in no listing: the card is not known to be complete
+        safe = False
+        reasons += (f"{plural(len(scan.errors), 'entry')} on the card cannot be read (e.g. {scan.errors[0].rel_path}): "
+                    "copy what can be read, then check the card in its camera or another reader.",)
     state = None
     if known.last_offload_id is not None:
         row = db.conn.execute("SELECT state FROM offloads WHERE id = ?", (known.last_offload_id,)).fetchone()
         state = row[0] if row else None
     return dataclasses.replace(info, card_id=known.card_id, known_exact=known.exact,
                                last_offload_id=known.last_offload_id, last_offload_at=known.last_offload_at,
-                               offload_state=state, copies=red.min_disks, safe=red.safe,
-                               reasons=tuple(red.reasons), new_or_changed=known.new_or_changed)
+                               offload_state=state, copies=red.min_disks, safe=safe, reasons=reasons,
+                               new_or_changed=known.new_or_changed)
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,8 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
     if observer.started is not None:
         observer.started(Started(record.offload_id, plan.source, tuple(plan.destinations), len(scan.files),
                                  scan.total_bytes, tuple(plan.algorithms), plan.verify_mode.value))
+    for code, text in req.notes:
+        observer.warn(text, code)
     for w in begun.warnings:
         observer.warn(w.message, w.code.value, path=w.path)
     if begun.known is not None:

@@ -9,6 +9,7 @@ the preset, else from the settings file's `extra.handoff`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from sqlite_utils import Database
 
 from datawrangler.app.inspection import Inspection, inspect_card
 from datawrangler.config import Settings
+from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.hashing import parse_algorithms
 from datawrangler.core.plan import OffloadPlan, check_roll_name
 from datawrangler.core.presets import Preset, card_tokens, list_algorithms, render_template
@@ -51,6 +53,7 @@ class OffloadRequest:
     handoff: HandoffOptions | None = field(default_factory=HandoffOptions)  # None: no handoff files
     keep_awake: bool = False  # hold a sleep inhibitor while this offload runs
     report: bool = True  # write the offload report into the reports folder when it ends
+    notes: tuple[tuple[str, str], ...] = ()  # (code, text) warnings found while building it, said once it starts
     label: str = ""  # how the window and messages name the card
 
     @property
@@ -68,10 +71,15 @@ def handoff_options(kinds: Iterable[str]) -> HandoffOptions | None:
                           csv="csv" in kinds, json="json" in kinds)
 
 
-def settings_handoff(settings: Settings) -> HandoffOptions:
+def settings_handoff(settings: Settings) -> tuple[HandoffOptions, tuple[tuple[str, str], ...]]:
     """The handoff files of an offload run without a preset: the settings file's `extra.handoff` (e.g.
-    {"legacy_mhl": true, "checksum_lists": "xxh64,md5"}), ASC MHL by default. ValueError names a bad key."""
-    return HandoffOptions.from_mapping(settings.extra.get("handoff"))
+    {"legacy_mhl": true, "checksum_lists": "xxh64,md5"}), ASC MHL by default. A bad entry must not stop an
+    offload: the ASC MHL only, and a note that says why."""
+    try:
+        return HandoffOptions.from_mapping(settings.extra.get("handoff")), ()
+    except (ValueError, TypeError, AttributeError, OffloadError) as exc:
+        return HandoffOptions(), (("handoff", f"The settings' 'handoff' entry cannot be used ({exc}): writing the "
+                                              "ASC MHL only. Fix it in the settings file."),)
 
 
 def roll_for(preset: Preset, inspection: Inspection) -> str:
@@ -111,8 +119,9 @@ def resume_request(offload_id: int, source: str, settings: Settings, preset: Pre
         return OffloadRequest(source, (), settings=settings, resume_id=offload_id,
                               copies_required=preset.copies_required, handoff=handoff_options(preset.handoff),
                               keep_awake=preset.keep_awake, label=label)
+    handoff, notes = settings_handoff(settings)
     return OffloadRequest(source, (), settings=settings, resume_id=offload_id,
-                          copies_required=settings.copies_required, handoff=settings_handoff(settings), label=label)
+                          copies_required=settings.copies_required, handoff=handoff, label=label, notes=notes)
 
 
 def make_plan(req: OffloadRequest) -> OffloadPlan:
@@ -132,34 +141,35 @@ def make_plan(req: OffloadRequest) -> OffloadPlan:
                               overlap_verify=s.overlap_verify)
     if parent:
         for root, d in zip(req.dest_roots, plan.destinations, strict=True):
-            if os.path.isdir(root):
-                os.makedirs(os.path.dirname(d), exist_ok=True)
+            if os.path.isdir(root):  # a drive that refuses (read-only, full) is preflight's to say
+                with contextlib.suppress(OSError):
+                    os.makedirs(os.path.dirname(d), exist_ok=True)
     return plan
 
 
 def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Settings, preset: Preset | None = None,
-                   **overrides: Any) -> tuple[OffloadRequest, list[tuple[str, str]]]:
+                   **overrides: Any) -> OffloadRequest:
     """The offload the command line asks for: with a preset, exactly what the window would queue for this
     card (inspected and named under the preset; `dests`, when given, replace the preset's drives); without
     one, the settings' hashes, verify mode and handoff files, and the card's folder name as the roll.
-    `overrides` are OffloadRequest fields the arguments set (None: not given). Returns the request and
-    warnings to show as (code, text): a reel another card was offloaded under, a bad `handoff` entry in the
-    settings."""
-    warnings: list[tuple[str, str]] = []
+    `overrides` are OffloadRequest fields the arguments set (None: not given). Its `notes` say a reel another
+    card was offloaded under, or a bad `handoff` entry in the settings. OffloadError when the preset's naming
+    template cannot name this card."""
+    notes: tuple[tuple[str, str], ...] = ()
     dests = tuple(dests)
     if preset is not None:
         if dests:
             preset = dataclasses.replace(preset, destinations=dests)
         info = inspect_card(db, source, settings, preset)
         if info.collision:  # the DIT asked for this card by hand: said, not refused
-            warnings.append(("reel_collision", info.collision))
-        req = from_preset(info, preset, settings)
-    else:
+            notes = (("reel_collision", info.collision),)
         try:
-            handoff: HandoffOptions | None = settings_handoff(settings)
-        except ValueError as exc:  # a bad settings entry must not stop the offload: ASC MHL only, and say why
-            warnings.append(("handoff", f"handoff settings: {exc} Writing the ASC MHL only."))
-            handoff = HandoffOptions()
+            req = from_preset(info, preset, settings)
+        except ValueError as exc:  # TemplateError: the card's names give the template nothing to work with
+            raise OffloadError(Code.BAD_ROLL_NAME, f"Preset {preset.name!r} cannot name this card: {exc} Fix the "
+                               "preset's naming template, or give the roll folder with --roll.") from None
+    else:
+        handoff, notes = settings_handoff(settings)
         req = OffloadRequest(source, dests, "", settings, algorithms=tuple(settings.algorithms),
                              verify_mode=settings.verify_mode, copies_required=settings.copies_required,
                              handoff=handoff)
@@ -168,4 +178,4 @@ def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Se
     if isinstance(overrides.get("algorithms"), str):
         overrides["algorithms"] = tuple(parse_algorithms(overrides["algorithms"]))
     changes = {k: v for k, v in overrides.items() if v is not None}
-    return dataclasses.replace(req, **changes), warnings
+    return dataclasses.replace(req, **changes, notes=req.notes + notes)

@@ -99,7 +99,7 @@ def cmd_offload(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     db, _path = open_db(args)
     try:
-        req, warnings = requests.from_arguments(
+        req = requests.from_arguments(
             db, args.source, args.dest, settings, preset, roll=args.roll, algorithms=args.hash,
             verify_mode=args.verify, extra_ignore=tuple(args.ignore or ()),
             default_ignore=False if args.no_default_ignore else None, retries=args.retries, project=args.project,
@@ -107,8 +107,6 @@ def cmd_offload(args: argparse.Namespace) -> int:
             location=args.location, incremental=True if args.incremental else None)
     finally:
         db.close()
-    for code, text in warnings:
-        out.warning(text, code)
     return _run(args, _Offload(out), req)
 
 

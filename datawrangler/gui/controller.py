@@ -395,7 +395,8 @@ class Controller(QObject):
         if item.status is Status.QUEUED:
             item.status = Status.CANCELLED
             self._changed(item)
-            self.cards.update(item.card_path, queue_id=None)
+            # the DIT said no: the card is not auto-offloaded again when it is read again below
+            self.cards.update(item.card_path, queue_id=None, auto=False)
             self.add_source(item.card_path) if self.cards.by_path(item.card_path) < 0 else self._reinspect(item)
             self.schedule()
         elif item.running:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from datawrangler.app.inspection import Inspection, auto_decision, inspect_card
 from datawrangler.app.offload import open_db, run_offload
 from datawrangler.app.request import OffloadRequest, from_preset
@@ -82,10 +84,105 @@ def test_by_hand_a_reel_collision_is_said_not_refused(make_card: CardBuilder, de
     other = make_card(name="A001R2EC", files={"A001R2EC/A001C001_231015_R2EC.mov": 777}, root=tmp_path / "two")
     db = open_db(catalog)
     try:
-        req, warnings = from_arguments(db, str(other), (), Settings(), preset)
+        req = from_arguments(db, str(other), (), Settings(), preset)
         assert auto_decision(inspect_card(db, str(other), Settings(), preset), AUTO).kind == "flagged"
     finally:
         db.close()
     assert req.reel == "A001" and req.roll == "A001"
-    assert [code for code, _ in warnings] == ["reel_collision"]
-    assert "Reel A001 was already offloaded" in warnings[0][1]
+    assert [code for code, _ in req.notes] == ["reel_collision"]
+    assert "Reel A001 was already offloaded" in req.notes[0][1]
+
+
+def test_a_card_with_an_entry_that_cannot_be_read_is_never_safe_to_format(
+        make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offloaded and verified, then a folder of the card cannot be read: what is in no listing may hold
+    footage, so the inspection (the Cards list, auto-offload's decision) does not say safe."""
+    import dataclasses
+
+    from datawrangler.app import inspection
+    from datawrangler.core.errors import Code
+    from datawrangler.core.events import SkippedEntry
+    from datawrangler.core.scan import scan_source
+
+    card = make_card(name="A001R2EC")
+    preset = Preset("p", destinations=tuple(map(str, dest_dirs(1))), template="{card}", auto_offload=True,
+                    copies_required=1)
+    catalog = tmp_path / "c.sqlite"
+    run_offload(OffloadRequest(str(card), preset.destinations, copies_required=1, report=False), catalog=catalog)
+    db = open_db(catalog)
+    try:
+        assert inspect_card(db, str(card), Settings(), preset).safe
+        broken = SkippedEntry("A001R2EC/CLIPS2", Code.UNREADABLE, "Input/output error")
+        monkeypatch.setattr(inspection, "scan_source", lambda root, ignore=(): dataclasses.replace(
+            scan_source(root, ignore), skipped=[broken]))
+        info = inspect_card(db, str(card), Settings(), preset)
+    finally:
+        db.close()
+    assert not info.safe and info.scan_problems == 1
+    assert any("1 entry on the card cannot be read (e.g. A001R2EC/CLIPS2)" in r for r in info.reasons), info.reasons
+    assert auto_decision(info, preset).offload, "not skipped as 'already safe'"
+
+
+def test_a_source_with_its_own_ascmhl_history_is_the_same_card_when_inspected_again(
+        make_card: CardBuilder, tmp_path: Path) -> None:
+    """A shuttle drive's roll carries ascmhl/: inspecting it sees the files the offload copied (the history
+    folder is left out by both), so after its offload it is known, exact, and safe."""
+    card = make_card(name="A001R2EC")
+    shuttle, raid = tmp_path / "shuttle", tmp_path / "raid"
+    shuttle.mkdir()
+    raid.mkdir()
+    catalog = tmp_path / "c.sqlite"
+    run_offload(OffloadRequest(str(card), (str(shuttle),), copies_required=1, report=False), catalog=catalog)
+    roll = shuttle / "A001R2EC"
+    assert (roll / "ascmhl").is_dir()
+    preset = Preset("p", destinations=(str(raid),), template="{card}", auto_offload=True, copies_required=1)
+    run_offload(OffloadRequest(str(roll), (str(raid),), copies_required=1, report=False), catalog=catalog)
+    db = open_db(catalog)
+    try:
+        info = inspect_card(db, str(roll), Settings(), preset)
+    finally:
+        db.close()
+    assert info.files == 4 and info.card_id is not None and info.known_exact and info.new_or_changed == 0
+    assert info.safe and auto_decision(info, preset).kind == "skipped"
+
+
+def test_a_preset_template_that_cannot_name_the_card_is_refused_with_a_sentence(
+        make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`offload --preset` whose template needs what the card's names do not carry: exit 2, not a crash."""
+    from datawrangler.cli import main
+    from datawrangler.config import save_presets
+
+    card = make_card(name="A001R2EC")
+    drive = dest_dirs(1)[0]
+    save_presets([Preset("p", destinations=(str(drive),), template="{project}/{card}")])  # no project set
+    code = main(["--catalog", str(tmp_path / "c.sqlite"), "offload", str(card), "--preset", "p"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "error: Preset 'p' cannot name this card" in err and "no value for {project}" in err and "--roll" in err
+    assert list(drive.iterdir()) == [], "refused before a byte moved"
+
+
+def test_a_bad_handoff_entry_in_the_settings_is_said_and_the_offload_goes_on(
+        make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]], tmp_path: Path) -> None:
+    from datawrangler.app.offload import Notice, Observer
+    from datawrangler.app.request import resume_request
+
+    for bad in ({"checksum_lists": "c4"}, "xxh64", {"checksum_lists": "nope"}):
+        settings = Settings(extra={"handoff": bad})
+        said: list[Notice] = []
+        req = resume_request(1, "", settings)
+        assert [c for c, _ in req.notes] == ["handoff"] and "writing the ASC MHL only" in req.notes[0][1], bad
+        card = make_card(name="A001R2EC")
+        out = run_offload(dataclasses_replace_source(req, card, dest_dirs(1)), catalog=tmp_path / "c.sqlite",
+                          observer=Observer(notice=said.append))
+        assert out.result.state.value == "verified"
+        assert any(n.code == "handoff" and "cannot be used" in n.message for n in said), said
+
+
+def dataclasses_replace_source(req: OffloadRequest, card: Path, dests: list[Path]) -> OffloadRequest:
+    import dataclasses
+
+    return dataclasses.replace(req, source=str(card), dest_roots=tuple(map(str, dests)), resume_id=None,
+                               copies_required=1, report=False)

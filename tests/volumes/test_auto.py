@@ -236,3 +236,19 @@ def test_a_newly_mounted_card_is_offloaded_end_to_end_and_ejected(
     assert not os.path.ismount(mount.mountpoint)
     for d in dests:
         _same_tree(tree, d / DATE / "A007R4XY")
+
+
+def test_a_card_being_read_when_auto_offload_stops_is_not_offloaded(
+        make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]]) -> None:
+    """Ctrl-C in `watch --auto` while a card is still being inspected: it does not start a whole offload
+    after the stop (nothing was running to cancel yet)."""
+    card = make_card(name="A001R2EC")
+    preset = Preset("main", destinations=tuple(map(str, dest_dirs(2))), template="{card}", auto_offload=True,
+                    keep_awake=False)
+    statuses: list[AutoStatus] = []
+    auto = _auto(preset, statuses)
+    auto.stop(cancel=True)  # arrives while handle() below is reading the card
+    final = auto.handle(_volume(card))
+    assert final.kind == "skipped" and "auto-offload is stopping" in final.message, statuses
+    assert "started" not in [s.kind for s in statuses]
+    assert not any(any(d.iterdir()) for d in dest_dirs(2))
