@@ -10,13 +10,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from datawrangler import platform
+from datawrangler.app.offload import open_db
 from datawrangler.app.request import OffloadRequest
+from datawrangler.store import resume
 
 
-def drives_of(req: OffloadRequest) -> frozenset[str]:
-    """The physical volumes an offload reads or writes: two offloads that share one wait for each other."""
+def drives_of(req: OffloadRequest, catalog: str | os.PathLike[str] | None = None) -> frozenset[str]:
+    """The physical volumes an offload reads or writes: two offloads that share one wait for each other. A
+    resume's are those of the plan its offload recorded in the catalog."""
+    paths = [req.source, *req.dest_roots]
+    if req.resume_id is not None:
+        db = open_db(catalog)
+        try:
+            plan = resume.plan_of(db, req.resume_id)
+        finally:
+            db.close()
+        if plan is not None:
+            paths = [plan.source, *plan.destinations]
     out = set()
-    for p in (req.source, *req.dest_roots):
+    for p in paths:
         with contextlib.suppress(OSError):
             out.add(platform.physical_volume(p))
     return frozenset(out)

@@ -212,7 +212,7 @@ def _begin_resume(db: Database, req: OffloadRequest) -> _Begun:
     plan, source = prepare_source(info.plan)
     scan = scan_source(plan.source, plan.ignore)
     warnings = _preflight(plan, scan)
-    pairs = resume.verified_pairs(db, plan.destinations, [info.offload_id])
+    pairs = info.pairs(db)
     record = offloads.reopen_offload(db, info.offload_id, plan, scan)
     with db.atomic():  # an offload begun before its card was recognised has no vendor yet
         cards.fill_vendor(db, info.card_id, _vendor(recognise(plan.source, scan=scan)))

@@ -229,7 +229,7 @@ class Controller(QObject):
     def _add(self, item: QueueItem) -> QueueItem:
         self.queue.append(item)
         self.cards.update(item.card_path, queue_id=item.id, status=Status.QUEUED, progress=-1.0, detail="")
-        self.bridge.run(drives_of, item.request, on_done=partial(self._drives_known, item.id),
+        self.bridge.run(drives_of, item.request, self.catalog, on_done=partial(self._drives_known, item.id),
                         on_error=partial(self._drives_known, item.id, frozenset()))
         self.destinations.set_needed(self._bytes_needed())
         return item

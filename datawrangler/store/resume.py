@@ -25,21 +25,34 @@ class Resumable:
     plan: OffloadPlan
     state: str
     card_id: int
+    incremental: bool = False  # it copied only what its card's earlier offloads did not hold verified
+
+    def pairs(self, db: Database) -> dict[Key, set[int]]:
+        """The copies a resume does not repeat: this offload's verified ones, and for an incremental offload
+        those of its card's whole lineage (which it skipped without a copy row of its own)."""
+        ids = lineage_offloads(db, self.card_id) if self.incremental else [self.offload_id]
+        return verified_pairs(db, self.plan.destinations, ids)
+
+
+def plan_of(db: Database, offload_id: int) -> OffloadPlan | None:
+    """The plan an offload recorded (its destinations, for the drives a resume will use), or None."""
+    row = db.conn.execute("SELECT plan FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    return plan_from_json(row[0]) if row else None
 
 
 def load(db: Database, offload_id: int) -> Resumable:
-    row = db.conn.execute("SELECT plan, state, card_id, host, pid, start_token FROM offloads WHERE id = ?",
-                          (offload_id,)).fetchone()
+    row = db.conn.execute("SELECT plan, state, card_id, host, pid, start_token, incremental_of FROM offloads "
+                          "WHERE id = ?", (offload_id,)).fetchone()
     if row is None:
         raise CatalogError(f"There is no offload {offload_id} in the catalog. 'datawrangler history' lists them.")
-    plan_json, state, card_id, host, pid, token = row
+    plan_json, state, card_id, host, pid, token, incremental_of = row
     if state == "running" and liveness.alive(host, pid, token):
         raise CatalogError(f"Offload {offload_id} is still running (process {pid} on {host}). Wait for it to "
                            "finish, or stop it, then resume.")
     if state == "verified":
         raise CatalogError(f"Offload {offload_id} is already verified: nothing to resume. "
                            f"'datawrangler verify' re-reads its copies.")
-    return Resumable(offload_id, plan_from_json(plan_json), state, card_id)
+    return Resumable(offload_id, plan_from_json(plan_json), state, card_id, incremental_of is not None)
 
 
 def verified_pairs(db: Database, dest_paths: Sequence[str], offload_ids: Iterable[int]) -> dict[Key, set[int]]:

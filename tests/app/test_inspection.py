@@ -186,3 +186,26 @@ def dataclasses_replace_source(req: OffloadRequest, card: Path, dests: list[Path
 
     return dataclasses.replace(req, source=str(card), dest_roots=tuple(map(str, dests)), resume_id=None,
                                copies_required=1, report=False)
+
+
+def test_the_resume_of_an_incremental_offload_does_not_read_back_what_the_lineage_holds(
+        make_card: CardBuilder, tmp_path: Path) -> None:
+    from datawrangler.app.offload import Observer
+    from datawrangler.app.request import resume_request
+    from datawrangler.core.events import FileResult, OffloadControl
+
+    card = make_card(name="A001R2EC")
+    raid = tmp_path / "raid"
+    raid.mkdir()
+    catalog = tmp_path / "c.sqlite"
+    run_offload(OffloadRequest(str(card), (str(raid),), copies_required=1, report=False), catalog=catalog)
+    (card / "A001R2EC/A001C004_231014_R2EC.mov").write_bytes(b"shot after the first offload")
+    control = OffloadControl()
+    control.cancel()  # stopped before its end
+    grown = run_offload(OffloadRequest(str(card), (str(raid),), copies_required=1, report=False, incremental=True),
+                        control, catalog=catalog)
+    files: list[FileResult] = []
+    out = run_offload(resume_request(grown.offload_id, "", Settings(copies_required=1)), catalog=catalog,
+                      observer=Observer(file=files.append))
+    assert out.result.state.value == "verified" and out.safe
+    assert [f.rel_path for f in files] == ["A001R2EC/A001C004_231014_R2EC.mov"], "only the new file is copied"

@@ -1,8 +1,17 @@
-"""app.scheduler: which queued offload may start, given the drives the running ones hold. Pure: no Qt."""
+"""app.scheduler: which queued offload may start, given the drives the running ones hold (pure: no Qt); and
+app.drives, which tells it the drives of each request."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from datawrangler.app.drives import drives_of
+from datawrangler.app.offload import run_offload
+from datawrangler.app.request import OffloadRequest, resume_request
 from datawrangler.app.scheduler import Job, schedule
+from datawrangler.config import Settings
+from datawrangler.core.events import OffloadControl
+from tests.conftest import CardBuilder
 
 
 def _job(id: int, *drives: str, running: bool = False, label: str = "") -> Job:
@@ -44,3 +53,19 @@ def test_a_job_whose_drives_are_not_known_yet_waits_and_blocks_nobody() -> None:
 def test_running_jobs_are_never_started_again() -> None:
     out = schedule([_job(1, "card-a", "raid", running=True)])
     assert out.start == () and out.waiting == {}
+
+
+def test_a_resume_waits_for_the_drives_its_offload_recorded(make_card: CardBuilder, tmp_path: Path) -> None:
+    """A resume request names no drives of its own (the catalog holds its plan): drives_of reads them there,
+    so the scheduler does not start it beside an offload writing to the same drive."""
+    card = make_card(name="A001R2EC")
+    raid = tmp_path / "raid"
+    raid.mkdir()
+    catalog = tmp_path / "c.sqlite"
+    first = OffloadRequest(str(card), (str(raid),), copies_required=1, report=False)
+    control = OffloadControl()
+    control.cancel()
+    stopped = run_offload(first, control, catalog=catalog)
+    again = resume_request(stopped.offload_id, "", Settings())
+    assert again.dest_roots == () and again.source == ""
+    assert drives_of(again, catalog) == drives_of(first) != frozenset()
