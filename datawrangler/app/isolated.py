@@ -37,7 +37,9 @@ from typing import Any
 
 from datawrangler.app.offload import Observer, OffloadOutcome, run_offload
 from datawrangler.app.request import OffloadRequest
+from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl
+from datawrangler.store.db import CatalogError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,8 @@ def run_offload_isolated(req: OffloadRequest, control: OffloadControl | None = N
                 outcome, ended = msg[1], True
             elif kind == "error":
                 failure, ended = msg[1], True
-                log.debug("offload process raised:\n%s", msg[2])
+                if not isinstance(failure, OffloadError | CatalogError):  # a bug in the worker: its traceback
+                    log.error("offload process raised:\n%s", msg[2])
     finally:
         ours.close()
         proc.join(30)

@@ -124,13 +124,12 @@ class Observer:
 
 
 class Refused(OffloadError):
-    """Preflight refused the offload before a byte moved; `problems` lists every reason (the message is
-    the first, and how many more there are)."""
+    """Preflight refused the offload before a byte moved; `problems` lists every reason, and so does the
+    message (the window and auto-offload show it whole; the CLI says each problem on a line of its own)."""
 
     def __init__(self, problems: tuple[Problem, ...]) -> None:
         first = problems[0]
-        more = f" (and {plural(len(problems) - 1, 'more problem')})" if len(problems) > 1 else ""
-        super().__init__(first.code, first.message + more, path=first.path or None)
+        super().__init__(first.code, " ".join(p.message for p in problems), path=first.path or None)
         self.problems = problems
 
     def __reduce__(self) -> tuple:

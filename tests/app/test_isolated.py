@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from datawrangler.app.isolated import OffloadProcessError, run_offload_isolated
-from datawrangler.app.offload import Notice, Observer
+from datawrangler.app.offload import Notice, Observer, Refused
 from datawrangler.app.request import OffloadRequest
 from datawrangler.config import Settings
 from datawrangler.core.errors import Code, OffloadError
@@ -83,10 +83,11 @@ def test_a_refusal_crosses_the_process_with_its_code(make_card: Callable, dest_d
     nested = card / "backup"  # a destination inside the card: preflight refuses before a byte moves
     nested.mkdir()
     with pytest.raises(OffloadError) as err:
-        run_offload_isolated(_request(card, [nested, dest_dirs(1)[0]]), OffloadControl(),
+        run_offload_isolated(_request(card, [nested, tmp_path / "no-drive"]), OffloadControl(),
                              catalog=tmp_path / "c.sqlite", **calls.kwargs())
     assert err.value.code is Code.DEST_INSIDE_SOURCE
-    assert "inside" in str(err.value)
+    assert isinstance(err.value, Refused) and len(err.value.problems) == 2, "every reason crossed the pipe"
+    assert "inside" in str(err.value) and "does not exist" in str(err.value), "and the message says them all"
 
 
 def _big_card(make_card: Callable, mb: int = 400) -> Path:
