@@ -38,7 +38,7 @@ from typing import Any
 from datawrangler.app.offload import Observer, OffloadOutcome, run_offload
 from datawrangler.app.request import OffloadRequest
 from datawrangler.core.errors import OffloadError
-from datawrangler.core.events import FileResult, FileStatus, OffloadControl
+from datawrangler.core.events import OffloadControl
 from datawrangler.store.db import CatalogError
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def run_offload_isolated(req: OffloadRequest, control: OffloadControl | None = N
                 if observer.progress is not None:
                     observer.progress(msg[1])
             elif kind == "file":
-                _file(observer, msg[1])
+                observer.result(msg[1])
             elif kind == "notice":
                 if observer.notice is not None:
                     observer.notice(msg[1])
@@ -124,13 +124,6 @@ def run_offload_isolated(req: OffloadRequest, control: OffloadControl | None = N
             f"{proc.exitcode}). Nothing is lost: copies that were verified stay verified. Press Resume to "
             "finish it, and see the log if it happens again.")
     return outcome
-
-
-def _file(observer: Observer, f: FileResult) -> None:
-    if observer.file is not None:
-        observer.file(f)
-    if observer.failed is not None and f.status is FileStatus.FAILED:
-        observer.failed(f)
 
 
 class _PipeLogHandler(logging.Handler):

@@ -122,6 +122,13 @@ class Observer:
     def warn(self, message: str, code: str | None = None, **data: Any) -> None:
         self.say("warning", message, "warning", code, **data)
 
+    def result(self, f: FileResult) -> None:
+        """A file's result to `file`, and to `failed` when it failed."""
+        if self.file is not None:
+            self.file(f)
+        if self.failed is not None and f.status is FileStatus.FAILED:
+            self.failed(f)
+
 
 class Refused(OffloadError):
     """Preflight refused the offload before a byte moved; `problems` lists every reason, and so does the
@@ -260,10 +267,7 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
     def on_file(f: FileResult) -> None:
         if source is not None:
             source.check(f)
-        if observer.file is not None:
-            observer.file(f)
-        if observer.failed is not None and f.status is FileStatus.FAILED:
-            observer.failed(f)
+        observer.result(f)
 
     written: list[str] = []
     reports: list[str] = []

@@ -3,15 +3,15 @@ offload reads against it, and hand the history on so the destination continues t
 
 Use, before the engine runs:
     plan, src = prepare_source(plan)         # adds the history's algorithms; the source's ascmhl/ is not copied
-    on_file = src.wrap(on_file) if src else on_file
-and after it: `src.finish(scanned_paths)` for the missing files, `src.report()` for what to tell the user,
+then `src.check(f)` for each FileResult while it runs (app.offload does), and after it:
+`src.finish(scanned_paths)` for the missing files, `src.report()` for what to tell the user,
 and `write_handoff(..., source_history=src.history)` to continue the chain at each destination.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from datawrangler.core.events import FileResult
@@ -74,13 +74,6 @@ class SourceHistory:
             self._report.mismatches.append((f.rel_path, "; ".join(diffs)))
         else:
             self._report.matched += 1
-
-    def wrap(self, on_file: Callable[[FileResult], None] | None) -> Callable[[FileResult], None]:
-        def both(f: FileResult) -> None:
-            self.check(f)
-            if on_file is not None:
-                on_file(f)
-        return both
 
     def finish(self, scanned: Iterable[str]) -> None:
         """After the offload: paths the history records that the source no longer has."""

@@ -44,7 +44,7 @@ def _shuttle(make_card: CardBuilder, oracle: Oracle) -> Path:
 def _offload_with_history(card: Path, dests, recorded_offload: RunOffload):
     plan, src = prepare_source(OffloadPlan.create(card, [str(d) for d in dests], algorithms=("xxh64",)))
     assert src is not None
-    rec = recorded_offload(card, dests, plan=plan, on_file=src.wrap(None))
+    rec = recorded_offload(card, dests, plan=plan, on_file=src.check)
     src.finish([f.rel_path for f in scan_source(plan.source, plan.ignore).files])
     db = open_catalog(rec.db_path)
     try:
