@@ -181,6 +181,8 @@ def test_a_resume_from_the_window_checks_the_cards_own_ascmhl_history(
     item = c.retry(old.id)
     assert item is not None
     e.wait(lambda: item.status in (Status.SAFE, Status.VERIFIED, Status.FAILED, Status.CANCELLED), 120_000)
+    assert item.outcome is not None, f"the resume ran to its end: {item.error}"
+    assert item.outcome.offload_id == stopped.offload_id and item.outcome.result.files_total == 4
     texts = [m.text for m in said]
     assert any("A001R2EC/A001C002_231014_R2EC.mov differs from the source's ASC MHL history" in t for t in texts), texts
     assert any("source ASC MHL history" in t and "1 MISMATCH" in t for t in texts), texts
