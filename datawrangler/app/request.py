@@ -68,7 +68,7 @@ def handoff_options(kinds: Iterable[str]) -> HandoffOptions | None:
         return None
     lists = list_algorithms(kinds)
     return HandoffOptions(ascmhl="ascmhl" in kinds, legacy_mhl="mhl" in kinds, checksum_lists=lists,
-                          csv="csv" in kinds, json="json" in kinds)
+                          csv="csv" in kinds, json="json" in kinds, ale="ale" in kinds, clip_csv="clip_csv" in kinds)
 
 
 def settings_handoff(settings: Settings) -> tuple[HandoffOptions, tuple[tuple[str, str], ...]]:

@@ -268,6 +268,26 @@ def count_clips(rel_paths: Iterable[str], rules: Sequence[CardRule] | None = Non
     return len(clips) if found else len(paths)
 
 
+def clip_members(rel_paths: Iterable[str], rules: Sequence[CardRule] | None = None
+                 ) -> tuple[str | None, dict[str, str]]:
+    """(the media of the card's layout, or None when no rule knows it; {rel_path: clip name} for every file a
+    rule's clip pattern names). The files of one clip (spans, chapters, frames) share the clip's name, as
+    recognise() counts them. `core.clips` groups the rest of a card's files by extension."""
+    paths = list(rel_paths)
+    found, clips = _clips(paths, rules)
+    members: dict[str, str] = {}
+    for path in paths:
+        ext = _ext(path)
+        for f in found:
+            if f.rule.ext and ext not in f.rule.ext:
+                continue
+            m = f.rule.clip.search(path)
+            if m:
+                members[path] = clips[_clip_key(m)].group("clip")
+                break
+    return (found[0].rule.media if found else None), members
+
+
 def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, label: str | None = None,
               rules: Sequence[CardRule] | None = None) -> CardInfo:
     """Recognise the card at root from its layout and names. Unknown layouts give a generic card."""

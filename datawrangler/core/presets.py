@@ -39,7 +39,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _LITERAL_OK = re.compile(r"^[A-Za-z0-9._/-]*$")
 # A preset's checksum lists are named by their checker (core.hashing's registry): the list of which algorithm.
 LIST_KINDS = {kind: alg for kind, alg in (("md5sum", "md5"), ("xxhsum", "xxh64")) if REGISTRY[alg].checker == kind}
-HANDOFF_KINDS = ("ascmhl", "mhl", *LIST_KINDS, "csv", "json")
+HANDOFF_KINDS = ("ascmhl", "mhl", *LIST_KINDS, "csv", "json", "ale", "clip_csv")
 
 
 def list_algorithms(kinds: Iterable[str]) -> tuple[str, ...]:

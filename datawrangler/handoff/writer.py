@@ -40,6 +40,8 @@ class HandoffOptions:
     checksum_lists: tuple[str, ...] = ()  # algorithms with a checksum list (core.hashing.LIST_ALGORITHMS)
     csv: bool = False
     json: bool = False
+    ale: bool = False  # editorial: an Avid ALE of the roll's clips (written once the clips are read)
+    clip_csv: bool = False  # editorial: a CSV of the roll's clips
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> HandoffOptions:
@@ -52,7 +54,8 @@ class HandoffOptions:
             raise ValueError(f"No checksum list format for {', '.join(bad)}: choose from "
                              f"{', '.join(LIST_ALGORITHMS)}.")
         return cls(bool(data.get("ascmhl", True)), bool(data.get("legacy_mhl", False)), algs,
-                   bool(data.get("csv", False)), bool(data.get("json", False)))
+                   bool(data.get("csv", False)), bool(data.get("json", False)), bool(data.get("ale", False)),
+                   bool(data.get("clip_csv", False)))
 
 
 @dataclass

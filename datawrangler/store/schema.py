@@ -108,8 +108,37 @@ def _v2(db: Database) -> None:
     db.table("offloads").add_column("location", str)
 
 
+def _v3(db: Database) -> None:
+    """Clips: what each clip of an offload is (read from a verified copy by `datawrangler.media`), linked to
+    its files. Read after the copies are verified; an offload of version 2 has none until `datawrangler
+    clips read` reads them."""
+    db.table("clips").create({
+        "id": int, "offload_id": int,
+        "name": str, "kind": str,  # core.clips.ClipKind
+        "state": str,  # core.clips.ClipState: read / not read / possibly damaged / unavailable
+        "problems": str,  # JSON list of sentences
+        "files": int, "bytes": int,
+        "first_frame": int, "last_frame": int,  # a sequence's frame range
+        "gaps": str,  # JSON [[first missing, last missing], ...]
+        "container": str, "codec": str, "width": int, "height": int,
+        "fps": str,  # a rational as text: 24000/1001
+        "duration": float, "frames": int, "tc_in": str, "tc_out": str, "reel": str, "camera": str,
+        "audio_channels": int, "sample_rate": int, "bit_depth": int,
+        "scene": str, "take": str, "tape": str, "tracks": str,  # tracks: JSON list
+        "extra": str,  # JSON {name: value} from sidecars
+        "thumbnails": str,  # JSON list of JPEG paths relative to the thumbnails folder beside the catalog
+        "read_from": int,  # the destination whose verified copy was read
+        "read_at": float,
+    }, pk="id", not_null={"offload_id", "name", "kind", "state"},
+        foreign_keys=[("offload_id", "offloads", "id"), ("read_from", "destinations", "id")])
+    db.table("clips").create_index(["offload_id", "name"])
+    db.table("clip_files").create({"clip_id": int, "file_id": int}, pk="file_id", not_null={"clip_id"},
+                                  foreign_keys=[("clip_id", "clips", "id"), ("file_id", "files", "id")])
+    db.table("clip_files").create_index(["clip_id"])
+
+
 Migration = Callable[[Database], None]
-MIGRATIONS: list[Migration] = [_v1, _v2]
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
 
 
 def schema_version() -> int:

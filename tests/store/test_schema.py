@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_a_new_catalog_has_every_table_in_wal_mode(tmp_path: Path) -> None:
     db = open_catalog(tmp_path / "catalog.sqlite")
     try:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 2 == schema.schema_version()
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 3 == schema.schema_version()
         assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert set(schema.CORE_TABLES) <= set(db.table_names())
         cols = {c.name for c in db["copies"].columns}
@@ -91,7 +91,7 @@ def test_a_version_1_catalog_gets_shooting_day_and_location(tmp_path: Path,
     _v1_catalog(path, monkeypatch)
     db = open_catalog(path)
     try:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version()
         row = db.conn.execute("SELECT id, uuid, card_id, reel, source, state, started_at, files_total, "
                               "shooting_day, location FROM offloads").fetchall()
         assert row == [(7, "u-7", 1, "A001", "/media/A001", "verified", 1.5, 3, None, None)]
@@ -106,6 +106,29 @@ def test_a_version_1_catalog_gets_shooting_day_and_location(tmp_path: Path,
         assert con.execute("SELECT uuid FROM offloads").fetchall() == [("u-7",)]
     finally:
         con.close()
+
+
+def test_a_version_2_catalog_gets_the_clip_tables(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 3 adds clips and clip_files; the offloads of version 2 keep every row and have no clips."""
+    path = tmp_path / "catalog.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        db = open_catalog(path)
+        with db.atomic():
+            db.conn.execute("INSERT INTO offloads (id, uuid, source, plan, state, started_at) "
+                            "VALUES (3, 'u-3', '/media/B002', '{}', 'verified', 2.0)")
+        assert "clips" not in db.table_names()
+        db.close()
+    db = open_catalog(path)
+    try:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert {"clips", "clip_files"} <= set(db.table_names())
+        assert {"tc_in", "tc_out", "gaps", "thumbnails", "read_from"} <= {c.name for c in db["clips"].columns}
+        assert db.conn.execute("SELECT uuid FROM offloads").fetchall() == [("u-3",)]
+        assert db.conn.execute("SELECT COUNT(*) FROM clips").fetchone()[0] == 0
+    finally:
+        db.close()
+    assert backup_path(path, 2).exists()
 
 
 def test_a_failing_migration_leaves_the_old_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,7 +170,8 @@ def test_a_catalog_one_version_newer_is_refused_untouched(tmp_path: Path) -> Non
     con.execute(f"PRAGMA user_version = {schema.schema_version() + 1}")
     con.close()
     before = path.read_bytes()
-    with pytest.raises(CatalogError, match=r"schema version 3; this version reads up to 2"):
+    newer, ours = schema.schema_version() + 1, schema.schema_version()
+    with pytest.raises(CatalogError, match=rf"schema version {newer}; this version reads up to {ours}"):
         open_catalog(path)
     assert path.read_bytes() == before
 
