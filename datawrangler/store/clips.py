@@ -27,6 +27,12 @@ def thumbnails_dir(catalog: str | os.PathLike[str]) -> Path:
     return Path(catalog).resolve().parent / THUMBNAILS
 
 
+def thumbnails_root(db: Database) -> Path | None:
+    """The thumbnails folder of the catalog `db` is open on (None for an in-memory catalog)."""
+    row = db.conn.execute("PRAGMA database_list").fetchone()
+    return thumbnails_dir(row[2]) if row and row[2] else None
+
+
 @dataclass(frozen=True)
 class ClipRecord:
     """One clip to record: its files on the card, what reading them found, its thumbnails (relative to
