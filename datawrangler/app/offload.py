@@ -7,8 +7,10 @@ auto-offload):
    continues its lineage; incremental copies only what is new). A resume: the plan and the verified pairs
    from the catalog, the same history check and preflight;
 3. the recorded run (app.recorded): the engine, every result streamed into the catalog;
-4. the handoff files into each roll, and the offload report into the reports folder, from the catalog;
-5. the verdict, safe to format or why not, asked of the catalog once.
+4. the handoff files into each roll (ASC MHL, lists, manifests), from the catalog;
+5. the clips, read from a verified copy (app.clips), then the editorial files (ALE, clip CSV) the preset asks for;
+6. the offload report into the reports folder, from the catalog;
+7. the verdict, safe to format or why not, asked of the catalog once.
 
 What happens is told through an `Observer` (progress, file results, notices). Raises `Refused` (an
 OffloadError) when preflight refuses, OffloadError/CatalogError when the offload cannot begin.
@@ -27,6 +29,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from datawrangler.app.clips import ClipsRead, read_offload_clips
 from datawrangler.app.recorded import run_recorded
 from datawrangler.app.request import OffloadRequest, make_plan
 from datawrangler.config import app_paths
@@ -45,6 +48,10 @@ from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
 
 log = logging.getLogger(__name__)
+
+# the clips are read once the copies ended this way (not for an interrupted or cancelled offload: a resume
+# reads them when it ends)
+READ_CLIPS_AFTER = (OffloadState.VERIFIED, OffloadState.COMPLETED_WITH_ERRORS)
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,7 @@ class OffloadOutcome:
     copies_required: int
     handoff_written: tuple[str, ...] = ()
     reports_written: tuple[str, ...] = ()
+    clips: ClipsRead | None = None  # what reading the clips found (None: not read)
 
     @property
     def safe(self) -> bool:
@@ -270,21 +278,65 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
         observer.result(f)
 
     written: list[str] = []
-    reports: list[str] = []
 
     def after_finish(offload_id: int, result: OffloadResult) -> None:
         written.extend(_handoff(db, offload_id, req, source, scan, observer))
-        if req.report:
-            reports.extend(_report(db, offload_id, req.copies_required, observer))
 
     result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
                           on_progress=observer.progress, on_file=on_file, after_finish=after_finish)
     for said in result.warnings:  # what the engine found on the way (a drive that cannot sync a folder)
         observer.warn(said.message, said.code, path=said.path)
+    clips = None
+    if req.clips is not None and result.state in READ_CLIPS_AFTER:
+        clips = _clips(db, path, record.offload_id, req, control, observer)
+        if clips is not None and req.handoff is not None:
+            written.extend(_editorial(db, record.offload_id, req, observer))
+    reports = _report(db, record.offload_id, req.copies_required, observer) if req.report else []
     card_id = session.card_of(db, record.offload_id)
     red = redundancy.card_redundancy(db, card_id, req.copies_required)
     return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
-                          req.copies_required, tuple(written), tuple(reports))
+                          req.copies_required, tuple(written), tuple(reports), clips)
+
+
+def _clips(db: Database, path: Path, offload_id: int, req: OffloadRequest, control: OffloadControl,
+           observer: Observer) -> ClipsRead | None:
+    """The offload's clips, read from a verified copy (app.clips). A failure here is said and never changes
+    how the offload ended: the copies are verified whatever the clips' metadata says."""
+    assert req.clips is not None
+    observer.say("clips", "Reading the clips' metadata and thumbnails from a verified copy...")
+    try:
+        found = read_offload_clips(db, path, offload_id, req.clips, cancelled=lambda: control.cancelled)
+    except Exception as exc:  # a reader bug must not cost the report or the verdict: said, logged
+        log.exception("reading the clips of offload %s failed", offload_id)
+        observer.warn(f"The clips could not be read ({type(exc).__name__}: {exc}). The copies are not affected; "
+                      f"read them again with 'datawrangler clips {offload_id} --read'.", "clips")
+        return None
+    observer.say("clips", found.summary + ".", "warning" if found.warnings else "info", clips=found.clips,
+                 damaged=found.damaged, with_gaps=found.with_gaps, not_read=found.not_read,
+                 unavailable=found.unavailable, running_time=found.running_time)
+    for text in found.warnings:
+        observer.warn(text, "clip_flagged")
+    return found
+
+
+def _editorial(db: Database, offload_id: int, req: OffloadRequest, observer: Observer) -> list[str]:
+    """The editorial handoff (ALE, clip CSV) into each roll, when the preset asks, once the clips are read."""
+    assert req.handoff is not None
+    if not (req.handoff.ale or req.handoff.clip_csv):
+        return []
+    from datawrangler.handoff.editorial import write_editorial
+
+    try:
+        out = write_editorial(db, offload_id, req.handoff)
+    except (OSError, ValueError) as exc:
+        observer.warn(f"The editorial files (ALE, clip CSV) could not be written ({exc}). The copies are not "
+                      f"affected: write them with 'datawrangler ale {offload_id} -o FILE'.", "handoff")
+        return []
+    for w in out.warnings:
+        observer.warn(w, "handoff")
+    if out.written:
+        observer.say("handoff", f"editorial files written: {len(out.written)}", paths=out.written)
+    return list(out.written)
 
 
 def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceHistory | None, scan: ScanResult,

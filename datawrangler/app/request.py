@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from datawrangler.app.clips import ClipOptions
 from datawrangler.app.inspection import Inspection, inspect_card
 from datawrangler.config import Settings
 from datawrangler.core.errors import Code, OffloadError
@@ -53,6 +54,7 @@ class OffloadRequest:
     handoff: HandoffOptions | None = field(default_factory=HandoffOptions)  # None: no handoff files
     keep_awake: bool = False  # hold a sleep inhibitor while this offload runs
     report: bool = True  # write the offload report into the reports folder when it ends
+    clips: ClipOptions | None = field(default_factory=ClipOptions)  # read the clips once verified; None: not
     notes: tuple[tuple[str, str], ...] = ()  # (code, text) warnings found while building it, said once it starts
     label: str = ""  # how the window and messages name the card
 
@@ -69,6 +71,11 @@ def handoff_options(kinds: Iterable[str]) -> HandoffOptions | None:
     lists = list_algorithms(kinds)
     return HandoffOptions(ascmhl="ascmhl" in kinds, legacy_mhl="mhl" in kinds, checksum_lists=lists,
                           csv="csv" in kinds, json="json" in kinds, ale="ale" in kinds, clip_csv="clip_csv" in kinds)
+
+
+def clip_options(preset: Preset) -> ClipOptions | None:
+    """A preset's clip reading: None when it reads no clips."""
+    return ClipOptions(preset.thumbnails) if preset.clips else None
 
 
 def settings_handoff(settings: Settings) -> tuple[HandoffOptions, tuple[tuple[str, str], ...]]:
@@ -101,7 +108,7 @@ def from_preset(inspection: Inspection | str, preset: Preset, settings: Settings
     common = dict(project=preset.project or settings.production or None, operator=settings.operator or None,
                   shooting_day=preset.day, algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
                   copies_required=preset.copies_required, handoff=handoff_options(preset.handoff),
-                  keep_awake=preset.keep_awake)
+                  keep_awake=preset.keep_awake, clips=clip_options(preset))
     if isinstance(inspection, str):
         name = os.path.basename(os.path.normpath(inspection))
         return OffloadRequest(inspection, roots, name, settings, label=name, **common)  # type: ignore[arg-type]
@@ -118,7 +125,7 @@ def resume_request(offload_id: int, source: str, settings: Settings, preset: Pre
     if preset is not None:
         return OffloadRequest(source, (), settings=settings, resume_id=offload_id,
                               copies_required=preset.copies_required, handoff=handoff_options(preset.handoff),
-                              keep_awake=preset.keep_awake, label=label)
+                              keep_awake=preset.keep_awake, clips=clip_options(preset), label=label)
     handoff, notes = settings_handoff(settings)
     return OffloadRequest(source, (), settings=settings, resume_id=offload_id,
                           copies_required=settings.copies_required, handoff=handoff, label=label, notes=notes)
@@ -148,12 +155,14 @@ def make_plan(req: OffloadRequest) -> OffloadPlan:
 
 
 def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Settings, preset: Preset | None = None,
+                   *, read_clips: bool | None = None, thumbnails: int | None = None,
                    **overrides: Any) -> OffloadRequest:
     """The offload the command line asks for: with a preset, exactly what the window would queue for this
     card (inspected and named under the preset; `dests`, when given, replace the preset's drives); without
     one, the settings' hashes, verify mode and handoff files, and the card's folder name as the roll.
     `overrides` are OffloadRequest fields the arguments set (None: not given). Its `notes` say a reel another
-    card was offloaded under, or a bad `handoff` entry in the settings. OffloadError when the preset's naming
+    card was offloaded under, or a bad `handoff` entry in the settings. `read_clips`/`thumbnails` override
+    the preset's clip reading (default: read, one thumbnail per clip). OffloadError when the preset's naming
     template cannot name this card."""
     notes: tuple[tuple[str, str], ...] = ()
     dests = tuple(dests)
@@ -178,4 +187,9 @@ def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Se
     if isinstance(overrides.get("algorithms"), str):
         overrides["algorithms"] = tuple(parse_algorithms(overrides["algorithms"]))
     changes = {k: v for k, v in overrides.items() if v is not None}
+    if read_clips is False:
+        changes["clips"] = None
+    elif thumbnails is not None or read_clips:
+        changes["clips"] = ClipOptions(req.clips.thumbnails if thumbnails is None and req.clips else
+                                       1 if thumbnails is None else thumbnails)
     return dataclasses.replace(req, **changes, notes=req.notes + notes)

@@ -63,7 +63,7 @@ def _common(json_help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from datawrangler.cli import cards_cmds, catalog, gui_cmds, handoff_cmds, offload, report_cmd
+    from datawrangler.cli import cards_cmds, catalog, clips_cmd, gui_cmds, handoff_cmds, offload, report_cmd
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
     p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--location", metavar="TEXT", help="where the offload was made (e.g. 'Stage 4'), for the reports")
     o.add_argument("--incremental", action="store_true",
                    help="a card offloaded before: copy only files the catalog does not hold verified there")
+    o.add_argument("--no-clips", action="store_true", help="do not read the clips' metadata and thumbnails once the "
+                   "copies are verified (read them later with 'datawrangler clips OFFLOAD --read')")
+    o.add_argument("--thumbnails", type=int, choices=[0, 1, 3], help="thumbnails per clip (default 1, or the preset's)")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     o.set_defaults(func=offload.cmd_offload)
 
@@ -138,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=catalog.cmd_status)
 
     handoff_cmds.register(sub)
+    clips_cmd.register(sub)
     report_cmd.register(sub)
     cards_cmds.register(sub)
     gui_cmds.register(sub)

@@ -104,7 +104,8 @@ def cmd_offload(args: argparse.Namespace) -> int:
             verify_mode=args.verify, extra_ignore=tuple(args.ignore or ()),
             default_ignore=False if args.no_default_ignore else None, retries=args.retries, project=args.project,
             reel=args.reel, camera=args.camera, operator=args.operator, shooting_day=args.day,
-            location=args.location, incremental=True if args.incremental else None)
+            location=args.location, incremental=True if args.incremental else None,
+            read_clips=False if args.no_clips else None, thumbnails=args.thumbnails)
     finally:
         db.close()
     return _run(args, _Offload(out), req)

@@ -153,6 +153,8 @@ class Preset:
     verify_mode: str = "full"
     copies_required: int = 2
     handoff: tuple[str, ...] = ("ascmhl",)  # files written into each roll after the offload
+    clips: bool = True  # read each clip's metadata from a verified copy once the copies are verified
+    thumbnails: int = 1  # thumbnails per clip: 0, 1 or 3 (JPEGs beside the catalog)
     auto_offload: bool = False  # offload a recognised card as soon as it mounts
     auto_generic: bool = False  # ... and an unrecognised one too
     eject_after: bool = False  # eject the card once it is safe to format (enough verified copies)
@@ -185,6 +187,8 @@ class Preset:
             raise PresetError(f"{where}: 'verify_mode' must be full, destinations or size, not {self.verify_mode!r}.")
         if self.copies_required < 1:
             raise PresetError(f"{where}: 'copies_required' must be at least 1.")
+        if self.thumbnails not in (0, 1, 3):
+            raise PresetError(f"{where}: 'thumbnails' must be 0, 1 or 3 (per clip), not {self.thumbnails!r}.")
         if self.day is not None and self.day < 0:
             raise PresetError(f"{where}: 'day' must be 0 or more.")
         bad = [h for h in self.handoff if h not in HANDOFF_KINDS]

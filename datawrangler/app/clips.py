@@ -1,0 +1,147 @@
+"""Reading an offload's clips, once its copies are verified: from a verified destination copy (the card has
+gone back to the camera), in the offload's own worker (the window's worker process, the CLI's process), after
+the handoff files and before the report, so the report and the editorial handoff (ALE, clip CSV) have them.
+
+What it finds is catalog data (`store.clips`): reports, the window and other stations read it there. A clip
+that is possibly damaged or a sequence with missing frames is a warning on the card; it never changes what
+"verified" means (the bytes were copied faithfully). `datawrangler clips OFFLOAD --read` runs the same step
+again (an offload made before clips were read, or a drive that was away).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from datawrangler.core.clips import ClipGroup, ClipMeta, ClipState, gaps_text, group_clips
+from datawrangler.core.words import plural
+from datawrangler.store import clips as store_clips
+from datawrangler.store.clips import ClipRecord, CopyToRead
+from datawrangler.store.handoff import offload_summary
+
+log = logging.getLogger(__name__)
+
+THUMBNAIL_COUNTS = (0, 1, 3)
+
+
+@dataclass(frozen=True)
+class ClipOptions:
+    """Whether and how an offload's clips are read: thumbnails per clip (0, 1 or 3)."""
+
+    thumbnails: int = 1
+
+    def __post_init__(self) -> None:
+        if self.thumbnails not in THUMBNAIL_COUNTS:
+            raise ValueError(f"thumbnails per clip must be 0, 1 or 3, not {self.thumbnails}")
+
+
+@dataclass(frozen=True)
+class ClipsRead:
+    """What reading an offload's clips found: counts, and one sentence per flagged clip."""
+
+    clips: int
+    read: int  # metadata read
+    not_read: int  # formats no open library reads (R3D, BRAW, ARRIRAW...)
+    damaged: int
+    with_gaps: int
+    unavailable: int  # no verified copy could be read
+    running_time: float  # seconds, over the clips with a duration
+    warnings: tuple[str, ...] = ()
+    cancelled: bool = False
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{plural(self.clips, 'clip')} read from a verified copy"]
+        if self.running_time:
+            parts.append(f"running time {_hms(self.running_time)}")
+        if self.damaged:
+            parts.append(f"{self.damaged} possibly damaged")
+        if self.with_gaps:
+            parts.append(f"{plural(self.with_gaps, 'sequence')} with missing frames")
+        if self.not_read:
+            parts.append(f"metadata not read for {plural(self.not_read, 'clip')} (no open library reads their format)")
+        if self.unavailable:
+            parts.append(f"{self.unavailable} not readable (no verified copy could be read)")
+        return "; ".join(parts) + ("; stopped: cancelled" if self.cancelled else "")
+
+
+def _hms(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+def _sources(group: ClipGroup, copies: Sequence[CopyToRead]) -> list[CopyToRead]:
+    """The destinations holding every file of the clip verified, most verified first."""
+    return [c for c in copies if all(f in c.verified for f in group.files)]
+
+
+def _read_one(group: ClipGroup, copies: Sequence[CopyToRead], thumbs_root: Path, prefix: str,
+              thumbnails: int) -> ClipRecord:
+    from datawrangler.media.read import read_clip  # PyAV loads only where clips are read (the worker)
+
+    sources = _sources(group, copies)
+    if not sources:
+        return ClipRecord(group, ClipMeta(state=ClipState.UNAVAILABLE, problems=(
+            "no destination holds a verified copy of every file of this clip, so it was not read",)))
+    failures = []
+    for copy in sources:
+        try:
+            got = read_clip(Path(copy.roll), group, thumbs_root=thumbs_root, thumbs_prefix=prefix,
+                            thumbnails=thumbnails)
+        except OSError as exc:  # the drive went away, a file cannot be read there: the next copy
+            failures.append(f"{copy.roll}: {exc.strerror or exc}")
+            continue
+        return ClipRecord(group, got.meta, got.thumbnails, copy.destination_id)
+    return ClipRecord(group, ClipMeta(state=ClipState.UNAVAILABLE, problems=(
+        "no verified copy could be read (" + "; ".join(failures) + "); read it again with 'datawrangler clips "
+        "OFFLOAD --read' once the drive is back",)))
+
+
+def flagged_sentence(group: ClipGroup, meta: ClipMeta) -> str | None:
+    """The warning a flagged clip gives, in words, or None."""
+    said = []
+    if group.gaps:
+        said.append(gaps_text(group.gaps))
+    if meta.state is ClipState.DAMAGED:
+        said.append("possibly damaged: " + "; ".join(meta.problems or ("the clip could not be read",)))
+    if not said:
+        return None
+    return (f"Clip {group.name}: {'; '.join(said)}. The copies are verified (they match the card byte for byte): "
+            "check the clip on the camera or in a player before the card is formatted.")
+
+
+def read_offload_clips(db: Database, catalog: str | os.PathLike[str], offload_id: int,
+                       options: ClipOptions | None = None, *, cancelled: Callable[[], bool] | None = None,
+                       on_clip: Callable[[int, int, str], None] | None = None) -> ClipsRead:
+    """Group the offload's files into clips, read each from a verified destination copy, record them all in
+    the catalog (replacing what an earlier read recorded), and say what was found. `on_clip(done, total,
+    name)` is told as each clip is read; `cancelled()` stops between clips (what was read is recorded)."""
+    options = options or ClipOptions()
+    summary = offload_summary(db, offload_id)
+    if summary is None:
+        raise ValueError(f"There is no offload {offload_id} in the catalog: see 'datawrangler history'.")
+    groups = group_clips(store_clips.offload_file_paths(db, offload_id))
+    copies = store_clips.readable_copies(db, offload_id)
+    thumbs_root = store_clips.thumbnails_dir(catalog)
+    records: list[ClipRecord] = []
+    stopped = False
+    for i, group in enumerate(groups):
+        if cancelled is not None and cancelled():
+            stopped = True
+            break
+        records.append(_read_one(group, copies, thumbs_root, summary.uuid, options.thumbnails))
+        if on_clip is not None:
+            on_clip(i + 1, len(groups), group.name)
+    store_clips.record_clips(db, offload_id, records)
+    warnings = tuple(w for r in records if (w := flagged_sentence(r.group, r.meta)))
+    states = [r.meta.state for r in records]
+    return ClipsRead(
+        clips=len(records), read=states.count(ClipState.READ), not_read=states.count(ClipState.NOT_READ),
+        damaged=states.count(ClipState.DAMAGED), with_gaps=sum(1 for r in records if r.group.gaps),
+        unavailable=states.count(ClipState.UNAVAILABLE),
+        running_time=sum(r.meta.duration or 0.0 for r in records), warnings=warnings, cancelled=stopped)
