@@ -34,7 +34,8 @@ from datawrangler.gui.widgets.panels import button
 EXAMPLE_CARD = core_cards.CardInfo("/media/A001R2EC", "ARRI", "ALEXA", "camera", "arri", "A", "A001", "A001R2EC",
                                    12, "A001C001", "A001C012", "231014", 40, 256_000_000_000, "0" * 64, "A001R2EC")
 HANDOFF_LABELS = {"ascmhl": "ASC MHL", "mhl": "MHL 1.1 (legacy)", "md5sum": "md5 list", "xxhsum": "xxh64 list",
-                  "csv": "CSV manifest", "json": "JSON manifest"}
+                  "csv": "CSV manifest", "json": "JSON manifest", "ale": "Avid ALE", "clip_csv": "Clip CSV"}
+THUMBNAIL_CHOICES = {"No thumbnails": 0, "1 thumbnail per clip": 1, "3 thumbnails per clip": 3}
 
 
 def example_path(preset: Preset, root: str) -> str:
@@ -71,6 +72,9 @@ class SettingsTab(QWidget):
         self.ignore = QPlainTextEdit()
         self.ignore.setMaximumHeight(110)
         self.handoff = {k: QCheckBox(HANDOFF_LABELS.get(k, k)) for k in HANDOFF_KINDS}
+        self.clips = QCheckBox("Read each clip's metadata once the copies are verified (from a copy, not the card)")
+        self.thumbs = QComboBox()
+        self.thumbs.addItems(list(THUMBNAIL_CHOICES))
         self.auto = QCheckBox("Offload a recognised card as soon as it is inserted")
         self.eject = QCheckBox("Eject the card once it is safe to format")
         self.sound = QCheckBox("Play a sound when an offload ends")
@@ -107,6 +111,11 @@ class SettingsTab(QWidget):
         for i, cb in enumerate(self.handoff.values()):
             hand.addWidget(cb, i // 3, i % 3)
         self._row(form, "Handoff files", hand, "handoff")
+        clips = QHBoxLayout()
+        clips.addWidget(self.clips)
+        clips.addWidget(self.thumbs)
+        clips.addStretch(1)
+        self._row(form, "Clips", clips, "clips")
         opts = QVBoxLayout()
         for w in (self.auto, self.eject, self.awake, self.sound):
             opts.addWidget(w)
@@ -137,8 +146,11 @@ class SettingsTab(QWidget):
         for s in (self.day, self.copies):
             s.valueChanged.connect(self.validate)
         self.verify.currentIndexChanged.connect(self.validate)
+        self.thumbs.currentIndexChanged.connect(self.validate)
+        self.clips.toggled.connect(self.thumbs.setEnabled)
         self.ignore.textChanged.connect(self.validate)
-        for cb in (*self.algs.values(), *self.handoff.values(), self.auto, self.eject, self.awake, self.sound):
+        for cb in (*self.algs.values(), *self.handoff.values(), self.clips, self.auto, self.eject, self.awake,
+                   self.sound):
             cb.toggled.connect(self.validate)
         self.preset.activated.connect(self._switch)
         new_btn.clicked.connect(self._new)
@@ -187,6 +199,9 @@ class SettingsTab(QWidget):
         self.ignore.setPlainText("\n".join(prof.settings.ignore))
         for k, cb in self.handoff.items():
             cb.setChecked(k in p.handoff)
+        self.clips.setChecked(p.clips)
+        self.thumbs.setEnabled(p.clips)
+        self.thumbs.setCurrentIndex(list(THUMBNAIL_CHOICES.values()).index(p.thumbnails))
         self.auto.setChecked(p.auto_offload)
         self.eject.setChecked(p.eject_after)
         self.awake.setChecked(p.keep_awake)
@@ -206,6 +221,7 @@ class SettingsTab(QWidget):
             prof.preset, project=self.production.text().strip(), day=self.day.value() or None,
             template=self.template.text().strip(), algorithms=algs, verify_mode=self.verify.currentText(),
             copies_required=self.copies.value(), handoff=tuple(k for k, cb in self.handoff.items() if cb.isChecked()),
+            clips=self.clips.isChecked(), thumbnails=THUMBNAIL_CHOICES[self.thumbs.currentText()],
             auto_offload=self.auto.isChecked(), eject_after=self.eject.isChecked(), keep_awake=self.awake.isChecked())
         settings = dataclasses.replace(
             prof.settings, production=self.production.text().strip(), operator=self.dit.text().strip(),
