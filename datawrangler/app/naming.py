@@ -62,7 +62,7 @@ def reel_collision(db: Database, reel: str, fingerprint: str, files: list[Source
 
 @dataclass(frozen=True)
 class CardName:
-    reel: str
+    reel: str | None  # None: an empty card (no files after the ignore rules) is given no name
     camera: str
     counter: int
     from_counter: bool  # True: the card's names carry no reel; the counter named it
@@ -73,7 +73,13 @@ class CardName:
 
 def name_card(db: Database, preset: Preset, card: CardInfo, files: list[SourceFile],
               when: dt.date | None = None) -> CardName:
-    """Reel, counter and roll folder for a card under a preset; known card and reel collision looked up."""
+    """Reel, counter and roll folder for a card under a preset; known card and reel collision looked up.
+
+    An empty card (no files after the ignore rules: a freshly formatted card, an empty volume) gets no reel,
+    not even one from its names or label: there is nothing to offload under a name, and listing it as A001
+    with 0 clips says a camera roll is there."""
+    if not files:
+        return CardName(None, preset.camera_for(card), 0, False, "", None, None)
     known = store_cards.find_known(db, card.fingerprint, card.reel, files)
     if card.reel:
         reel, from_counter = card.reel, False

@@ -1,7 +1,7 @@
 """Where cards come from: a monitor that calls back when a source appears or disappears.
 
 The window needs only this small interface (`start(on_appeared, on_disappeared)`, `stop()`).
-`VolumesAdapter` puts `datawrangler.volumes.VolumeMonitor` (mounts under the mount roots) behind it;
+`VolumesAdapter` puts `datawrangler.volumes.VolumeMonitor` (the cards among the mounts) behind it;
 `RootWatcher` polls roots for plain folders that come and go (an ingest folder; tests without mounts).
 Callbacks arrive on the monitor's thread; the controller hands them to the GUI thread through the bridge.
 """
@@ -70,7 +70,11 @@ class RootWatcher:
 
 
 class VolumesAdapter:
-    """datawrangler.volumes.VolumeMonitor behind the same two callbacks (with the volume's label)."""
+    """datawrangler.volumes.VolumeMonitor behind the same two callbacks (with the volume's label).
+
+    `roots` are the ones the user added (settings `mount_roots`): every volume mounted at or under one is a
+    card. The platform's own roots (/media, /run/media/$USER, /mnt, /Volumes) are watched besides, for
+    removable media only (`volumes.cards`): a network share or a fixed disk under /mnt is not a card."""
 
     def __init__(self, roots: Iterable[str], interval: float = 0.5) -> None:
         self.roots = tuple(roots)
@@ -78,6 +82,7 @@ class VolumesAdapter:
         self.monitor: Any = None
 
     def start(self, on_appeared: Callable[..., None], on_disappeared: Callback) -> None:
+        from datawrangler.volumes.cards import CardFilter
         from datawrangler.volumes.monitor import VolumeMonitor, VolumeMounted
 
         def cb(event: Any) -> None:
@@ -87,7 +92,8 @@ class VolumesAdapter:
             else:
                 on_disappeared(vol.mount_point)
 
-        self.monitor = VolumeMonitor(cb, self.roots or None, interval=self.interval, report_existing=True)
+        self.monitor = VolumeMonitor(cb, cards=CardFilter(user_roots=self.roots), interval=self.interval,
+                                     report_existing=True)
         self.monitor.start()
 
     def stop(self) -> None:
@@ -97,7 +103,8 @@ class VolumesAdapter:
 
 
 def make_monitor(roots: Iterable[str], folders: bool = False) -> SourceMonitor:
-    """The volumes package's mount monitor (cards are mounts); `folders=True`: the polling RootWatcher, for
-    roots where cards are plain folders (a shared ingest folder, tests without mounts)."""
+    """The volumes package's mount monitor (cards are removable media, and the mounts under the user's
+    roots); `folders=True`: the polling RootWatcher, for roots where cards are plain folders (a shared ingest
+    folder, tests without mounts)."""
     roots = tuple(r for r in roots if r)
     return RootWatcher(roots) if folders else VolumesAdapter(roots)

@@ -5,6 +5,10 @@ keep-awake: one API, with the OS's module picked here (borg's platform/ is the m
 `windows` give what their OS does (`posix` is what Linux and macOS share). Everything else imports this
 package, never an OS module. The lowest layer: it imports nothing else from datawrangler.
 
+Removable media: `removable_media(mount) -> MediaCheck` says whether the OS calls a mount's device
+removable (or on a hotplug bus), and why; `NETWORK_FS`, `PSEUDO_FS`, `is_network` and `SYSTEM_MOUNT_POINTS`
+name what is never a card. `volumes.cards` decides what is a card from these and the user's roots.
+
 Durable I/O: `sync_file`, `have_syncfs` + `sync_filesystem`, `sync_dir`, `drop_cache`, `resident_pages`,
 `open_for_verify` (see base for the contract, each OS module for what it does).
 """
@@ -17,8 +21,12 @@ import sys
 from datawrangler.platform.base import (
     FORBIDDEN_CHARS,
     MOUNTINFO,
+    NETWORK_FS,
+    PSEUDO_FS,
     RESTRICTED_FS,
+    SYSTEM_MOUNT_POINTS,
     EjectResult,
+    MediaCheck,
     MountInfo,
     Volume,
     current,
@@ -31,6 +39,7 @@ from datawrangler.platform.base import (
     eject_commands,
     fstype,
     have_syncfs,
+    is_network,
     keep_awake,
     label_and_uuid,
     mount_of,
@@ -40,6 +49,7 @@ from datawrangler.platform.base import (
     open_for_verify,
     physical_volume,
     process_alive,
+    removable_media,
     resident_pages,
     start_token,
     sync_dir,
@@ -68,6 +78,7 @@ if sys.platform.startswith("linux"):
         open_for_verify,
         physical_volume,
         process_alive,
+        removable_media,
         resident_pages,
         start_token,
         sync_filesystem,
@@ -84,6 +95,7 @@ elif sys.platform == "darwin":
         keep_awake,
         label_and_uuid,
         open_for_verify,
+        removable_media,
         sync_file,
         volume_at,
     )
@@ -93,6 +105,7 @@ elif sys.platform == "win32":
         describe,
         keep_awake,
         label_and_uuid,
+        removable_media,
         sync_dir,
         volume_at,
     )
@@ -100,8 +113,12 @@ elif sys.platform == "win32":
 __all__ = [
     "FORBIDDEN_CHARS",
     "MOUNTINFO",
+    "NETWORK_FS",
+    "PSEUDO_FS",
     "RESTRICTED_FS",
+    "SYSTEM_MOUNT_POINTS",
     "EjectResult",
+    "MediaCheck",
     "MountInfo",
     "Volume",
     "current",
@@ -114,6 +131,7 @@ __all__ = [
     "eject_commands",
     "fstype",
     "have_syncfs",
+    "is_network",
     "keep_awake",
     "label_and_uuid",
     "mount_of",
@@ -123,6 +141,7 @@ __all__ = [
     "open_for_verify",
     "physical_volume",
     "process_alive",
+    "removable_media",
     "resident_pages",
     "start_token",
     "sync_dir",

@@ -28,6 +28,20 @@ FORBIDDEN_CHARS = set('"*:<>?\\|') | {chr(c) for c in range(32)}
 
 MOUNTINFO = ""  # the file whose changes announce a mount or unmount (Linux); "" where there is none
 
+# What is never a camera card, whatever device is behind it. Network filesystems (and a VM's folders shared
+# by its host) are someone else's disk; the pseudo filesystems are the kernel's own (autofs is a trigger that
+# mounts something else on top); the system mount points are this machine's own disks.
+NETWORK_FS = frozenset({
+    "nfs", "nfs4", "cifs", "smb3", "smbfs", "sshfs", "fuse.sshfs", "9p", "afs", "ceph", "fuse.ceph-fuse",
+    "glusterfs", "fuse.glusterfs", "davfs", "fuse.davfs2", "webdav", "afpfs", "ncpfs", "lustre", "gfs2", "ocfs2",
+    "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse", "fuse.curlftpfs", "virtiofs", "vboxsf", "vmhgfs", "fuse.vmhgfs-fuse",
+    "prl_fs"})
+PSEUDO_FS = frozenset({
+    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "securityfs", "debugfs", "tracefs", "configfs",
+    "pstore", "bpf", "mqueue", "hugetlbfs", "fusectl", "binfmt_misc", "autofs", "efivarfs", "rpc_pipefs", "nsfs",
+    "selinuxfs"})
+SYSTEM_MOUNT_POINTS = frozenset({"/", "/boot", "/boot/efi", "/efi", "/home", "/usr", "/var", "/tmp"})
+
 
 @dataclass(frozen=True)
 class MountInfo:
@@ -57,6 +71,15 @@ class Volume:
 
 
 @dataclass(frozen=True)
+class MediaCheck:
+    """What the OS says of the device behind a mount: removable media (a card may be in it) or not, and why,
+    in words a person can check ("removable media (sdb: removable=1)")."""
+
+    removable: bool
+    why: str
+
+
+@dataclass(frozen=True)
 class EjectResult:
     ok: bool
     message: str
@@ -70,8 +93,8 @@ def mounts() -> list[MountInfo]:
     return []
 
 
-def current(roots: Sequence[str]) -> dict[str, MountInfo]:
-    """{mount point: mount} for every mount strictly under one of roots."""
+def current(roots: Sequence[str], at: Sequence[str] = ()) -> dict[str, MountInfo]:
+    """{mount point: mount} for every mount strictly under one of roots, or at one of `at`."""
     return {}
 
 
@@ -84,11 +107,14 @@ def normalise_roots(roots: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.realpath(os.path.abspath(os.path.expanduser(r))) for r in roots))
 
 
-def mounts_under(table: Iterable[MountInfo], roots: Sequence[str]) -> dict[str, MountInfo]:
-    """The mounts of table strictly under one of roots; later entries win (a mount over a mount point hides
-    the one below)."""
+def mounts_under(table: Iterable[MountInfo], roots: Sequence[str], at: Sequence[str] = ()) -> dict[str, MountInfo]:
+    """The mounts of table strictly under one of roots, or at one of `at` (a root the user added may be a
+    mount point itself: a reader's fixed mount point); later entries win (a mount over a mount point hides
+    the one below). A mount at a platform root (/mnt on a cloud machine) is not under it."""
     prefixes = [r.rstrip(os.sep) + os.sep for r in roots]
-    return {m.mount_point: m for m in table if any(m.mount_point.startswith(p) for p in prefixes)}
+    exact = set(at)
+    return {m.mount_point: m for m in table
+            if m.mount_point in exact or any(m.mount_point.startswith(p) for p in prefixes)}
 
 
 def containing_mount(table: Iterable[MountInfo], path: str) -> MountInfo | None:
@@ -112,6 +138,24 @@ def mount_of(path: str) -> MountInfo | None:
 def fstype(path: str) -> str:
     """The filesystem type that holds path; "" where unknown."""
     return ""
+
+
+def is_network(mount: MountInfo) -> bool:
+    """A network filesystem: by its type, or by a source that names a server (`//server/share`,
+    `host:/export`, `user@host:path`), which catches FUSE clients this list does not name."""
+    if mount.fstype.lower() in NETWORK_FS:
+        return True
+    src = mount.source
+    if src.startswith("//"):
+        return True
+    host, sep, _ = src.partition(":")
+    return bool(sep and host) and "/" not in host
+
+
+def removable_media(mount: MountInfo) -> MediaCheck:
+    """Whether the OS calls the device behind mount removable (or on a hotplug bus). Here the OS is not
+    asked: not removable, and the reason says so."""
+    return MediaCheck(False, "this system does not say whether its device is removable")
 
 
 # -- volume identity

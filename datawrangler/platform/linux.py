@@ -5,6 +5,9 @@ token is its start time in clock ticks; keep-awake is `systemd-inhibit`; eject i
 Redundancy counts physical volumes: a block device's partitions are folded into their disk through
 /sys/dev/block; virtual filesystems (tmpfs, FUSE, NFS: major 0) are identified by their device number alone.
 
+Whether a mount's device is removable media (a card may be in it) is `linux_media`'s: udisks where it
+answers, else sysfs; never the system's own disks, loop devices or RAM disks.
+
 psutil reads the mount table too (`disk_partitions`), but without the device number ("major:minor") that
 tells a remount from the same volume, so the table is read here.
 
@@ -32,6 +35,7 @@ from dataclasses import replace
 
 from datawrangler.platform.base import (
     EjectResult,
+    MediaCheck,
     MountInfo,
     Runner,
     Volume,
@@ -44,6 +48,7 @@ from datawrangler.platform.base import (
     open_checked,
     run,
 )
+from datawrangler.platform.linux_media import block_dir, block_name, media_check, sysfs_check, whole_disk
 from datawrangler.platform.posix import hold_inhibitor
 
 log = logging.getLogger(__name__)
@@ -76,9 +81,9 @@ def mounts() -> list[MountInfo]:
     return out
 
 
-def current(roots: Sequence[str]) -> dict[str, MountInfo]:
-    """{mount point: mount} for every mount strictly under one of roots."""
-    return mounts_under(mounts(), roots)
+def current(roots: Sequence[str], at: Sequence[str] = ()) -> dict[str, MountInfo]:
+    """{mount point: mount} for every mount strictly under one of roots, or at one of `at`."""
+    return mounts_under(mounts(), roots, at)
 
 
 def default_roots() -> tuple[str, ...]:
@@ -210,21 +215,18 @@ def _unquote(value: str) -> str:
 
 
 def removable(device: str | None) -> bool | None:
-    """/sys/class/block/<dev>/removable of the whole disk (a partition asks its disk)."""
-    if device is None:
-        return None
-    name = os.path.basename(os.path.realpath(device))
-    sys_dir = os.path.realpath(f"/sys/class/block/{name}")
-    if os.path.exists(os.path.join(sys_dir, "partition")):
-        sys_dir = os.path.dirname(sys_dir)
-    try:
-        with open(os.path.join(sys_dir, "removable"), encoding="ascii") as f:
-            if f.read().strip() == "1":
-                return True
-    except OSError:
-        return None
-    # USB card readers often say 0; a disk hanging off a USB bus is removable for a DIT's purposes
-    return "/usb" in sys_dir
+    """What sysfs says of the device's whole disk (linux_media.sysfs_check: removable=1, a hotplug port or
+    bus, an SD card); None when sysfs does not know the device. USB card readers often say removable=0: a
+    disk hanging off a USB bus is removable for a DIT's purposes."""
+    name = block_name(device) if device is not None else None
+    block = block_dir(name) if name is not None else None
+    return None if block is None else sysfs_check(whole_disk(block)).removable
+
+
+def removable_media(mount: MountInfo) -> MediaCheck:
+    """Whether the device behind mount is removable media, and why (linux_media: the system's disks, udisks
+    where it answers, else sysfs)."""
+    return media_check(mount, mounts())
 
 
 def describe(mount: MountInfo) -> Volume:

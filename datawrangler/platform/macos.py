@@ -1,5 +1,6 @@
 """macOS: removable media mount under /Volumes, each entry that is a mount point is a volume named by its
-folder; keep-awake is `caffeinate`; eject is `diskutil eject`. No mount table is read here, so
+folder; removable media is what DiskArbitration says (`diskutil info -plist`); keep-awake is `caffeinate`;
+eject is `diskutil eject`. No mount table is read here, so
 `mount_of` and `fstype` say "unknown" (base).
 
 On the medium: a plain fsync stops at the drive's cache, so a file is synced with F_FULLFSYNC (fsync where
@@ -11,12 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import plistlib
 import shutil
-from collections.abc import Iterator, Sequence
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from datawrangler.platform import base
 from datawrangler.platform.base import (
     EjectResult,
+    MediaCheck,
     MountInfo,
     Runner,
     Volume,
@@ -33,19 +38,62 @@ def default_roots() -> tuple[str, ...]:
     return ("/Volumes",)
 
 
-def current(roots: Sequence[str]) -> dict[str, MountInfo]:
-    """{mount point: mount} for every entry of a root that is a mount point (not the boot volume's link)."""
-    out = []
+def current(roots: Sequence[str], at: Sequence[str] = ()) -> dict[str, MountInfo]:
+    """{mount point: mount} for every entry of a root that is a mount point (not the boot volume's link), and
+    every path of `at` that is one."""
+    paths = [p for p in at if os.path.ismount(p)]
     for root in roots:
         try:
             names = sorted(os.listdir(root))
         except OSError:
             continue
-        for name in names:
-            path = os.path.join(root, name)
-            if os.path.ismount(path) and os.path.realpath(path) == path:  # the boot volume is a symlink to /
-                out.append(MountInfo(path, "", "", device_number(path)))
-    return mounts_under(out, roots)
+        paths += [os.path.join(root, name) for name in names]
+    out = [MountInfo(p, "", "", device_number(p)) for p in dict.fromkeys(paths)
+           if os.path.ismount(p) and os.path.realpath(p) == p]  # the boot volume is a symlink to /
+    return mounts_under(out, roots, at)
+
+
+# -- removable media: what DiskArbitration says, through `diskutil info -plist MOUNTPOINT`
+
+DISKUTIL_TIMEOUT = 10.0  # seconds; diskutil waits on DiskArbitration, which a busy disk can hold up
+
+
+def run_diskutil(mount_point: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["diskutil", "info", "-plist", mount_point], capture_output=True,
+                          timeout=DISKUTIL_TIMEOUT, check=False)
+
+
+def diskutil_info(mount_point: str, runner: Callable[[str], subprocess.CompletedProcess[bytes]] = run_diskutil,
+                  ) -> dict[str, Any] | None:
+    """DiskArbitration's description of the disk mounted at mount_point; None when it knows no disk there
+    (a network share, a FUSE mount) or diskutil fails."""
+    try:
+        proc = runner(mount_point)
+        info = plistlib.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, plistlib.InvalidFileException, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
+def media_decision(info: dict[str, Any] | None) -> MediaCheck:
+    """Removable media from `diskutil info -plist`: RemovableMedia (a card reader's slot, the built-in SD
+    slot), else Ejectable or external (a USB or Thunderbolt drive); never a disk image or an internal disk."""
+    if info is None:
+        return MediaCheck(False, "macOS knows no disk behind it (a network share or a mount it did not make)")
+    bus = str(info.get("BusProtocol") or "an unknown bus")
+    name = str(info.get("DeviceIdentifier") or "the disk")
+    if bus == "Disk Image":
+        return MediaCheck(False, f"a disk image ({name})")
+    if info.get("RemovableMedia") or info.get("Removable"):
+        return MediaCheck(True, f"removable media ({name} on {bus}: diskutil says Removable Media)")
+    if info.get("Ejectable") or info.get("RemovableMediaOrExternalDevice") or info.get("Internal") is False:
+        return MediaCheck(True, f"an external disk ({name} on {bus}: diskutil says external, ejectable)")
+    return MediaCheck(False, f"an internal disk ({name} on {bus}: diskutil says internal, fixed)")
+
+
+def removable_media(mount: MountInfo) -> MediaCheck:
+    """Whether the device behind mount is removable media, and why (DiskArbitration, through diskutil)."""
+    return media_decision(diskutil_info(mount.mount_point))
 
 
 def label_and_uuid(mount: MountInfo) -> tuple[str | None, str | None]:

@@ -1,4 +1,9 @@
-"""VolumeMonitor: sees volumes mount and unmount under the mount roots, each exactly once.
+"""VolumeMonitor: sees cards mount and unmount under the mount roots, each exactly once.
+
+Only cards are reported (`volumes.cards.CardFilter`: removable media under the platform's roots, and any
+local volume under a root the user added). Every other mount under the roots (a network share, a fixed
+disk, a disk image under /mnt) is decided once per mount, logged with its reason and kept in `ignored`, and
+never reported as mounted.
 
 The mount table is the truth: the monitor keeps the set of mounts under the roots and emits the
 difference each time it looks. It looks every `interval` seconds, at once when the kernel says the mount
@@ -23,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from datawrangler import platform
-from datawrangler.platform import Volume, describe
+from datawrangler.platform import MountInfo, Volume, describe
+from datawrangler.volumes.cards import CardDecision, CardFilter
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,7 @@ class VolumeUnmounted:
 
 VolumeEvent = VolumeMounted | VolumeUnmounted
 Callback = Callable[[VolumeEvent], None]
+IgnoredCallback = Callable[[CardDecision], None]
 
 
 class _Waker:
@@ -94,19 +101,30 @@ class _Waker:
 
 
 class VolumeMonitor:
-    """start() ... stop(). `callback(VolumeMounted | VolumeUnmounted)` runs on the monitor's thread.
+    """start() ... stop(). `callback(VolumeMounted | VolumeUnmounted)` runs on the monitor's thread, for cards
+    only.
 
-    report_existing: also report the volumes mounted before start() (as VolumeMounted, on the thread).
+    roots: where to look (default: the roots of `cards`). cards: what is a card (default:
+    `CardFilter.for_roots(roots)`: the platform's own roots hold removable media only, any other root is one
+    the user added). report_existing: also report the cards mounted before start() (as VolumeMounted, on the
+    thread). on_ignored: called (on the thread) with the decision for each mount under the roots that is not
+    a card, once per mount (default: logged only); with report_existing, for those mounted before start too.
     """
 
     def __init__(self, callback: Callback, roots: Iterable[str] | None = None, *, interval: float = 0.5,
-                 report_existing: bool = False, use_watchdog: bool = True) -> None:
+                 report_existing: bool = False, use_watchdog: bool = True, cards: CardFilter | None = None,
+                 on_ignored: IgnoredCallback | None = None) -> None:
         self.callback = callback
-        self.roots = platform.normalise_roots(platform.default_roots() if roots is None else roots)
+        if roots is None:
+            roots = cards.roots if cards is not None else platform.default_roots()
+        self.roots = platform.normalise_roots(roots)
+        self.cards = cards if cards is not None else CardFilter.for_roots(self.roots)
+        self.on_ignored = on_ignored
         self.interval = interval
         self.report_existing = report_existing
         self.use_watchdog = use_watchdog
         self._known: dict[str, Volume] = {}
+        self._ignored: dict[str, tuple[MountInfo, CardDecision]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -122,9 +140,15 @@ class VolumeMonitor:
 
     @property
     def volumes(self) -> list[Volume]:
-        """The volumes mounted under the roots, as last seen."""
+        """The cards mounted under the roots, as last seen."""
         with self._lock:
             return list(self._known.values())
+
+    @property
+    def ignored(self) -> list[CardDecision]:
+        """The mounts under the roots that are not cards, each with its reason, as last seen."""
+        with self._lock:
+            return [decision for _, decision in self._ignored.values()]
 
     def start(self) -> None:
         if self._thread is not None:
@@ -132,7 +156,9 @@ class VolumeMonitor:
         self._stopping.clear()
         self._waker = _Waker()
         if not self.report_existing:  # the baseline: what is mounted now is not news
-            self._known = {mp: describe(m) for mp, m in platform.current(self.roots).items()}
+            cards, ignored = self._sort(self._table())
+            self._known = {mp: describe(m) for mp, m in cards.items()}
+            self._remember(ignored)
         if self.use_watchdog:
             self._observer = self._start_observer()
         self._thread = threading.Thread(target=self._run, name="dw-volumes", daemon=True)
@@ -195,8 +221,40 @@ class VolumeMonitor:
                 log.exception("volume monitor: reconcile failed")
             waker.wait(self.interval)
 
+    def _table(self) -> dict[str, MountInfo]:
+        """The mounts under the roots, and at the roots the user added (a reader's fixed mount point)."""
+        return platform.current(self.roots, self.cards.user_roots)
+
+    def _sort(self, table: dict[str, MountInfo]) -> tuple[dict[str, MountInfo], list[tuple[MountInfo, CardDecision]]]:
+        """(the cards, the newly seen mounts that are not) of table. A mount is decided once: again only when
+        another device is mounted there (the OS may be asked: udisks, diskutil)."""
+        cards: dict[str, MountInfo] = {}
+        fresh: list[tuple[MountInfo, CardDecision]] = []
+        for mp, m in table.items():
+            known, seen = self._known.get(mp), self._ignored.get(mp)
+            if known is not None and known.dev == m.dev:
+                cards[mp] = m
+            elif seen is not None and seen[0] == m:
+                continue
+            else:
+                decision = self.cards.decide(m)
+                if decision.card:
+                    cards[mp] = m
+                else:
+                    fresh.append((m, decision))
+        return cards, fresh
+
+    def _remember(self, fresh: list[tuple[MountInfo, CardDecision]]) -> None:
+        for m, decision in fresh:
+            log.info("volumes: %s", decision)
+            self._ignored[m.mount_point] = (m, decision)
+
     def _reconcile(self) -> None:
-        now = platform.current(self.roots)
+        table = self._table()
+        with self._lock:
+            for mp in [mp for mp in self._ignored if mp not in table]:
+                del self._ignored[mp]
+        now, fresh = self._sort(table)
         events: list[VolumeEvent] = []
         with self._lock:
             for mp, vol in list(self._known.items()):
@@ -209,6 +267,7 @@ class VolumeMonitor:
                     vol = describe(m)
                     self._known[mp] = vol
                     events.append(VolumeMounted(vol))
+            self._remember(fresh)
         for e in events:
             if self._stopping.is_set() and isinstance(e, VolumeMounted):
                 break
@@ -216,6 +275,12 @@ class VolumeMonitor:
                 self.callback(e)
             except Exception:
                 log.exception("volume monitor: the callback failed on %s", e)
+        for _, decision in fresh:
+            if self.on_ignored is not None and not self._stopping.is_set():
+                try:
+                    self.on_ignored(decision)
+                except Exception:
+                    log.exception("volume monitor: the callback failed on %s", decision)
 
 
 def watching_supported() -> str | None:

@@ -36,7 +36,7 @@ class FakeTable:
     def __init__(self) -> None:
         self.mounts: dict[str, MountInfo] = {}
 
-    def __call__(self, roots: object) -> dict[str, MountInfo]:
+    def __call__(self, roots: object, at: object = ()) -> dict[str, MountInfo]:
         return dict(self.mounts)
 
 
@@ -51,35 +51,36 @@ def fake_table(monkeypatch: pytest.MonkeyPatch) -> FakeTable:
 
 
 def test_each_change_is_reported_once(tmp_path: Path, fake_table: FakeTable, no_leaked_threads: None) -> None:
-    fake_table.mounts["/media/dit/OLD"] = MountInfo("/media/dit/OLD", "exfat", "/dev/sdz1", "8:1")
+    old, a001 = f"{tmp_path}/OLD", f"{tmp_path}/A001"
+    fake_table.mounts[old] = MountInfo(old, "exfat", "/dev/sdz1", "8:1")
     q, cb = _collect()
     mon = VolumeMonitor(cb, [str(tmp_path)], interval=0.05, use_watchdog=False)
     with mon:
         time.sleep(0.2)
         assert q.empty(), "a volume mounted before start() is not news"
-        fake_table.mounts["/media/dit/A001"] = MountInfo("/media/dit/A001", "exfat", "/dev/sdb1", "8:17")
+        fake_table.mounts[a001] = MountInfo(a001, "exfat", "/dev/sdb1", "8:17")
         _, e = _next(q)
-        assert isinstance(e, VolumeMounted) and e.volume.mount_point == "/media/dit/A001"
+        assert isinstance(e, VolumeMounted) and e.volume.mount_point == a001
         assert e.volume.label == "A001" and e.volume.fstype == "exfat" and e.volume.device == "/dev/sdb1"
         time.sleep(0.3)  # many looks at an unchanged table: nothing more
         assert q.empty()
         # the same mount point, another device: the old card went away, a new one came
-        fake_table.mounts["/media/dit/A001"] = MountInfo("/media/dit/A001", "exfat", "/dev/sdc1", "8:33")
+        fake_table.mounts[a001] = MountInfo(a001, "exfat", "/dev/sdc1", "8:33")
         _, gone = _next(q)
         _, came = _next(q)
         assert isinstance(gone, VolumeUnmounted) and gone.volume.device == "/dev/sdb1"
         assert isinstance(came, VolumeMounted) and came.volume.device == "/dev/sdc1"
-        del fake_table.mounts["/media/dit/A001"]
+        del fake_table.mounts[a001]
         _, e = _next(q)
         assert isinstance(e, VolumeUnmounted) and e.volume.device == "/dev/sdc1"
-        assert [v.mount_point for v in mon.volumes] == ["/media/dit/OLD"]
+        assert [v.mount_point for v in mon.volumes] == [old]
         time.sleep(0.2)
         assert q.empty()
 
 
 def test_report_existing_lists_what_is_already_mounted(tmp_path: Path, fake_table: FakeTable,
                                                        no_leaked_threads: None) -> None:
-    fake_table.mounts["/media/dit/B002"] = MountInfo("/media/dit/B002", "exfat", "/dev/sdb1", "8:17")
+    fake_table.mounts[f"{tmp_path}/B002"] = MountInfo(f"{tmp_path}/B002", "exfat", "/dev/sdb1", "8:17")
     q, cb = _collect()
     with VolumeMonitor(cb, [str(tmp_path)], interval=0.05, report_existing=True, use_watchdog=False):
         _, e = _next(q)
@@ -97,13 +98,13 @@ def test_a_failing_callback_does_not_stop_the_watching(tmp_path: Path, fake_tabl
         raise RuntimeError("a bug in the listener")
 
     with VolumeMonitor(cb, [str(tmp_path)], interval=0.05, use_watchdog=False):
-        fake_table.mounts["/m/A"] = MountInfo("/m/A", "exfat", "/dev/sdb1", "8:17")
+        fake_table.mounts[f"{tmp_path}/A"] = MountInfo(f"{tmp_path}/A", "exfat", "/dev/sdb1", "8:17")
         time.sleep(0.3)
-        fake_table.mounts["/m/B"] = MountInfo("/m/B", "exfat", "/dev/sdc1", "8:33")
+        fake_table.mounts[f"{tmp_path}/B"] = MountInfo(f"{tmp_path}/B", "exfat", "/dev/sdc1", "8:33")
         deadline = time.monotonic() + 3
         while len(seen) < 2 and time.monotonic() < deadline:
             time.sleep(0.05)
-    assert [e.volume.mount_point for e in seen] == ["/m/A", "/m/B"]
+    assert [e.volume.mount_point for e in seen] == [f"{tmp_path}/A", f"{tmp_path}/B"]
 
 
 def test_watchdog_wakes_the_monitor_and_stops_with_it(tmp_path: Path, fake_table: FakeTable,
@@ -114,7 +115,7 @@ def test_watchdog_wakes_the_monitor_and_stops_with_it(tmp_path: Path, fake_table
     mon = VolumeMonitor(cb, [str(tmp_path)], interval=30)
     with mon:
         time.sleep(0.3)  # let the first look pass
-        fake_table.mounts["/Volumes/A001"] = MountInfo("/Volumes/A001", "exfat", "", "1:17")
+        fake_table.mounts[f"{tmp_path}/A001"] = MountInfo(f"{tmp_path}/A001", "exfat", "", "1:17")
         (tmp_path / "A001").mkdir()
         t0 = time.monotonic()
         at, e = _next(q, timeout=5)
