@@ -80,9 +80,11 @@ class Bext:
     date: str = "2026-12-14"
     time: str = "10:22:01"
     coding_history: str = "A=PCM,F=48000,W=24,M=stereo,T=stillgen\r\n"
+    encoding: str = "ascii"  # of the description (EBU says ASCII; recorders write UTF-8 or Latin-1 too)
 
     def data(self) -> bytes:
-        fixed = struct.pack("<256s32s32s10s8sQH64s5h180s", self.description.encode(), self.originator.encode(),
+        fixed = struct.pack("<256s32s32s10s8sQH64s5h180s", self.description.encode(self.encoding),
+                            self.originator.encode(),
                             self.originator_ref.encode(), self.date.encode(), self.time.encode(),
                             self.time_reference, 1, b"", 0, 0, 0, 0, 0, b"")
         return fixed + self.coding_history.encode()
@@ -90,6 +92,11 @@ class Bext:
 
 def chunk(ident: bytes, payload: bytes) -> bytes:
     return ident + struct.pack("<I", len(payload)) + payload + (b"\0" if len(payload) % 2 else b"")
+
+
+def riff(chunks: bytes) -> bytes:
+    """A RIFF WAVE file of these chunks, its size field right."""
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
 def pcm(samples: int, channels: int, bits: int) -> bytes:
@@ -129,7 +136,7 @@ class Wav:
         if self.ixml is not None:  # after the audio, where Sound Devices recorders write it
             body += chunk(b"iXML", self.ixml.xml())
         body += b"".join(self.extra_chunks)
-        return b"RIFF" + struct.pack("<I", len(body)) + body
+        return riff(body[4:])
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ decodes. Every field is checked against what the frame headers were written with
 
 from __future__ import annotations
 
+import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -125,6 +126,19 @@ def test_dpx_written_by_ffmpeg_without_a_tv_header(tmp_path: Path) -> None:
     assert (meta.tc_in, meta.tc_out, meta.fps, meta.duration) == (None, None, None, None)
     assert meta.extra["creator"].startswith("Lavc")
     assert thumbs[0].stat().st_size > 0
+
+
+@pytest.mark.parametrize("pixels_at", [1664, 2048])
+def test_no_timecode_is_read_where_a_writer_left_no_tv_header(tmp_path: Path, pixels_at: int) -> None:
+    """A DPX whose industry header size is 0: bytes at 1920 and 1940 that happen to look like a timecode and a
+    frame rate are pixels (image data at 1664) or padding (at 2048), not a timecode."""
+    data = bytearray(stillgen.dpx_bytes(timecode="01:00:00:00", tv_fps=25.0))
+    for at in (4, 808):  # the image data offset, in the generic header and in the first image element
+        struct.pack_into(">I", data, at, pixels_at)
+    struct.pack_into(">I", data, 28, 0)  # industry header size: none
+    (tmp_path / "f.dpx").write_bytes(data)
+    head = imagehead.read_header(tmp_path / "f.dpx", "dpx")
+    assert (head.codec, head.timecode, head.rate) == ("DPX 10-bit", None, None)
 
 
 def test_openexr_half_with_timecode_and_rate(tmp_path: Path) -> None:
