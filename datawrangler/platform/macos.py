@@ -17,6 +17,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from datawrangler.platform import base
 from datawrangler.platform.base import (
@@ -58,19 +59,21 @@ def current(roots: Sequence[str], at: Sequence[str] = ()) -> dict[str, MountInfo
 DISKUTIL_TIMEOUT = 10.0  # seconds; diskutil waits on DiskArbitration, which a busy disk can hold up
 
 
+DiskutilRunner = Callable[[str], subprocess.CompletedProcess[bytes]]
+
+
 def run_diskutil(mount_point: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["diskutil", "info", "-plist", mount_point], capture_output=True,
                           timeout=DISKUTIL_TIMEOUT, check=False)
 
 
-def diskutil_info(mount_point: str, runner: Callable[[str], subprocess.CompletedProcess[bytes]] = run_diskutil,
-                  ) -> dict[str, Any] | None:
+def diskutil_info(mount_point: str, runner: DiskutilRunner = run_diskutil) -> dict[str, Any] | None:
     """DiskArbitration's description of the disk mounted at mount_point; None when it knows no disk there
     (a network share, a FUSE mount) or diskutil fails."""
     try:
         proc = runner(mount_point)
         info = plistlib.loads(proc.stdout) if proc.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError, plistlib.InvalidFileException, ValueError):
+    except (OSError, subprocess.SubprocessError, plistlib.InvalidFileException, ExpatError, ValueError):
         return None
     return info if isinstance(info, dict) else None
 

@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.faultfs import KernelMount, mount_ext4_image
-from tests.integration.conftest import mount_factory, require_loop_mounts
+from tests.faultfs import KernelMount, mount_ext4_image, mount_tmpfs
+from tests.integration.conftest import faultfs, mount_factory, require_loop_mounts, require_root, tmpfs_mount
+
+__all__ = ["CardMountFactory", "card_mount", "faultfs", "no_leaked_threads", "tmpfs_at", "tmpfs_mount"]
 
 CardMountFactory = Callable[..., KernelMount]
 
@@ -42,6 +44,14 @@ def card_mount(tmp_path: Path) -> Iterator[CardMountFactory]:
         return mount
 
     yield from mount_factory(make, KernelMount.cleanup)
+
+
+@pytest.fixture
+def tmpfs_at() -> Iterator[Callable[[Path], KernelMount]]:
+    """``tmpfs_at(mountpoint) -> KernelMount``: a small tmpfs mounted at a chosen path (created): a mount with
+    no disk behind it, as a RAM scratch space or a container's mounts are."""
+    require_root()
+    yield from mount_factory(lambda mountpoint: mount_tmpfs(mountpoint, 4 << 20), KernelMount.cleanup)
 
 
 @pytest.fixture
