@@ -1,11 +1,14 @@
-"""Sound files: Broadcast WAV from sound recorders (bext, iXML), read with `wavinfo`.
+"""Sound files: Broadcast WAV from sound recorders (bext, iXML).
 
 The recorder's timecode is the bext TimeReference (samples since midnight) counted at the iXML timecode rate
 (SPEED/TIMECODE_RATE, TIMECODE_FLAG DF/NDF); scene, take, sound roll (TAPE) and track names come from iXML, else
 from the `sSCENE=`/`zTAKE=` lines Sound Devices and Zaxcom write into the bext description. The RIFF chunk list
 is walked first (seeks only), so that a truncated or malformed file is called possibly damaged, in words, before
-a chunk is read, and a bogus chunk size never makes us read gigabytes. Other sound files (AIFF, FLAC, MP3) are
-probed with PyAV.
+a chunk is read, and a bogus chunk size never makes us read gigabytes. The bext chunk is decoded by `wavinfo`'s
+EBU Tech 3285 reader; iXML is parsed with defusedxml (XML from a card: no entity expansion), apart from wavinfo,
+whose WavInfoReader fails the whole file on an empty or broken iXML chunk (a recorder that reserved the chunk
+and lost power): that file's audio is whole, so it is read, and the chunk that could not be is said. Other
+sound files (AIFF, FLAC, MP3) are probed with PyAV.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import av
-from wavinfo import WavInfoReader
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import ParseError, fromstring
+from wavinfo.wave_bext_reader import WavBextReader
 
 from datawrangler.core.clips import ClipGroup, ClipMeta, ClipState
 from datawrangler.core.timecode import TimecodeError, from_samples, parse_rate, rate_text
@@ -30,6 +36,18 @@ _DESC = re.compile(r"^[a-z]([A-Z][A-Z0-9_]*)=(.*?)\s*$", re.MULTILINE)
 _SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*-?\s*(DF|ND|NDF)?", re.IGNORECASE)
 
 Chunks = dict[bytes, tuple[int, int]]  # ident -> (data offset, length), the first chunk of each ident
+
+
+@dataclass(frozen=True)
+class _Wave:
+    tag: int  # the format tag (WAVE_FORMAT_EXTENSIBLE: its sub-format's)
+    channels: int
+    sample_rate: int
+    block_align: int
+    bits: int
+    bext: WavBextReader | None
+    ixml: Any  # the iXML root element, or None
+    unread: tuple[str, ...]  # metadata chunks that could not be read, in words
 
 
 class _Damaged(Exception):
@@ -48,8 +66,8 @@ def read_audio(root: Path, group: ClipGroup, thumbs: Sequence[Path]) -> ClipMeta
             return _probe(path)
         with path.open("rb") as f:
             chunks = _walk(f, path.stat().st_size)
-            reader, tag = _wavinfo(f, chunks)
-        return _meta(reader, tag, chunks[b"data"][1])
+            wave = _read(f, chunks)
+        return _meta(wave, chunks[b"data"][1])
     except _Damaged as exc:
         kind = "WAV" if wav else "sound"
         return ClipMeta(state=ClipState.DAMAGED, container="wav" if wav else path.suffix.lower().lstrip("."),
@@ -68,14 +86,14 @@ def _walk(f: BinaryIO, size: int) -> Chunks:
     while at + 8 <= min(riff_size, size):
         f.seek(at)
         ident, length = struct.unpack("<4sI", f.read(8))
-        if ident == b"ds64" and length >= 16 and big is None:
-            riff64, data64 = struct.unpack("<QQ", f.read(16))
-            big, riff_size = (riff64 + 8, data64), riff64 + 8
         if ident == b"data" and length == 0xFFFFFFFF and big is not None:
             length = big[1]
         if at + 8 + length > size:
             raise _Damaged(f"its {ident.decode('latin-1')!r} chunk declares {length:,} bytes but the file ends "
                            f"{max(size - at - 8, 0):,} bytes into it (it is cut short)")
+        if ident == b"ds64" and length >= 16 and big is None:
+            riff64, data64 = struct.unpack("<QQ", f.read(16))
+            big, riff_size = (riff64 + 8, data64), riff64 + 8
         chunks.setdefault(ident, (at + 8, length))
         at += 8 + length + (length & 1)
     if head[:4] != b"RIFF" and big is None:
@@ -83,6 +101,9 @@ def _walk(f: BinaryIO, size: int) -> Chunks:
     if riff_size > size + 1:  # one byte of slack: some writers count a pad byte they never write
         raise _Damaged(f"its header declares {riff_size:,} bytes but the file holds {size:,} (it is cut short)")
     for need in (b"fmt ", b"data"):
+        if need not in chunks and riff_size < size:
+            raise _Damaged(f"it has no {need.decode().strip()!r} chunk in the {riff_size:,} bytes its header declares "
+                           f"(the file holds {size:,}: the recorder may not have finished writing it)")
         if need not in chunks:
             raise _Damaged(f"it has no {need.decode().strip()!r} chunk")
     for meta in (b"bext", b"iXML"):
@@ -92,40 +113,49 @@ def _walk(f: BinaryIO, size: int) -> Chunks:
     return chunks
 
 
-def _wavinfo(f: BinaryIO, chunks: Chunks) -> tuple[WavInfoReader, int]:
-    """wavinfo's reader over the open file and the format tag (WAVE_FORMAT_EXTENSIBLE's sub-format);
-    a parsing error on the bytes already walked means the chunks themselves are malformed."""
+def _read(f: BinaryIO, chunks: Chunks) -> _Wave:
+    """The fmt chunk (a malformed one: the file is not readable), bext and iXML (a malformed one is said, and
+    the rest of the file is still read)."""
     fmt_at, fmt_len = chunks[b"fmt "]
     if fmt_len < 16:
         raise _Damaged(f"its fmt chunk is {fmt_len} bytes, fewer than the 16 of every WAV")
     f.seek(fmt_at)
     fmt = f.read(min(fmt_len, 40))
-    tag, channels, sample_rate, _, block_align, _ = struct.unpack_from("<HHIIHH", fmt)
+    tag, channels, sample_rate, _, block_align, bits = struct.unpack_from("<HHIIHH", fmt)
     if not (channels and sample_rate and block_align):
         raise _Damaged(f"its fmt chunk gives {channels} channels at {sample_rate} Hz, {block_align} bytes a frame")
     if tag == 0xFFFE and len(fmt) >= 26:
         tag = struct.unpack_from("<H", fmt, 24)[0]
-    for encoding in ("utf-8", "latin-1"):  # bext text is ASCII by the standard; recorders write either
-        f.seek(0)
+    unread = []
+    bext = ixml = None
+    if b"bext" in chunks:
+        f.seek(chunks[b"bext"][0])
+        data = f.read(chunks[b"bext"][1])
+        try:  # ASCII by the standard; recorders write UTF-8 or Latin-1 too
+            try:
+                bext = WavBextReader(data, "utf-8")
+            except UnicodeDecodeError:
+                bext = WavBextReader(data, "latin-1")
+        except struct.error:
+            unread.append(f"bext chunk not read: it is {len(data)} bytes, fewer than the 602 of EBU Tech 3285, "
+                          "so the file has no timecode; take it from the sound report")
+    if b"iXML" in chunks:
+        f.seek(chunks[b"iXML"][0])
+        text = f.read(chunks[b"iXML"][1]).rstrip(b"\0 \r\n\t")
         try:
-            return WavInfoReader(f, bext_encoding=encoding), tag
-        except UnicodeDecodeError:
-            continue
-        except OSError:
-            raise
-        except Exception as exc:  # wavinfo asserts and unpacks as it parses: any failure is in these bytes
-            raise _Damaged(f"its chunks cannot be parsed ({type(exc).__name__}: {exc})") from exc
-    raise AssertionError("latin-1 decodes any bytes")
+            ixml = fromstring(text)
+        except (ParseError, DefusedXmlException) as exc:
+            unread.append(f"iXML chunk not read ({exc}): scene, take, sound roll and track names are not known; "
+                          "take them from the sound report")
+    return _Wave(tag, channels, sample_rate, block_align, bits, bext, ixml, tuple(unread))
 
 
-def _meta(reader: WavInfoReader, tag: int, data_len: int) -> ClipMeta:
-    fmt = reader.fmt
-    assert fmt is not None
-    samples = data_len // fmt.block_align
-    bits = fmt.bits_per_sample
-    codec = _FORMAT.get(tag, f"format 0x{tag:04X}")
-    ixml: Any = reader.ixml.raw_xml if reader.ixml is not None else None
-    desc = dict(_DESC.findall(reader.bext.description)) if reader.bext is not None else {}
+def _meta(wave: _Wave, data_len: int) -> ClipMeta:
+    samples = data_len // wave.block_align
+    bits = wave.bits
+    codec = _FORMAT.get(wave.tag, f"format 0x{wave.tag:04X}")
+    ixml, bext = wave.ixml, wave.bext
+    desc = dict(_DESC.findall(bext.description)) if bext is not None else {}
     extra: dict[str, str] = {}
 
     def ix(path: str, key: str | None = None) -> str | None:
@@ -134,20 +164,20 @@ def _meta(reader: WavInfoReader, tag: int, data_len: int) -> ClipMeta:
         return text or (desc.get(key) if key else None) or None
 
     rate, drop = _timecode_rate(ix("SPEED/TIMECODE_RATE"), ix("SPEED/TIMECODE_FLAG"), desc.get("SPEED"), extra)
-    reference = reader.bext.time_reference if reader.bext is not None else None
+    reference = bext.time_reference if bext is not None else None
     hi, lo = ix("SPEED/TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_HI"), ix("SPEED/TIMESTAMP_SAMPLES_SINCE_MIDNIGHT_LO")
     if reference is None and hi and lo and hi.isdigit() and lo.isdigit():
         reference = int(hi) << 32 | int(lo)
     stamp_rate = ix("SPEED/TIMESTAMP_SAMPLE_RATE")
-    clock = int(stamp_rate) if stamp_rate and stamp_rate.isdigit() and int(stamp_rate) > 0 else fmt.sample_rate
+    clock = int(stamp_rate) if stamp_rate and stamp_rate.isdigit() and int(stamp_rate) > 0 else wave.sample_rate
     tc_in = tc_out = None
     if reference is not None:
         tc_in = from_samples(reference, clock, rate or DEFAULT_RATE, drop)
         tc_out = from_samples(reference + max(samples - 1, 0), clock, rate or DEFAULT_RATE, drop)
     else:
         extra.pop("timecode_rate", None)  # no timecode, so no rate was assumed for it
-    if reader.bext is not None:
-        b = reader.bext
+    if bext is not None:
+        b = bext
         extra.update({k: v for k, v in (("originator", b.originator), ("description", b.description.strip()),
                                         ("originator_reference", b.originator_ref),
                                         ("recorded", f"{b.originator_date} {b.originator_time}".strip())) if v})
@@ -155,10 +185,11 @@ def _meta(reader: WavInfoReader, tag: int, data_len: int) -> ClipMeta:
         if value := ix(path, path):
             extra[key] = value
     return ClipMeta(
-        container="wav", codec=f"{codec} {bits}-bit" if bits else codec, audio_channels=fmt.channel_count,
-        sample_rate=fmt.sample_rate, bit_depth=bits or None, duration=samples / fmt.sample_rate,
-        fps=_rate_str(rate), tc_in=tc_in, tc_out=tc_out, scene=ix("SCENE", "SCENE"), take=ix("TAKE", "TAKE"),
-        tape=ix("TAPE", "TAPE"), tracks=_tracks(ixml, desc, fmt.channel_count), extra=extra)
+        problems=wave.unread, container="wav", codec=f"{codec} {bits}-bit" if bits else codec,
+        audio_channels=wave.channels, sample_rate=wave.sample_rate, bit_depth=bits or None,
+        duration=samples / wave.sample_rate, fps=_rate_str(rate), tc_in=tc_in, tc_out=tc_out,
+        scene=ix("SCENE", "SCENE"), take=ix("TAKE", "TAKE"), tape=ix("TAPE", "TAPE"),
+        tracks=_tracks(ixml, desc, wave.channels), extra=extra)
 
 
 def _timecode_rate(ixml_rate: str | None, ixml_flag: str | None, speed: str | None,

@@ -189,9 +189,10 @@ def _patched(data: bytes, ident: bytes, length: int) -> bytes:
     (lambda d: b"\x00garbage" * 100, "it does not start as a WAV file does"),
     (lambda d: _patched(d, b"data", 10_000_000), "'data' chunk declares 10,000,000 bytes but the file ends"),
     (lambda d: d[:d.index(b"iXML")], "its header declares"),  # the iXML after the audio is lost
-    (lambda d: d.replace(b"WAVEfmt ", b"WAVEfmx "), "it has no 'fmt' chunk"),
-    (lambda d: stillgen.riff(d[12:d.index(b"bext")] + stillgen.chunk(b"bext", bytes(100)) + d[d.index(b"data"):]),
-     "its chunks cannot be parsed (error: unpack requires a buffer of 602 bytes)"),
+    (lambda d: d.replace(b"WAVEfmt ", b"WAVEfmx "), "it has no 'fmt' chunk; check"),
+    (lambda d: d[:4] + bytes(4) + d[8:], "it has no 'fmt' chunk in the 8 bytes its header declares (the file holds "
+     "577,464: the recorder may not have finished writing it)"),
+    (lambda d: d[:4] + struct.pack("<I", 100) + d[8:], "it has no 'data' chunk in the 108 bytes its header"),
     (lambda d: stillgen.riff(stillgen.chunk(b"fmt ", bytes(16)) + d[d.index(b"bext"):]),
      "its fmt chunk gives 0 channels at 0 Hz"),
 ])
@@ -204,6 +205,33 @@ def test_an_unreadable_or_cut_short_wav_is_possibly_damaged_and_named(tmp_path: 
     assert problem.startswith(f"{group.files[0]} is not a readable WAV file: ")
     assert said in problem
     assert problem.endswith("; check the recorder's copy of it")
+
+
+@pytest.mark.parametrize("payload", [bytes(4096), b"\x01\x02 not xml <<<>>> &&&", Ixml(scene="1").xml()[:70],
+                                     b'<!DOCTYPE x [<!ENTITY a "aaaa">]><BWFXML><SCENE>&a;</SCENE></BWFXML>'])
+def test_an_unreadable_ixml_is_said_and_the_rest_of_the_file_read(tmp_path: Path, payload: bytes) -> None:
+    """A recorder that reserved its iXML chunk and lost power leaves zeros there: the audio is whole. XML with
+    entities (a card's bytes are anyone's) is not expanded."""
+    wav = recorder_wav(ixml=None, extra_chunks=[stillgen.chunk(b"iXML", payload)])
+    group = sound(tmp_path, wav)
+    meta = read_audio(tmp_path, group, [])
+    assert meta.state is ClipState.READ
+    assert (meta.tc_in, meta.audio_channels, meta.duration) == ("01:00:00:00", 4, pytest.approx(2.0))
+    assert meta.scene == "12A"  # from the bext description's sSCENE= line
+    (problem,) = meta.problems
+    assert problem.startswith("iXML chunk not read (")
+    assert problem.endswith("): scene, take, sound roll and track names are not known; take them from the sound "
+                            "report")
+
+
+def test_a_short_bext_is_said_and_the_audio_still_read(tmp_path: Path) -> None:
+    data = recorder_wav().data()
+    short = stillgen.chunk(b"bext", bytes(100))
+    data = stillgen.riff(data[12:data.index(b"bext")] + short + data[data.index(b"data"):])
+    meta = read_audio(tmp_path, sound(tmp_path, data), [])
+    assert meta.state is ClipState.READ and meta.tc_in is None and meta.scene == "12A"  # iXML still read
+    assert meta.problems == ("bext chunk not read: it is 100 bytes, fewer than the 602 of EBU Tech 3285, so the "
+                             "file has no timecode; take it from the sound report",)
 
 
 def test_a_missing_file_raises_oserror(tmp_path: Path) -> None:
