@@ -6,13 +6,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from datawrangler import platform
-from datawrangler.platform import linux
+from datawrangler.platform import linux, macos
 from datawrangler.platform.base import MountInfo, containing_mount, mounts_under
+from tests.faultfs import KernelMount
 
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's mount table")
 
@@ -23,6 +25,40 @@ def test_only_mounts_strictly_under_a_root_count(tmp_path: Path) -> None:
              MountInfo(root + "/A001", "exfat", "/dev/sdb1", "8:17"),
              MountInfo(root + "x/B001", "exfat", "/dev/sdc1", "8:33")]
     assert list(mounts_under(table, [root])) == [root + "/A001"]
+
+
+def test_a_mount_at_a_root_the_user_added_counts_only_when_asked_for(tmp_path: Path) -> None:
+    """/mnt itself may be a mount (a cloud machine's scratch disk): never a card root's own volume; a reader's
+    fixed mount point that the user listed is."""
+    table = [MountInfo("/mnt", "ext4", "/dev/sdb1", "8:17"), MountInfo("/srv/reader", "exfat", "/dev/sdc1", "8:33"),
+             MountInfo("/srv/reader/inner", "exfat", "/dev/sdd1", "8:49")]
+    assert list(mounts_under(table, ["/mnt", "/srv/reader"])) == ["/srv/reader/inner"]
+    assert list(mounts_under(table, ["/mnt", "/srv/reader"], at=["/srv/reader"])) == ["/srv/reader",
+                                                                                      "/srv/reader/inner"]
+
+
+@pytest.mark.parametrize(("fstype", "source", "network"), [
+    ("nfs4", "nas:/footage", True), ("cifs", "//nas/footage", True), ("fuse.sshfs", "dit@nas:/footage", True),
+    ("fuse.mystery", "dit@nas:footage", True), ("fuse", "//server/share", True),
+    ("exfat", "/dev/sdb1", False), ("tmpfs", "tmpfs", False), ("fuse.faultfs", "faultfs", False),
+    ("zfs", "tank/footage", False), ("overlay", "overlay", False),
+])
+def test_a_network_filesystem_is_known_by_its_type_or_its_server(fstype: str, source: str, network: bool) -> None:
+    assert platform.is_network(MountInfo("/mnt/x", fstype, source, "0:60")) is network
+
+
+@pytest.mark.root
+def test_macos_lists_the_mounts_in_its_roots_and_at_the_users(tmp_path: Path,
+                                                            tmpfs_at: Callable[[Path], KernelMount]) -> None:
+    """macOS has no mount table here: it lists the entries of /Volumes that are mount points (run on this
+    machine's real mounts: the listing is plain os calls), and the user's roots that are mount points."""
+    volumes, reader = tmp_path / "Volumes", tmp_path / "reader"
+    (volumes / "plain folder").mkdir(parents=True)
+    card = tmpfs_at(volumes / "A001")
+    tmpfs_at(reader)
+    found = macos.current([str(volumes)], at=[str(reader)])
+    assert sorted(found) == [str(card.mountpoint), str(reader)]
+    assert sorted(macos.current([str(volumes)])) == [str(card.mountpoint)]
 
 
 def test_a_later_mount_over_the_same_point_hides_the_earlier() -> None:
