@@ -103,6 +103,8 @@ def _dpx(f: BinaryIO) -> FrameHeader:
     width, height = _size(*struct.unpack_from(order + "2I", head, 772))
     descriptor, transfer, _, bits = head[800:804]
     packing, encoding = struct.unpack_from(order + "2H", head, 804)
+    if bits not in (1, 8, 10, 12, 16, 32, 64):
+        raise HeaderError(f"its bit depth ({bits}) is not one a DPX file has")
     extra = {k: v for k, v in (("creator", _text(head[160:260])), ("project", _text(head[260:460])),
                                ("input device", _text(head[1556:1588]))) if v}
     extra["descriptor"] = _DPX_DESCRIPTOR.get(descriptor, str(descriptor))

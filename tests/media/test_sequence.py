@@ -210,6 +210,7 @@ def test_arriraw_on_a_missing_drive_raises_oserror(tmp_path: Path) -> None:
     ("dpx", b"\x89PNG\r\n\x1a\n" + bytes(3000), "not a DPX file (it starts with b'\\x89PNG'"),
     ("dpx", stillgen.dpx_bytes()[:900], "its header is cut short (900 of at least 1664 bytes)"),
     ("dpx", stillgen.dpx_bytes()[:772] + bytes(8) + stillgen.dpx_bytes()[780:], "impossible image size (0x0)"),
+    ("dpx", stillgen.dpx_bytes()[:803] + b"\xff" + stillgen.dpx_bytes()[804:], "its bit depth (255) is not one a DPX"),
     ("exr", stillgen.exr_bytes()[:200], "cut short"),
     ("exr", b"garbage" * 50, "not an OpenEXR file"),
     ("tif", b"II*\0" + b"\xff\xff\xff\x7f" + bytes(40), "cut short or malformed"),
