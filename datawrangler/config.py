@@ -83,7 +83,8 @@ class Settings:
     overlap_verify: bool = True  # read back file k while file k+1 is being written
     production: str = ""
     operator: str = ""
-    mount_roots: tuple[str, ...] = ()  # where cards mount; empty: the platform's (/media, /Volumes, ...)
+    mount_roots: tuple[str, ...] = ()  # roots the user added: every local volume at or under one is a card; the
+    # platform's roots (/media, /Volumes, ...) are watched besides, for removable media only
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

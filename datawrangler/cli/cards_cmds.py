@@ -24,6 +24,7 @@ from datawrangler.core.scan import SourceFile, scan_source
 from datawrangler.core.words import human_bytes, plural, when
 from datawrangler.platform import Volume, describe
 from datawrangler.store.db import open_catalog
+from datawrangler.volumes.cards import CardFilter
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
 
 
@@ -45,8 +46,9 @@ def register(subparsers: Any) -> None:
                               "card until Ctrl-C. With --auto PRESET, offload each recognised card with the preset "
                               "(presets.json in the config folder), and eject it if the preset says so.")
     w.add_argument("--root", action="append", metavar="DIR",
-                   help="a mount root to watch (repeatable; default: settings 'mount_roots', else the "
-                   "platform's: /media, /media/$USER, /run/media/$USER, /mnt; /Volumes on macOS)")
+                   help="a folder whose volumes are all cards (repeatable; default: the settings' 'mount_roots'); "
+                   "removable media under the platform's roots (/media, /run/media/$USER, /mnt; /Volumes on "
+                   "macOS) are found anyway, network shares and fixed disks never")
     w.add_argument("--auto", metavar="PRESET", help="offload recognised cards with this preset")
     w.add_argument("--existing", action="store_true", help="also report volumes mounted before the watch began")
     w.add_argument("--duration", type=float, metavar="SECONDS", help="stop after SECONDS (default: until Ctrl-C)")
@@ -115,7 +117,8 @@ def _catalog_view(args: argparse.Namespace, card: CardInfo, files: list[SourceFi
     elif name.collision is not None:
         msg = "REEL COLLISION: " + name.collision.message
     else:
-        msg = f"a new card; it would be reel {name.reel}" + (" (from the counter)" if name.from_counter else "")
+        msg = (f"a new card; it would be reel {name.reel}" + (" (from the counter)" if name.from_counter else "")
+               if name.reel is not None else "an empty card (no files after the ignore rules): no reel name")
     return {"message": msg, "reel": name.reel, "from_counter": name.from_counter,
             "known_offload": name.known.last_offload_id if name.known else None,
             "exact": name.known.exact if name.known else None,
@@ -146,7 +149,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Every mount, unmount, recognised card and auto-offload step: an event and its line on stdout; a
     warning or error (an unreadable card, a failed auto-offload) on stderr. The watch goes on."""
     settings = load_settings()
-    roots = args.root or list(settings.mount_roots) or list(mounttable.default_roots())
+    cards = CardFilter.for_roots(args.root) if args.root else CardFilter(user_roots=settings.mount_roots)
     out = Output.of(args)
     auto: AutoOffloader | None = None
     if args.auto:
@@ -182,10 +185,13 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 out.error("inspect_failed", f"cannot inspect {v.mount_point}: {exc}", mount_point=v.mount_point)
                 return
             what = "not a recognised camera card" if card.generic else f"{card.vendor} {card.family}"
-            out.event("card", f"card: {v.mount_point}: {what}; reel {card.reel or '-'}; "
+            reel = card.reel if card.file_count else None  # an empty volume is given no reel
+            out.event("card", f"card: {v.mount_point}: {what}; reel {reel or '-'}; "
                       f"{plural(card.clip_count, 'clip')}", mount_point=v.mount_point, card=_card_json(card))
 
-    monitor = VolumeMonitor(on_volume, roots, report_existing=args.existing)
+    monitor = VolumeMonitor(on_volume, cards=cards, report_existing=args.existing,
+                            on_ignored=lambda d: out.event("ignored", f"ignored: {d}", mount_point=d.mount_point,
+                                                           reason=d.why))
     out.event("watching", "watching " + ", ".join(monitor.roots)
               + (f" (auto-offload: {args.auto})" if args.auto else "") + "; Ctrl-C to stop",
               roots=list(monitor.roots), auto=args.auto)

@@ -139,3 +139,16 @@ def test_watch_auto_offloads_with_a_preset(tmp_path: Path, make_card: CardBuilde
         assert (roll / "C003R1AB/C003C001_231014_R1AB.mov").stat().st_size == 5000
         assert list((roll / "ascmhl").glob("0001_C003R1AB_*.mhl"))
         assert list(roll.glob("*.md5"))
+
+
+def test_inspect_an_empty_card_with_a_catalog_names_no_reel(make_card: CardBuilder, dest_dirs: Callable,
+                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty volume is never given a reel name, not even the counter's next one (issue 16)."""
+    assert cli.main(["offload", str(make_card(name="A001R2EC")), *map(str, dest_dirs(2)), "-q"]) == 0  # a catalog
+    capsys.readouterr()
+    empty = tmp_path / "EMPTY"
+    (empty / ".fseventsd").mkdir(parents=True)
+    assert cli.main(["inspect", str(empty), "--json"]) == 0
+    (obj,) = _lines(capsys.readouterr().out)
+    assert obj["catalog"]["reel"] is None
+    assert obj["catalog"]["message"] == "an empty card (no files after the ignore rules): no reel name"

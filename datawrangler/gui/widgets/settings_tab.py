@@ -80,7 +80,7 @@ class SettingsTab(QWidget):
         self.sound = QCheckBox("Play a sound when an offload ends")
         self.awake = QCheckBox("Keep the computer awake while offloading")
         self.roots = QLineEdit()
-        self.roots.setPlaceholderText("default: /media/$USER, /run/media/$USER, /Volumes")
+        self.roots.setPlaceholderText("folders whose volumes are all cards (removable media are found anyway)")
 
         form = QFormLayout()
         prow = QHBoxLayout()
