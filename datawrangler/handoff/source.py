@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datawrangler.core.events import FileResult
 from datawrangler.core.hashing import mhl_order
 from datawrangler.core.plan import OffloadPlan
-from datawrangler.handoff.history import History, HistoryError, load
+from datawrangler.handoff.history import History, load_lenient
 from datawrangler.store.handoff_names import ASCMHL_FOLDER
 
 
@@ -38,23 +38,29 @@ class SourceReport:
 
 
 class SourceHistory:
-    """Compares each FileResult's card digests with the digests the history first recorded for its path."""
+    """Compares each FileResult's card digests with the digests the history first recorded for its path.
 
-    def __init__(self, history: History, problems: Iterable[str] = ()) -> None:
+    `history` is None when the card's history was refused (handoff.history): nothing is compared, the
+    report carries why, and each destination starts a history of its own instead of continuing that one."""
+
+    def __init__(self, history: History | None, problems: Iterable[str] = (), root: str = "") -> None:
         self.history = history
-        self.expected = history.expected()
-        self.sizes = {p: r.size for p, r in history.paths().items()}
-        self._report = SourceReport(history.root, len(history.generations), problems=list(problems))
+        self.expected = history.expected() if history else {}
+        self.sizes = {p: r.size for p, r in history.paths().items()} if history else {}
+        self._report = SourceReport(history.root if history else root, len(history.generations) if history else 0,
+                                    problems=list(problems))
         self._seen: set[str] = set()
 
     @property
     def algorithms(self) -> tuple[str, ...]:
         """The algorithms the history's original hashes use (what a comparison needs)."""
-        found = {h.algorithm for g in self.history.generations for r in g.records for h in r.hashes
-                 if h.action == "original"}
+        found = {h.algorithm for g in (self.history.generations if self.history else ()) for r in g.records
+                 for h in r.hashes if h.action == "original"}
         return tuple(mhl_order(found))
 
     def check(self, f: FileResult) -> None:
+        if self.history is None:
+            return  # refused: there is nothing to compare with
         expected = self.expected.get(f.rel_path)
         if expected is None:
             self._report.new.append(f.rel_path)
@@ -86,16 +92,18 @@ class SourceHistory:
 
 def prepare_source(plan: OffloadPlan) -> tuple[OffloadPlan, SourceHistory | None]:
     """The plan to run (with the history's algorithms added and its ascmhl/ folders not copied as card
-    files: the destination gets the history as a history) and the checker, or (plan, None)."""
-    problems: list[str] = []
-    try:
-        history = load(plan.source)
-    except HistoryError as exc:
-        problems.append(str(exc))
-        history = load(plan.source, check=False)
-    if history is None:
+    files: the destination gets the history as a history) and the checker, or (plan, None).
+
+    A history that is refused (a path out of the card, a DTD, a file too large, not XML...) is never used
+    and its folder is not copied either (it is not footage); the checker then only reports why."""
+    history, problems = load_lenient(plan.source)
+    if history is None and not problems:
         return plan, None
-    src = SourceHistory(history, problems)
+    if history is None:
+        problems = [f"The card's own ASC MHL history was not used: {problems[0]} The card's files are copied and "
+                    "verified as usual without it; its ascmhl folder is not copied, and each destination starts a "
+                    "new history."]
+    src = SourceHistory(history, problems, root=plan.source)
     algorithms = plan.algorithms + tuple(a for a in src.algorithms if a not in plan.algorithms)
     ignore = plan.ignore if ASCMHL_FOLDER in plan.ignore else (*plan.ignore, ASCMHL_FOLDER)
     return dataclasses.replace(plan, algorithms=algorithms, ignore=ignore), src

@@ -3,14 +3,17 @@ or add those histories to the catalog (`import`).
 
 Each file is re-read bypassing the OS cache and hashed in the algorithm of its original hash, as the
 reference implementation does; missing files, mismatches, files the history does not know (less the
-history's ignore patterns) and a broken chain are reported.
+history's ignore patterns) and a broken chain are reported. A history that is refused (handoff.history), or
+whose paths lead outside the roll through a symbolic link, is reported and neither read nor imported.
 """
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -20,7 +23,8 @@ from datawrangler import platform
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
-from datawrangler.handoff.history import History, HistoryError, find_histories, load
+from datawrangler.handoff.history import ADVICE, History, HistoryError, find_histories, load, load_lenient
+from datawrangler.handoff.untrusted import escape_through_links
 from datawrangler.store.handoff import ImportedFile, record_import
 from datawrangler.store.handoff_names import ASCMHL_FOLDER, ASCMHL_IGNORE
 
@@ -66,6 +70,8 @@ def ignored(patterns: Iterable[str], rel: str, is_dir: bool) -> bool:
 
 
 def _hash(path: str, algorithm: str, buf: bytearray) -> str:
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the read, a device never end
+        raise OSError(errno.EINVAL, "not a plain file: never read", path)
     mh = MultiHasher([algorithm])
     view = memoryview(buf)
     fd, _bypassed = platform.open_for_verify(path)
@@ -77,15 +83,29 @@ def _hash(path: str, algorithm: str, buf: bytearray) -> str:
     return mh.hexdigests()[algorithm]
 
 
+def outside_problem(history: History) -> str | None:
+    """Why the history cannot be used on this drive: a path it records leads outside its roll through a
+    symbolic link (the names themselves were checked when it was read). None: every path stays inside."""
+    found = escape_through_links(history.root, history.paths())
+    if found is None:
+        return None
+    rel, real = found
+    return (f"The ASC MHL history in {history.folder} records {rel!r}, which leads outside {history.root} through a "
+            f"symbolic link (to {real}): the history is refused and none of its files is read. {ADVICE}")
+
+
 def check_roll(root: str, on_file: Callable[[str, str], None] | None = None) -> RollCheck:
+    """Re-read every file the roll's history records, against its original hash. A history that is refused,
+    or that leads outside the roll, is reported and nothing is read."""
     out = RollCheck(root)
-    try:
-        history = load(root)
-    except HistoryError as exc:
-        out.problems.append(str(exc))
-        history = load(root, check=False)
+    history, problems = load_lenient(root)
+    out.problems += problems
     if history is None:
-        out.problems.append(f"{root} has no ASC MHL history.")
+        if not problems:
+            out.problems.append(f"{root} has no ASC MHL history.")
+        return out
+    if (outside := outside_problem(history)) is not None:
+        out.problems.append(outside)
         return out
     out.generations = len(history.generations)
     buf = bytearray(CHUNK)
@@ -147,6 +167,9 @@ def import_drive(db: Database, target: str) -> list[tuple[str, int | None, str]]
             out.append((root, None, f"not imported: {exc}"))
             continue
         assert history is not None
+        if (outside := outside_problem(history)) is not None:
+            out.append((root, None, f"not imported: {outside}"))
+            continue
         known = {r[0] for r in db.conn.execute("SELECT path FROM destinations WHERE state = 'imported'")}
         if root in known:
             out.append((root, None, "already imported"))
@@ -157,11 +180,14 @@ def import_drive(db: Database, target: str) -> list[tuple[str, int | None, str]]
             for a in digests:
                 if a not in algorithms:
                     algorithms.append(a)
-            last = max(g.number for g in history.generations if any(r.path == path for r in g.records))
             files.append(ImportedFile(path, rec.size or 0, rec.mtime_ns or 0, digests,
-                                      f"from ASC MHL generation {last}"))
+                                      f"from ASC MHL generation {history.last_generation(path)}"))
         message = (f"imported {plural(len(files), 'file')} from "
                    f"{plural(len(history.generations), 'ASC MHL generation')}")
-        oid = record_import(db, root, files, algorithms, _fingerprint(history), message)
+        try:
+            oid = record_import(db, root, files, algorithms, _fingerprint(history), message)
+        except ValueError as exc:  # the catalog's own check of the paths (the history's was first)
+            out.append((root, None, f"not imported: {exc}"))
+            continue
         out.append((root, oid, message))
     return out

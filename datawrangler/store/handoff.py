@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from sqlite_utils import Database
 from datawrangler import __version__
 from datawrangler.store import offloads
 from datawrangler.store.handoff_names import SIDECAR_SUFFIXES, sidecar_name
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,13 @@ def destinations_at(db: Database, roll: str) -> list[int]:
     return [r[0] for r in db.conn.execute("SELECT id, path FROM destinations") if os.path.normpath(r[1]) == norm]
 
 
+def inside_roll(rel: str) -> bool:
+    """Can this recorded path only name a file under its roll? Relative, '/'-separated, no '..' (nor between
+    backslashes, Windows' separator), no drive letter, no NUL. A later re-verify reads the roll joined with it."""
+    return (bool(rel) and "\x00" not in rel and not rel.startswith(("/", "\\")) and not _DRIVE.match(rel)
+            and ".." not in re.split(r"[/\\]", rel))
+
+
 @dataclass(frozen=True)
 class ImportedFile:
     rel_path: str
@@ -161,6 +171,9 @@ def record_import(db: Database, roll: str, files: Sequence[ImportedFile], algori
     from datawrangler.store import cards
     from datawrangler.store.volumes import identify, record_volume
 
+    for f in files:  # handoff.history refuses such a history first; the catalog never holds one either way
+        if not inside_roll(f.rel_path):
+            raise ValueError(f"{f.rel_path!r} is not a path inside {roll}: the history was not imported.")
     now = time.time()
     plan = OffloadPlan(source=roll, destinations=(roll,), algorithms=tuple(algorithms))
     with db.atomic():
