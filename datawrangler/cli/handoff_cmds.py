@@ -1,12 +1,13 @@
-"""Handoff on the command line: `import DRIVE`, `mhl-verify PATH`, `mhl-write OFFLOAD`, and what `verify`
-calls (`verify_if_unknown`, `after_reverify`, `file_printer`). An offload writes its handoff files through
-app.offload."""
+"""Handoff on the command line: `import DRIVE`, `mhl-verify PATH`, `mhl-write OFFLOAD`, `ale OFFLOAD|--day DAY
+-o FILE`, and what `verify` calls (`verify_if_unknown`, `after_reverify`, `file_printer`). An offload writes its
+handoff files (the editorial ones too) through app.offload."""
 
 from __future__ import annotations
 
 import argparse
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
@@ -14,6 +15,7 @@ from sqlite_utils import Database
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.words import agree, plural
+from datawrangler.handoff.editorial import EditorialError, write_day_ale, write_offload_ale
 from datawrangler.handoff.history import find_histories
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
@@ -126,6 +128,36 @@ def cmd_mhl_write(args: argparse.Namespace) -> int:
     return EXIT_OK if result.written else EXIT_ERRORS
 
 
+def cmd_ale(args: argparse.Namespace) -> int:
+    """Exit 0: written; 1: writing failed; 2: nothing to write (no such offload, no clips, a bad day or path)."""
+    out = Output.of(args)
+    if (args.offload is None) == (args.day is None):
+        out.error("bad_argument", "Give an offload or a day, not both and not neither: e.g. 'datawrangler ale 12 -o "
+                  "A001.ale' or 'datawrangler ale --day 2023-10-14 -o day.ale'.")
+        return EXIT_REFUSED
+    kind = "clip_csv" if args.clip_csv else "ale"
+    target = Path(args.output).expanduser()
+    db, _ = open_db(args)
+    try:
+        if args.day is not None:
+            result = write_day_ale(db, args.day, target, day_start=args.day_start, kind=kind)
+        else:
+            result = write_offload_ale(db, args.offload, target, kind=kind)
+    except EditorialError as exc:
+        out.error(exc.code, str(exc))
+        return EXIT_REFUSED
+    except OSError as exc:
+        out.error("write_failed", f"Could not write {target} ({exc.strerror or exc}): choose a place you can write "
+                  "to, or free some space.")
+        return EXIT_ERRORS
+    finally:
+        db.close()
+    for w in result.warnings:
+        out.warning(w, "handoff")
+    out.say("handoff", f"{'clip CSV' if args.clip_csv else 'ALE'} written: {target}", paths=result.written)
+    return EXIT_OK
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS, help="the catalog file")
@@ -154,6 +186,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--manifest-json", action="store_true")
     w.add_argument("--no-ascmhl", action="store_true")
     w.set_defaults(func=cmd_mhl_write)
+
+    a = sub.add_parser("ale", parents=[common], help="an Avid ALE (or clip CSV) of an offload's or a day's clips",
+                       description="Write an Avid ALE of the clips the catalog holds for OFFLOAD, or for every offload "
+                       "started on a shooting day (--day), to FILE; --clip-csv writes the clip CSV instead. The "
+                       "offloads' rolls get theirs when the preset asks for them.")
+    a.add_argument("offload", type=int, nargs="?", help="the offload's id (datawrangler history)")
+    a.add_argument("--day", metavar="YYYY-MM-DD", help="every offload started that day (local time)")
+    a.add_argument("--day-start", metavar="HH:MM", default="00:00",
+                   help="when the shooting day starts (a night shoot offloading at 2 a.m.: 06:00)")
+    a.add_argument("-o", "--output", metavar="FILE", required=True, help="the file to write")
+    a.add_argument("--clip-csv", action="store_true", help="the clip CSV (every field of every clip) instead")
+    a.set_defaults(func=cmd_ale)
 
 
 __all__ = ["after_reverify", "file_printer", "register", "verify_if_unknown"]

@@ -3,6 +3,8 @@ of truth: a file is listed as verified only if its copy there is verified in the
 
 Per roll, in this order: the optional sidecars (checksum lists, legacy MHL 1.1, CSV and JSON manifests),
 then the ASC MHL generation (process `transfer`) whose ignore patterns name those sidecars, then the chain.
+The editorial files (ALE, clip CSV: handoff.editorial) come later, once the clips are read from a verified
+copy; the generation names them among its ignore patterns already, so that `ascmhl verify` never calls them new.
 Nothing is written for an offload that was interrupted, cancelled or is still running.
 """
 
@@ -22,8 +24,10 @@ from datawrangler.handoff.common import CreatorInfo, utc_now, write_atomic, xml_
 from datawrangler.handoff.history import History, HistoryError, load
 from datawrangler.store.handoff import FileRow, OffloadSummary, latest_reverify, offload_files, offload_summary
 from datawrangler.store.handoff_names import (
+    ALE_SUFFIX,
     ASCMHL_CHAIN,
     ASCMHL_FOLDER,
+    CLIP_CSV_SUFFIX,
     CSV_SUFFIX,
     JSON_SUFFIX,
     LEGACY_MHL_SUFFIX,
@@ -31,6 +35,7 @@ from datawrangler.store.handoff_names import (
 )
 
 NOT_WRITTEN = ("running", "interrupted", "cancelled")
+EDITORIAL_KINDS = ("ale", "clip_csv")  # written by handoff.editorial after the clips are read
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,10 @@ def sidecar_names(roll: str, started_at: float, options: HandoffOptions, algorit
         out["csv"] = sidecar_name(roll, started_at, CSV_SUFFIX)
     if options.json:
         out["json"] = sidecar_name(roll, started_at, JSON_SUFFIX)
+    if options.ale:
+        out["ale"] = sidecar_name(roll, started_at, ALE_SUFFIX)
+    if options.clip_csv:
+        out["clip_csv"] = sidecar_name(roll, started_at, CLIP_CSV_SUFFIX)
     return out
 
 
@@ -145,7 +154,12 @@ def _write_roll(db: Database, summary: OffloadSummary, dest_id: int, roll: str, 
     written_names: list[str] = []
     for kind, name in names.items():
         if name in card_paths:
-            result.warnings.append(f"{roll}: the card has a file named {name}; the {kind} file was not written.")
+            if kind not in EDITORIAL_KINDS:  # handoff.editorial says it when it comes to write the file
+                result.warnings.append(f"{roll}: the card has a file named {name}; the {kind} file was not "
+                                       "written.")
+            continue
+        if kind in EDITORIAL_KINDS:
+            written_names.append(name)  # not yet written (handoff.editorial), but ignored by this generation
             continue
         if size_only and kind != "csv" and kind != "json":
             result.warnings.append(f"{roll}: verify mode 'size': no copy was read back, so no {kind} list "

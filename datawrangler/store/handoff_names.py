@@ -1,5 +1,6 @@
 """The names of the handoff files in a roll folder, in one place: the ASC MHL folder, its chain and manifests,
-and the sidecars (checksum lists, legacy MHL 1.1, CSV and JSON manifests) at the top of the roll.
+and the sidecars (checksum lists, legacy MHL 1.1, CSV and JSON manifests, and the editorial handoff: an Avid ALE
+and a clip CSV) at the top of the roll.
 
 They live here, below `handoff`, because both sides need the same names: `handoff` writes and reads the files,
 and the store's re-verify tells DataWrangler's own files in a roll from files that are not in the offload
@@ -20,9 +21,15 @@ ASCMHL_CHAIN = "ascmhl_chain.xml"
 ASCMHL_MANIFEST = re.compile(r"^(\d{4,})(?:_(.+))?\.mhl$")  # 0001_A001R2EC_2023-10-14_224105Z.mhl
 ASCMHL_IGNORE = (".DS_Store", ASCMHL_FOLDER, ASCMHL_FOLDER + "/")  # what ascmhl itself always ignores
 
-# One sidecar per kind: the checksum lists (core.hashing's LIST_ALGORITHMS), legacy MHL 1.1, CSV and JSON.
+# One sidecar per kind: the checksum lists (core.hashing's LIST_ALGORITHMS), legacy MHL 1.1, CSV and JSON, the
+# ALE and the clip CSV (A001R2EC_2023-10-14_224105Z.ale, A001R2EC_2023-10-14_224105Z.clips.csv). The editorial
+# files are written after the ASC MHL generation (once the clips are read), so that generation ignores their names
+# in advance; they are DataWrangler's own files for the re-verify too.
 LEGACY_MHL_SUFFIX, CSV_SUFFIX, JSON_SUFFIX = "mhl", "csv", "json"
-SIDECAR_SUFFIXES = (*(REGISTRY[a].list_suffix for a in LIST_ALGORITHMS), LEGACY_MHL_SUFFIX, CSV_SUFFIX, JSON_SUFFIX)
+ALE_SUFFIX, CLIP_CSV_SUFFIX = "ale", "clips.csv"
+EDITORIAL_SUFFIXES = (ALE_SUFFIX, CLIP_CSV_SUFFIX)
+SIDECAR_SUFFIXES = (*(REGISTRY[a].list_suffix for a in LIST_ALGORITHMS), LEGACY_MHL_SUFFIX, CSV_SUFFIX, JSON_SUFFIX,
+                    *EDITORIAL_SUFFIXES)
 
 
 def _roll_name(roll: str) -> str:
