@@ -1,4 +1,5 @@
-"""Catalog reads for the History tab, one page at a time (lazy loading), run on worker threads.
+"""Catalog reads for the History tab, one page at a time (lazy loading), and the clip list of a card or an
+offload; run on worker threads.
 
 `store.history.offloads` answers the CLI's `history` (with a limit but no offset, and a query per row for
 the destinations); a window that scrolls through a season of offloads needs pages and one query per
@@ -10,8 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
+from datawrangler.core.clips import ClipState
 from datawrangler.gui.jobs import open_db
+from datawrangler.store import history
+from datawrangler.store.cards import lineage_offloads
+from datawrangler.store.clips import ClipRow, offload_clips, thumbnails_root
 from datawrangler.store.history import Filters, where_clause
 from datawrangler.store.liveness import mark_interrupted
 
@@ -138,3 +144,57 @@ def resumable(catalog: str | os.PathLike[str] | None, days: float = 7.0) -> list
     for state in ("interrupted", "cancelled"):
         out += history_page(catalog, HistoryQuery(since=since, state=state), 0, 50)
     return sorted(out, key=lambda r: r.started_at)
+
+
+@dataclass(frozen=True)
+class ClipList:
+    """The clips the window lists for a card or an offload, where their thumbnails are, and which offloads
+    they come from (the newest last: 'datawrangler clips OFFLOAD --read' names it when none were read)."""
+
+    clips: tuple[ClipRow, ...]
+    thumbnails_root: Path | None
+    offloads: tuple[int, ...]
+    label: str = ""  # the offload's reel (or roll) when one offload was asked for
+
+
+def latest_reads(rows: list[ClipRow]) -> list[ClipRow]:
+    """One row per clip of a card offloaded more than once (again, or incrementally): the latest read, in
+    catalog order, unless that one could not read the clip (no verified copy) and an earlier one could."""
+    chosen: dict[tuple[str, str], ClipRow] = {}
+    for r in rows:  # oldest offload first
+        key = (r.name, r.kind.value)
+        before = chosen.get(key)
+        if before is None or r.state is not ClipState.UNAVAILABLE or before.state is ClipState.UNAVAILABLE:
+            chosen[key] = r
+    keep = {id(r) for r in chosen.values()}
+    return [r for r in rows if id(r) in keep]
+
+
+def card_clip_list(catalog: str | os.PathLike[str] | None, card_id: int | None,
+                   offload_id: int | None = None) -> ClipList:
+    """The clips of every offload of a card's lineage (a card that grew, offloaded again). A card the window
+    knows only by the offload it just made (a new card: it had no id when it was inspected) is found through
+    that offload."""
+    db = open_db(catalog)
+    try:
+        if card_id is None and offload_id is not None:
+            row = history.offload(db, offload_id)
+            card_id = row["card_id"] if row else None
+        ids = lineage_offloads(db, card_id) if card_id is not None else []
+        if not ids and offload_id is not None:
+            ids = [offload_id]
+        rows = latest_reads([c for oid in ids for c in offload_clips(db, oid)])
+        return ClipList(tuple(rows), thumbnails_root(db), tuple(ids))
+    finally:
+        db.close()
+
+
+def offload_clip_list(catalog: str | os.PathLike[str] | None, offload_id: int) -> ClipList:
+    """The clips of one offload (History), with its reel for the panel's title."""
+    db = open_db(catalog)
+    try:
+        row = history.offload(db, offload_id)
+        label = (row.get("reel") or "") if row else ""
+        return ClipList(tuple(offload_clips(db, offload_id)), thumbnails_root(db), (offload_id,), label)
+    finally:
+        db.close()

@@ -3,7 +3,7 @@ message log as tabs below. A banner under the header shows the latest message in
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -27,6 +27,7 @@ from datawrangler.gui.messages import Level, Message
 from datawrangler.gui.notify import Notifier
 from datawrangler.gui.taskbar import TaskbarProgress
 from datawrangler.gui.theme import app_icon
+from datawrangler.gui.widgets.clips import ClipsPanel
 from datawrangler.gui.widgets.history_tab import HistoryTab
 from datawrangler.gui.widgets.panels import CardsPanel, DestinationsPanel, QueuePanel
 from datawrangler.gui.widgets.reports_tab import ReportsTab
@@ -71,10 +72,12 @@ class MainWindow(QMainWindow):
         self.history = HistoryTab(controller)
         self.reports = ReportsTab(controller)
         self.settings = SettingsTab(controller)
+        self.clips = ClipsPanel(controller)
         self.log = QListWidget()
         self.log.setAlternatingRowColors(True)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log, "Messages")
+        self.tabs.addTab(self.clips, "Clips")
         self.tabs.addTab(self.history, "History")
         self.tabs.addTab(self.reports, "Reports")
         self.tabs.addTab(self.settings, "Settings")
@@ -119,6 +122,13 @@ class MainWindow(QMainWindow):
         controller.settings_changed.connect(self._profile_changed)
         self.preset_box.activated.connect(self._preset_chosen)
         self.history.offload_selected.connect(self.reports.set_offload)
+        # the Clips tab lists the card selected in Cards, or the offload selected in History (the last wins);
+        # a click on a card brings the tab forward, a selection made in History leaves History in view
+        self.cards.view.selectionModel().currentRowChanged.connect(self._card_selected)
+        self.cards.view.clicked.connect(lambda _index: self.tabs.setCurrentWidget(self.clips))
+        self.history.offload_selected.connect(self.clips.show_offload)
+        self.clips.title_changed.connect(lambda text: self.tabs.setTabText(self.tabs.indexOf(self.clips), text))
+        controller.history_changed.connect(self.clips.refresh)
         self._banner_timer = QTimer(self)
         self._banner_timer.setSingleShot(True)
         self._banner_timer.timeout.connect(self._fade_banner)
@@ -153,6 +163,9 @@ class MainWindow(QMainWindow):
         CrashDialog.ask(self, text, self.log_path)
 
     # -- state
+
+    def _card_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.clips.show_card(self.c.cards.row(current.row()) if current.isValid() else None)
 
     def _progress(self, running: int, fraction: float) -> None:
         self.notifier.progress(running, fraction)
