@@ -19,6 +19,8 @@ Decisions, as an assistant editor would expect them:
 - End is exclusive (TC in + duration), as Avid and OpenTimelineIO's adapter have it (handoff.cliptime).
 - A clip without timecode starts at 00:00:00:00 (what Avid gives a file without one); one whose length is
   unknown (a camera raw format no open library reads) has no Start/End/Duration; the Comments say each.
+- A clip that runs past midnight (time-of-day timecode on a night shoot) has no End: its label would wrap to
+  before its Start, which readers refuse; Start and Duration place it, and the Comments say so.
 - VIDEO_FORMAT as Media Composer writes it: 1080 (up to 1920 wide), 720, PAL (576), NTSC (486/480), otherwise
   CUSTOM: UHD, DCI 2K/4K and larger projects are CUSTOM in Media Composer's own ALEs, and an HD project refuses
   a CUSTOM ALE, so an HD card must say 1080. Without picture: 1080 (OpenTimelineIO's default too).

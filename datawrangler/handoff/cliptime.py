@@ -53,7 +53,8 @@ def clip_frames(clip: ClipRow, rate: Fraction | None) -> int | None:
 @dataclass(frozen=True)
 class AleTimes:
     """One ALE row's Start, End and Duration at the file's rate (all three empty, or all three given: a reader
-    that gets Start without the others cannot place the clip), and what the Comments column must say."""
+    that gets Start without the others cannot place the clip; only End is left empty for a clip that runs past
+    midnight, whose End label would come before its Start), and what the Comments column must say."""
 
     start: str = ""
     end: str = ""
@@ -96,11 +97,15 @@ def ale_times(clip: ClipRow, rate: Fraction) -> AleTimes:
     if not tc:
         notes.append(f"no timecode in the media: Start set to {NO_TC}")
     start = from_frames(to_frames(tc, at), at, is_drop(tc)) if tc else NO_TC  # its own form, written cleanly
-    if at == rate:
-        return AleTimes(start, add(start, frames, rate), duration_text(frames, rate), tuple(notes))
-    seconds = Fraction(clip.meta.duration) if clip.meta.duration else Fraction(frames) / at
-    notes.append(f"recorded at {rate_text(at)} fps (TC in {start}, {duration_text(frames, at)} long at "
-                 f"{rate_text(at)}): Start/End/Duration converted to {rate_text(rate)} fps")
-    start = _label_at(start, at, rate)
-    frames = max(1, round(seconds * rate))
-    return AleTimes(start, add(start, frames, rate), duration_text(frames, rate), tuple(notes), True)
+    converted = at != rate
+    if converted:
+        seconds = Fraction(clip.meta.duration) if clip.meta.duration else Fraction(frames) / at
+        notes.append(f"recorded at {rate_text(at)} fps (TC in {start}, {duration_text(frames, at)} long at "
+                     f"{rate_text(at)}): Start/End/Duration converted to {rate_text(rate)} fps")
+        start = _label_at(start, at, rate)
+        frames = max(1, round(seconds * rate))
+    end = add(start, frames, rate)
+    if to_frames(end, rate) < to_frames(start, rate) + frames:  # past 23:59:59:FF the label wraps to 00:00
+        notes.append(f"runs past midnight: End left empty (it would be {end}); Start and Duration place it")
+        end = ""
+    return AleTimes(start, end, duration_text(frames, rate), tuple(notes), converted)

@@ -84,7 +84,7 @@ def write_editorial(db: Database, offload_id: int, options: HandoffOptions) -> H
             f"sound file or image sequence): no ALE or clip CSV was written. Read them with 'datawrangler clips "
             f"{offload_id} --read', then write the files with 'datawrangler ale {offload_id} -o FILE'.")
         return result
-    files = offload_files(db, offload_id)
+    files = list(offload_files(db, offload_id))
     card_paths = {f.rel_path for f in files}
     said_rate = False
     for dest in summary.destinations:

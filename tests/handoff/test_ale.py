@@ -81,7 +81,21 @@ def read_ale(data: bytes) -> otio.schema.SerializableCollection:
 
 
 def by_name(collection: otio.schema.SerializableCollection) -> dict[str, otio.schema.Clip]:
+    """{name: clip}. (OpenTimelineIO crashes when a collection is freed while a loop walks it: keep it named.)"""
     return {c.name: c for c in collection}
+
+
+class AleClips(dict[str, otio.schema.Clip]):
+    """{name: clip} that keeps its collection alive (a clip's metadata dies with the collection)."""
+
+    def __init__(self, collection: otio.schema.SerializableCollection) -> None:
+        super().__init__(by_name(collection))
+        self.collection = collection
+
+
+def read_ale_file(path: Path | str) -> AleClips:
+    """An ALE file read by the adapter's own file reading: {name: clip}, in the file's order."""
+    return AleClips(otio.adapters.read_from_file(str(path), adapter_name="ale"))
 
 
 def tc_end(tc_out: str, fps: float) -> otio.opentime.RationalTime:
