@@ -25,10 +25,10 @@ from defusedxml.ElementTree import iterparse
 from datawrangler.core.hashing import REGISTRY
 from datawrangler.core.words import human_bytes
 
-MiB = 1 << 20
-MAX_MANIFEST_BYTES = 256 * MiB  # one generation: about 800,000 files
-MAX_CHAIN_BYTES = 16 * MiB  # the chain: about 100,000 generations
-MAX_HISTORY_BYTES = 1024 * MiB  # every file of one history together
+MB = 1_000_000
+MAX_MANIFEST_BYTES = 250 * MB  # one generation: about 800,000 files
+MAX_CHAIN_BYTES = 16 * MB  # the chain: about 100,000 generations
+MAX_HISTORY_BYTES = 1000 * MB  # every file of one history together
 MAX_ENTRIES = 2_000_000  # file entries in one history, over all its generations
 MAX_GENERATIONS = 10_000
 MAX_PATTERNS = 1_000  # ignore patterns in one generation (each is matched against every file)
@@ -160,7 +160,7 @@ def first_bad_utf8(path: str, cap: int) -> int | None:
     except (Refused, OSError):
         return None
     with fh:
-        while chunk := fh.read(MiB):
+        while chunk := fh.read(1 << 20):
             pending = len(decoder.getstate()[0])
             try:
                 decoder.decode(chunk)
