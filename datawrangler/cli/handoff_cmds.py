@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.words import agree, plural
-from datawrangler.handoff.editorial import EditorialError, write_day_ale, write_offload_ale
+from datawrangler.handoff.editorial import EditorialError, Kind, write_day_ale, write_offload_ale
 from datawrangler.handoff.history import find_histories
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
@@ -135,7 +135,7 @@ def cmd_ale(args: argparse.Namespace) -> int:
         out.error("bad_argument", "Give an offload or a day, not both and not neither: e.g. 'datawrangler ale 12 -o "
                   "A001.ale' or 'datawrangler ale --day 2023-10-14 -o day.ale'.")
         return EXIT_REFUSED
-    kind = "clip_csv" if args.clip_csv else "ale"
+    kind: Kind = "clip_csv" if args.clip_csv else "ale"
     target = Path(args.output).expanduser()
     db, _ = open_db(args)
     try:

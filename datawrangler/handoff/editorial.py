@@ -25,11 +25,12 @@ from datawrangler.core.words import agree, plural
 from datawrangler.handoff.ale import build_ale, first_media_file
 from datawrangler.handoff.clipcsv import render_clip_csv
 from datawrangler.handoff.common import write_atomic
-from datawrangler.handoff.writer import EDITORIAL_KINDS, NOT_WRITTEN, HandoffOptions, HandoffResult, sidecar_names
+from datawrangler.handoff.writer import NOT_WRITTEN, HandoffOptions, HandoffResult, sidecar_names
 from datawrangler.store.clips import ClipRow, day_clips, offload_clips
 from datawrangler.store.handoff import offload_files, offload_summary
 
 Kind = Literal["ale", "clip_csv"]
+KINDS: tuple[Kind, ...] = ("ale", "clip_csv")  # writer.EDITORIAL_KINDS, as types
 
 
 class EditorialError(ValueError):
@@ -41,9 +42,10 @@ class EditorialError(ValueError):
         self.code = code
 
 
-def editorial_names(roll: str, started_at: float, options: HandoffOptions) -> dict[str, str]:
+def editorial_names(roll: str, started_at: float, options: HandoffOptions) -> dict[Kind, str]:
     """{"ale" / "clip_csv": file name in the roll folder}, for the kinds `options` asks for."""
-    return {k: v for k, v in sidecar_names(roll, started_at, options, ()).items() if k in EDITORIAL_KINDS}
+    names = sidecar_names(roll, started_at, options, ())
+    return {k: names[k] for k in KINDS if k in names}
 
 
 def _converted_warning(where: str, fps: str, names: Sequence[str]) -> str:
