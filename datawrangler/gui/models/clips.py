@@ -45,6 +45,8 @@ RED_ON_DARK, RED_ON_LIGHT = "#ff8f86", "#b3261e"  # each legible (contrast > 4.5
 
 Index = QModelIndex | QPersistentModelIndex
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_CENTRE = int(Qt.AlignmentFlag.AlignCenter)
+_ALIGN = {DURATION: _RIGHT, AUDIO: _RIGHT, FILES: _RIGHT, SIZE: _RIGHT, TC_IN: _CENTRE, TC_OUT: _CENTRE}
 
 
 def flag_colour(palette: QPalette | None = None) -> QColor:
@@ -95,14 +97,14 @@ class ClipsModel(TableModel[ClipRow]):
                 f.setBold(True)
                 return f
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return _RIGHT if column in (DURATION, AUDIO, FILES, SIZE) else None
+        if role == Qt.ItemDataRole.TextAlignmentRole:  # numbers right, timecodes (one width) centred
+            return _ALIGN.get(column)
         if role == Qt.ItemDataRole.DecorationRole:
             if column == THUMB and (thumb := thumbnail_of(r, self.root)) is not None:
                 return self.thumbs.get(thumb)
             return None
         if role == Qt.ItemDataRole.SizeHintRole and column == THUMB:
-            return QSize(THUMB_SIZE.width() + 8, THUMB_SIZE.height() + 6)
+            return QSize(THUMB_SIZE.width() + 8, THUMB_SIZE.height() + 4)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(r, column)
         if role == SortRole:

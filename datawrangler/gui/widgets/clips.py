@@ -48,7 +48,9 @@ class ClipsPanel(QWidget):
         self.loading = False
 
         self.title = QLabel()
-        self.title.setStyleSheet("font-weight: bold;")
+        bold = self.title.font()
+        bold.setBold(True)
+        self.title.setFont(bold)  # a font, not a style sheet: the label keeps following the palette
         self.search = QLineEdit(placeholderText="Search clip, reel, codec, camera, scene, take…")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(self.search.fontMetrics().horizontalAdvance(self.search.placeholderText()) + 40)
@@ -62,7 +64,7 @@ class ClipsPanel(QWidget):
 
         self.view = table(self.proxy)
         self.view.setIconSize(THUMB_SIZE)
-        self.view.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 6)
+        self.view.verticalHeader().setDefaultSectionSize(THUMB_SIZE.height() + 4)
         self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.view.setSortingEnabled(True)
         self.view.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
