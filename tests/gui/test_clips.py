@@ -392,3 +392,26 @@ def test_empty_states_say_why(env: Callable, profile_with: Callable, make_card: 
     assert panel.subject is not None and panel.subject.offload_id == oid
     assert panel.title.text() == f"B001 · offload {oid}", panel.title.text()
     QApplication.processEvents()
+
+
+def test_a_new_card_offloaded_in_the_window_lists_through_its_offload(env: Callable, profile_with: Callable,
+                                                                      make_card: Callable, dest_dirs: Callable,
+                                                                      tmp_path: Path) -> None:
+    """A new card has no catalog id when it is inspected: once the window has offloaded it, its clips are
+    found through the queue's offload, and listed again when the offload ends (history_changed)."""
+    card = make_card(CARD_FILES, name="A001R2EC")
+    e = env(profile_with(dest_dirs(2), clips=False))  # the test records the clips itself
+    panel = e.window.clips
+    e.controller.add_source(str(card))
+    e.wait(lambda: e.card(card) is not None and e.card(card).info is not None)
+    assert e.card(card).info.card_id is None
+    e.window.cards.view.selectRow(0)
+    assert "A001R2EC has not been offloaded yet" in panel.empty.text()
+    item = e.controller.enqueue(str(card))
+    e.wait(lambda: item.offload_id is not None and not item.running and item.outcome is not None)
+    e.wait(lambda: f"datawrangler clips {item.offload_id} --read" in panel.empty.text())
+    record(e.catalog, item.offload_id)
+    e.controller.history_changed.emit()
+    e.wait(lambda: panel.proxy.rowCount() == 7)
+    assert e.card(card).info.card_id is None  # found through the offload, not the inspection
+    assert "2 flagged" in panel.summary.text()
