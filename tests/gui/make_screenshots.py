@@ -3,7 +3,10 @@
     Xvfb :99 -screen 0 1600x1000x24 &  DISPLAY=:99 .venv/bin/python tests/gui/make_screenshots.py docs/
 
 Not a test: it builds cards, mounts two tmpfs drives (so the copies are on distinct volumes and a card can
-become SAFE TO FORMAT), and a small one that fills up, then grabs the window in each state.
+become SAFE TO FORMAT), and a small one that fills up, then grabs the window in each state. Last, the Clips
+tab of a card whose clips are recorded as the clip step records them (with JPEG thumbnails), in the app's dark
+theme and once more in a light palette (screenshot-clips-light.png: a check that the red stays legible, not
+a theme the app offers).
 
 Its working folder (about 2 GB of cards) and the tmpfs mounts are removed at the end, also when it fails,
 is interrupted (Ctrl-C) or is sent SIGTERM/SIGHUP.
@@ -78,6 +81,97 @@ def tmpfs(name: str, size: int) -> Path:
     return p
 
 
+def clip_card(root: Path) -> Path:
+    """A002R3FD: eight ProRes clips, a DPX plate with three frames missing, an ARRIRAW sequence (whose
+    metadata no open library reads): the card the Clips tab is shown with."""
+    card = root / "media" / "A002R3FD"
+    for i in range(8):
+        _write(card / "A002R3FD" / f"A002C{i + 1:03d}_231014_R3FD.mov", 3_000_000 + i * 250_000, 200 + i,
+               1_697_300_000.0)
+    for n in range(1001, 1049):
+        if n not in (1013, 1030, 1031):
+            _write(card / "A002R3FD" / "VFX" / f"A002C009_PLATE.{n:07d}.dpx", 120_000, n, 1_697_300_000.0)
+    for n in range(1, 25):
+        _write(card / "A002R3FD" / "A002C010_231014_R3FD" / f"A002C010_231014_R3FD.{n:07d}.ari", 150_000, 3000 + n,
+               1_697_300_000.0)
+    return card
+
+
+def frame_jpeg(path: Path, seed: int) -> None:
+    """A dusk exterior as a camera thumbnail might show it (Pillow): sky, horizon, a light, a figure."""
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rnd = random.Random(seed)
+    w, h = 320, 180
+    img = Image.new("RGB", (w, h))
+    d = ImageDraw.Draw(img)
+    top = (rnd.randint(10, 60), rnd.randint(20, 70), rnd.randint(60, 130))
+    low = (rnd.randint(180, 240), rnd.randint(90, 150), 60)
+    horizon = rnd.randint(95, 130)
+    for y in range(horizon):
+        t = y / horizon
+        d.line([(0, y), (w, y)], fill=tuple(round(a + (b - a) * t) for a, b in zip(top, low, strict=True)))
+    d.rectangle([0, horizon, w, h], fill=(22, 24, 28))
+    for _ in range(6):  # buildings
+        x = rnd.randint(0, w - 40)
+        d.rectangle([x, horizon - rnd.randint(10, 60), x + rnd.randint(20, 60), horizon], fill=(30, 32, 38))
+    x = rnd.randint(40, w - 40)
+    d.ellipse([x - 9, horizon - 70, x + 9, horizon - 52], fill=(255, 236, 190))
+    fx = rnd.randint(60, w - 60)
+    d.ellipse([fx - 5, h - 62, fx + 5, h - 52], fill=(8, 8, 10))
+    d.rectangle([fx - 6, h - 52, fx + 6, h - 22], fill=(8, 8, 10))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img.save(path, "JPEG", quality=85)
+
+
+def record_shot_clips(offload_id: int) -> None:
+    """The card's clips recorded as the clip step records them (store.clips), with JPEG thumbnails beside
+    the catalog: what reading real ProRes, DPX and ARRIRAW media would find."""
+    from fractions import Fraction
+
+    from datawrangler.core.clips import ClipMeta, ClipState, group_clips
+    from datawrangler.core.timecode import from_frames, tc_out, to_frames
+    from datawrangler.gui.jobs import open_db
+    from datawrangler.store import clips as store_clips
+
+    db = open_db(None)
+    try:
+        root = store_clips.thumbnails_root(db)
+        assert root is not None
+        rate = Fraction(24000, 1001)
+        start = to_frames("14:02:11:03", rate)
+        records = []
+        for i, g in enumerate(group_clips(store_clips.offload_file_paths(db, offload_id))):
+            frames = (1438, 290, 2210, 744, 0, 5302, 511, 1187)[i] if i < 8 else len(g.files)
+            tc = from_frames(start + i * 9000, rate)
+            thumbs: tuple[str, ...] = ()
+            if g.name.endswith("C005_231014_R3FD"):
+                meta = ClipMeta(state=ClipState.DAMAGED, container="mov", problems=(
+                    "the container cannot be opened (moov atom not found: the file ends before its index)",
+                    "its size (4.0 MB) is not that of an empty clip"))
+            elif g.name.startswith("A002C010"):
+                meta = ClipMeta(state=ClipState.NOT_READ, container="ari", frames=len(g.files))
+            elif g.name.endswith("PLATE"):
+                meta = ClipMeta(container="dpx", codec="DPX 10-bit", width=4096, height=2160, fps="24",
+                                frames=len(g.files), tc_in="15:10:00:00", tc_out="15:10:00:23")
+                thumbs = (f"shots/{g.name}.jpg",)
+            else:
+                meta = ClipMeta(container="mov", codec="ProRes 4444 XQ" if i % 3 == 0 else "ProRes 422 HQ",
+                                width=4608, height=3164, fps="24000/1001", duration=float(frames / rate),
+                                frames=frames, tc_in=tc, tc_out=tc_out(tc, frames, rate), reel="A002R3FD",
+                                camera="ALEXA 35", audio_channels=4 if i % 2 == 0 else 2,
+                                scene=f"{12 + i // 3}{'AB'[i % 2]}", take=str(1 + i % 3))
+                thumbs = (f"shots/{g.name}.jpg",)
+            for t in thumbs:
+                frame_jpeg(root / t, i)
+            records.append(store_clips.ClipRecord(g, meta, thumbs))
+        store_clips.record_clips(db, offload_id, records)
+    finally:
+        db.close()
+
+
 def main() -> int:
     app = make_app(["shots"])
     a, b = tmpfs("SHUTTLE_A", 3 << 30), tmpfs("SHUTTLE_B", 3 << 30)
@@ -89,6 +183,7 @@ def main() -> int:
     third = ROOT / "media" / "S001"
     for i in range(12):
         _write(third / "231014" / f"S001T{i + 1:03d}.WAV", 2_000_000, 80 + i, 1_697_290_000.0)
+    fifth = clip_card(ROOT)
     fourth = ROOT / "media" / "C002R7QX"
     for i in range(5):
         _write(fourth / "C002R7QX" / f"C002C{i + 1:03d}_231014_R7QX.mov", 110_000_000 + i, 90 + i, 1_697_290_000.0)
@@ -172,7 +267,47 @@ def main() -> int:
     def finish() -> None:
         w.tabs.setCurrentWidget(w.history)
         w.history.apply()
-        QTimer.singleShot(1500, lambda: (shot("history"), w.close(), app.quit()))
+        def then() -> None:
+            shot("history")
+            clips()
+        QTimer.singleShot(1500, then)
+
+    def clips() -> None:
+        c.apply_profile(c.profile.select("Main unit"), say="")
+        c.add_source(str(fifth))
+
+        def go() -> None:
+            item = c.enqueue(str(fifth))
+            assert item is not None
+
+            def ended() -> None:
+                assert item.offload_id is not None
+                record_shot_clips(item.offload_id)
+                w.tabs.setCurrentWidget(w.clips)
+                w.split.setSizes([245, 75, 640])  # the tab dragged taller, as for a look at a whole card
+                w.cards.view.selectRow(c.cards.by_path(str(fifth)))
+                w.cards.view.scrollTo(w.cards.view.currentIndex())
+                w.clips.refresh()
+                def then() -> None:
+                    shot("clips")
+                    light()
+                when(lambda: w.clips.proxy.rowCount() == 10 and not w.clips.model.thumbs.busy,
+                     lambda: QTimer.singleShot(800, then))
+            when(lambda: item.status in (Status.SAFE, Status.VERIFIED, Status.FAILED), ended, 300)
+        when(lambda: row(fifth) is not None and row(fifth).status is Status.NEW, go)
+
+    def light() -> None:
+        """The same tab in a light palette (not a theme the app offers: it checks the red stays legible)."""
+        from PySide6.QtWidgets import QStyleFactory
+
+        app.setStyleSheet("")
+        app.setPalette(QStyleFactory.create("Fusion").standardPalette())
+        w.clips.model.layoutChanged.emit()
+        def then() -> None:
+            shot("clips-light")
+            w.close()
+            app.quit()
+        QTimer.singleShot(500, then)
 
     w._quitting = True
     QTimer.singleShot(500, idle)
@@ -208,7 +343,7 @@ def main() -> int:
     if stopped:
         print("stopped:", *stopped, file=sys.stderr, flush=True)
         return 1
-    return 0 if len(steps) == 5 else 1
+    return 0 if len(steps) == 7 else 1
 
 
 if __name__ == "__main__":
