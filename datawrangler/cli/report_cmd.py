@@ -1,13 +1,14 @@
-"""`report offload|day|redundancy`: the printable reports, from the catalog (the offload report written
-after each offload is app.offload's).
+"""`report offload|day|redundancy|contact-sheet`: the printable reports, from the catalog (the offload report
+written after each offload is app.offload's).
 
     datawrangler report offload 7 --pdf A001.pdf --csv A001.csv [--files] [--paper letter]
     datawrangler report day 2023-10-14 --pdf day.pdf [--day-start 06:00]
     datawrangler report redundancy [--card A001 --card A002 | --day 2023-10-14] --pdf copies.pdf
+    datawrangler report contact-sheet --card A001 | --day 2023-10-14 [--day-start 06:00] --pdf sheet.pdf
 
 Without --pdf, --csv or --html the report goes, as PDF and CSV, into the app's reports folder.
-Exit 0: written; 2: nothing to report (unknown offload or card, no offload that day), a bad argument, or a
-file that cannot be written.
+Exit 0: written; 2: nothing to report (unknown offload or card, no offload that day, no clip read), a bad
+argument, or a file that cannot be written.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlite_utils import Database
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.config import load_settings
-from datawrangler.reports import day, offload, output, query, redundancy
+from datawrangler.reports import contact, day, offload, output, query, redundancy
 from datawrangler.reports.model import Report
 from datawrangler.store import history
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def register(subparsers: Any) -> None:
-    """Add `report` and its three kinds to the CLI's subparsers."""
+    """Add `report` and its kinds to the CLI's subparsers."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
                         help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
@@ -45,9 +46,9 @@ def register(subparsers: Any) -> None:
     header.add_argument("--shooting-day", metavar="TEXT", help="printed in the header, e.g. 'Day 12'")
     header.add_argument("--location", metavar="TEXT", help="printed in the header")
 
-    r = subparsers.add_parser("report", help="offload, day and redundancy reports (PDF, CSV, HTML)",
+    r = subparsers.add_parser("report", help="offload, day, redundancy reports and contact sheets (PDF, CSV, HTML)",
                               description="Printable reports, rendered from the catalog.")
-    kinds = r.add_subparsers(dest="report_kind", required=True, metavar="offload|day|redundancy")
+    kinds = r.add_subparsers(dest="report_kind", required=True, metavar="offload|day|redundancy|contact-sheet")
 
     o = kinds.add_parser("offload", parents=[common, header], help="one card's offload report",
                          description="The report of one offload: card, destinations, verdict, failures.")
@@ -71,6 +72,17 @@ def register(subparsers: Any) -> None:
     red.add_argument("--day", metavar="DATE", help="the cards offloaded that day")
     red.set_defaults(func=cmd_report)
 
+    cs = kinds.add_parser("contact-sheet", parents=[common, header], help="thumbnails of a card's or a day's clips",
+                          description="A thumbnail of every clip with its name, TC in, duration and format; missing "
+                          "frames and possibly damaged clips in words. The clips are those read from a verified copy "
+                          "('datawrangler clips OFFLOAD --read' reads them for an older offload).")
+    which = cs.add_mutually_exclusive_group(required=True)
+    which.add_argument("--card", metavar="CARD", help="a card's reel (A001), id or fingerprint prefix: every clip of "
+                       "the card, each once")
+    which.add_argument("--day", metavar="DATE", help="every card offloaded that day, YYYY-MM-DD (local time)")
+    cs.add_argument("--day-start", metavar="HH:MM", default="00:00", help="when the shooting day starts (with --day)")
+    cs.set_defaults(func=cmd_report)
+
 
 class _Nothing(Exception):
     pass
@@ -82,6 +94,15 @@ def _build(db: Database, args: argparse.Namespace, required: int, with_files: bo
             return offload.build(db, args.offload, required=required, with_files=with_files,
                                  shooting_day=args.shooting_day, location=args.location, paper=args.paper)
         except offload.UnknownOffload as exc:
+            raise _Nothing(str(exc)) from None
+    if args.report_kind == "contact-sheet":
+        try:
+            if args.card:
+                return contact.for_card(db, args.card, required=required, shooting_day=args.shooting_day,
+                                        location=args.location, paper=args.paper)
+            return contact.for_day(db, args.day, day_start=args.day_start, required=required,
+                                   shooting_day=args.shooting_day, location=args.location, paper=args.paper)
+        except contact.NothingToShow as exc:
             raise _Nothing(str(exc)) from None
     if args.report_kind == "day":
         rep = day.build(db, args.day, day_start=args.day_start, required=required, shooting_day=args.shooting_day,

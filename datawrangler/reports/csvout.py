@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from datawrangler.reports.model import DayReport, OffloadReport, RedundancyReport, Report
+from datawrangler.reports.clipmodel import ClipTable
+from datawrangler.reports.model import ContactSheet, DayReport, OffloadReport, RedundancyReport, Report
 
 Table = tuple[Sequence[str], Iterable[Sequence[Any]]]
 
@@ -27,7 +28,29 @@ def tables(report: Report) -> dict[str, Table]:
         return _offload(report)
     if isinstance(report, DayReport):
         return _day(report)
+    if isinstance(report, ContactSheet):
+        return {"clips": _clips(report.table)}
     return _redundancy(report)
+
+
+CLIP_COLUMNS = ["reel", "clip", "kind", "state", "flagged", "warnings", "notes", "tc_in", "tc_out", "duration",
+                "duration_s", "frames", "first_frame", "last_frame", "missing_frames", "codec", "width", "height",
+                "fps", "audio_channels", "sample_rate", "bit_depth", "files", "bytes", "offload", "thumbnail"]
+
+
+def _clips(t: ClipTable) -> Table:
+    """One row per clip: the values as read (durations also in seconds), warnings in words."""
+    return (CLIP_COLUMNS, ([c.reel or "", c.name, c.kind, c.state, "yes" if c.flagged else "no", "; ".join(c.marks),
+                            "; ".join(c.notes), c.tc_in or "", c.tc_out or "", c.duration or "",
+                            "" if c.seconds is None else round(c.seconds, 3), _blank(c.frames),
+                            _blank(c.first_frame), _blank(c.last_frame), c.missing, c.codec or "", _blank(c.width),
+                            _blank(c.height), c.rate or "", _blank(c.channels), _blank(c.sample_rate),
+                            _blank(c.bit_depth), c.files, c.bytes, c.offload_id,
+                            str(c.thumb.path) if c.thumb else ""] for c in t.lines))
+
+
+def _blank(n: int | None) -> int | str:
+    return "" if n is None else n
 
 
 def _offload(r: OffloadReport) -> dict[str, Table]:
@@ -46,7 +69,8 @@ def _offload(r: OffloadReport) -> dict[str, Table]:
         ("algorithms", ",".join(r.algorithms)), ("verify_mode", r.verify_mode), ("cache_bypass", r.cache_bypass),
         ("files", r.files_total), ("files_verified", r.files_verified), ("files_copied", r.files_copied),
         ("files_failed", r.files_failed), ("files_not_copied", r.files_pending), ("skipped", r.skipped),
-        ("bytes", r.bytes_total), ("clips", r.clips), ("start", _iso(r.started_at)), ("end", _iso(r.ended_at)),
+        ("bytes", r.bytes_total), ("clips", r.clips), *_clip_summary(r.clip_table), ("start", _iso(r.started_at)),
+        ("end", _iso(r.ended_at)),
         ("duration_s", "" if r.duration is None else round(r.duration, 3)),
         ("bytes_per_s", round(r.bytes_total / r.duration) if r.duration else ""), ("result", r.state),
         ("result_message", r.message), ("safe_to_format", "yes" if v.safe else "no"),
@@ -62,12 +86,25 @@ def _offload(r: OffloadReport) -> dict[str, Table]:
           d.volume.fstype if d.volume else "", d.state, d.files_ok, d.files_failed, d.copies_verified,
           d.copies_copied, d.already_present, d.bypassed, d.not_bypassed, d.code or "", d.message or ""]
          for d in r.destinations))
+    ct = r.clip_table
     out["problems"] = (["kind", "where", "path", "code", "message"],
                        [*(("failure", p.where, p.path, p.code, p.message) for p in r.failures),
-                        *(("warning", p.where, p.path, p.code, p.message) for p in r.warnings)])
+                        *(("warning", p.where, p.path, p.code, p.message) for p in r.warnings),
+                        *(("warning", "clip", c.name, "clip_flagged", "; ".join(c.marks))
+                          for c in (ct.flagged if ct else ()))])
+    if ct is not None:  # clips read: their table (an offload whose clips were not read has none)
+        out["clips"] = _clips(ct)
     if "files" not in out:  # the summary is the main table when the per-file list was not built
         out = {"summary": out.pop("summary"), **out}
     return out
+
+
+def _clip_summary(t: ClipTable | None) -> list[tuple[str, object]]:
+    if t is None:
+        return [("clips_read", "no")]
+    return [("clips_read", "yes"), ("clips_in_table", t.count), ("running_time", t.running_time or ""),
+            ("running_time_s", round(t.seconds, 3)), ("clips_flagged", len(t.flagged)),
+            ("clips_metadata_not_read", t.not_read)]
 
 
 def _day(r: DayReport) -> dict[str, Table]:

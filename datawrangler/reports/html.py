@@ -2,17 +2,27 @@
 
 The same HTML feeds the PDF (Qt's rich-text subset) and the --html file (any browser), so the templates
 keep to what both understand.
+
+Pictures (the clips' thumbnails): an HTML file carries them inside itself as data: URIs, so it can be mailed
+without the thumbnails folder; for the PDF they are named resources (`render_for_pdf` returns their bytes,
+`pdf.write_pdf` hands them to the document), which every Qt version loads the same way.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib.resources
 from functools import cache
+from pathlib import Path
 
 import jinja2
 
 from datawrangler.reports import fmt
 from datawrangler.reports.model import Report, Volume
+
+# a transparent 1x1 GIF: the spacer that gives an empty thumbnail frame its height
+_BLANK = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+BLANK_NAME = "dw-images/blank.gif"
 
 _PACKAGE = "datawrangler.resources"
 
@@ -52,8 +62,47 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(report: Report, *, standalone: bool = False) -> str:
-    """The report's HTML. standalone: a file of its own (carries the generation line that the PDF's page
-    header carries otherwise)."""
+class Images:
+    """The template's `image(path)` and `blank()`: a data: URI each (inline), or a resource name whose bytes
+    are kept in `resources` for the PDF writer. A picture used twice is read once."""
+
+    def __init__(self, inline: bool) -> None:
+        self.inline = inline
+        self.resources: dict[str, bytes] = {}
+        self._names: dict[Path, str] = {}
+
+    def image(self, path: Path) -> str:
+        if path in self._names:
+            return self._names[path]
+        data = path.read_bytes()
+        if self.inline:
+            name = "data:image/jpeg;base64," + base64.b64encode(data).decode("ascii")
+        else:
+            name = f"dw-images/{len(self.resources)}.jpg"
+            self.resources[name] = data
+        self._names[path] = name
+        return name
+
+    def blank(self) -> str:
+        if self.inline:
+            return "data:image/gif;base64," + base64.b64encode(_BLANK).decode("ascii")
+        self.resources[BLANK_NAME] = _BLANK
+        return BLANK_NAME
+
+
+def _render(report: Report, standalone: bool, images: Images) -> str:
     template = environment().get_template(f"{report.meta.kind}.html.j2")
-    return template.render(r=report, meta=report.meta, standalone=standalone)
+    return template.render(r=report, meta=report.meta, standalone=standalone, image=images.image,
+                           blank=images.blank)
+
+
+def render(report: Report, *, standalone: bool = False) -> str:
+    """The report's HTML, its pictures inside it. standalone: a file of its own (carries the generation line
+    that the PDF's page header carries otherwise)."""
+    return _render(report, standalone, Images(inline=True))
+
+
+def render_for_pdf(report: Report) -> tuple[str, dict[str, bytes]]:
+    """The HTML for the PDF, and the pictures it names (resource name -> JPEG or GIF bytes)."""
+    images = Images(inline=False)
+    return _render(report, False, images), images.resources

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from datawrangler.core.words import plural
+from datawrangler.reports.clipmodel import ClipTable
 
 
 @dataclass(frozen=True)
 class Meta:
     """What every page says: which report, of what, when, by which version."""
 
-    kind: str  # offload / day / redundancy
+    kind: str  # offload / day / redundancy / contact
     title: str  # "Offload report"
     subject: str  # "A001 · offload 7"
     production: str | None
@@ -146,6 +147,7 @@ class OffloadReport:
     failures_total: int
     failures_grouped: tuple[tuple[str, str, int], ...]  # (where, code, count) over every failure
     files: tuple[FileRow, ...] | None = None  # the per-file table, when asked for
+    clip_table: ClipTable | None = None  # the clips read from a verified copy; None: not read (yet)
 
     @property
     def duration(self) -> float | None:
@@ -274,4 +276,40 @@ class RedundancyReport:
         return sum(c.short for c in self.cards)
 
 
-Report = OffloadReport | DayReport | RedundancyReport
+@dataclass(frozen=True)
+class ContactCard:
+    """One card on a contact sheet: its clips (each once, from the latest offload that read it)."""
+
+    card_id: int | None
+    reel: str | None
+    label: str | None
+    offloads: tuple[int, ...]
+    table: ClipTable
+
+
+@dataclass(frozen=True)
+class ContactSheet:
+    """Thumbnails of every clip of a card (its whole lineage) or of a shooting day, card by card."""
+
+    meta: Meta
+    scope: str  # "card" or "day"
+    day: str | None  # the day of a day's sheet (YYYY-MM-DD)
+    dates: tuple[str, ...]  # the days its offloads started
+    shooting_day: str | None
+    location: str | None
+    stations: tuple[str, ...]
+    operators: tuple[str, ...]
+    cards: tuple[ContactCard, ...]
+    unread: tuple[str, ...] = ()  # cards of the day whose clips were not read: "B001 (offload 12)"
+
+    @property
+    def reels(self) -> tuple[str, ...]:
+        return tuple(c.reel or c.label or f"card {c.card_id}" for c in self.cards)
+
+    @property
+    def table(self) -> ClipTable:
+        """Every clip of the sheet, for the totals and the CSV."""
+        return ClipTable(tuple(line for c in self.cards for line in c.table.lines))
+
+
+Report = OffloadReport | DayReport | RedundancyReport | ContactSheet

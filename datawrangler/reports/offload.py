@@ -8,10 +8,11 @@ from typing import Any
 from sqlite_utils import Database
 
 from datawrangler.core.cards import count_clips
-from datawrangler.reports import common, query
+from datawrangler.reports import clipview, common, query
 from datawrangler.reports.common import camera_of, meta, verdict, volume
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
+from datawrangler.store import clips as store_clips
 
 MAX_FAILURES = 50  # listed one by one, with their messages; the rest are counted by drive and code
 MAX_SKIPPED = 20
@@ -45,6 +46,8 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
         ids = [d["id"] for d in query.destinations(db, offload_id)]
         files = tuple(FileRow(p, size, tuple(dig.get(a, "") for a in algorithms), status, results, message or "")
                       for p, size, dig, status, _code, message, results in query.file_rows(db, offload_id, ids))
+    rows = store_clips.offload_clips(db, offload_id)  # one query, whatever the clips' frame counts
+    clip_table = clipview.lines(rows, store_clips.thumbnails_root(db)) if rows else None
     return OffloadReport(
         meta=meta("offload", "Offload report", f"{reel or card.label or 'card'} · offload {offload_id}",
                   o["project"], required, now=now, paper=paper),
@@ -59,7 +62,7 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
         started_at=o["started_at"], ended_at=o["ended_at"], resumes=o["resumes"] or 0,
         incremental_of=o["incremental_of"], verdict=verdict(db, o["card_id"], required),
         warnings=_warnings(db, o, card, dests, counts, skipped), failures=failures, failures_total=total,
-        failures_grouped=grouped, files=files)
+        failures_grouped=grouped, files=files, clip_table=clip_table)
 
 
 def _destination(db: Database, d: dict[str, Any]) -> Destination:

@@ -11,17 +11,22 @@ from typing import Any
 
 from datawrangler.config import app_paths
 from datawrangler.reports import csvout, fmt, html
-from datawrangler.reports.model import DayReport, OffloadReport, Report
+from datawrangler.reports.model import ContactSheet, DayReport, OffloadReport, Report
 
 
 def file_stem(report: Report) -> str:
-    """A name of [A-Za-z0-9._-] only: offload-0007_A001_2023-10-14_1530, day_2023-10-14, redundancy_…"""
+    """A name of [A-Za-z0-9._-] only: offload-0007_A001_2023-10-14_1530, day_2023-10-14, redundancy_…,
+    contact_A001_2023-10-14 (a card's sheet, by its first day), contact_day_2023-10-14."""
     if isinstance(report, OffloadReport):
         start = dt.datetime.fromtimestamp(report.started_at).strftime("%Y-%m-%d_%H%M")
         name = report.card.reel or report.card.label or "card"
         return fmt.safe_name(f"offload-{report.offload_id:04d}_{name}_{start}")
     if isinstance(report, DayReport):
         return fmt.safe_name(f"day_{report.day}")
+    if isinstance(report, ContactSheet):
+        if report.scope == "day":
+            return fmt.safe_name(f"contact_day_{report.day}")
+        return fmt.safe_name(f"contact_{'_'.join(report.reels)}_{report.dates[0] if report.dates else ''}")
     return fmt.safe_name("redundancy_" + dt.datetime.fromtimestamp(report.meta.generated_at).strftime("%Y-%m-%d_%H%M"))
 
 
@@ -31,6 +36,8 @@ def reports_folder(report: Report) -> Path:
         day = fmt.day(report.started_at)
     elif isinstance(report, DayReport):
         day = report.day
+    elif isinstance(report, ContactSheet) and (report.day or report.dates):
+        day = report.day or report.dates[0]
     else:
         day = fmt.day(report.meta.generated_at)
     return app_paths().reports_dir / day
@@ -57,7 +64,8 @@ def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
     if pdf is not None:
         from datawrangler.reports import pdf as qtpdf  # Qt only when a PDF is asked for
 
-        qtpdf.write_pdf(html.render(printable), pdf, report.meta)
+        text, images = html.render_for_pdf(printable)
+        qtpdf.write_pdf(text, pdf, report.meta, images)
         written.append(Path(pdf))
     if csv is not None:
         written += csvout.write_csv(report, csv)
