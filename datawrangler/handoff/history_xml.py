@@ -4,15 +4,15 @@ who made it, its ignore patterns, a path and its digests per file).
 
 These files come from outside (a card, a drive from another unit): they are read through handoff.untrusted,
 and a path that could leave the roll, a digest that cannot be one of its algorithm, or a chain entry that
-is not a manifest's name refuses the file (`Refused`). Each <hash> is dropped from the tree once read.
+is not a manifest's name refuses the file (`Refused`). No tree is built: each entry is kept as a record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from dataclasses import dataclass, field
-from xml.etree.ElementTree import Element
 
 from datawrangler.core.hashing import ALGORITHMS
 from datawrangler.handoff.untrusted import (
@@ -21,10 +21,10 @@ from datawrangler.handoff.untrusted import (
     MAX_PATTERNS,
     Budget,
     Refused,
+    XmlReader,
     digest_problem,
-    local_name,
     path_problem,
-    xml_events,
+    read_xml,
 )
 from datawrangler.store.handoff_names import ASCMHL_MANIFEST
 
@@ -82,116 +82,116 @@ def _mtime_ns(text: str | None) -> int | None:
     return int(d.timestamp()) * 1_000_000_000
 
 
-def _text(el: Element) -> str:
-    return (el.text or "").strip()
-
-
 def parse_chain(path: str, budget: Budget | None = None) -> list[ChainLink]:
     """Every <hashlist> of the chain, in the order written. Its <path> must be a manifest's file name in the
     same folder (never a path, never the chain itself), its sequencenr a generation number."""
-    links: list[ChainLink] = []
-    root: Element | None = None
-    for event, el, depth in xml_events(path, MAX_CHAIN_BYTES, "ascmhldirectory", budget or Budget()):
-        if event == "start":
-            root = root if root is not None else el
-            continue
-        if depth != 2 or root is None:
-            continue
-        if local_name(el) == "hashlist":
-            links.append(_link(el, path))
-        root.remove(el)
-    return links
+    reader = _ChainReader(path)
+    read_xml(reader, MAX_CHAIN_BYTES, budget or Budget())
+    return reader.links
 
 
-def _link(el: Element, path: str) -> ChainLink:
-    raw = el.get("sequencenr") or ""
-    name = c4 = ""
-    for child in el:
-        if local_name(child) == "path":
-            name = _text(child)
-        elif local_name(child) == "c4":
-            c4 = _text(child)
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
-        raise Refused(f"{path} gives the generation number {_short(raw)}, not a whole number from 1.")
-    m = ASCMHL_MANIFEST.match(name)
-    if m is None or name.startswith("._") or "/" in name or "\\" in name:
-        raise Refused(f"{path} lists {_short(name)} as generation {raw}: a chain may only list the manifests "
-                      "(NNNN_….mhl) beside it in the ascmhl folder, never another path or the chain itself.")
-    if c4 and (problem := digest_problem("c4", c4)) is not None:
-        raise Refused(f"{path}: the C4 id of {name} ({_short(c4)}) {problem}.")
-    return ChainLink(int(raw), name, c4)
+class _ChainReader(XmlReader):
+    root = "ascmhldirectory"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.links: list[ChainLink] = []
+        self.name = self.c4 = ""
+
+    def opened(self, name: str, attrib: dict[str, str], depth: int) -> None:
+        if depth == 2 and name == "hashlist":
+            self.name = self.c4 = ""
+
+    def closed(self, name: str, attrib: dict[str, str], text: str, depth: int, parent: str) -> None:
+        if depth == 3 and parent == "hashlist":
+            if name == "path":
+                self.name = text.strip()
+            elif name == "c4":
+                self.c4 = text.strip()
+        elif depth == 2 and name == "hashlist":
+            self.links.append(self._link((attrib.get("sequencenr") or "").strip()))
+
+    def _link(self, raw: str) -> ChainLink:
+        path, name, c4 = self.path, self.name, self.c4
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+            raise Refused(f"{path} gives the generation number {_short(raw)}, not a whole number from 1.")
+        m = ASCMHL_MANIFEST.match(name)
+        if m is None or name.startswith("._") or "/" in name or "\\" in name:
+            raise Refused(f"{path} lists {_short(name)} as generation {raw}: a chain may only list the manifests "
+                          "(NNNN_….mhl) beside it in the ascmhl folder, never another path or the chain itself.")
+        if c4 and (problem := digest_problem("c4", c4)) is not None:
+            raise Refused(f"{path}: the C4 id of {name} ({_short(c4)}) {problem}.")
+        return ChainLink(int(raw), name, c4)
 
 
 def parse_manifest(path: str, number: int, budget: Budget | None = None) -> Generation:
     """One generation: its creator, process and ignore patterns, and a record per <hash> (directory hashes
     are not file records). A path that could leave the roll, a size that is not a number of bytes or a
     digest that cannot be its algorithm's refuses the file."""
-    budget = budget or Budget()
-    g = Generation(number, os.path.basename(path))
-    stack: list[Element] = []
-    for event, el, depth in xml_events(path, MAX_MANIFEST_BYTES, "hashlist", budget):
-        if event == "start":
-            stack.append(el)
-            continue
-        stack.pop()
-        tag = local_name(el)
-        if depth == 2 and tag == "creatorinfo":
-            _creator(g, el)
-        elif depth == 2 and tag == "processinfo":
-            _process(g, el, path)
-        elif depth == 3 and local_name(stack[-1]) == "hashes":
-            if tag == "hash":
-                record = _record(el, path)
-                if record is not None:
-                    budget.take_entry(path)
-                    g.records.append(record)
-            stack[-1].remove(el)  # read: the tree never holds more than one entry
-    return g
+    reader = _ManifestReader(path, Generation(number, os.path.basename(path)), budget or Budget())
+    read_xml(reader, MAX_MANIFEST_BYTES, reader.budget)
+    return reader.generation
 
 
-def _creator(g: Generation, el: Element) -> None:
-    for c in el:
-        tag = local_name(c)
-        if tag == "creationdate":
-            g.creation_date = _text(c)
-        elif tag == "tool":
-            g.tool = f"{_text(c)} {c.get('version') or ''}".strip()
-        elif tag == "hostname":
-            g.hostname = _text(c)
+class _ManifestReader(XmlReader):
+    root = "hashlist"
 
+    def __init__(self, path: str, generation: Generation, budget: Budget) -> None:
+        super().__init__(path)
+        self.generation, self.budget = generation, budget
+        self.patterns: list[str] = []
+        self.rel: str | None = None
+        self.size: int | None = None
+        self.mtime: int | None = None
+        self.values: list[HashValue] = []
 
-def _process(g: Generation, el: Element, path: str) -> None:
-    for c in el:
-        tag = local_name(c)
-        if tag == "process":
-            g.process = _text(c)
-        elif tag == "ignore":
-            patterns = tuple((p.text or "") for p in c if local_name(p) == "pattern")
-            if len(patterns) > MAX_PATTERNS:
-                raise Refused(f"{path} has {len(patterns):,} ignore patterns, over the {MAX_PATTERNS:,} a "
-                              "generation may have (each is matched against every file).")
-            g.ignore = patterns
+    def opened(self, name: str, attrib: dict[str, str], depth: int) -> None:
+        if depth == 3 and name == "hash":
+            self.rel, self.size, self.mtime, self.values = None, None, None, []
+        elif depth == 3 and name == "ignore":
+            self.patterns = []
 
+    def closed(self, name: str, attrib: dict[str, str], text: str, depth: int, parent: str) -> None:
+        g = self.generation
+        if depth == 4 and parent == "hash":
+            if name == "path":
+                self._path(text, attrib)
+            elif name in ALGORITHMS:
+                value = text.strip()
+                if (problem := digest_problem(name, value)) is not None:
+                    raise Refused(f"{self.path}: the {name} digest of {_short(self.rel or '?')} ({_short(value)}) "
+                                  f"{problem}.")
+                action = attrib.get("action")
+                self.values.append(HashValue(name, value, sys.intern(action) if action else None,
+                                             attrib.get("hashdate")))
+        elif depth == 3 and parent == "hashes" and name == "hash":
+            if self.rel is not None:
+                self.budget.take_entry(self.path)
+                g.records.append(HashRecord(self.rel, self.size, self.mtime, tuple(self.values)))
+        elif depth == 4 and parent == "ignore" and name == "pattern":
+            self.patterns.append(text)
+            if len(self.patterns) > MAX_PATTERNS:
+                raise Refused(f"{self.path} has more than {MAX_PATTERNS:,} ignore patterns, the most a generation "
+                              "may have (each is matched against every file).")
+        elif depth == 3 and parent == "processinfo":
+            if name == "process":
+                g.process = text.strip()
+            elif name == "ignore":
+                g.ignore = tuple(self.patterns)
+        elif depth == 3 and parent == "creatorinfo":
+            if name == "creationdate":
+                g.creation_date = text.strip()
+            elif name == "tool":
+                g.tool = f"{text.strip()} {attrib.get('version') or ''}".strip()
+            elif name == "hostname":
+                g.hostname = text.strip()
 
-def _record(el: Element, path: str) -> HashRecord | None:
-    rel: str | None = None
-    size = mtime = None
-    values: list[HashValue] = []
-    for c in el:
-        tag = local_name(c)
-        if tag == "path":
-            rel = c.text or ""
-            if (problem := path_problem(rel)) is not None:
-                raise Refused(f"{path} lists the path {_short(rel)}, which {problem}: every path in a manifest "
-                              "must name a file inside its roll.")
-            raw = (c.get("size") or "").strip()
-            if raw and (not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_SIZE):
-                raise Refused(f"{path}: the size of {_short(rel)} is {_short(raw)}, not a number of bytes.")
-            size = int(raw) if raw else None
-            mtime = _mtime_ns(c.get("lastmodificationdate"))
-        elif tag in ALGORITHMS:
-            value = _text(c)
-            if (problem := digest_problem(tag, value)) is not None:
-                raise Refused(f"{path}: the {tag} digest of {_short(rel or '?')} ({_short(value)}) {problem}.")
-            values.append(HashValue(tag, value, c.get("action"), c.get("hashdate")))
-    return HashRecord(rel, size, mtime, tuple(values)) if rel is not None else None
+    def _path(self, rel: str, attrib: dict[str, str]) -> None:
+        if (problem := path_problem(rel)) is not None:
+            raise Refused(f"{self.path} lists the path {_short(rel)}, which {problem}: every path in a manifest "
+                          "must name a file inside its roll.")
+        raw = (attrib.get("size") or "").strip()
+        if raw and (not (raw.isascii() and raw.isdigit()) or len(raw) > 19 or int(raw) > MAX_SIZE):
+            raise Refused(f"{self.path}: the size of {_short(rel)} is {_short(raw)}, not a number of bytes.")
+        self.rel, self.size = rel, int(raw) if raw else None
+        self.mtime = _mtime_ns(attrib.get("lastmodificationdate"))

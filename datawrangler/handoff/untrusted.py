@@ -14,13 +14,13 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
-from xml.etree.ElementTree import Element, ParseError
+from xml.etree.ElementTree import ParseError
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.ElementTree import iterparse
+from defusedxml.ElementTree import DefusedXMLParser
 
 from datawrangler.core.hashing import REGISTRY
 from datawrangler.core.words import human_bytes
@@ -29,7 +29,7 @@ MB = 1_000_000
 MAX_MANIFEST_BYTES = 250 * MB  # one generation: about 800,000 files
 MAX_CHAIN_BYTES = 16 * MB  # the chain: about 100,000 generations
 MAX_HISTORY_BYTES = 1000 * MB  # every file of one history together
-MAX_ENTRIES = 2_000_000  # file entries in one history, over all its generations
+MAX_ENTRIES = 1_000_000  # file entries in one history, over all its generations (about 750 MB in memory)
 MAX_GENERATIONS = 10_000
 MAX_PATTERNS = 1_000  # ignore patterns in one generation (each is matched against every file)
 MAX_DEPTH = 16  # ASC MHL nests five elements deep
@@ -96,9 +96,9 @@ def open_plain(path: str, cap: int) -> tuple[BinaryIO, int]:
         if not stat.S_ISREG(st.st_mode):
             raise Refused(f"{path} is not a plain file (a folder, FIFO or device): it is not read.")
         if st.st_size > cap:
-            raise Refused(f"{path} is {human_bytes(st.st_size)}, over the {human_bytes(cap)} this kind of file may "
-                          "have; it is not read (a real one is far smaller: the file is damaged or not what it "
-                          "claims).")
+            raise Refused(f"{path} is {human_bytes(st.st_size)} ({st.st_size:,} bytes), over the {human_bytes(cap)} "
+                          "this kind of file may have; it is not read (a real one is far smaller: the file is "
+                          "damaged or not what it claims).")
         if st.st_size == 0:
             raise Refused(f"{path} is empty.")
     except BaseException:
@@ -107,32 +107,65 @@ def open_plain(path: str, cap: int) -> tuple[BinaryIO, int]:
     return os.fdopen(fd, "rb"), st.st_size
 
 
-def local_name(el: Element) -> str:
-    return el.tag.rsplit("}", 1)[-1]
+class XmlReader:
+    """A streaming target for the parser: subclasses get `opened(name, attrib, depth)` and
+    `closed(name, attrib, text, depth, parent)` with the local name (no namespace) and the text of an element
+    without children. Nothing is kept but the open elements' names: a file's size never becomes a tree.
+    The root must be `root`, and nothing may nest deeper than MAX_DEPTH."""
+
+    root = ""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._names: list[str] = []
+        self._attrs: list[dict[str, str]] = []
+        self._text: list[str] = []
+        self._local: dict[str, str] = {}
+
+    def opened(self, name: str, attrib: dict[str, str], depth: int) -> None: ...
+
+    def closed(self, name: str, attrib: dict[str, str], text: str, depth: int, parent: str) -> None: ...
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        name = self._local.get(tag)
+        if name is None:
+            name = self._local.setdefault(tag, tag.rsplit("}", 1)[-1])
+        if not self._names and name != self.root:
+            raise Refused(f"{self.path} is not what its name says: its root element is <{name}>, not <{self.root}>.")
+        if len(self._names) >= MAX_DEPTH:
+            raise Refused(f"{self.path} nests its elements more than {MAX_DEPTH} deep (ASC MHL nests five): it is not "
+                          "read.")
+        self._names.append(name)
+        self._attrs.append(attrib)
+        self._text = []
+        self.opened(name, attrib, len(self._names))
+
+    def data(self, text: str) -> None:
+        self._text.append(text)
+
+    def end(self, tag: str) -> None:
+        depth = len(self._names)
+        name, attrib = self._names.pop(), self._attrs.pop()
+        text, self._text = "".join(self._text), []
+        self.closed(name, attrib, text, depth, self._names[-1] if self._names else "")
+
+    def close(self) -> None:
+        return None
 
 
-def xml_events(path: str, cap: int, root: str, budget: Budget) -> Iterator[tuple[str, Element, int]]:
-    """('start' | 'end', element, its depth: 1 for the root) for every element of an XML file, read as it
-    streams in. No DTD (so no entity, internal or external), at most MAX_DEPTH deep, the root element named
-    `root` (any namespace)."""
+def read_xml(reader: XmlReader, cap: int, budget: Budget) -> None:
+    """Feed the file at reader.path to reader as it streams in, with defusedxml's parser: no DTD (so no
+    entity, internal or external, is ever declared, expanded or fetched)."""
+    path = reader.path
     fh, size = open_plain(path, cap)
-    budget.take_bytes(size, path)
-    depth = 0
     with fh:
+        budget.take_bytes(size, path)
+        parser = DefusedXMLParser(target=reader, forbid_dtd=True)
+        source = _Capped(fh, cap, path)
         try:
-            for event, el in iterparse(_Capped(fh, cap, path), events=("start", "end"), forbid_dtd=True):
-                if event == "start":
-                    depth += 1
-                    if depth == 1 and local_name(el) != root:
-                        raise Refused(f"{path} is not what its name says: its root element is <{local_name(el)}>, "
-                                      f"not <{root}>.")
-                    if depth > MAX_DEPTH:
-                        raise Refused(f"{path} nests its elements more than {MAX_DEPTH} deep (ASC MHL nests "
-                                      "five): it is not read.")
-                    yield event, el, depth
-                else:
-                    yield event, el, depth
-                    depth -= 1
+            while chunk := source.read(1 << 16):
+                parser.feed(chunk)
+            parser.close()
         except DTDForbidden as exc:
             raise Refused(f"{path} declares a DTD (<!DOCTYPE {exc.name}>), which ASC MHL never does: its entities "
                           "could expand without bound or read other files, so it is not read.") from exc

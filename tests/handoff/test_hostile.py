@@ -212,7 +212,7 @@ def _huge(d: Drive) -> Hostile:
     m = seal(d.roll, {NAME: manifest(d)})
     with open(m, "r+b") as f:
         f.truncate(2 << 30)
-    return Hostile("is 2.1 GB, over the 250.0 MB", m)
+    return Hostile("is 2.1 GB (2,147,483,648 bytes), over the 250.0 MB", m)
 
 
 def _deep(d: Drive) -> Hostile:
