@@ -62,7 +62,7 @@ class History:
                 return g.ignore
         return ()
 
-    def records(self, path: str) -> list[tuple[int, HashRecord]]:
+    def records_of(self, path: str) -> list[tuple[int, HashRecord]]:
         """(position of its generation in `generations`, record) for every record of a path, in order: one
         pass over the history for all paths, so that a question per file stays linear."""
         if self._index is None:
@@ -83,13 +83,13 @@ class History:
 
     def last_generation(self, path: str) -> int | None:
         """The number of the latest generation that records this path."""
-        found = self.records(path)
+        found = self.records_of(path)
         return self.generations[found[-1][0]].number if found else None
 
     def first_hashes(self, path: str) -> dict[str, str]:
         """{algorithm: the first value recorded for this path in that algorithm}: what a new hash is compared to."""
         out: dict[str, str] = {}
-        for _, r in self.records(path):
+        for _, r in self.records_of(path):
             for h in r.hashes:
                 out.setdefault(h.algorithm, h.value)
         return out
@@ -98,7 +98,7 @@ class History:
         """The first hash entry with action 'original' (what ascmhl verify checks a file against). ascmhl
         looks at the first record of a path in each generation."""
         last = -1
-        for i, r in self.records(path):
+        for i, r in self.records_of(path):
             if i == last:
                 continue
             last = i
