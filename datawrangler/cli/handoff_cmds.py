@@ -102,6 +102,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         out.line(f"{roll}: {message}" + (f" (offload {oid})" if oid else ""))
     if not any(oid for _, oid, _ in results):
         return EXIT_REFUSED if not results else EXIT_ERRORS
+    if any(oid is None and m.startswith("not imported") for _, oid, m in results):
+        return EXIT_ERRORS  # a roll was refused beside good ones: a script must learn of it
     return EXIT_OK
 
 

@@ -100,6 +100,8 @@ def transplant(source: History, roll: str) -> History | None:
     os.makedirs(folder, exist_ok=True)
     names = [link.path for link in source.chain] or [g.filename for g in source.generations]
     for name in names:
+        if os.path.basename(name) != name:  # a second guard: load() refuses such names already
+            continue
         src = os.path.join(source.folder, name)
         dst = os.path.join(folder, name)
         if os.path.isfile(src) and not os.path.exists(dst):

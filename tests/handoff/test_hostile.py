@@ -421,3 +421,4 @@ def test_a_sound_roll_beside_a_hostile_one_is_still_imported(drive: Drive, capsy
     rolls = {Path(r["roll"]).name: r for r in imp.done["rolls"]}
     assert rolls["A001R2EC"]["offload_id"] is None and "is absolute" in rolls["A001R2EC"]["message"]
     assert rolls["B002R1AB"]["offload_id"] and offload_rows() == 1
+    assert imp.code == 1  # a refused roll beside a good one: not a success for a script
