@@ -16,6 +16,7 @@ known. The A001 card holds each kind of clip a report must say something differe
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,15 +70,26 @@ class ClipCard:
     thumbnails: Mapping[str, Path]  # clip name -> its JPEG
 
 
-def make_thumbnail(path: Path, text: str, size: tuple[int, int] = (320, 180), seed: int = 0) -> Path:
-    """A real JPEG: a gradient (different per seed) with `text` drawn on it, as media.thumbs would write."""
+def thumbnail_code(text: str) -> int:
+    """The 16-bit pattern a test thumbnail carries for `text`: two thumbnails differ in at least one block."""
+    return zlib.crc32(text.encode()) & 0xFFFF
+
+
+def make_thumbnail(path: Path, text: str, size: tuple[int, int] = (320, 180)) -> Path:
+    """A real JPEG as media.thumbs would write: a gradient with `text` drawn on it, and in its lower half 16
+    black or white blocks spelling `thumbnail_code(text)`, so no two test thumbnails look alike."""
     w, h = size
     image = Image.new("RGB", size)
     draw = ImageDraw.Draw(image)
     for x in range(w):
-        draw.line([(x, 0), (x, h - 1)], fill=(x * 255 // w, (seed * 67) % 256, 255 - x * 255 // w))
+        draw.line([(x, 0), (x, h - 1)], fill=(x * 255 // w, 90, 255 - x * 255 // w))
     draw.rectangle([(6, 6), (w - 7, 26)], fill=(0, 0, 0))
     draw.text((10, 10), text, fill=(255, 255, 255))
+    code, bw, bh = thumbnail_code(text), w / 8, h / 4
+    for bit in range(16):
+        left, top = bit % 8 * bw, h / 2 + bit // 8 * bh
+        draw.rectangle([(round(left), round(top)), (round(left + bw) - 1, round(top + bh) - 1)],
+                       fill=(255, 255, 255) if code >> bit & 1 else (0, 0, 0))
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, "JPEG", quality=80)
     return path
@@ -94,11 +106,11 @@ def record(catalog: Path, offload_id: int, meta: Mapping[str, ClipMeta], thumbs:
         assert root is not None
         groups = group_clips(store_clips.offload_file_paths(db, offload_id))
         records, made = [], {}
-        for i, g in enumerate(groups):
+        for g in groups:
             rel: tuple[str, ...] = ()
             if g.name in thumbs:
                 rel = (f"{uuid}/{g.name}.jpg",)
-                made[g.name] = make_thumbnail(root / rel[0], g.name, thumbs[g.name], seed=i)
+                made[g.name] = make_thumbnail(root / rel[0], g.name, thumbs[g.name])
             elif g.name == missing_thumb:
                 rel = (f"{uuid}/{g.name}.jpg",)  # named in the catalog, never written
             records.append(ClipRecord(g, meta.get(g.name, ClipMeta()), rel, None))
