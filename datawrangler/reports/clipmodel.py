@@ -55,7 +55,8 @@ class ClipLine:
     channels: int | None
     slate: str | None  # sound: scene, take, sound roll
     flagged: bool  # possibly damaged, or frames missing: a warning on the card
-    marks: tuple[str, ...]  # why it is flagged: "POSSIBLY DAMAGED: ...", "frames 86411, 86500-86502 missing"
+    damage: tuple[str, ...]  # why the reader calls it possibly damaged, in its words
+    gaps: str | None  # "frames 86411, 86500-86502 missing"
     notes: tuple[str, ...]  # quieter: "metadata not read (...)", a thumbnail that is missing
     thumb: Thumb | None
     frame_label: str  # what the empty frame says when there is no thumbnail
@@ -92,9 +93,21 @@ class ClipLine:
         return " · ".join(p for p in parts if p) or None
 
     @property
-    def warning(self) -> str:
-        """The sentence of the clip warnings block."""
-        return f"{self.name}: {'; '.join(self.marks)}"
+    def damaged(self) -> str | None:
+        """'POSSIBLY DAMAGED: <what the reader found>'."""
+        return "POSSIBLY DAMAGED: " + "; ".join(self.damage) if self.state == "possibly damaged" else None
+
+    @property
+    def marks(self) -> tuple[str, ...]:
+        """Why it is flagged, in words: 'POSSIBLY DAMAGED: <problem>', 'frames 86411, 86500-86502 missing'."""
+        return tuple(m for m in (self.damaged, self.gaps) if m)
+
+    def damage_brief(self, limit: int = 90) -> str:
+        """The damage in a few words for a contact sheet's cell (the clip warnings block has it all)."""
+        text = "; ".join(self.damage)
+        if len(text) <= limit:
+            return text
+        return text[:limit + 1].rsplit(" ", 1)[0].rstrip(",;:") + " …"  # whole words only
 
 
 @dataclass(frozen=True)

@@ -94,24 +94,22 @@ def _tc_out(r: ClipRow, rate: Fraction | None, frames: int | None) -> str | None
         return None
 
 
-def _words(r: ClipRow) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(marks, notes): what makes the clip flagged, in words; what else is known about reading it."""
+def _words(r: ClipRow) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
+    """(damage, gaps, notes): why the clip is flagged, in words; what else is known about reading it."""
     m = r.meta
-    marks: list[str] = []
+    damage: tuple[str, ...] = ()
     notes: list[str] = []
     if m.state is ClipState.DAMAGED:
-        marks.append("POSSIBLY DAMAGED: " + "; ".join(m.problems or ("the clip could not be read",)))
-    if r.gaps:
-        marks.append(gaps_text(r.gaps))
-    if m.state is ClipState.NOT_READ:
+        damage = m.problems or ("the clip could not be read",)
+    elif m.state is ClipState.NOT_READ:
         why = [p.removeprefix(_NOT_READ).lstrip(":; ") for p in m.problems]
         why = [w for w in why if w]
         notes.append(f"{_NOT_READ} ({'; '.join(why)})" if why else _NOT_READ)
     elif m.state is ClipState.UNAVAILABLE:
         notes.append("not read: " + "; ".join(m.problems or ("no verified copy could be read",)))
-    elif m.state is ClipState.READ:
+    else:
         notes.extend(m.problems)
-    return tuple(marks), tuple(notes)
+    return damage, gaps_text(r.gaps) or None, tuple(notes)
 
 
 def _thumb(r: ClipRow, root: Path | None) -> tuple[Thumb | None, str | None]:
@@ -161,7 +159,7 @@ def line(r: ClipRow, thumbnails: Path | None) -> ClipLine:
     m = r.meta
     rate = _rate(m.fps)
     duration, seconds, frames = _duration(r, rate)
-    marks, notes = _words(r)
+    damage, gaps, notes = _words(r)
     thumb, why = _thumb(r, thumbnails)
     if why:
         notes += (why,)
@@ -171,5 +169,5 @@ def line(r: ClipRow, thumbnails: Path | None) -> ClipLine:
         last_frame=r.last_frame, frames=frames, missing=sum(b - a + 1 for a, b in r.gaps), tc_in=m.tc_in,
         tc_out=_tc_out(r, rate, frames), duration=duration, seconds=seconds, rate=rate_text(rate) or None,
         rational=rate, codec=m.codec, width=m.width, height=m.height, audio=_audio(r), sample_rate=m.sample_rate,
-        bit_depth=m.bit_depth, channels=m.audio_channels, slate=_slate(r), flagged=r.flagged, marks=marks,
+        bit_depth=m.bit_depth, channels=m.audio_channels, slate=_slate(r), flagged=r.flagged, damage=damage, gaps=gaps,
         notes=notes, thumb=thumb, frame_label=_frame_label(r, why))

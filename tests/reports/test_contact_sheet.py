@@ -12,9 +12,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from pypdf import PdfReader
 
-from datawrangler.core.clips import ClipMeta
+from datawrangler.core.clips import ClipMeta, ClipState
 from datawrangler.reports import contact, html, output
 from datawrangler.store.db import open_catalog
 from tests.conftest import CardBuilder
@@ -162,3 +163,21 @@ def test_html_names_pictures_the_pdf_writer_loads(a001: ClipCard, catalog: Path)
     assert len(jpegs) == 3 and all(f'src="{name}"' in page for name in images)
     assert sorted(jpegs.values()) == sorted(p.read_bytes() for p in a001.thumbnails.values())
     assert "data:" not in page  # the PDF's HTML names resources, it does not carry them
+
+
+def test_a_long_damage_report_is_brief_in_its_cell_and_whole_in_the_warnings(
+        tmp_path: Path, other_volume: Path, make_card: CardBuilder, run_offload: OffloadRunner, catalog: Path) -> None:
+    why = ("C001.mov cannot be opened: it is cut short: its 'mdat' atom declares 413,045 bytes but the file ends "
+           "166,079 bytes into it, and it has no index (moov atom), which the camera writes when the recording stops")
+    (tmp_path / "d").mkdir()
+    oid, _ = run_offload(make_card({"D001R1AB/C001.mov": 500}, name="D001R1AB"), [tmp_path / "d", other_volume])
+    record(catalog, oid, {"C001": ClipMeta(state=ClipState.DAMAGED, container="mov", problems=(why,))}, {})
+    db = open_catalog(catalog)
+    try:
+        page = html.render(contact.for_card(db, "D001"))
+    finally:
+        db.close()
+    whole = str(escape(why))
+    assert page.count(whole) == 1  # the clip warnings block: every word
+    brief = str(escape("C001.mov cannot be opened: it is cut short: its 'mdat' atom declares 413,045 bytes but the …"))
+    assert page.count(brief) == 1 and page.index(whole) < page.index(brief)
