@@ -272,3 +272,42 @@ def test_a_missing_file_raises_so_that_another_copy_is_read(tmp_path: Path) -> N
     ("vc1", None, None, False, "", "VC1")])
 def test_codec_words(name: str, profile: str | None, tag: str | None, mxf: bool, company: str, words: str) -> None:
     assert codec_words(name, profile, tag, mxf, company) == words
+
+
+_PEAK = """
+import sys
+from pathlib import Path
+from datawrangler.core.clips import group_clips
+from datawrangler.media.read import read_clip
+
+
+def peak():  # VmHWM: this process's peak resident memory (reset by exec, unlike getrusage's ru_maxrss)
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+
+
+base = peak()
+(group,) = group_clips(["A001C010.mov"])
+got = read_clip(Path(sys.argv[1]), group, thumbs_root=Path(sys.argv[2]), thumbnails=3)
+assert got.meta.state.value == "read" and len(got.thumbnails) == 3, got
+print(peak() - base)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="peak memory is read from /proc (Linux)")
+def test_an_8k_clip_costs_one_decoded_frame_of_memory(tmp_path: Path) -> None:
+    """16 frames of 8192x4320 ProRes: decoded (10-bit 4:2:2), each is 142 MB; all of them would be 2.3 GB. The
+    reader's peak stays within a few frames' worth (the decoder's own buffers, the scaler's)."""
+    import subprocess
+    import sys
+
+    enc = videogen.repeated_prores(tmp_path / "roll" / "A001C010.mov", (8192, 4320), 16)
+    frame_bytes = enc.width * enc.height * 2 * 2
+    done = subprocess.run([sys.executable, "-c", _PEAK, str(tmp_path / "roll"), str(tmp_path / "t")],
+                          capture_output=True, text=True, check=True, timeout=120)
+    grew = int(done.stdout.strip())
+    assert frame_bytes < grew < 4 * frame_bytes, f"reading the 8K clip took {grew / 1e6:.0f} MB"
+    for i in (1, 2, 3):
+        with Image.open(tmp_path / "t" / f"A001C010_{i}.jpg") as im:
+            assert im.size == (320, 168)

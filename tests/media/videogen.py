@@ -162,6 +162,29 @@ def avchd_mts(path: Path, **kw: Any) -> Encoded:
                        **kw)
 
 
+def repeated_prores(path: Path, size: tuple[int, int], frames: int, rate: int = 24) -> Encoded:
+    """A ProRes Proxy MOV of `frames` identical frames, one encoded and its packet muxed `frames` times: a long
+    clip at 8K in a second, for tests of what reading costs, not of what the pictures show."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("prores_ks", rate=rate, options={"profile": "proxy"})
+        video.width, video.height = size
+        video.pix_fmt = "yuv422p10le"
+        picture = av.VideoFrame.from_image(Image.new("RGB", size, (200, 40, 90)))
+        picture.pts = 0
+        (packet, *_) = [*video.encode(picture), *video.encode(None)]
+        data = bytes(packet)
+        for i in range(frames):
+            copy = av.Packet(data)
+            copy.stream = video
+            copy.time_base = packet.time_base
+            copy.pts = copy.dts = i * (packet.duration or 1)
+            copy.duration = packet.duration
+            copy.is_keyframe = True
+            out.mux(copy)
+    return Encoded(path, "ProRes 422 Proxy", size[0], size[1], Fraction(rate), frames)
+
+
 def cut(path: Path, keep: float) -> Path:
     """Cut the file to `keep` (a fraction) of its bytes, as a camera that lost power leaves it."""
     data = path.read_bytes()
