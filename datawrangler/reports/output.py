@@ -72,12 +72,13 @@ def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
     return written
 
 
-def write_offload_report(db: Any, offload_id: int, required: int) -> list[Path]:
-    """Offload OFFLOAD_ID's report, built from the catalog `db`, into the app's reports folder: the PDF and
-    its CSV (with the per-file table). Returns the files written; OSError when the folder cannot be written."""
+def write_offload_report(db: Any, offload_id: int, required: int, paper: str = "a4") -> list[Path]:
+    """Offload OFFLOAD_ID's report, built from the catalog `db`, into the app's reports folder: the PDF (on
+    `paper`: a4 or letter) and its CSVs (the per-file table; the clip table when the clips were read).
+    Returns the files written; OSError when the folder cannot be written."""
     from datawrangler.reports import offload
 
-    report = offload.build(db, offload_id, required=required, with_files=True)
+    report = offload.build(db, offload_id, required=required, with_files=True, paper=paper)
     folder = reports_folder(report)
     stem = file_stem(report)
     folder.mkdir(parents=True, exist_ok=True)

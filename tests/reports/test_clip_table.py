@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from datawrangler.core.clips import ClipMeta
 from datawrangler.reports import html, offload, output
@@ -194,3 +195,24 @@ def test_csv_has_the_clips_their_totals_and_warnings(a001: ClipCard, catalog: Pa
                 if p["code"] == "clip_flagged"]
     assert problems == [("clip_flagged", "A001C002_231014_R2EC", f"POSSIBLY DAMAGED: {DAMAGE}"),
                         ("clip_flagged", "A001C003", "frames 86411, 86500-86502 missing")]
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_the_report_every_offload_files_has_its_clips(a001: ClipCard, catalog: Path, paper: str) -> None:
+    """What an offload writes when it ends (after its clips are read): the PDF with the clip table, on the
+    paper asked for, and the clips CSV beside the others."""
+    db = open_catalog(catalog)
+    try:
+        written = output.write_offload_report(db, a001.offload_id, 2, paper=paper)
+    finally:
+        db.close()
+    pdf = next(p for p in written if p.suffix == ".pdf")
+    width, height = (round(float(x)) for x in PdfReader(pdf).pages[0].mediabox.upper_right)
+    assert (width, height) == {"a4": (595, 842), "letter": (612, 792)}[paper]
+    text = _flat("\n".join(pdf_pages(pdf)))
+    assert "Clips (7)" in text and "CLIP WARNINGS (2)" in text
+    assert "Files (" not in text  # the per-file table stays in the CSV
+    clips_csv = next(p for p in written if p.name.endswith(".clips.csv"))
+    assert len(_csv(clips_csv)) == 7 and len(written) == 6
+    found = thumbnails_on_pages(pdf, a001.thumbnails)
+    assert sorted(n for names in found for n in names) == sorted(a001.thumbnails)
