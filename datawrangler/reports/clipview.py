@@ -30,11 +30,8 @@ def lines(rows: Iterable[ClipRow], thumbnails: Path | None) -> ClipTable:
 
 def latest_per_name(rows: Sequence[ClipRow]) -> list[ClipRow]:
     """One row per clip name, from the latest offload that read it (rows come oldest offload first): a card
-    offloaded again, or grown and offloaded incrementally, shows each clip once. In the order first met."""
-    latest: dict[str, ClipRow] = {}
-    for r in rows:
-        latest.pop(r.name, None)
-        latest[r.name] = r
+    offloaded again, or grown and offloaded incrementally, shows each clip once. By name."""
+    latest = {r.name: r for r in rows}  # a later row replaces an earlier one of the same name
     return sorted(latest.values(), key=lambda r: r.name)
 
 
