@@ -70,7 +70,7 @@ def read_video(root: Path, group: ClipGroup, thumbs: Sequence[Path]) -> ClipMeta
     if not damaged and not first.decodable:
         state = ClipState.NOT_READ
         problems.append(f"metadata not read: no open library decodes the picture of {first.rel} (FFmpeg does "
-                        "not know its codec); size and duration are the container's")
+                        "not know its codec); its duration, timecode and sound are the container's")
     tc_in, tc_last = _timecode(first, side, frames, rate, problems)
     extra = {**side.extra, **{k: v for f in reversed(files) for k, v in f.extra.items()}}
     if side.lens:
@@ -160,6 +160,8 @@ def _fill(got: _File, container: av.container.InputContainer, path: Path) -> Non
         order.insert(0, order.pop(1 + stream.index))
     got.timecode = next((t["timecode"].strip() for t in order if t.get("timecode", "").strip()), None)
     got.reel = next((t[k].strip() for t in order for k in _REEL_TAGS if t.get(k, "").strip()), None)
+    if (said := videocheck.cut_short(container, stream, path, got.rel, got.duration, got.rate)) is not None:
+        got.damage.append(said)
     if ctx is None:  # a codec FFmpeg does not know (X-OCN...): what the container says, no picture
         return
     got.decodable = True
@@ -169,8 +171,6 @@ def _fill(got: _File, container: av.container.InputContainer, path: Path) -> Non
         chroma = re.search(r"(4[0-4][0-4])", ctx.format.name)
         got.extra["picture"] = f"{ctx.format.components[0].bits}-bit" + \
             (f" {chroma[1][0]}:{chroma[1][1]}:{chroma[1][2]}" if chroma else f" {ctx.format.name}")
-    if (said := videocheck.cut_short(container, stream, path, got.rel, got.duration, got.rate)) is not None:
-        got.damage.append(said)
 
 
 def _container_extra(got: _File, tags: dict[str, str]) -> None:

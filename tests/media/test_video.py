@@ -311,3 +311,19 @@ def test_an_8k_clip_costs_one_decoded_frame_of_memory(tmp_path: Path) -> None:
     for i in (1, 2, 3):
         with Image.open(tmp_path / "t" / f"A001C010_{i}.jpg") as im:
             assert im.size == (320, 168)
+
+
+def test_a_picture_ffmpeg_does_not_decode_is_not_read_never_damaged(tmp_path: Path) -> None:
+    """A codec FFmpeg does not know (as X-OCN in some wrappers): the container's timing, timecode and sound
+    are kept, the clip is 'not read', and no thumbnail is tried."""
+    enc = videogen.prores_mov(tmp_path / "clip.mov", frames=4, timecode="01:00:00:00", audio=(2,))
+    data = enc.path.read_bytes()
+    assert data.count(b"apch") == 1  # the sample description's codec fourcc
+    enc.path.write_bytes(data.replace(b"apch", b"xocn"))
+    targets = thumbs(tmp_path, 1)
+    meta = read_video(tmp_path, one_clip(tmp_path, "clip.mov"), targets)
+    assert meta.state is ClipState.NOT_READ and not targets[0].exists()
+    assert meta.problems == ("metadata not read: no open library decodes the picture of clip.mov (FFmpeg does not "
+                             "know its codec); its duration, timecode and sound are the container's",)
+    assert (meta.codec, meta.width, meta.fps, meta.frames) == (None, None, "25", 4)
+    assert (meta.tc_in, meta.tc_out, meta.audio_channels) == ("01:00:00:00", "01:00:00:03", 2)
