@@ -150,7 +150,12 @@ def _tail_problem(container: av.container.InputContainer, stream: av.VideoStream
     frame = float(1 / rate)
     start = stream.start_time or 0
     target = max(duration - _TAIL_FRAMES * frame, 0.0)
-    container.seek(start + int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+    try:
+        container.seek(start + int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+    except av.FFmpegError as exc:
+        if isinstance(exc, OSError):
+            raise
+        return None  # a wrapper FFmpeg cannot seek in: nothing to compare, and no sign of damage
     ends: float | None = None
     try:
         for count, packet in enumerate(container.demux(stream)):

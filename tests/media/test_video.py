@@ -327,3 +327,21 @@ def test_a_picture_ffmpeg_does_not_decode_is_not_read_never_damaged(tmp_path: Pa
                              "know its codec); its duration, timecode and sound are the container's",)
     assert (meta.codec, meta.width, meta.fps, meta.frames) == (None, None, "25", 4)
     assert (meta.tc_in, meta.tc_out, meta.audio_channels) == ("01:00:00:00", "01:00:00:03", 2)
+
+
+def test_an_mxf_cut_short_whose_header_names_no_footer_is_found_by_its_last_frames(tmp_path: Path) -> None:
+    """A header partition that does not say where the footer is (cameras that never rewrite the header):
+    the last frames are demuxed and end before the duration the file declares."""
+    enc = videogen.xdcam_mxf(tmp_path / "C0007.MXF", frames=50, timecode="01:00:00:00")
+    data = bytearray(enc.path.read_bytes())
+    at = data.find(bytes.fromhex("060e2b34020501010d01020101"))  # the header partition pack
+    body = at + 17 + (data[at + 16] & 0x7F if data[at + 16] & 0x80 else 0)
+    data[body + 24: body + 32] = bytes(8)  # FooterPartition: 0, "not known"
+    enc.path.write_bytes(bytes(data))
+    whole = read_video(tmp_path, one_clip(tmp_path, "C0007.MXF"), [])
+    assert whole.state is ClipState.READ and whole.problems == ()  # the whole file is not suspected
+    enc.path.write_bytes(bytes(data[: len(data) // 2]))
+    meta = read_video(tmp_path, one_clip(tmp_path, "C0007.MXF"), [])
+    assert meta.state is ClipState.DAMAGED and meta.duration == pytest.approx(2.0)
+    (problem,) = meta.problems
+    assert problem.startswith("C0007.MXF is cut short: ") and "2.00 s" in problem
