@@ -72,14 +72,13 @@ def for_day(db: Database, date: str, *, day_start: str = "00:00", required: int 
         per_card[o["card_id"] if o["card_id"] is not None else f"offload {o['id']}"].append(o)
     root = store_clips.thumbnails_root(db)
     cards: list[tuple[tuple[str, str, float], ContactCard]] = []
-    unread: list[str] = []
+    unread: list[tuple[str, int]] = []
     for key, its in per_card.items():
-        c = query.card(db, key) if isinstance(key, int) else None
-        c = c or {}
+        c = (query.card(db, key) if isinstance(key, int) else None) or {}
         reel = its[-1]["reel"] or c.get("reel")
         name = reel or c.get("label") or str(key)
         if key not in by_card:
-            unread.append(f"{name} (offload {its[-1]['id']})")
+            unread.append((name, its[-1]["id"]))
             continue
         table = clipview.lines(clipview.latest_per_name(by_card[key]), root)
         order = (camera_of(its[-1]["camera"], reel) or "~", reel or "~", its[0]["started_at"])
@@ -89,13 +88,12 @@ def for_day(db: Database, date: str, *, day_start: str = "00:00", required: int 
         raise NothingToShow(f"No clip of the {len(per_card)} card(s) offloaded on {date} has been read: "
                             f"{_read_hint([o['id'] for o in offloads])}.")
     cards.sort(key=lambda pair: pair[0])
-    subject = date
-    return _sheet(db, "day", subject, date, offloads, [c for _, c in cards], tuple(unread), required=required,
+    return _sheet(db, "day", date, date, offloads, [c for _, c in cards], tuple(unread), required=required,
                   shooting_day=shooting_day, location=location, now=now, paper=paper)
 
 
 def _sheet(db: Database, scope: str, subject: str, date: str | None, offloads: list[dict[str, Any]],
-           cards: list[ContactCard], unread: tuple[str, ...], *, required: int, shooting_day: str | None,
+           cards: list[ContactCard], unread: tuple[tuple[str, int], ...], *, required: int, shooting_day: str | None,
            location: str | None, now: float | None, paper: str) -> ContactSheet:
     # the report's flags win over what the offloads recorded
     shooting_day = shooting_day or common.shooting_day([o.get("shooting_day") for o in offloads])

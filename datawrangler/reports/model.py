@@ -300,7 +300,7 @@ class ContactSheet:
     stations: tuple[str, ...]
     operators: tuple[str, ...]
     cards: tuple[ContactCard, ...]
-    unread: tuple[str, ...] = ()  # cards of the day whose clips were not read: "B001 (offload 12)"
+    unread: tuple[tuple[str, int], ...] = ()  # cards of the day whose clips were not read: (reel, latest offload)
 
     @property
     def reels(self) -> tuple[str, ...]:

@@ -106,7 +106,7 @@ def test_day_sheet_card_by_card_on_several_pages(a001: ClipCard, tmp_path: Path,
         sheet = contact.for_day(db, dt.date.today().isoformat(), shooting_day="Day 12", paper=paper)
     finally:
         db.close()
-    assert [c.reel for c in sheet.cards] == ["A001", "B001"] and sheet.unread == (f"C001 (offload {unread})",)
+    assert [c.reel for c in sheet.cards] == ["A001", "B001"] and sheet.unread == (("C001", unread),)
     pdf = tmp_path / "day.pdf"
     output.write(sheet, pdf=pdf)
     pages = _reading_order(pdf)
@@ -116,7 +116,7 @@ def test_day_sheet_card_by_card_on_several_pages(a001: ClipCard, tmp_path: Path,
         assert f"Page {i} of {len(pages)}" in page and "DataWrangler · Contact sheet · " in page
     flat = _flat(text)
     assert f"Contact sheet: {dt.date.today().isoformat()} · Day 12" in flat and "2 cards: A001, B001" in flat
-    assert f"Clips not read for C001 (offload {unread})" in flat
+    assert f"No clip of C001 has been read: 'datawrangler clips {unread} --read' reads them" in flat
     assert "B001 · B001R1AB · 38 clips · running time 00:06:49:16 · none flagged" in flat  # 9,616 frames at 25
     for name in B001:
         assert text.count(name) == 1, name
