@@ -142,7 +142,8 @@ def test_watch_auto_offloads_with_a_preset(tmp_path: Path, make_card: CardBuilde
 
 
 def test_inspect_an_empty_card_with_a_catalog_names_no_reel(make_card: CardBuilder, dest_dirs: Callable,
-                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+                                                             tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
     """An empty volume is never given a reel name, not even the counter's next one (issue 16)."""
     assert cli.main(["offload", str(make_card(name="A001R2EC")), *map(str, dest_dirs(2)), "-q"]) == 0  # a catalog
     capsys.readouterr()
