@@ -10,6 +10,7 @@ again (an offload made before clips were read, or a drive that was away).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -128,17 +129,35 @@ def read_offload_clips(db: Database, catalog: str | os.PathLike[str], offload_id
     groups = group_clips(store_clips.offload_file_paths(db, offload_id))
     copies = store_clips.readable_copies(db, offload_id)
     thumbs_root = store_clips.thumbnails_dir(catalog)
+    thumbnails, no_thumbs = options.thumbnails, None
+    if thumbnails:
+        try:  # the thumbnails folder is not the copy: when it cannot be made, the clips are read without pictures
+            (thumbs_root / summary.uuid).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            thumbnails = 0
+            no_thumbs = (f"no thumbnail: the thumbnails folder {thumbs_root} cannot be written "
+                         f"({exc.strerror or exc}); free space there or fix it, then 'datawrangler clips "
+                         f"{offload_id} --read'")
     records: list[ClipRecord] = []
     stopped = False
+    seen: dict[str, int] = {}
     for i, group in enumerate(groups):
         if cancelled is not None and cancelled():
             stopped = True
             break
-        records.append(_read_one(group, copies, thumbs_root, summary.uuid, options.thumbnails))
+        seen[group.name] = seen.get(group.name, 0) + 1  # two clips of one name keep their own thumbnails
+        prefix = summary.uuid if seen[group.name] == 1 else f"{summary.uuid}/{seen[group.name]}"
+        rec = _read_one(group, copies, thumbs_root, prefix, thumbnails)
+        if no_thumbs and rec.meta.state is not ClipState.UNAVAILABLE:
+            rec = dataclasses.replace(rec, meta=dataclasses.replace(rec.meta, problems=(*rec.meta.problems,
+                                                                                         no_thumbs)))
+        records.append(rec)
         if on_clip is not None:
             on_clip(i + 1, len(groups), group.name)
     store_clips.record_clips(db, offload_id, records)
     warnings = tuple(w for r in records if (w := flagged_sentence(r.group, r.meta)))
+    if no_thumbs:
+        warnings = (no_thumbs[0].upper() + no_thumbs[1:] + ".", *warnings)
     states = [r.meta.state for r in records]
     return ClipsRead(
         clips=len(records), read=states.count(ClipState.READ), not_read=states.count(ClipState.NOT_READ),

@@ -315,7 +315,7 @@ def _clips(db: Database, path: Path, offload_id: int, req: OffloadRequest, contr
                  damaged=found.damaged, with_gaps=found.with_gaps, not_read=found.not_read,
                  unavailable=found.unavailable, running_time=found.running_time)
     for text in found.warnings:
-        observer.warn(text, "clip_flagged")
+        observer.warn(text, "clip_flagged" if text.startswith("Clip ") else "thumbnails")
     return found
 
 

@@ -111,6 +111,13 @@ def _thumbnails(root: Path, group: ClipGroup, header: str, decoder: str,
             decoded = ctx.decode(av.Packet(data)) + ctx.decode(None)
             if not decoded:
                 raise ValueError("the decoder gave no picture")
+            try:
+                write_jpeg(decoded[0], target)
+            except OSError as exc:  # the thumbnails folder (beside the catalog) is full or read-only
+                if isinstance(exc, av.FFmpegError):
+                    raise
+                problems.append(f"no thumbnail from frame {rel}: {target.parent} cannot be written "
+                                f"({exc.strerror or exc})")
         except (av.FFmpegError, ValueError) as exc:
             try:
                 read_header(root / rel, header)
@@ -120,10 +127,4 @@ def _thumbnails(root: Path, group: ClipGroup, header: str, decoder: str,
                                 "of that frame")
                 continue
             problems.append(f"no thumbnail from frame {rel}: FFmpeg cannot decode it ({exc})")
-            continue
-        try:
-            write_jpeg(decoded[0], target)
-        except OSError as exc:  # the thumbnails folder (beside the catalog) is full or read-only: not the copy's fault
-            problems.append(f"no thumbnail from frame {rel}: {target.parent} cannot be written "
-                            f"({exc.strerror or exc})")
     return tuple(problems), damaged

@@ -151,3 +151,19 @@ def test_clips_are_read_again_from_the_other_drive_when_the_card_and_one_drive_a
 def test_clips_of_an_unknown_offload(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["clips", "42"]) == 2
     assert "There is no offload 42 in the catalog" in capsys.readouterr().err
+
+
+def test_a_thumbnails_folder_that_cannot_be_written_costs_the_thumbnails_only(
+        tmp_path: Path, dest_dirs: Callable[[int], list[Path]], capsys: pytest.CaptureFixture[str]) -> None:
+    """The thumbnails folder beside the catalog is not the copy: when it cannot be made, the clips are still
+    read from the copy, without pictures, and the reason is kept with each clip."""
+    card = _card(tmp_path / "card")
+    d1, d2 = dest_dirs(2)
+    app_paths().catalog_file.parent.mkdir(parents=True, exist_ok=True)
+    store_clips.thumbnails_dir(app_paths().catalog_file).write_text("a file where the folder should be")
+    assert cli.main(["offload", str(card), str(d1), str(d2), "-q"]) == 0
+    clips = _clips()
+    mov, seq = clips["A001C001_231014_R2EC"], clips[SEQ]
+    assert mov.meta.state is ClipState.READ and mov.meta.tc_in == "14:03:22:05" and mov.thumbnails == ()
+    assert seq.meta.state is ClipState.READ and seq.thumbnails == () and seq.read_from is not None
+    assert any("cannot be written" in p for p in mov.meta.problems + seq.meta.problems)
