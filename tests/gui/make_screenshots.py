@@ -187,8 +187,10 @@ def main() -> int:
     fourth = ROOT / "media" / "C002R7QX"
     for i in range(5):
         _write(fourth / "C002R7QX" / f"C002C{i + 1:03d}_231014_R7QX.mov", 110_000_000 + i, 90 + i, 1_697_290_000.0)
+    # clips off: these cards hold random bytes under camera names; the Clips tab shows A002R3FD's clips as the
+    # clip step records them (record_shot_clips)
     preset = Preset("Main unit", destinations=(str(a), str(b)), template="{project}/{date}/{card}",
-                    project="Nightfall", day=14, handoff=("ascmhl",))
+                    project="Nightfall", day=14, handoff=("ascmhl",), clips=False)
     failing = dataclasses.replace(preset, name="Overflow", destinations=(str(a), str(small)))
     gui = GuiPrefs(last_preset="Main unit", sound=False, roles=((str(a), "primary"), (str(b), "backup"),
                                                                 (str(small), "backup")))
