@@ -90,7 +90,7 @@ def dw(*args: str) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", type=int, default=100)
-    ap.add_argument("--frames", type=int, default=24, help="frames per clip (1080p ProRes HQ)")
+    ap.add_argument("--frames", type=int, default=48, help="frames per clip (1080p ProRes HQ)")
     ap.add_argument("--sequence", type=int, default=2400, help="frames of the DPX sequence")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--workdir", type=Path)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             d.mkdir()
         off = run_measured(dw("offload", str(seq), *map(str, dests), "--verify", "destinations", "--json", "-q"),
                            env, work)
-        offload_id = json.loads(off.stdout.splitlines()[0])["offload_id"]
+        offload_id = next(e["offload_id"] for e in map(json.loads, off.stdout.splitlines()) if e["event"] == "start")
         t_clips = run_measured(dw("clips", str(offload_id)), env, work)
         t_report = run_measured(dw("report", "offload", str(offload_id), "--pdf", str(work / "seq.pdf")), env, work)
         summary = {

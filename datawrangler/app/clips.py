@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from datawrangler.store.handoff import offload_summary
 log = logging.getLogger(__name__)
 
 THUMBNAIL_COUNTS = (0, 1, 3)
+READERS = min(4, (os.cpu_count() or 2) + 1)  # clips read at once
 
 
 @dataclass(frozen=True)
@@ -138,22 +140,31 @@ def read_offload_clips(db: Database, catalog: str | os.PathLike[str], offload_id
             no_thumbs = (f"no thumbnail: the thumbnails folder {thumbs_root} cannot be written "
                          f"({exc.strerror or exc}); free space there or fix it, then 'datawrangler clips "
                          f"{offload_id} --read'")
-    records: list[ClipRecord] = []
-    stopped = False
     seen: dict[str, int] = {}
-    for i, group in enumerate(groups):
-        if cancelled is not None and cancelled():
-            stopped = True
-            break
+    jobs = []
+    for group in groups:
         seen[group.name] = seen.get(group.name, 0) + 1  # two clips of one name keep their own thumbnails
-        prefix = summary.uuid if seen[group.name] == 1 else f"{summary.uuid}/{seen[group.name]}"
-        rec = _read_one(group, copies, thumbs_root, prefix, thumbnails)
+        jobs.append((group, summary.uuid if seen[group.name] == 1 else f"{summary.uuid}/{seen[group.name]}"))
+
+    def read(job: tuple[ClipGroup, str]) -> ClipRecord | None:
+        if cancelled is not None and cancelled():
+            return None
+        rec = _read_one(job[0], copies, thumbs_root, job[1], thumbnails)
         if no_thumbs and rec.meta.state is not ClipState.UNAVAILABLE:
             rec = dataclasses.replace(rec, meta=dataclasses.replace(rec.meta, problems=(*rec.meta.problems,
                                                                                          no_thumbs)))
-        records.append(rec)
-        if on_clip is not None:
-            on_clip(i + 1, len(groups), group.name)
+        return rec
+
+    records: list[ClipRecord] = []
+    # FFmpeg decodes and the copies are read without the GIL: a few clips at once use the cores and the drive's
+    # queue (the copies are done: nothing else runs now); results keep the clips' order
+    with ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="dw-clips") as pool:
+        for rec in pool.map(read, jobs):
+            if rec is not None:
+                records.append(rec)
+                if on_clip is not None:
+                    on_clip(len(records), len(groups), rec.group.name)
+    stopped = len(records) < len(groups)
     store_clips.record_clips(db, offload_id, records)
     warnings = tuple(w for r in records if (w := flagged_sentence(r.group, r.meta)))
     if no_thumbs:

@@ -167,3 +167,26 @@ def test_a_thumbnails_folder_that_cannot_be_written_costs_the_thumbnails_only(
     assert mov.meta.state is ClipState.READ and mov.meta.tc_in == "14:03:22:05" and mov.thumbnails == ()
     assert seq.meta.state is ClipState.READ and seq.thumbnails == () and seq.read_from is not None
     assert any("cannot be written" in p for p in mov.meta.problems + seq.meta.problems)
+
+
+def test_cancelled_clip_reading_records_what_was_read_and_says_so(
+        tmp_path: Path, dest_dirs: Callable[[int], list[Path]]) -> None:
+    from datawrangler.app.clips import ClipOptions, read_offload_clips
+
+    card = _card(tmp_path / "card")
+    assert cli.main(["offload", str(card), *map(str, dest_dirs(2)), "--no-clips", "-q"]) == 0
+    asked = []
+
+    def cancelled() -> bool:  # cancel after the first clip
+        asked.append(1)
+        return len(asked) > 1
+
+    db = open_catalog(app_paths().catalog_file)
+    try:
+        with pytest.MonkeyPatch.context() as m:
+            m.setattr("datawrangler.app.clips.READERS", 1)  # one at a time: "after the first" is exact
+            found = read_offload_clips(db, app_paths().catalog_file, 1, ClipOptions(0), cancelled=cancelled)
+    finally:
+        db.close()
+    assert found.cancelled and found.clips == 1 and found.summary.endswith("stopped: cancelled")
+    assert len(_clips()) == 1
