@@ -85,6 +85,7 @@ class Settings:
     operator: str = ""
     mount_roots: tuple[str, ...] = ()  # roots the user added: every local volume at or under one is a card; the
     # platform's roots (/media, /Volumes, ...) are watched besides, for removable media only
+    report_paper: str = "a4"  # the paper of the report filed after each offload: a4 or letter
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -97,6 +98,8 @@ class Settings:
             fail("algorithms", f"must name one or more of {', '.join(ALGORITHMS)} (got {list(self.algorithms)})")
         if self.verify_mode not in {m.value for m in VerifyMode}:
             fail("verify_mode", f"must be full, destinations or size (got {self.verify_mode!r})")
+        if self.report_paper not in ("a4", "letter"):
+            fail("report_paper", f"must be a4 or letter (got {self.report_paper!r})")
         for key, low, high in (("copies_required", 1, 10), ("retries", 0, 10), ("read_retries", 0, 20),
                                ("chunk_mib", 1, 256), ("queue_depth", 1, 64)):
             value = getattr(self, key)

@@ -291,7 +291,8 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
         clips = _clips(db, path, record.offload_id, req, control, observer)
         if clips is not None and req.handoff is not None:
             written.extend(_editorial(db, record.offload_id, req, observer))
-    reports = _report(db, record.offload_id, req.copies_required, observer) if req.report else []
+    reports = _report(db, record.offload_id, req.copies_required, observer, req.settings.report_paper) \
+        if req.report else []
     card_id = session.card_of(db, record.offload_id)
     red = redundancy.card_redundancy(db, card_id, req.copies_required)
     return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
@@ -373,13 +374,13 @@ def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceH
     return written
 
 
-def _report(db: Database, offload_id: int, required: int, observer: Observer) -> list[str]:
+def _report(db: Database, offload_id: int, required: int, observer: Observer, paper: str = "a4") -> list[str]:
     """The offload report into the reports folder, built from the catalog. A folder that cannot be written
     is said and skipped: the report never changes how an offload ended."""
     from datawrangler.reports.output import write_offload_report
 
     try:
-        written = [str(p) for p in write_offload_report(db, offload_id, required)]
+        written = [str(p) for p in write_offload_report(db, offload_id, required, paper=paper)]
     except OSError as exc:
         where = os.path.dirname(exc.filename) if exc.filename else str(app_paths().reports_dir)
         observer.warn(f"The offload report could not be written into {where} ({exc.strerror or exc}). The offload "

@@ -11,12 +11,12 @@ from typing import Any
 
 from datawrangler.gui.jobs import open_db
 
-KINDS = ("offload", "day", "redundancy")
+KINDS = ("offload", "day", "redundancy", "contact_card", "contact_day")
 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    kind: str  # offload / day / redundancy
+    kind: str  # offload / day / redundancy / contact_card (the offload's card) / contact_day
     offload_id: int | None = None
     day: str = ""  # YYYY-MM-DD
     required: int = 2
@@ -43,7 +43,8 @@ def available() -> str | None:
 
 
 def build(catalog: str | os.PathLike[str] | None, req: ReportRequest) -> BuiltReport:
-    from datawrangler.reports import day, html, offload, output, redundancy
+    from datawrangler.reports import contact, day, html, offload, output, redundancy
+    from datawrangler.store.session import card_of
 
     db = open_db(catalog)
     report: Any
@@ -53,6 +54,14 @@ def build(catalog: str | os.PathLike[str] | None, req: ReportRequest) -> BuiltRe
                 raise ValueError("Choose an offload first: select it in History (or finish one in the queue).")
             report = offload.build(db, req.offload_id, required=req.required, with_files=True,
                                    shooting_day=req.shooting_day)
+        elif req.kind == "contact_card":
+            card = card_of(db, req.offload_id) if req.offload_id is not None else None
+            if card is None:
+                raise ValueError("Choose an offload of the card first: select it in History.")
+            report = contact.for_card(db, str(card), required=req.required, shooting_day=req.shooting_day)
+        elif req.kind == "contact_day":
+            report = contact.for_day(db, req.day or dt.date.today().isoformat(), required=req.required,
+                                     shooting_day=req.shooting_day)
         elif req.kind == "day":
             report = day.build(db, req.day or dt.date.today().isoformat(), required=req.required,
                                shooting_day=req.shooting_day)

@@ -23,7 +23,8 @@ from datawrangler.gui import report_jobs
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.widgets.panels import button
 
-LABELS = {"offload": "One card (offload)", "day": "A day", "redundancy": "Redundancy (every card)"}
+LABELS = {"offload": "One card (offload)", "day": "A day", "redundancy": "Redundancy (every card)",
+          "contact_card": "Contact sheet: the offload's card", "contact_day": "Contact sheet: a day"}
 
 
 class ReportsTab(QWidget):
@@ -82,8 +83,8 @@ class ReportsTab(QWidget):
 
     def _kind_changed(self) -> None:
         k = self.kind.currentData()
-        self.offload.setVisible(k == "offload")
-        self.day.setVisible(k == "day")
+        self.offload.setVisible(k in ("offload", "contact_card"))
+        self.day.setVisible(k in ("day", "contact_day"))
         self.built = None
         self._buttons()
 
