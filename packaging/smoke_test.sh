@@ -17,6 +17,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 export DATAWRANGLER_HOME="$WORK/home" QT_QPA_PLATFORM=offscreen LANG=C.UTF-8
 unset PYTHONPATH PYTHONHOME VIRTUAL_ENV
+CLIP=$(realpath packaging/smoke_clip.mov)  # a real 6-frame ProRes clip (10:00:00:00, reel A001R2EC)
 cd "$WORK"  # nothing from the source tree can be picked up by accident
 
 fail() { echo "smoke test FAILED: $*" >&2; exit 1; }
@@ -47,7 +48,7 @@ dw --help >/dev/null || fail "--help"
 card="$WORK/cards/A001R2EC"
 mkdir -p "$card/A001R2EC" "$WORK/drive1" "$WORK/drive2"
 head -c 3000000 /dev/urandom > "$card/A001R2EC/A001C001_231014_R2EC.mov"
-head -c 1200000 /dev/urandom > "$card/A001R2EC/A001C002_231014_R2EC.mov"
+cp "$CLIP" "$card/A001R2EC/A001C002_231014_R2EC.mov"
 printf 'card info\n' > "$card/SDINFO.TXT"
 
 step "inspect recognises the card (card rules read through importlib.resources)"
@@ -74,6 +75,17 @@ for d in drive1 drive2; do
     || fail "the copy on $d differs from the card"
   ls "$WORK/$d/A001R2EC/ascmhl/"*.mhl >/dev/null 2>&1 || fail "no ASC MHL on $d"
 done
+
+step "the clips were read with the bundled FFmpeg (PyAV) from a verified copy"
+dw clips "$id" --json > clips.json || true  # exit 1: the random-byte clip is rightly possibly damaged
+python3 - clips.json <<'PY' || fail "clips: $(cat clips.json)"
+import json, sys
+clips = {c["name"]: c for c in json.loads(open(sys.argv[1]).readline())["clips"]}
+real = clips["A001C002_231014_R2EC"]
+assert real["state"] == "read" and real["codec"] == "ProRes 422 Proxy" and real["tc_in"] == "10:00:00:00", real
+assert real["frames"] == 6 and real["fps"] == "24000/1001" and real["thumbnails"], real
+assert clips["A001C001_231014_R2EC"]["state"] == "possibly damaged", clips
+PY
 
 step "report offload $id to PDF, HTML and CSV (Qt offscreen, templates through importlib.resources)"
 dw report offload "$id" --files --pdf report.pdf --html report.html --csv report.csv > /dev/null \
