@@ -68,9 +68,19 @@ def test_sidecars_do_not_disturb_the_asc_mhl(make_card, dest_dirs, recorded_offl
 
 
 def _start(rec) -> str:
+    """The offload's start as the catalog holds it, which names the sidecars (the engine's own start can be in
+    the second before: the test failed when the two straddled a second)."""
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(rec.result.started_at, dt.UTC).strftime("%Y-%m-%d_%H%M%S")
+    from datawrangler.store.handoff import offload_summary
+
+    db = open_catalog(rec.db_path)
+    try:
+        summary = offload_summary(db, rec.offload_id)
+    finally:
+        db.close()
+    assert summary is not None
+    return dt.datetime.fromtimestamp(summary.started_at, dt.UTC).strftime("%Y-%m-%d_%H%M%S")
 
 
 def test_legacy_mhl_uses_xxhash64be_with_the_canonical_digest(make_card, dest_dirs, recorded_offload) -> None:
