@@ -20,7 +20,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from datawrangler.core.clips import ClipGroup, ClipMeta, ClipState, gaps_text, group_clips
+from datawrangler.core.clips import ClipGroup, ClipMeta, ClipState, clip_flags, group_clips
+from datawrangler.core.timecode import clock
 from datawrangler.core.words import plural
 from datawrangler.store import clips as store_clips
 from datawrangler.store.clips import ClipRecord, CopyToRead
@@ -61,7 +62,7 @@ class ClipsRead:
     def summary(self) -> str:
         parts = [f"{plural(self.clips, 'clip')} read from a verified copy"]
         if self.running_time:
-            parts.append(f"running time {_hms(self.running_time)}")
+            parts.append(f"running time {clock(self.running_time)}")
         if self.damaged:
             parts.append(f"{self.damaged} possibly damaged")
         if self.with_gaps:
@@ -71,11 +72,6 @@ class ClipsRead:
         if self.unavailable:
             parts.append(f"{self.unavailable} not readable (no verified copy could be read)")
         return "; ".join(parts) + ("; stopped: cancelled" if self.cancelled else "")
-
-
-def _hms(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _sources(group: ClipGroup, copies: Sequence[CopyToRead]) -> list[CopyToRead]:
@@ -107,11 +103,7 @@ def _read_one(group: ClipGroup, copies: Sequence[CopyToRead], thumbs_root: Path,
 
 def flagged_sentence(group: ClipGroup, meta: ClipMeta) -> str | None:
     """The warning a flagged clip gives, in words, or None."""
-    said = []
-    if group.gaps:
-        said.append(gaps_text(group.gaps))
-    if meta.state is ClipState.DAMAGED:
-        said.append("possibly damaged: " + "; ".join(meta.problems or ("the clip could not be read",)))
+    said = clip_flags(group.gaps, meta)
     if not said:
         return None
     return (f"Clip {group.name}: {'; '.join(said)}. The copies are verified (they match the card byte for byte): "

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from fractions import Fraction
 from typing import Any
 
 from datawrangler.app.clips import ClipOptions, read_offload_clips
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.clips import ClipState
-from datawrangler.core.timecode import TimecodeError, duration_text, parse_rate, rate_text
+from datawrangler.reports import clipview
+from datawrangler.reports.clipmodel import ClipLine
 from datawrangler.store import clips as store_clips
 from datawrangler.store.clips import ClipRow
 from datawrangler.store.handoff import offload_summary
@@ -33,36 +33,12 @@ def register(sub: Any) -> None:
     c.set_defaults(func=cmd_clips)
 
 
-def _duration(c: ClipRow) -> str:
-    m = c.meta
-    try:
-        rate = parse_rate(m.fps)
-    except TimecodeError:
-        rate = None
-    if rate is not None and m.frames:
-        return duration_text(m.frames, rate)
-    if m.duration:
-        s = round(m.duration)
-        return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-    return "-"
-
-
-def _format(c: ClipRow) -> str:
-    m = c.meta
+def _format(c: ClipRow, ln: ClipLine) -> str:
+    """'ProRes 422 HQ 320x180 23.976 2 ch · 48 kHz': the report's words for the clip (reports.clipview)."""
     if c.meta.state is ClipState.NOT_READ:
         return "metadata not read"
-    parts = [m.codec or ""]
-    if m.width and m.height:
-        parts.append(f"{m.width}x{m.height}")
-    try:
-        rate = parse_rate(m.fps)
-    except TimecodeError:
-        rate = None
-    if rate is not None:
-        parts.append(rate_text(Fraction(rate)))
-    if m.audio_channels:
-        parts.append(f"{m.audio_channels} ch" + (f" {m.sample_rate / 1000:g} kHz" if m.sample_rate else ""))
-    return " ".join(p for p in parts if p) or "-"
+    size = f"{ln.width}x{ln.height}" if ln.width and ln.height else ""
+    return " ".join(p for p in (ln.codec, size, ln.rate, ln.audio) if p) or "-"
 
 
 def cmd_clips(args: argparse.Namespace) -> int:
@@ -94,7 +70,9 @@ def cmd_clips(args: argparse.Namespace) -> int:
                  f"{args.offload} --read'.")
         return EXIT_OK
     for c in rows:
-        out.line(f"{c.name:<28} {c.meta.tc_in or '-':<12} {c.meta.tc_out or '-':<12} {_duration(c):<12} {_format(c)}")
+        ln = clipview.line(c, None)
+        out.line(f"{c.name:<28} {c.meta.tc_in or '-':<12} {c.meta.tc_out or '-':<12} {ln.duration or '-':<12} "
+                 f"{_format(c, ln)}")
         for w in c.warnings:
             out.line(f"{'':<4}! {w}")
     out.line(f"{len(rows)} clips; {len(flagged)} flagged")

@@ -20,8 +20,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from fractions import Fraction
 
 from datawrangler.core.cards import CardRule, clip_members
+from datawrangler.core.timecode import TimecodeError, parse_rate
 
 VIDEO_EXT = frozenset({"mov", "mp4", "m4v", "mxf", "mts", "m2ts", "avi", "mkv", "mpg", "mpeg"})
 AUDIO_EXT = frozenset({"wav", "bwf", "aif", "aiff", "mp3", "m4a", "flac"})
@@ -101,6 +103,25 @@ class ClipMeta:
     tape: str | None = None  # the sound roll (iXML TAPE)
     tracks: tuple[str, ...] = ()  # sound track names (iXML)
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> Fraction | None:
+        """`fps` as a Fraction; None when not read, or not a rate (a catalog written by another version)."""
+        try:
+            return parse_rate(self.fps)
+        except TimecodeError:
+            return None
+
+
+def clip_flags(gaps: Iterable[tuple[int, int]], meta: ClipMeta) -> tuple[str, ...]:
+    """What makes a clip flagged, in words: its missing frames, then why it is possibly damaged. Empty for a
+    clip that is not flagged ("metadata not read" never is)."""
+    out = []
+    if text := gaps_text(gaps):
+        out.append(text)
+    if meta.state is ClipState.DAMAGED:
+        out.append("possibly damaged: " + "; ".join(meta.problems or ("the clip could not be read",)))
+    return tuple(out)
 
 
 def _ext(path: str) -> str:

@@ -48,6 +48,12 @@ def rate_text(rate: Fraction | None) -> str:
     return f"{float(rate):.3f}".rstrip("0").rstrip(".")
 
 
+def clock(seconds: float, pad: bool = False) -> str:
+    """A running time to the second: 0:14:32 (pad: 00:14:32)."""
+    s = round(seconds)
+    return f"{s // 3600:{'02d' if pad else 'd'}}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
 def nominal(rate: Fraction) -> int:
     """The frames per timecode second: 30 for 29.97, 24 for 23.976, 25 for 25."""
     return max(1, round(rate))

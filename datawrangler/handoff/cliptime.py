@@ -22,7 +22,6 @@ from datawrangler.core.timecode import (
     from_frames,
     is_drop,
     nominal,
-    parse_rate,
     rate_text,
     to_frames,
 )
@@ -33,10 +32,7 @@ NO_TC = "00:00:00:00"
 
 def clip_rate(clip: ClipRow) -> Fraction | None:
     """The clip's own frame rate (a sound file's: its timecode rate), None when not read or not a rate."""
-    try:
-        return parse_rate(clip.meta.fps)
-    except TimecodeError:
-        return None
+    return clip.meta.rate
 
 
 def clip_frames(clip: ClipRow, rate: Fraction | None) -> int | None:

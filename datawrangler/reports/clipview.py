@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from datawrangler.core.clips import ClipKind, ClipState, gaps_text
-from datawrangler.core.timecode import TimecodeError, duration_text, parse_rate, rate_text, tc_out
+from datawrangler.core.timecode import TimecodeError, clock, duration_text, rate_text, tc_out
 from datawrangler.reports.clipmodel import ClipLine, ClipTable, Thumb
 from datawrangler.store.clips import ClipRow
 
@@ -35,23 +35,11 @@ def latest_per_name(rows: Sequence[ClipRow]) -> list[ClipRow]:
     return sorted(latest.values(), key=lambda r: r.name)
 
 
-def _rate(fps: str | None) -> Fraction | None:
-    try:
-        return parse_rate(fps)
-    except TimecodeError:
-        return None
-
-
-def _hms(seconds: float) -> str:
-    s = round(seconds)
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def _duration(r: ClipRow, rate: Fraction | None) -> tuple[str | None, float | None, int | None]:
     """(text, seconds, frames): HH:MM:SS:FF at the clip's rate; HH:MM:SS for sound."""
     m = r.meta
     if r.kind is ClipKind.AUDIO:
-        return (_hms(m.duration), m.duration, None) if m.duration is not None else (None, None, None)
+        return (clock(m.duration, pad=True), m.duration, None) if m.duration is not None else (None, None, None)
     frames = m.frames
     if frames is None and m.duration is not None and rate is not None:
         frames = round(m.duration * rate)
@@ -59,7 +47,7 @@ def _duration(r: ClipRow, rate: Fraction | None) -> tuple[str | None, float | No
         seconds = m.duration if m.duration is not None else float(frames / rate)
         return duration_text(frames, rate), seconds, frames
     if m.duration is not None:
-        return _hms(m.duration), m.duration, frames
+        return clock(m.duration, pad=True), m.duration, frames
     return None, None, frames
 
 
@@ -154,7 +142,7 @@ def _slate(r: ClipRow) -> str | None:
 
 def line(r: ClipRow, thumbnails: Path | None) -> ClipLine:
     m = r.meta
-    rate = _rate(m.fps)
+    rate = m.rate
     duration, seconds, frames = _duration(r, rate)
     damage, gaps, notes = _words(r)
     thumb, why = _thumb(r, thumbnails)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from datawrangler.core.clips import ClipGroup, ClipKind, ClipMeta, ClipState, gaps_text
+from datawrangler.core.clips import ClipGroup, ClipKind, ClipMeta, ClipState, clip_flags
 
 THUMBNAILS = "thumbnails"
 
@@ -77,13 +77,8 @@ class ClipRow:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """What is wrong with the clip, in words: missing frames first, then what the reader found."""
-        out = []
-        if self.gaps:
-            out.append(gaps_text(self.gaps))
-        if self.meta.state is ClipState.DAMAGED:
-            out.extend(self.meta.problems or ("possibly damaged",))
-        return tuple(out)
+        """What is wrong with the clip, in words: missing frames first, then why it is possibly damaged."""
+        return clip_flags(self.gaps, self.meta)
 
 
 _META_COLUMNS = ("container", "codec", "width", "height", "fps", "duration", "frames", "tc_in", "tc_out", "reel",
@@ -94,8 +89,9 @@ def record_clips(db: Database, offload_id: int, clips: Sequence[ClipRecord], *, 
     """Replace offload `offload_id`'s clips with `clips`, each linked to its files (by rel_path). Files not
     in this offload are not linked. Returns the number of clips recorded."""
     at = time.time() if at is None else at
-    file_ids = dict(db.conn.execute("SELECT rel_path, id FROM files WHERE offload_id = ?", (offload_id,)))
-    sizes = dict(db.conn.execute("SELECT rel_path, size FROM files WHERE offload_id = ?", (offload_id,)))
+    rows = db.conn.execute("SELECT rel_path, id, size FROM files WHERE offload_id = ?", (offload_id,)).fetchall()
+    file_ids = {path: fid for path, fid, _ in rows}
+    sizes = {path: size for path, _, size in rows}
     with db.atomic():
         db.conn.execute("DELETE FROM clip_files WHERE clip_id IN (SELECT id FROM clips WHERE offload_id = ?)",
                         (offload_id,))

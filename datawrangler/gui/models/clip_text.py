@@ -9,7 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from datawrangler.core.clips import ClipKind, ClipState, gaps_text
-from datawrangler.core.timecode import TimecodeError, duration_text, parse_rate, rate_text, to_frames
+from datawrangler.core.timecode import TimecodeError, clock, duration_text, rate_text, to_frames
 from datawrangler.core.words import human_bytes, plural
 from datawrangler.store.clips import ClipRow
 
@@ -17,10 +17,7 @@ _TC = re.compile(r"^(\d{1,2})[:.](\d{2})[:.](\d{2})[:;.,](\d{2,3})$")
 
 
 def rate_of(r: ClipRow) -> Fraction | None:
-    try:
-        return parse_rate(r.meta.fps)
-    except TimecodeError:
-        return None
+    return r.meta.rate
 
 
 def frames_of(r: ClipRow) -> int | None:
@@ -37,22 +34,13 @@ def duration_seconds(r: ClipRow) -> float | None:
     return float(frames / rate) if rate and frames is not None else None
 
 
-def clock(seconds: float) -> str:
-    """A running time: 0:14:32."""
-    s = round(seconds)
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-
-
 def duration_display(r: ClipRow) -> str:
     """HH:MM:SS:FF when the frame rate is known (as editors read it), else HH:MM:SS."""
     rate, frames = rate_of(r), frames_of(r)
     if rate and frames is not None:
         return duration_text(frames, rate)
     seconds = duration_seconds(r)
-    if seconds is None:
-        return "–"
-    s = round(seconds)
-    return f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return "–" if seconds is None else clock(seconds, pad=True)
 
 
 def tc_seconds(tc: str | None, rate: Fraction | None) -> float:
