@@ -69,6 +69,12 @@ def _catalog_rows(catalog: Path, roots: tuple[Path, ...]) -> dict[str, Any]:
             "verifications": q("SELECT f.rel_path, d.idx, v.method, v.result, v.digests FROM verifications v JOIN "
                                "copies c ON c.id = v.copy_id JOIN files f ON f.id = c.file_id JOIN destinations d "
                                "ON d.id = c.destination_id ORDER BY 1, 2"),
+            # the clips read after the copies (the card's .mov files are random bytes: possibly damaged, alike)
+            "clips": q("SELECT c.name, c.kind, c.state, c.problems, c.files, c.bytes, c.codec, c.tc_in, d.idx, "
+                       "json_array_length(c.thumbnails) FROM clips c LEFT JOIN destinations d ON d.id = c.read_from "
+                       "ORDER BY 1"),
+            "clip_files": q("SELECT c.name, f.rel_path FROM clip_files cf JOIN clips c ON c.id = cf.clip_id "
+                            "JOIN files f ON f.id = cf.file_id ORDER BY 1, 2"),
         }
     finally:
         con.close()
@@ -138,6 +144,7 @@ def test_cli_window_and_auto_offload_write_the_same_catalog_rows_handoff_files_a
 
     assert seen["cli"]["catalog"]["files"] and seen["cli"]["catalog"]["copies"], "the comparison compares rows"
     assert seen["cli"]["catalog"]["offloads"][0][:5] == ("A001", "A", "NS", None, "verified")
+    assert seen["cli"]["catalog"]["clips"] and seen["cli"]["catalog"]["clip_files"]  # compared, not vacuous
     for path in ("window", "auto"):
         for part in ("catalog", "handoff", "report"):
             assert seen[path][part] == seen["cli"][part], f"{path} differs from the CLI in its {part}"
