@@ -254,6 +254,13 @@ class Engine:
             close_quietly(fd)
         return mh.hexdigests()
 
+    @staticmethod
+    def _changed_since_scan(job: Job, fd: int) -> bool:
+        """The card file is no longer the one listed: the same bytes under a new modification time are not
+        the card's file either (the camera or something else is writing to the card)."""
+        st = os.fstat(fd)
+        return st.st_size != job.file.size or st.st_mtime_ns != job.file.mtime_ns
+
     def _reread(self, job: Job, path: str, digests: dict[str, str]) -> tuple[bool, Code, str]:
         """Full mode: read the card file again from the medium and compare the primary digest."""
         primary = self.plan.algorithms[0]
@@ -266,6 +273,8 @@ class Engine:
             return False, Code.SOURCE_READ_ERROR, exc.strerror or ""
         try:
             platform.drop_cache(fd)
+            if self._changed_since_scan(job, fd):
+                return False, Code.SOURCE_CHANGED, "size or modification time differs from the scan at the re-read"
             while True:
                 if self.control.cancelled:
                     return False, Code.CANCELLED, ""
@@ -279,6 +288,12 @@ class Engine:
                     break
                 mh.update(chunk)
                 self.bytes_reread += len(chunk)
+            if self._changed_since_scan(job, fd):
+                return False, Code.SOURCE_CHANGED, "size or modification time changed during the re-read"
+        except OSError as exc:  # fstat on the card
+            if self._source_gone(exc):
+                raise SourceGone from exc
+            return False, Code.SOURCE_READ_ERROR, f"second read: {exc.strerror}"
         finally:
             close_quietly(fd)
         second = mh.hexdigests()[primary]
