@@ -9,11 +9,13 @@ exFAT and NTFS.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import json
 import re
 import string
 import unicodedata
-from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from datawrangler.core.cards import CardInfo
@@ -213,3 +215,48 @@ class Preset:
         if card.camera_letter:
             return card.camera_letter
         return self.sound_camera if card.media == "sound" else self.camera
+
+
+@dataclass(frozen=True)
+class EntryProblem:
+    """One entry of a presets file that the window cannot use as written (see lenient_presets)."""
+
+    preset: str  # the preset's name, or 'entry 3' for one without a name
+    message: str  # names the file, the preset and the key
+    skipped: bool  # True: the preset is not used; False: an unknown key, the preset loads without it
+
+
+def lenient_presets(items: Sequence[Any], source: str) -> tuple[list[Preset], list[EntryProblem]]:
+    """The presets of a presets file's list that can be used, in order, and what is wrong with the others:
+    a broken entry (a wrong value, no name, a name used before) is skipped and named; an unknown key (a typo
+    such as 'verfy_mode') is named and left out, the preset loads without it. Pure: config reads the file."""
+    known = [f.name for f in fields(Preset)]
+    presets: list[Preset] = []
+    problems: list[EntryProblem] = []
+    for number, item in enumerate(items, 1):
+        name = item.get("name") if isinstance(item, Mapping) else None
+        label = name if isinstance(name, str) and name.strip() else f"entry {number}"
+        try:
+            preset = Preset.from_dict({k: v for k, v in item.items() if k in known}
+                                      if isinstance(item, Mapping) else item, source)
+        except PresetError as exc:
+            text = str(exc) if label == name else f"{str(exc).rstrip('.')} (entry {number} of the list)."
+            problems.append(EntryProblem(label, text, True))
+            continue
+        if any(p.name == preset.name for p in presets):
+            problems.append(EntryProblem(label, f"{source}: the name {preset.name!r} is used by an earlier preset "
+                                         f"too (entry {number} of the list). Rename one.", True))
+            continue
+        presets.append(preset)
+        assert isinstance(item, Mapping)
+        for key in sorted(set(item) - set(known)):
+            near = difflib.get_close_matches(key, known, n=1, cutoff=0.75)
+            hint = (f" (did you mean '{near[0]}'? It stays {json.dumps(_plain(getattr(preset, near[0])))})"
+                    if near else " (a typo, or a key of a newer DataWrangler)")
+            problems.append(EntryProblem(label, f"{source}: preset {preset.name!r}: '{key}' is not a preset key "
+                                         f"this version knows{hint}.", False))
+    return presets, problems
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value

@@ -1,7 +1,8 @@
 """The application: QApplication, dark theme, logging to a file, bugs to the crash dialog, `main(argv)`.
 
 Startup order: logging, the profile (settings + presets; file I/O before the event loop runs), the
-window, the source monitor, the resumable offloads. Quit: the window confirms when offloads run, cancels
+window, the source monitor, the resumable offloads, then what in the settings files could not be used (the
+window starts anyway with the defaults for it: gui.startup_notes). Quit: the window confirms when offloads run, cancels
 them, the workers finish, then the profile (geometry, last preset) is saved after the loop ends.
 """
 
@@ -25,13 +26,14 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from datawrangler import __version__
-from datawrangler.config import HOME_ENV, SettingsError, app_paths
+from datawrangler.config import HOME_ENV, app_paths
 from datawrangler.gui.bridge import Bridge
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.eject_after import EjectAfter
 from datawrangler.gui.messages import Messages
-from datawrangler.gui.prefs import Profile, load_profile, save_profile
+from datawrangler.gui.prefs import Profile, save_profile
 from datawrangler.gui.sources import make_monitor
+from datawrangler.gui.startup_notes import show_startup_notes, startup_profile
 from datawrangler.gui.taskbar import DESKTOP_FILE_NAME
 from datawrangler.gui.theme import Status, app_icon, apply_dark
 
@@ -121,22 +123,17 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     messages = Messages()
     bridge = Bridge()
     install_excepthooks(messages, bridge)
-    try:
-        profile = load_profile()
-        problem = ""
-    except SettingsError as exc:
-        profile, problem = Profile(), str(exc)
+    profile, notes = startup_profile()
     from datawrangler.gui.widgets.main_window import MainWindow
 
     controller = make_controller(bridge, messages, profile, catalog)
     window = MainWindow(controller, log_path)
     window.show()
-    if problem:
-        messages.error(problem + " The defaults are used until it is fixed.", "settings")
     if not demo:  # the demo watches its own folder, once it exists
         watch(controller, profile.settings.mount_roots, profile.gui.mount_roots_are_folders)
     controller.load_resumable()
     window.history.apply()
+    show_startup_notes(window, messages, notes)  # last: the banner shows its summary
     if demo:
         start_demo(controller, demo_size, start)
     if quit_when_done:
