@@ -26,7 +26,8 @@ import pytest
 
 import datawrangler.app.offload as app_offload
 from datawrangler.store.card_hold import CARD_BUSY, hold_card, holds_folder
-from datawrangler.store.holders import WINDOW, process_words
+from datawrangler.store.db import open_catalog
+from datawrangler.store.holders import WINDOW, process_words, roll_holders, running_offloads
 from tests.faults.common import assert_nothing_claimed_falsely, catalog_file, offload_rows, tree
 from tests.faults.conftest import Run
 
@@ -83,11 +84,12 @@ def _card(faultfs: Callable[..., Any]) -> Any:
     return faultfs(ROLL, files={f"A001C00{i}.mov": os.urandom(128 * 1024) for i in range(1, 4)})
 
 
-def _says_who(message: str, pid: int, card: Any, rolls: list[Path], process: str) -> None:
+def _says_who(message: str, pid: int, card: Any, rolls: list[Path], process: str, held: bool = True) -> None:
+    """The holder named; `held`: refused by the card's hold, which also says that nothing was recorded."""
     assert f"offload 1 by {process}" in message, message
     assert f"pid {pid}" in message and "on this station" in message and "since 20" in message, message
     assert f"from {card.mountpoint}" in message and " and ".join(map(str, rolls)) in message, message
-    assert "nothing of it was recorded" in message, message
+    assert ("nothing of it was recorded" in message) is held, message
 
 
 @needs_wiring
@@ -134,6 +136,63 @@ def test_a_resume_while_the_card_is_offloaded_elsewhere_is_refused(
     assert f"pid {first.pid}" in run.errors[0]["message"] and "offload 2 by" in run.errors[0]["message"]
     rows = {r["id"]: r for r in offload_rows()}
     assert rows[1]["resumes"] == 0 and rows[1]["state"] != "running", "the refused resume reopened its offload"
+
+
+@needs_wiring
+@pytest.mark.fuse
+def test_another_card_into_the_same_roll_folder_names_the_offload_writing_it(
+        dw: RunCli, faultfs: Callable[..., Any], make_card: Callable[..., Path],
+        dest_dirs: Callable[[int], list[Path]]) -> None:
+    """Not the same card, the same roll folder: the engine's lock on the folder refuses it, and the catalog
+    says whose offload writes there."""
+    card = _card(faultfs)
+    other = make_card(name="B001R3EC")
+    d1, d2 = dest_dirs(2)
+    with first_offload(card, d1, d2) as first:
+        run = dw("offload", other, d1, "--roll", ROLL)
+        assert [r["id"] for r in offload_rows()] == [1], "the refused offload left a row in the catalog"
+    assert run.code == 2 and run.errors[0]["code"] == "dest_duplicate", run.raw[-2000:]
+    message = run.errors[0]["message"]
+    assert f"Another offload is writing to {d1 / ROLL} right now" in message
+    _says_who(message.split("It is held by ", 1)[1], first.pid, card, [d1 / ROLL, d2 / ROLL],
+              "'datawrangler offload'", held=False)
+
+
+@pytest.mark.fuse
+def test_the_catalog_says_who_offloads_a_card_or_writes_a_roll_now(
+        faultfs: Callable[..., Any], dest_dirs: Callable[[int], list[Path]]) -> None:
+    """store.holders from the catalog alone: the running offload of the card, or into the roll, whose process
+    is alive; a killed one (its row still 'running') is nobody's."""
+    card = _card(faultfs)
+    d1, d2 = dest_dirs(2)
+    stall = card.stall("A001C002.mov", 60, ops=("read",), times=1)
+    proc = subprocess.Popen([sys.executable, "-m", "datawrangler", "offload", str(card.mountpoint), str(d1),
+                             str(d2), "--roll", ROLL, "--json"], cwd=REPO, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not card.events("read", "A001C002.mov", fault="stall"):
+            assert time.monotonic() < deadline and proc.poll() is None, "the offload never started"
+            time.sleep(0.05)
+        db = open_catalog(catalog_file())
+        try:
+            (fingerprint,) = [r[0] for r in db.conn.execute("SELECT fingerprint FROM cards")]
+            (by_card,) = running_offloads(db, fingerprint=fingerprint)
+            (by_roll,) = roll_holders(db, str(d2 / ROLL) + os.sep)  # the same folder, written another way
+            assert by_card == by_roll
+            assert (by_card.offload_id, by_card.pid, by_card.host) == (1, proc.pid, socket.gethostname())
+            assert by_card.process == "'datawrangler offload'" and by_card.source == str(card.mountpoint)
+            assert by_card.rolls == (str(d1 / ROLL), str(d2 / ROLL))
+            assert running_offloads(db, fingerprint="0" * 64, rolls=[str(d1)]) == []  # another card, folder
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            assert offload_rows()[0]["state"] == "running"  # until the next offload marks it interrupted
+            assert running_offloads(db, fingerprint=fingerprint) == [] and roll_holders(db, str(d1 / ROLL)) == []
+        finally:
+            db.close()
+    finally:
+        card.remove(stall)
+        _end(proc)
 
 
 # -- the window
