@@ -54,9 +54,11 @@ def details(notes: Sequence[FileNote]) -> str:
     """Every note, grouped by file, then what happens to each file that could not be used as written."""
     lines: list[str] = []
     for file in dict.fromkeys(n.file for n in notes):
-        lines.append(file)
+        if lines:
+            lines.append("")
+        lines.append(f"{file}:")
         mine = [n for n in notes if n.file == file]
-        lines += [f"  • {n.text}" for n in mine]
+        lines += [f"  • {n.text.removeprefix(file + ': ')}" for n in mine]  # the file is the heading
         if any(n.sets_aside for n in mine):
             lines.append(f"  {kept_sentence(file)}")
     return "\n".join(lines)
