@@ -16,7 +16,9 @@ are asked instead: the same words, without the guarantee against two starting in
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import logging
 import multiprocessing
 import os
 import socket
@@ -35,6 +37,8 @@ try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
 
 __all__ = ["CARD_BUSY", "CardHold", "busy_message", "hold_card", "holds_folder"]
 
@@ -100,10 +104,7 @@ def hold_card(catalog: str | os.PathLike[str], fingerprint: str, *, source: str,
     (see busy_message). Take it before the offload's catalog row exists, release it when the offload ends."""
     me = this_holder(source, rolls)
     if fcntl is None:
-        others = running_offloads(db, fingerprint=fingerprint, exclude_pid=os.getpid()) if db is not None else []
-        if others:
-            raise _busy(others[0], rolls, source)
-        return CardHold(None, -1, me)
+        return _by_catalog(db, fingerprint, rolls, source, me)
     folder = holds_folder(catalog)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"card-{fingerprint[:32]}.lock"
@@ -111,8 +112,12 @@ def hold_card(catalog: str | os.PathLike[str], fingerprint: str, *, source: str,
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as exc:
             os.close(fd)
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):  # a filesystem without locks (some NFS)
+                log.warning("the catalog's folder %s cannot lock files (%s): two offloads of one card are "
+                            "told apart by the catalog alone", folder, exc)
+                return _by_catalog(db, fingerprint, rolls, source, me)
             other = _read(path) or _from_catalog(db, fingerprint)
             raise _busy(other, rolls, source, path) from None
         try:
@@ -125,6 +130,14 @@ def hold_card(catalog: str | os.PathLike[str], fingerprint: str, *, source: str,
     hold = CardHold(path, fd, me)
     hold._write()
     return hold
+
+
+def _by_catalog(db: Database | None, fingerprint: str, rolls: Sequence[str], source: str, me: Holder) -> CardHold:
+    """Where files cannot be locked: the catalog's running offloads of the card, whose process is alive."""
+    other = _from_catalog(db, fingerprint)
+    if other is not None:
+        raise _busy(other, rolls, source)
+    return CardHold(None, -1, me)
 
 
 def _read(path: Path, wait: float = 1.0) -> Holder | None:

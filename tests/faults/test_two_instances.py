@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 
 import datawrangler.app.offload as app_offload
+from datawrangler.core.errors import OffloadError
+from datawrangler.store import card_hold
 from datawrangler.store.card_hold import CARD_BUSY, hold_card, holds_folder
 from datawrangler.store.db import open_catalog
 from datawrangler.store.holders import WINDOW, process_words, roll_holders, running_offloads
@@ -184,6 +186,11 @@ def test_the_catalog_says_who_offloads_a_card_or_writes_a_roll_now(
             assert by_card.process == "'datawrangler offload'" and by_card.source == str(card.mountpoint)
             assert by_card.rolls == (str(d1 / ROLL), str(d2 / ROLL))
             assert running_offloads(db, fingerprint="0" * 64, rolls=[str(d1)]) == []  # another card, folder
+            # where the catalog's folder cannot lock files (Windows, some NFS) the hold asks the catalog
+            with pytest.raises(OffloadError, match=f"This card is being offloaded right now: offload 1 by "
+                               f"'datawrangler offload' \\(pid {proc.pid} on this station"):
+                card_hold._by_catalog(db, fingerprint, ["/mnt/S9/A001"], str(card.mountpoint),
+                                      card_hold.this_holder(str(card.mountpoint), ["/mnt/S9/A001"]))
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             assert offload_rows()[0]["state"] == "running"  # until the next offload marks it interrupted
