@@ -2,10 +2,11 @@
 auto-offload):
 
 1. open the catalog; offloads whose process died are marked interrupted;
-2. a new offload: its plan from the request, the card's own ASC MHL history (checked while copying, its
-   chain continued), preflight (refused before a byte moves), recognition, its catalog row (a known card
-   continues its lineage; incremental copies only what is new). A resume: the plan and the verified pairs
-   from the catalog, the same history check and preflight;
+2. a new offload: its plan from the request, the card's own ASC MHL history (each file checked against it
+   before the catalog records it: one that differs is failed, never verified; its chain continued),
+   preflight (refused before a byte moves), recognition, its catalog row (a known card continues its
+   lineage; incremental copies only what is new). A resume: the plan and the verified pairs from the catalog,
+   the same history check and preflight;
 3. the recorded run (app.recorded): the engine, every result streamed into the catalog;
 4. the handoff files into each roll (ASC MHL, lists, manifests), from the catalog;
 5. the clips, read from a verified copy (app.clips), then the editorial files (ALE, clip CSV) the preset asks for;
@@ -272,18 +273,14 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
         observer.warn("This card is not in the catalog: copying every file (incremental needs an earlier "
                       "offload of it).", "incremental")
 
-    def on_file(f: FileResult) -> None:
-        if source is not None:
-            source.check(f)
-        observer.result(f)
-
     written: list[str] = []
 
     def after_finish(offload_id: int, result: OffloadResult) -> None:
         written.extend(_handoff(db, offload_id, req, source, scan, observer))
 
     result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
-                          on_progress=observer.progress, on_file=on_file, after_finish=after_finish)
+                          on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
+                          check=source.check if source is not None else None)
     for said in result.warnings:  # what the engine found on the way (a drive that cannot sync a folder)
         observer.warn(said.message, said.code, path=said.path)
     clips = None
@@ -366,7 +363,8 @@ def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceH
                      "info" if rep.ok else "warning", ok=rep.ok, matched=rep.matched, checked=rep.checked,
                      mismatches=rep.mismatches, missing=rep.missing, new=rep.new, problems=rep.problems)
         for p, what in rep.mismatches:
-            observer.warn(f"{p} differs from the source's ASC MHL history: {what}", "source_mismatch", path=p)
+            if p not in rep.failed:  # a failed file says it itself, in the offload's verdict
+                observer.warn(f"{p} differs from the source's ASC MHL history: {what}", "source_mismatch", path=p)
         for p in rep.missing:
             observer.warn(f"{p} is in the source's ASC MHL history but not on the source", "source_missing", path=p)
         for problem in rep.problems:

@@ -1,6 +1,10 @@
 """The recorded run of an offload whose catalog row exists: the engine (core.transfer) on its threads, every
 file result streamed into the catalog by the Recorder's writer thread, and the end recorded. A failure that
 stops the engine leaves the offload interrupted (resumable), never 'running'.
+
+A `check` sees each file result before the catalog does and may fail it (the card's own ASC MHL history,
+handoff.source): the catalog, the front end and the offload's end (core.outcome.fail_files) then only ever
+hear the checked result, so no copy of such a file is ever recorded verified, not even for a moment.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from sqlite_utils import Database
 
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent
+from datawrangler.core.outcome import fail_files
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.core.transfer import offload
@@ -26,10 +31,12 @@ def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResul
                  pairs: dict | None = None, control: OffloadControl | None = None,
                  on_progress: Callable[[ProgressEvent], None] | None = None,
                  on_file: Callable[[FileResult], None] | None = None,
-                 after_finish: Callable[[int, OffloadResult], None] | None = None) -> OffloadResult:
+                 after_finish: Callable[[int, OffloadResult], None] | None = None,
+                 check: Callable[[FileResult], FileResult] | None = None) -> OffloadResult:
     """Run the engine for the offload `record` names. `pairs` (store.resume.verified_pairs) are copies
     verified earlier: not copied again (resume, incremental). `after_finish(offload_id, result)` runs once
-    the catalog holds the result (handoff files, the report)."""
+    the catalog holds the result (handoff files, the report). `check(result)` returns the result to record
+    in its place (itself, or the file failed): see the module docstring."""
     recorder = Recorder(catalog, record, plan.verify_mode)
     recorder.start()
     hook = None
@@ -37,7 +44,14 @@ def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResul
         hook = resume.already_verified(pairs, len(plan.destinations),
                                        lambda f: recorder.carried(f.rel_path, CARRIED_NOTE))
 
+    changed: list[tuple[FileResult, FileResult]] = []  # (as the engine said it, as checked)
+
     def record_file(f: FileResult) -> None:
+        if check is not None:
+            checked = check(f)
+            if checked is not f:
+                changed.append((f, checked))
+                f = checked
         recorder.on_file(f)
         if on_file is not None:
             on_file(f)
@@ -55,6 +69,7 @@ def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResul
         recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
                        f"{record.offload_id}'.")
         raise
+    result = fail_files(result, changed)
     recorder.finish(result)
     if after_finish is not None:
         after_finish(record.offload_id, result)

@@ -6,6 +6,7 @@ and the engine do not import each other.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -268,31 +269,72 @@ class Outcomes:
             state = OffloadState.COPIED
         else:
             state = OffloadState.VERIFIED
-        dest_results = []
-        for i, d in enumerate(eng.dests):
-            if d.dead:
-                dstate = "failed"
-            elif self.dest_failed[i]:
-                dstate = "completed with errors"
-            elif self.dest_ok[i] < total:
-                dstate = "incomplete"
-            else:
-                dstate = "copied" if plan.verify_mode is VerifyMode.SIZE else "verified"
-            dest_results.append(DestinationResult(d.roll, dstate, self.dest_ok[i], self.dest_failed[i], d.dead,
-                                                  d.dead_message))
-        every = ("All " if total != 1 else "") + plural(total, "file")  # "All 4 files", "1 file"
-        message = {
-            OffloadState.VERIFIED: f"{every} verified on {plural(len(eng.dests), 'destination')}.",
-            OffloadState.COPIED: f"{every} copied; sizes checked only (verify mode 'size'): NOT "
-                                 "verified, do not format the card on this basis.",
-            OffloadState.COMPLETED_WITH_ERRORS: f"{self.failed} of {plural(total, 'file')} failed"
-            + (f", {plural(len(errors_in_scan), 'entry')} could not be read" if errors_in_scan else "")
-            + ". Do not format the card.",
-            OffloadState.INTERRUPTED: message_for(Code.SOURCE_GONE),
-            OffloadState.CANCELLED: f"Cancelled after {self.verified} of {plural(total, 'file')} "
-                                    f"{agree(self.verified, 'was', 'were')} verified.",
-        }[state]
+        dest_results = [DestinationResult(d.roll, destination_state(d.dead is not None, self.dest_failed[i],
+                                                                    self.dest_ok[i], total, plan.verify_mode),
+                                          self.dest_ok[i], self.dest_failed[i], d.dead, d.dead_message)
+                        for i, d in enumerate(eng.dests)]
+        message = end_message(state, total, len(eng.dests), self.failed, len(errors_in_scan), self.verified)
         return OffloadResult(state, total, self.verified, self.copied, self.failed, len(eng.scan.skipped),
                              eng.scan.total_bytes, self.started_at, ended, plan.verify_mode, plan.algorithms,
                              tuple(dest_results), tuple(self.failures), tuple(eng.scan.skipped), message,
                              tuple(self.warnings))
+
+
+def destination_state(dead: bool, failed: int, ok: int, total: int, mode: VerifyMode) -> str:
+    """A destination's end: failed (the drive died), completed with errors, incomplete, verified or copied."""
+    if dead:
+        return "failed"
+    if failed:
+        return "completed with errors"
+    if ok < total:
+        return "incomplete"
+    return "copied" if mode is VerifyMode.SIZE else "verified"
+
+
+def end_message(state: OffloadState, total: int, n_dests: int, failed: int, unreadable: int, verified: int) -> str:
+    """The offload's verdict in words, for its end state."""
+    every = ("All " if total != 1 else "") + plural(total, "file")  # "All 4 files", "1 file"
+    if state is OffloadState.VERIFIED:
+        return f"{every} verified on {plural(n_dests, 'destination')}."
+    if state is OffloadState.COPIED:
+        return f"{every} copied; sizes checked only (verify mode 'size'): NOT verified, do not format the card on " \
+               "this basis."
+    if state is OffloadState.COMPLETED_WITH_ERRORS:
+        return f"{failed} of {plural(total, 'file')} failed" \
+            + (f", {plural(unreadable, 'entry')} could not be read" if unreadable else "") + ". Do not format the card."
+    if state is OffloadState.INTERRUPTED:
+        return message_for(Code.SOURCE_GONE)
+    return f"Cancelled after {verified} of {plural(total, 'file')} {agree(verified, 'was', 'were')} verified."
+
+
+def fail_files(result: OffloadResult, changed: Sequence[tuple[FileResult, FileResult]]) -> OffloadResult:
+    """The end of an offload once some of its file results were failed after the engine decided them, by a
+    check the engine does not make (the card's own ASC MHL history: handoff.source). `changed` holds (as the
+    engine said it, as recorded). Counts, failures, each destination and the state and its message become
+    what Outcomes.result would have made had the engine failed those files itself, so that the verdict, the
+    exit code and the catalog never call such a file verified."""
+    turned = [(was, now) for was, now in changed
+              if was.status is not FileStatus.FAILED and now.status is FileStatus.FAILED]
+    if not turned:
+        return result
+    lost = [0] * len(result.destinations)  # per destination: copies that were good and are failed now
+    for was, now in turned:
+        for before, after in zip(was.copies, now.copies, strict=True):
+            if before.state is not CopyState.FAILED and after.state is CopyState.FAILED:
+                lost[after.destination] += 1
+    verified = result.files_verified - sum(was.status is FileStatus.VERIFIED for was, _ in turned)
+    copied = result.files_copied - sum(was.status is FileStatus.COPIED for was, _ in turned)
+    failed = result.files_failed + len(turned)
+    total = result.files_total
+    dests = tuple(dataclasses.replace(
+        d, files_ok=d.files_ok - n, files_failed=d.files_failed + n,
+        state=destination_state(d.code is not None, d.files_failed + n, d.files_ok - n, total, result.verify_mode))
+        for d, n in zip(result.destinations, lost, strict=True))
+    state = result.state
+    if state in (OffloadState.VERIFIED, OffloadState.COPIED):
+        state = OffloadState.COMPLETED_WITH_ERRORS
+    unreadable = sum(s.code is Code.UNREADABLE for s in result.skipped)
+    return dataclasses.replace(
+        result, state=state, files_verified=verified, files_copied=copied, files_failed=failed, destinations=dests,
+        failures=(*result.failures, *(now for _, now in turned)),
+        message=end_message(state, total, len(dests), failed, unreadable, verified))

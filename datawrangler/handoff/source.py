@@ -3,7 +3,9 @@ offload reads against it, and hand the history on so the destination continues t
 
 Use, before the engine runs:
     plan, src = prepare_source(plan)         # adds the history's algorithms; the source's ascmhl/ is not copied
-then `src.check(f)` for each FileResult while it runs (app.offload does), and after it:
+then `src.check(f)` for each FileResult while it runs, before the catalog records it (app.offload passes it
+to app.recorded.run_recorded as `check`: a file that no longer matches the card's own history is failed there,
+so that it is never recorded, reported or counted as verified), and after it:
 `src.finish(scanned_paths)` for the missing files, `src.report()` for what to tell the user,
 and `write_handoff(..., source_history=src.history)` to continue the chain at each destination.
 """
@@ -11,14 +13,25 @@ and `write_handoff(..., source_history=src.history)` to continue the chain at ea
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from datawrangler.core.events import FileResult
+from datawrangler.core.errors import Code
+from datawrangler.core.events import CopyState, FileResult, FileStatus
 from datawrangler.core.hashing import mhl_order
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.handoff.history import History, load_lenient
 from datawrangler.store.handoff_names import ASCMHL_FOLDER
+
+# The stable code of a card file that no longer matches the card's own ASC MHL history. Until core.errors has
+# a code of its own for it (SOURCE_HISTORY_MISMATCH = "source_history_mismatch"), the nearest one: the card's
+# file changed (since its history was written, not while it was read); the message says which.
+HISTORY_MISMATCH: Code = Code.SOURCE_CHANGED
+HISTORY_ADVICE = ("Do not format the card: its copies hold the file as the card has it now, not as the history "
+                  "recorded it. Try the card in another reader and offload it again; if the file still differs, it "
+                  "is damaged on the card, and the file as it was is only on the copies made when that history was "
+                  "written: find them before the card is formatted.")
 
 
 @dataclass
@@ -28,6 +41,7 @@ class SourceReport:
     checked: int = 0
     matched: int = 0
     mismatches: list[tuple[str, str]] = field(default_factory=list)  # (path, what differs)
+    failed: set[str] = field(default_factory=set)  # mismatches the check failed (HISTORY_MISMATCH)
     missing: list[str] = field(default_factory=list)  # in the history, not on the source
     new: list[str] = field(default_factory=list)  # on the source, not in the history
     problems: list[str] = field(default_factory=list)  # the history itself (chain, manifests)
@@ -58,28 +72,65 @@ class SourceHistory:
                  for h in r.hashes if h.action == "original"}
         return tuple(mhl_order(found))
 
-    def check(self, f: FileResult) -> None:
+    def check(self, f: FileResult) -> FileResult:
+        """Compare a file's card digests with its history: the result to record in its place. A file the engine
+        verified (or copied) whose card digests or size differ from what the history recorded comes back
+        failed (HISTORY_MISMATCH), each of its copies too, with a message that names the history, the
+        algorithm and both digests. Any other result comes back as it is (a file that failed already keeps
+        its own failure)."""
         if self.history is None:
-            return  # refused: there is nothing to compare with
+            return f  # refused: there is nothing to compare with
         expected = self.expected.get(f.rel_path)
         if expected is None:
             self._report.new.append(f.rel_path)
-            return
+            return f
         self._seen.add(f.rel_path)
         if not f.digests:
-            return  # the card could not be read: the offload reports that file already
+            return f  # the card could not be read: the offload reports that file already
         self._report.checked += 1
         size = self.sizes.get(f.rel_path)
-        diffs = [f"{a}: history {v}, card {f.digests[a]}" for a, v in expected.items()
-                 if a in f.digests and f.digests[a] != v]
+        differ = [(a, v, f.digests[a]) for a, v in expected.items() if a in f.digests and f.digests[a] != v]
+        diffs = [f"{a}: history {was}, card {now}" for a, was, now in differ]
         if size is not None and size != f.size:
             diffs.insert(0, f"size: history {size}, card {f.size}")
         if not any(a in f.digests for a in expected):
             diffs.append(f"no common algorithm (history: {', '.join(expected)})")
-        if diffs:
-            self._report.mismatches.append((f.rel_path, "; ".join(diffs)))
-        else:
+        if not diffs:
             self._report.matched += 1
+            return f
+        self._report.mismatches.append((f.rel_path, "; ".join(diffs)))
+        if f.status is FileStatus.FAILED or not (differ or (size is not None and size != f.size)):
+            return f
+        self._report.failed.add(f.rel_path)
+        message = self._mismatch_message(f, differ, size)
+        copies = tuple(c if c.state is CopyState.FAILED else
+                       dataclasses.replace(c, state=CopyState.FAILED, code=HISTORY_MISMATCH, message=message)
+                       for c in f.copies)
+        return dataclasses.replace(f, status=FileStatus.FAILED, code=HISTORY_MISMATCH, message=message,
+                                   copies=copies)
+
+    def _mismatch_message(self, f: FileResult, differ: list[tuple[str, str, str]], size: int | None) -> str:
+        assert self.history is not None
+        what = [f"{a} was {was}, is now {now}" for a, was, now in differ]
+        if size is not None and size != f.size:
+            what.insert(0, f"its size was {size:,} bytes, is now {f.size:,}")
+        records = self.history.records_of(f.rel_path)
+        first = records[0][0]
+        expected = self.expected[f.rel_path]
+        vouched = [i for i, r in records if r.hashes and all(h.action != "failed" and expected.get(h.algorithm)
+                                                               == h.value for h in r.hashes)]
+        last = vouched[-1] if vouched else first
+        checked = "" if last == first else f", on {self._generation(last)}"
+        return (f"{f.rel_path} does not match the card's own ASC MHL history of {self._generation(first)}: "
+                f"{'; '.join(what)}. The card's file changed since it was last checked{checked}. {HISTORY_ADVICE}")
+
+    def _generation(self, index: int) -> str:
+        """'2026-12-04 09:21 UTC (generation 1, ascmhl 1.2 on cart-01)', as far as the manifest says."""
+        g = self.history.generations[index] if self.history else None
+        if g is None:
+            return "an unknown date"
+        by = " on ".join(x for x in (g.tool, g.hostname) if x)
+        return f"{_utc(g.creation_date)} (generation {g.number}{', ' + by if by else ''})"
 
     def finish(self, scanned: Iterable[str]) -> None:
         """After the offload: paths the history records that the source no longer has."""
@@ -88,6 +139,17 @@ class SourceHistory:
 
     def report(self) -> SourceReport:
         return self._report
+
+
+def _utc(text: str | None) -> str:
+    """A manifest's creation date as 'YYYY-MM-DD HH:MM UTC' (as written when it is not a date)."""
+    try:
+        d = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return text.strip() if text and text.strip() else "an unknown date"
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=dt.UTC)
+    return d.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def prepare_source(plan: OffloadPlan) -> tuple[OffloadPlan, SourceHistory | None]:

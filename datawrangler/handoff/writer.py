@@ -1,5 +1,6 @@
 """Write the handoff files of a finished offload into every destination roll, from the catalog (the source
-of truth: a file is listed as verified only if its copy there is verified in the catalog).
+of truth: a file is listed as verified only if its copy there is verified in the catalog; a copy failed
+because the card's file no longer matches the card's own history is listed in the ASC MHL as `failed`).
 
 Per roll, in this order: the optional sidecars (checksum lists, legacy MHL 1.1, CSV and JSON manifests),
 then the ASC MHL generation (process `transfer`) whose ignore patterns name those sidecars, then the chain.
@@ -92,6 +93,17 @@ def sidecar_names(roll: str, started_at: float, options: HandoffOptions, algorit
 def _digests(f: FileRow, dest_id: int) -> dict[str, str]:
     c = f.copies[dest_id]
     return {**f.digests, **c.digests}
+
+
+def _faithful_failure(f: FileRow, dest_id: int) -> bool:
+    """A copy recorded failed although it was read back equal to the card's file (the card's file itself no
+    longer matches the card's own history: handoff.source). Its generation entry says `failed`: the reference
+    and any post house then see what the catalog says."""
+    c = f.copies.get(dest_id)
+    if c is None or c.state != "failed" or not c.digests or not f.digests:
+        return False
+    common = [a for a in f.digests if a in c.digests]
+    return bool(common) and all(c.digests[a] == f.digests[a] for a in common)
 
 
 def transplant(source: History, roll: str) -> History | None:
@@ -199,12 +211,16 @@ def _write_roll(db: Database, summary: OffloadSummary, dest_id: int, roll: str, 
         result.warnings.append(f"{roll}: {exc} No ASC MHL generation was added to it.")
         return
     entries = []
-    for f in verified:
+    listed = [f for f in files if (c := f.copies.get(dest_id)) is not None
+              and (c.state == "verified" or _faithful_failure(f, dest_id))]
+    for f in listed:
         if not xml_ok(f.rel_path):
             result.warnings.append(f"{roll}: {f.rel_path!r} cannot be written in XML; it is not in the ASC MHL.")
             continue
         c = f.copies[dest_id]
         acts = ascmhl.actions(history, f.rel_path, _digests(f, dest_id))
+        if c.state != "verified" and not any(act == "failed" for _, _, act in acts):
+            continue  # a failed copy is only listed to say that it differs from the history
         if not acts:
             result.warnings.append(f"{roll}: {f.rel_path!r}: the ASC MHL history records it with other hash "
                                    "algorithms only; it is not in the new generation.")
