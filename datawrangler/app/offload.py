@@ -361,10 +361,10 @@ def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceH
                      f"{rep.matched} of {plural(rep.checked, 'file')} {agree(rep.matched, 'matches', 'match')}"
                      + ("" if rep.ok else f", {plural(len(rep.mismatches), 'MISMATCH')}, {len(rep.missing)} missing"),
                      "info" if rep.ok else "warning", ok=rep.ok, matched=rep.matched, checked=rep.checked,
-                     mismatches=rep.mismatches, missing=rep.missing, new=rep.new, problems=rep.problems)
-        for p, what in rep.mismatches:
-            if p not in rep.failed:  # a failed file says it itself, in the offload's verdict
-                observer.warn(f"{p} differs from the source's ASC MHL history: {what}", "source_mismatch", path=p)
+                     mismatches=rep.mismatches, failed=sorted(rep.failed), missing=rep.missing, new=rep.new,
+                     problems=rep.problems)
+        for p, what in rep.mismatches:  # a file failed for it (rep.failed) also says why with the failures
+            observer.warn(f"{p} differs from the source's ASC MHL history: {what}", "source_mismatch", path=p)
         for p in rep.missing:
             observer.warn(f"{p} is in the source's ASC MHL history but not on the source", "source_missing", path=p)
         for problem in rep.problems:

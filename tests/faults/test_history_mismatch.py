@@ -190,7 +190,7 @@ def test_the_json_events_and_a_resume_say_the_same(make_card: CardBuilder, dest_
         "completed with errors", 1, 2, 1)
     assert done["safe_to_format"] is False and any(DAMAGED in r for r in done["reasons"])
     [hist] = [e for e in events if e["event"] == "source_history"]
-    assert hist["ok"] is False and [p for p, _ in hist["mismatches"]] == [DAMAGED]
+    assert hist["ok"] is False and [p for p, _ in hist["mismatches"]] == [DAMAGED] and hist["failed"] == [DAMAGED]
 
     again = _cli("resume", str(done["offload_id"]), "--json")
     assert again.returncode == 1, again.stdout + again.stderr
@@ -198,6 +198,18 @@ def test_the_json_events_and_a_resume_say_the_same(make_card: CardBuilder, dest_
     assert [(e["path"], e["status"], e["code"]) for e in events if e["event"] == "file"] == [
         (DAMAGED, "failed", HISTORY_MISMATCH.value)]
     assert [c.state for c in copies() if c.rel_path == DAMAGED] == ["failed"]
+
+
+def test_sizes_only_the_file_still_fails(make_card: CardBuilder, dest_dirs, oracle: Oracle) -> None:
+    """Verify mode 'size' reads the card once and hashes it: the history check fails the file there too, and
+    the offload ends completed with errors (exit 1), not 'copied' (exit 3)."""
+    card = _sealed_card(make_card, oracle, damage=True)
+    (d1,) = dest_dirs(1)
+    run = _cli("offload", card.path, d1, "--verify", "size", "--no-clips")
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "COMPLETED WITH ERRORS: 1 of 3 files failed. Do not format the card." in run.stdout
+    assert "files: 0 verified, 2 copied (not verified), 1 failed" in run.stdout
+    assert {(c.rel_path, c.state) for c in copies()} == {(DAMAGED, "failed"), *((p, "copied") for p in SAFE_ONES)}
 
 
 def test_the_same_card_unchanged_is_verified(make_card: CardBuilder, dest_dirs, oracle: Oracle) -> None:
