@@ -28,6 +28,7 @@ from datawrangler.core import plan as plan_mod
 from tests.casefoldfs import CaseFoldMount
 from tests.conftest import CardBuilder
 from tests.faults.common import assert_nothing_claimed_falsely, footage, offload_rows, tree
+from tests.faults.conftest import Run
 from tests.integration.conftest import _fresh_dir, mount_factory, require_fuse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,6 +37,7 @@ NFD = unicodedata.normalize("NFD", "Scène 1.wav")
 FUSE = [pytest.mark.root, pytest.mark.fuse]
 
 MountCaseFold = Callable[..., CaseFoldMount]
+RunCli = Callable[..., Run]
 
 
 @dataclass
@@ -256,3 +258,22 @@ def test_a_path_too_long_for_the_destination_is_named_by_its_end(make_card: Card
     assert "/A001C007.mov'" in message and "…" in message
     assert run.errors("path_too_long")[0]["path"] == rel
     holds_nothing(deep)
+
+
+def test_an_exfat_or_ntfs_drive_refuses_case_pairs_even_where_linux_keeps_case(
+        dw: RunCli, make_card: CardBuilder, dest_dirs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Linux's ntfs3 and a Samba share can keep case apart, but such a drive is read on Windows or macOS,
+    where the pair is one file: refused by the drive's type, as the characters exFAT and NTFS forbid are.
+    Simulated type (the kernel here has no exFAT); two folders that differ in case are one pair, said once."""
+    card = make_card(files={"CLIPS/A.mov": 1, "CLIPS/B.mov": 2, "clips/C.mov": 3, "clips/D.mov": 4})
+    (d,) = dest_dirs(1)
+    monkeypatch.setattr(plan_mod.platform, "fstype", lambda path: "ntfs3")
+    run = dw("offload", card, d)
+    assert run.code == 2
+    (err,) = [e for e in run.errors if e["code"] == "name_collision"]
+    assert "'CLIPS' and 'clips' differ only in letter case" in err["message"] and "one folder" in err["message"]
+    assert err["path"] == "clips"
+    assert not (d / card.name).exists()
+    monkeypatch.setattr(plan_mod.platform, "fstype", lambda path: "ext4")
+    run = dw("offload", card, d)
+    assert run.code == 0 and not [w for w in run.of("warning") if w.get("code") == "name_collision"]
