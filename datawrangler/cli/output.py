@@ -67,7 +67,10 @@ class Output:
 
     def emit(self, event: str, **data: Any) -> None:
         if self.json:
-            text = json.dumps({"event": event, **jsonable({**self.context, **data})}, ensure_ascii=False)
+            payload = {"event": event, **jsonable({**self.context, **data})}
+            text = json.dumps(payload, ensure_ascii=False)
+            if not text.isascii() and not _is_utf8(text):  # a card name that is not UTF-8 (surrogates):
+                text = json.dumps(payload)  # escaped as \udcXX, so every line stays valid UTF-8 JSON
             self._write(self.out, text)
 
     def line(self, text: str) -> None:
@@ -155,3 +158,11 @@ class ProgressBar:
             self.out.write("\n")
             self.out.flush()
             self.showing = False
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
