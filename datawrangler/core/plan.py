@@ -3,20 +3,18 @@ to do."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import unicodedata
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from datawrangler import platform
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import DEFAULT_ALGORITHMS, parse_algorithms
+from datawrangler.core.names import NOT_TEXT, check_card_names, check_names, folds_form, probe, undecodable
+from datawrangler.core.problems import Preflight, Problem
 from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile
-from datawrangler.core.words import agree, plural
 
 MiB = 1 << 20
 
@@ -65,34 +63,11 @@ class OffloadPlan:
 def check_roll_name(roll: str) -> None:
     """A roll folder is one folder inside the destination: no separators, no '..', nothing a drive refuses."""
     bad = (not roll.strip() or roll in (".", "..") or "/" in roll or "\\" in roll
-           or any(c in platform.FORBIDDEN_CHARS or c in _NOT_TEXT for c in roll) or _undecodable(roll)
+           or any(c in platform.FORBIDDEN_CHARS or c in NOT_TEXT for c in roll) or undecodable(roll)
            or len(roll.encode("utf-8")) > 255)
     if bad:
         raise OffloadError(Code.BAD_ROLL_NAME, f"The roll folder name {roll!r} cannot be used: it must be one "
                            "folder name, without / \\ : * ? \" < > | or control characters. Choose another.")
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: Code
-    message: str
-    path: str = ""
-
-
-@dataclass
-class Preflight:
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def raise_for_errors(self) -> None:
-        if self.errors:
-            first = self.errors[0]
-            more = f" (and {len(self.errors) - 1} more problems)" if len(self.errors) > 1 else ""
-            raise OffloadError(first.code, first.message + more, path=first.path)
 
 
 def _inside(child: str, parent: str) -> bool:
@@ -108,39 +83,6 @@ def _existing_ancestor(path: str) -> str:
     return path
 
 
-def _probe(folder: str) -> tuple[bool, bool | None, str]:
-    """Can we create a file here, and is the filesystem case-insensitive? (writable, insensitive, err)"""
-    name = f".dwprobe-{uuid.uuid4().hex[:8]}Ab"
-    path = os.path.join(folder, name)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError as exc:
-        return False, None, exc.strerror or str(exc)
-    os.close(fd)
-    try:
-        insensitive = os.path.exists(os.path.join(folder, name.lower()))
-    finally:
-        os.unlink(path)
-    return True, insensitive, ""
-
-
-def _folds_form(folder: str) -> bool:
-    """Does the filesystem take a name's two Unicode forms for one (APFS, HFS+, ZFS with normalization)? A
-    file made under the decomposed spelling (NFD), looked up under the composed one (NFC). A drive that
-    refuses the name (it is valid UTF-8) folds nothing here: the check of the card's names says the rest."""
-    stem = os.path.join(folder, f".dwprobe-{uuid.uuid4().hex[:8]}")
-    try:
-        fd = os.open(stem + "e\u0301", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except OSError:
-        return False
-    os.close(fd)
-    try:
-        return os.path.exists(stem + "\u00e9")
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(stem + "e\u0301")
-
-
 def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
     pf = Preflight()
     src = os.path.realpath(plan.source)
@@ -151,7 +93,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
         pf.errors.append(Problem(Code.SOURCE_MISSING, f"The source {plan.source} does not exist or is not a "
                                  "folder. Check that the card is mounted and the path is right.", plan.source))
         return pf
-    _check_card_names(pf, scan.files)
+    check_card_names(pf, scan.files)
     seen: dict[str, str] = {}
     volumes: dict[str, list[str]] = defaultdict(list)
     filesystems: dict[int, list[str]] = defaultdict(list)  # free space is per filesystem, not per disk
@@ -182,7 +124,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
                                      "folder. Connect the drive or create the folder.", root))
             continue
         probe_dir = _existing_ancestor(dest)
-        writable, insensitive, err = _probe(probe_dir)
+        writable, insensitive, err = probe(probe_dir)
         if not writable:
             pf.errors.append(Problem(Code.DEST_READ_ONLY, f"Cannot write to {probe_dir} ({err}). Check the "
                                      "drive's write protection and the folder's permissions.", dest))
@@ -193,7 +135,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
         if vol == src_volume:
             pf.warnings.append(Problem(Code.SAME_VOLUME, f"{dest} is on the same drive as the card: it is not "
                                        "a backup of it.", dest))
-        _check_names(pf, dest, scan.files, platform.fstype(root), bool(insensitive), _folds_form(probe_dir))
+        check_names(pf, dest, scan.files, platform.fstype(root), bool(insensitive), folds_form(probe_dir))
     for dests in volumes.values():
         if len(dests) > 1:
             pf.warnings.append(Problem(Code.SAME_VOLUME, f"{', '.join(dests)} are on one physical drive: "
@@ -228,159 +170,3 @@ def _check_space(pf: Preflight, dests: list[str], files: list[SourceFile]) -> No
 
 def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n >= 1e8 else f"{n / 1e6:.1f} MB"
-
-
-# Characters no destination takes in a name as it is: C0 controls (a line break, a tab...), DEL, and the two
-# non-characters XML forbids. Most cannot be written in an ASC MHL (XML 1.0), exFAT and NTFS refuse them, and
-# a line break or tab splits the name in every report, list and terminal that shows it.
-_NOT_TEXT = frozenset(chr(c) for c in range(1, 32)) | {"\x7f", "\ufffe", "\uffff"}
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
-_MAX_COLLISIONS = 10  # pairs said one by one per destination; the rest are counted
-
-
-def _undecodable(name: str) -> bool:
-    """A name that is not Unicode text: bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
-    return any("\ud800" <= c <= "\udfff" for c in name)
-
-
-def shown(name: str, limit: int = 100) -> str:
-    """A card's name as a message shows it: quoted, with every character visible (a line break as \\n, a
-    control character as \\x01, a byte that is not UTF-8 as \\xff, a backslash doubled), and a long one cut
-    in the middle, where names differ least."""
-    chars: list[str] = []
-    for c in name:
-        o = ord(c)
-        if c in _ESCAPES:
-            chars.append(_ESCAPES[c])
-        elif 0xDC80 <= o <= 0xDCFF:  # os.fsdecode's escape of one undecodable byte
-            chars.append(f"\\x{o - 0xDC00:02x}")
-        elif c in _NOT_TEXT or _undecodable(c):
-            chars.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
-        else:
-            chars.append(c)
-    if len(chars) > limit:
-        chars = [*chars[: limit // 2], "…", *chars[-(limit // 2):]]
-    return "'" + "".join(chars) + "'"
-
-
-def _examples(paths: list[str]) -> str:
-    return ", ".join(shown(p, 80) for p in paths[:3])
-
-
-def _check_card_names(pf: Preflight, files: list[SourceFile]) -> None:
-    """Names no destination can take as the card spells them: refused once, whatever the drives."""
-    not_text = [f.rel_path for f in files if any(c in _NOT_TEXT for c in f.rel_path)]
-    if not_text:
-        n = len(not_text)
-        them = agree(n, "it", "them")
-        pf.errors.append(Problem(
-            Code.NAME_NOT_ALLOWED,
-            f"{plural(n, 'name')} on the card {agree(n, 'contains', 'contain')} control characters (a line break, "
-            f"a tab or another invisible character), e.g. {_examples(not_text)}. The ASC MHL cannot list most of "
-            "them, exFAT and NTFS drives cannot hold them, and a line break splits the name in every report and "
-            f"list. Rename {them} on a copy of the card and offload the copy.", not_text[0]))
-    undecodable = [f.rel_path for f in files if _undecodable(f.rel_path)]
-    if undecodable:
-        n = len(undecodable)
-        them = agree(n, "it", "them")
-        pf.errors.append(Problem(
-            Code.NAME_NOT_ALLOWED,
-            f"{plural(n, 'name')} on the card {agree(n, 'is', 'are')} not valid UTF-8 (the bytes that are not "
-            f"are shown as \\xNN), e.g. {_examples(undecodable)}. The catalog and the ASC MHL keep names as UTF-8 "
-            f"text, and exFAT, NTFS and APFS drives cannot hold such a name. Rename {them} on a copy of the card "
-            f"(on the computer that wrote {them}) and offload the copy.", undecodable[0]))
-
-
-def _check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, insensitive: bool,
-                 folds_form: bool = False) -> None:
-    """What this destination cannot hold. exFAT, FAT and NTFS (`restricted`) are drives read on Windows and
-    macOS: what those refuse is refused there, and only warned about elsewhere. A destination that ignores
-    letter case is taken to ignore the Unicode form too, as macOS does on every drive it mounts."""
-    restricted = fs in platform.RESTRICTED_FS
-    try:
-        path_max = os.pathconf(os.path.dirname(dest), "PC_PATH_MAX")
-    except (OSError, ValueError, AttributeError):
-        path_max = 4096
-    dest_len = len(os.fsencode(dest))
-    fold_case = insensitive or restricted
-    long_names: list[tuple[str, str]] = []  # (path, its name that is too long)
-    long_paths: list[str] = []
-    bad_chars: list[str] = []
-    spellings: dict[str, str] = {}  # the folded key of every file and folder path -> its spelling on the card
-    pairs: set[tuple[str, str, bool]] = set()
-    for f in files:
-        parts = f.rel_path.split("/")
-        # 255 bytes: ext4, XFS, APFS. (exFAT and NTFS count 255 UTF-16 units, never more than the UTF-8 bytes.)
-        too_long = next((part for part in parts if len(os.fsencode(part)) > 255), None)
-        if too_long is not None:
-            long_names.append((f.rel_path, too_long))
-        if any(part.endswith((" ", ".")) or any(c in platform.FORBIDDEN_CHARS and c not in _NOT_TEXT for c in part)
-               for part in parts):
-            bad_chars.append(f.rel_path)  # a path counts once, however many of its parts are bad
-        if dest_len + 1 + len(os.fsencode(f.rel_path)) >= path_max:
-            long_paths.append(f.rel_path)
-        pair = _collision(parts, spellings, fold_case)
-        if pair is not None and pair not in pairs:  # two folders collide once, not once per file in them
-            pairs.add(pair)
-            if len(pairs) <= _MAX_COLLISIONS:
-                _say_collision(pf, dest, *pair, refuse=fold_case or folds_form)
-    if len(pairs) > _MAX_COLLISIONS:
-        rest = len(pairs) - _MAX_COLLISIONS
-        problem = Problem(Code.NAME_COLLISION, f"{plural(rest, 'more pair')} of names on the card differ only in "
-                          f"letter case or Unicode form, as above (on {dest}).", dest)
-        (pf.errors if fold_case or folds_form else pf.warnings).append(problem)
-    if long_names:
-        path, name = long_names[0]
-        n = len(long_names)
-        also = (f" {plural(n - 1, 'more name')} on the card {agree(n - 1, 'is', 'are')} too long for it too, e.g. "
-                f"{_examples([p for p, _ in long_names[1:]])}.") if n > 1 else ""
-        pf.errors.append(Problem(Code.NAME_TOO_LONG, f"The name {shown(name, 60)} of {shown(path)} is longer than 255 "
-                                 f"bytes ({len(os.fsencode(name))}), which "
-                                 f"{dest} cannot hold.{also} Rename {agree(n, 'it', 'them')} on a copy of the card "
-                                 "and offload the copy.", path))
-    if long_paths:
-        path = long_paths[0]
-        size = dest_len + 1 + len(os.fsencode(path))
-        also = (f" So would {plural(len(long_paths) - 1, 'more path')}, e.g. {_examples(long_paths[1:])}."
-                if len(long_paths) > 1 else "")
-        pf.errors.append(Problem(Code.PATH_TOO_LONG, f"The path of {shown(path)} would be longer than {path_max} bytes"
-                                 f" on {dest} ({size} bytes).{also} Choose a destination folder with a shorter path.",
-                                 path))
-    if bad_chars:
-        text = (f"{len(bad_chars)} names contain characters that exFAT and NTFS forbid "
-                f"(\" * : < > ? \\ |) or end in a space or a dot, e.g. {_examples(bad_chars)}")
-        if restricted:
-            pf.errors.append(Problem(Code.NAME_NOT_ALLOWED, f"{text}. {dest} is {fs} and cannot hold them: "
-                                     "copy to a drive formatted APFS, HFS+ or ext4.", bad_chars[0]))
-        else:
-            pf.warnings.append(Problem(Code.NAME_NOT_ALLOWED, f"{text}. They copy here, but will fail on an "
-                                       "exFAT or NTFS drive later.", bad_chars[0]))
-
-
-def _collision(parts: list[str], spellings: dict[str, str], fold_case: bool) -> tuple[str, str, bool] | None:
-    """The first folder or file of this path whose name folds like another one's spelled otherwise (in
-    Unicode form always; in letter case where the drive ignores it): (the other, this one, is a file)."""
-    for i in range(1, len(parts) + 1):
-        spelled = "/".join(parts[:i])
-        key = unicodedata.normalize("NFC", spelled)
-        if fold_case:
-            key = key.casefold()
-        other = spellings.setdefault(key, spelled)
-        if other != spelled:
-            return other, spelled, i == len(parts)
-    return None
-
-
-def _say_collision(pf: Preflight, dest: str, other: str, spelled: str, is_file: bool, *, refuse: bool) -> None:
-    kind = "file" if is_file else "folder"
-    then = "one would overwrite the other" if is_file else "the files of both would be in it under one spelling"
-    if refuse:
-        pf.errors.append(Problem(Code.NAME_COLLISION, f"{shown(other)} and {shown(spelled)} differ only in letter case"
-                                 f" or Unicode form; on {dest} they would be one {kind}, and {then}. Copy them to a "
-                                 "case-sensitive destination (ext4, XFS), or rename one of them on a copy of the "
-                                 "card.", spelled))
-    else:
-        pf.warnings.append(Problem(Code.NAME_COLLISION, f"{shown(other)} and {shown(spelled)} differ only in Unicode "
-                                   f"form. They copy to {dest} as two {kind}s, but would become one on macOS or a "
-                                   "case-insensitive drive: keep this copy on Linux or rename them on a copy of the "
-                                   "card.", spelled))

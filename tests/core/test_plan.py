@@ -413,8 +413,8 @@ def test_collisions_are_errors_on_a_case_insensitive_destination(make_card, dest
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Simulated: the probe reports a case-insensitive destination (macOS APFS, exFAT)."""
     card = make_card(files={NFC: 10, NFD: 11, "CLIP.mov": 1, "clip.mov": 2, "Other.mov": 3})
-    real_probe = plan_mod._probe
-    monkeypatch.setattr(plan_mod, "_probe", lambda folder: (*real_probe(folder)[:1], True, ""))
+    real_probe = plan_mod.probe
+    monkeypatch.setattr(plan_mod, "probe", lambda folder: (*real_probe(folder)[:1], True, ""))
     pf = run_preflight(card, dest_dirs(1))
     coll = only(pf.errors, Code.NAME_COLLISION)
     assert sorted(p.path for p in coll) == sorted([NFD if NFD > NFC else NFC, "clip.mov"])

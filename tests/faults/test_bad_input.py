@@ -246,8 +246,8 @@ def test_collisions_on_a_case_insensitive_destination_are_refused(dw: RunCli, ma
                                                                   monkeypatch: pytest.MonkeyPatch,
                                                                   names: tuple[str, str]) -> None:
     """Simulated case-insensitive drive (this kernel's ext4 has no casefold): the probe says so."""
-    real_probe = plan_mod._probe
-    monkeypatch.setattr(plan_mod, "_probe", lambda folder: (real_probe(folder)[0], True, ""))
+    real_probe = plan_mod.probe
+    monkeypatch.setattr(plan_mod, "probe", lambda folder: (real_probe(folder)[0], True, ""))
     card = make_card(files={names[0]: 10, names[1]: 20})
     (d,) = dest_dirs(1)
     refused(dw("offload", card, d), "name_collision", "would be one file", "Copy them to a case-sensitive destination")

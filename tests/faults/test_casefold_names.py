@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from datawrangler.core import names
 from datawrangler.core import plan as plan_mod
 from tests.casefoldfs import CaseFoldMount
 from tests.conftest import CardBuilder
@@ -107,10 +108,10 @@ def assert_folds(drive: CaseFoldMount) -> None:
         assert sorted(os.listdir(drive.backing)) == ["PROBE.MOV", "probe.mov"]
         for name in ("PROBE.MOV", "probe.mov"):
             os.unlink(drive / name)
-    assert plan_mod._probe(str(drive))[1:] == ("case" in folds, "")
-    assert plan_mod._folds_form(str(drive)) is ("form" in folds)
+    assert names.probe(str(drive))[1:] == ("case" in folds, "")
+    assert names.folds_form(str(drive)) is ("form" in folds)
     assert os.listdir(drive.backing) == []
-    assert plan_mod._probe(str(drive.backing))[1] is False and not plan_mod._folds_form(str(drive.backing))
+    assert names.probe(str(drive.backing))[1] is False and not names.folds_form(str(drive.backing))
 
 
 # ------------------------------------------------------------------------------- drives that fold names
@@ -140,7 +141,7 @@ def test_names_one_drive_takes_for_one_are_refused_before_a_byte_moves(
     assert_folds(drive)
     message = refused(offload(card, drive), "name_collision")
     for name in named or (first, second):
-        assert plan_mod.shown(name) in message, message
+        assert names.shown(name) in message, message
     assert f"would be one {kind}" in message and "Copy them to a case-sensitive destination" in message
     assert str(drive / card.name) in message  # which destination
     holds_nothing(drive.backing)
