@@ -115,7 +115,9 @@ class SourceHistory:
         if size is not None and size != f.size:
             what.insert(0, f"its size was {size:,} bytes, is now {f.size:,}")
         records = self.history.records_of(f.rel_path)
-        first = records[0][0]
+        # the generation that first recorded the value compared (each algorithm's first value: expected())
+        first = min((next(i for i, r in records if any(h.algorithm == a for h in r.hashes)) for a, _, _ in differ),
+                    default=records[0][0])
         expected = self.expected[f.rel_path]
         vouched = [i for i, r in records if r.hashes and all(h.action != "failed" and expected.get(h.algorithm)
                                                                == h.value for h in r.hashes)]
@@ -129,7 +131,7 @@ class SourceHistory:
         g = self.history.generations[index] if self.history else None
         if g is None:
             return "an unknown date"
-        by = " on ".join(x for x in (g.tool, g.hostname) if x)
+        by = " on ".join(_short(x) for x in (g.tool, g.hostname) if x)
         return f"{_utc(g.creation_date)} (generation {g.number}{', ' + by if by else ''})"
 
     def finish(self, scanned: Iterable[str]) -> None:
@@ -141,12 +143,18 @@ class SourceHistory:
         return self._report
 
 
+def _short(text: str, limit: int = 60) -> str:
+    """Text from a manifest (it comes from outside) on one line, cut to `limit` characters for a message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
 def _utc(text: str | None) -> str:
     """A manifest's creation date as 'YYYY-MM-DD HH:MM UTC' (as written when it is not a date)."""
     try:
         d = dt.datetime.fromisoformat((text or "").strip())
     except ValueError:
-        return text.strip() if text and text.strip() else "an unknown date"
+        return _short(text) if text and text.strip() else "an unknown date"
     if d.tzinfo is None:
         d = d.replace(tzinfo=dt.UTC)
     return d.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -8,6 +8,7 @@ verified as usual; the same card without the change offloads VERIFIED (the contr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -23,7 +24,10 @@ import pytest
 from pypdf import PdfReader
 
 from datawrangler.config import app_paths
-from datawrangler.handoff.source import HISTORY_MISMATCH
+from datawrangler.core.errors import Code
+from datawrangler.core.events import CopyResult, CopyState, FileResult, FileStatus
+from datawrangler.handoff.history import load
+from datawrangler.handoff.source import HISTORY_MISMATCH, SourceHistory
 from tests.conftest import CardBuilder
 from tests.faults.common import (
     MHL_NS,
@@ -226,3 +230,42 @@ def test_the_same_card_unchanged_is_verified(make_card: CardBuilder, dest_dirs, 
         assert {p: e["xxh64"][1] for p, e in mhl_entries(roll).items()} == {p: "verified" for p in CLIPS}
         v = oracle.verify(roll)
         assert v.returncode == 0, v.stdout + v.stderr
+
+
+def _result(card: Path, rel: str, status: FileStatus = FileStatus.VERIFIED) -> FileResult:
+    """What the engine says of a file it read (its real size, time and xxh64), copied to two drives."""
+    st = (card / rel).stat()
+    digests = {"xxh64": xxh64_of(card / rel)}
+    copies = tuple(CopyResult(i, CopyState.VERIFIED, digests=digests, verified_at=1.0) for i in (0, 1))
+    return FileResult(rel, st.st_size, st.st_mtime_ns, status, digests, copies)
+
+
+def test_the_check_names_what_changed_and_leaves_the_rest_alone(make_card: CardBuilder, oracle: Oracle) -> None:
+    """The check itself, on the history the reference wrote: a file that grew fails with both sizes and both
+    digests; a file that failed already keeps its own failure; a file the history never saw, and one that
+    matches, come back as they are."""
+    card = _sealed_card(make_card, oracle, damage=False)
+    with open(card.path / DAMAGED, "ab") as fh:
+        fh.write(b"x")
+    (card.path / "Clips" / "A001C004.mov").write_bytes(b"new since the history")
+    history = load(str(card.path))
+    assert history is not None
+    src = SourceHistory(history)
+
+    grown = src.check(_result(card.path, DAMAGED))
+    assert grown.status is FileStatus.FAILED and grown.code is HISTORY_MISMATCH
+    assert [(c.state, c.code, c.digests["xxh64"]) for c in grown.copies] == [
+        (CopyState.FAILED, HISTORY_MISMATCH, xxh64_of(card.path / DAMAGED))] * 2
+    assert grown.message.startswith(f"{DAMAGED} does not match the card's own ASC MHL history of "
+                                    f"{card.history_date} (generation 1, ascmhl")
+    assert (f"its size was {CLIPS[DAMAGED]:,} bytes, is now {CLIPS[DAMAGED] + 1:,}; xxh64 was {card.history_xxh64}, "
+            f"is now {xxh64_of(card.path / DAMAGED)}.") in grown.message
+
+    unreadable = dataclasses.replace(_result(card.path, DAMAGED, FileStatus.FAILED), code=Code.SOURCE_READ_ERROR)
+    assert src.check(unreadable) is unreadable
+    for rel in (SAFE_ONES[0], "Clips/A001C004.mov"):
+        same = _result(card.path, rel)
+        assert src.check(same) is same
+    rep = src.report()
+    assert [p for p, _ in rep.mismatches] == [DAMAGED, DAMAGED] and rep.failed == {DAMAGED}
+    assert rep.new == ["Clips/A001C004.mov"] and rep.matched == 1
