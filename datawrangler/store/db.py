@@ -2,9 +2,9 @@
 
 A catalog that a newer DataWrangler wrote, or a file that is not a catalog (or is damaged), is refused
 with a message and never touched; a damaged one is never replaced by a new, empty catalog. The first open of
-a catalog in each process reads it whole once (`damage.inspect`: SQLite's quick check, 80 ms for a
-100,000-file catalog in the page cache, 0.7 s from a cold disk), so the window, each command and each offload
-worker find damage at their start, and the message names the last good backup (`store.backups`).
+a catalog in each process reads it whole once (`damage.inspect`: SQLite's quick check, 0.15-0.25 s for a
+100,000-file catalog in the page cache, about 1 s from a cold disk), so the window, each command and each
+offload worker find damage at their start, and the message names the last good backup (`store.backups`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ _checked: set[tuple[str, int, int]] = set()
 # After a daily backup failed (a full disk), when to try again, per catalog: not on every open.
 _daily_retry: dict[str, float] = {}
 DAILY_RETRY = 3600
+BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's lock before 'database is locked'
 
 
 class CatalogError(Exception):
@@ -81,10 +82,10 @@ class _Catalog(Database):
 
 def connect(path: str | os.PathLike[str]) -> Database:
     """A connection with the catalog's pragmas. One per thread: sqlite3 connections are not shared."""
-    conn = sqlite3.connect(os.fspath(path), timeout=30.0, check_same_thread=False)
+    conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT, check_same_thread=False)
     db = _Catalog(conn, execute_plugins=False)
     try:
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a crash loses no committed transaction
         conn.execute("PRAGMA foreign_keys = ON")
@@ -99,7 +100,13 @@ def connect(path: str | os.PathLike[str]) -> Database:
     return db
 
 
-def _not_a_catalog(path: str | os.PathLike[str], exc: Exception) -> CatalogDamaged:
+def _not_a_catalog(path: str | os.PathLike[str], exc: Exception) -> CatalogError:
+    """CatalogDamaged for what the file holds; a lock held too long or an I/O error is not the file's damage:
+    a front end must never offer to replace a catalog that another DataWrangler is busy with."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return CatalogError(f"The catalog {path} could not be read ({exc}). It was not changed. If another "
+                            "DataWrangler is using it, wait for it to finish or close it; otherwise check its disk "
+                            "and permissions, then try again.")
     what = f"SQLite: {exc}" if isinstance(exc, sqlite3.Error) else str(exc)
     return damaged(path, what)
 
@@ -145,7 +152,7 @@ def check_once(path: Path) -> None:
     key = (os.path.abspath(path), st.st_dev, st.st_ino)
     if key in _checked:
         return
-    what = damage.inspect(path)
+    what = damage.inspect(path, BUSY_TIMEOUT)
     if what is not None:
         raise damaged(path, what)
     _checked.add(key)
@@ -179,7 +186,7 @@ def _refuse_newer(path: Path) -> None:
     if not path.is_file():
         return
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
     except sqlite3.Error:
         return  # connect() reports it
     try:

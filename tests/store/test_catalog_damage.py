@@ -219,6 +219,37 @@ def test_without_a_backup_the_message_says_how_to_start_again(tmp_path: Path) ->
     assert "move the damaged file away (rename it) and DataWrangler starts a new, empty catalog" in msg
 
 
+def test_a_catalog_locked_by_another_process_is_not_called_damaged(
+        history: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lock held past the busy timeout is another DataWrangler at work, not damage: never offer a restore."""
+    cat, _daily = history
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT", 0.3)
+    script = textwrap.dedent(f"""
+        import sqlite3, sys, time
+        con = sqlite3.connect({str(cat)!r})
+        con.execute("PRAGMA locking_mode = EXCLUSIVE")
+        con.execute("BEGIN EXCLUSIVE")
+        con.execute("INSERT INTO events (at, kind) VALUES (1.0, 'holding')")
+        print("locked", flush=True)
+        time.sleep(60)
+    """)
+    holder = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(CatalogError) as err:
+            open_catalog(cat)
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert not isinstance(err.value, CatalogDamaged), str(err.value)
+    assert "could not be read (database is locked). It was not changed." in str(err.value)
+    assert "If another DataWrangler is using it, wait for it" in str(err.value)
+    open_catalog(cat).close()  # the lock gone, it opens as it was
+    assert _offloads(cat) == ["u-1", "u-2", "u-3"]
+
+
 # ---- backups: the daily schedule, the integrity check of each copy, how many are kept ----
 
 def test_the_daily_backup_is_taken_once_a_day_and_is_a_checked_plain_file(tmp_path: Path) -> None:
