@@ -227,7 +227,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     taken = when(backup.stat().st_mtime)
     state = damage.inspect(path) if path.exists() else None
-    if path.exists() and state is None and not args.force:
+    if path.exists() and path.stat().st_size > 0 and state is None and not args.force:  # it holds something
         out.error("catalog_not_damaged", f"The catalog {path} is not damaged (SQLite's quick check passed). "
                   f"Restoring {backup.name} (taken {taken}) would replace it, and what was recorded since then "
                   "would leave the catalog. Nothing was changed. To do it anyway, add --force: the current catalog "

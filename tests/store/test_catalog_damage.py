@@ -570,3 +570,31 @@ def test_catalog_restore_refuses_a_damaged_backup_and_changes_nothing(
     assert code == 2 and events[0]["code"] == "no_backup"
     assert cat.read_bytes() == before
     assert not list(cat.parent.glob("*.damaged-*")) and not list(cat.parent.glob("*.tmp"))
+
+
+def test_catalog_backups_for_people(dwc: RunCli, history: tuple[Path, Path], capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    cat, daily = history
+    _overwrite(cat, PAGE, PAGE)
+    dwc("catalog", "backups", "--catalog", str(cat))  # registers the command (see dwc)
+    capsys.readouterr()
+    assert cli.main(["catalog", "backups", "--catalog", str(cat)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"Catalog {cat}: DAMAGED: pages of it are damaged")
+    assert lines[1] == "1 backup, newest first (kept: the last 7 daily, the last 3 before a migration):"
+    assert lines[2].split()[:4] == [daily.name, "daily", *when(daily.stat().st_mtime).split()]
+    assert "1 hour ago" in lines[2] and lines[2].endswith("schema 3  last good")
+    assert lines[3] == f"To restore the last good one: datawrangler catalog restore --catalog {cat}"
+
+
+def test_catalog_restore_from_a_copy_kept_elsewhere(dwc: RunCli, history: tuple[Path, Path], tmp_path: Path) -> None:
+    """No backup beside it (the folder was lost with the disk): a copy of the catalog on a shuttle drive."""
+    cat, daily = history
+    shuttle = tmp_path / "shuttle" / "catalog copy.sqlite"
+    shuttle.parent.mkdir()
+    daily.rename(shuttle)
+    _truncate(cat, 0)
+    code, events = dwc("catalog", "restore", str(shuttle), "--catalog", str(cat))
+    assert code == 0, events
+    assert _offloads(cat) == ["u-1", "u-2"] and shuttle.exists()
+    assert Path(events[0]["set_aside"]).stat().st_size == 0, "the emptied file, kept aside as it was"
