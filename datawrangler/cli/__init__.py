@@ -1,4 +1,5 @@
-"""The command line: `datawrangler offload SOURCE DEST [DEST...]`, `resume`, `verify`, `history`, `status`.
+"""The command line: `datawrangler offload SOURCE DEST [DEST...]`, `resume`, `verify`, `history`, `status`,
+`catalog backups|restore`.
 
 Every command records into, or reads from, the catalog: `--catalog PATH` (before or after the command),
 default the user data folder, moved by DATAWRANGLER_HOME.
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reel", help="the reel of a mounted card, when its folder name does not say")
     s.set_defaults(func=catalog.cmd_status)
 
+    catalog.register(sub)
     handoff_cmds.register(sub)
     clips_cmd.register(sub)
     report_cmd.register(sub)

@@ -10,7 +10,6 @@ never a new, empty catalog in its place.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import random
@@ -27,7 +26,6 @@ import pytest
 from sqlite_utils import Database
 
 from datawrangler import cli
-from datawrangler.cli import catalog as catalog_cmds
 from datawrangler.core.words import when
 from datawrangler.store import backups, schema
 from datawrangler.store import db as dbmod
@@ -50,19 +48,8 @@ def new_process(monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
 
 
 @pytest.fixture
-def dwc(dw: RunCli, monkeypatch: pytest.MonkeyPatch) -> RunCli:
-    """dw with the `catalog` command registered (cli/__init__.build_parser is to call catalog.register;
-    until it does, this adds it; once it does, this changes nothing)."""
-    original = cli.build_parser
-
-    def build() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "catalog" not in sub.choices:
-            catalog_cmds.register(sub)
-        return parser
-
-    monkeypatch.setattr(cli, "build_parser", build)
+def dwc(dw: RunCli) -> RunCli:
+    """The command line as a user runs it (the `catalog` commands are registered by build_parser)."""
     return dw
 
 
