@@ -14,6 +14,7 @@ from typing import Any
 
 from datawrangler import platform as mounttable
 from datawrangler.app.auto import AutoOffloader, AutoStatus, with_preset
+from datawrangler.app.inspection import source_ignore
 from datawrangler.app.naming import name_card
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED
 from datawrangler.cli.output import Output
@@ -72,7 +73,7 @@ def _card_json(card: CardInfo) -> dict[str, Any]:
 
 def cmd_inspect(args: argparse.Namespace) -> int:
     settings = load_settings()
-    scan = scan_source(args.path, settings.ignore)
+    scan = scan_source(args.path, source_ignore(args.path, settings.ignore))
     card = recognise(args.path, scan=scan, label=_label_of(args.path))
     catalog = _catalog_view(args, card, scan.files)
     out = Output.of(args)

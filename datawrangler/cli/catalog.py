@@ -13,6 +13,7 @@ import shutil
 import time
 from pathlib import Path
 
+from datawrangler.app.inspection import source_ignore
 from datawrangler.cli import handoff_cmds
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path, open_db
 from datawrangler.cli.output import Output
@@ -59,7 +60,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         listing = None
         card_id: int | None
         if os.path.isdir(args.card):
-            scan = scan_source(args.card, load_settings().ignore)
+            scan = scan_source(args.card, source_ignore(args.card, load_settings().ignore))
             listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan.files]
             known = cards.find_known(db, fingerprint(scan), args.reel or default_reel(args.card), scan.files)
             card_id = known.card_id if known else None

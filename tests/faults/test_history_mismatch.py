@@ -226,6 +226,10 @@ def test_the_same_card_unchanged_is_verified(make_card: CardBuilder, dest_dirs, 
     assert "safe to format: YES" in run.stdout
     assert {(c.rel_path, c.state, c.code) for c in copies()} == {(p, "verified", None) for p in CLIPS}
     assert _cli("status", "A001").returncode == 0
+    by_path = _cli("status", card.path)  # the card's own ascmhl/ folder is its history, not footage to offload
+    assert by_path.returncode == 0, by_path.stdout + by_path.stderr
+    inspected = json.loads(_cli("inspect", card.path, "--json").stdout.splitlines()[0])
+    assert inspected["file_count"] == len(CLIPS), inspected  # the footage, not the history's manifests
     for roll in (d1 / card.path.name, d2 / card.path.name):
         assert {p: e["xxh64"][1] for p, e in mhl_entries(roll).items()} == {p: "verified" for p in CLIPS}
         v = oracle.verify(roll)
