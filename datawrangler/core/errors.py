@@ -40,6 +40,7 @@ class Code(StrEnum):
     # per file, while running
     SOURCE_READ_ERROR = "source_read_error"
     SOURCE_CHANGED = "source_changed"
+    SOURCE_HISTORY_MISMATCH = "source_history_mismatch"
     SOURCE_UNSTABLE = "source_unstable"
     SOURCE_GONE = "source_gone"
     DEST_FULL = "dest_full"
@@ -150,6 +151,9 @@ MESSAGES: dict[Code, str] = {
     "card reader; do not format this card.",
     Code.SOURCE_CHANGED: "The file changed on the card while it was being copied. Make sure nothing "
     "else writes to the card (camera still attached?), then offload again.",
+    Code.SOURCE_HISTORY_MISMATCH: "The card's file no longer matches the card's own ASC MHL history: it changed "
+    "since the history was written. Do not format the card; try another reader, and find the copies made when "
+    "the history was written.",
     Code.SOURCE_UNSTABLE: "The card reader returned different bytes on two reads of this file. The "
     "reader or the card is unreliable: use another reader and offload again; do not format the card.",
     Code.SOURCE_GONE: "The card disappeared during the offload (removed or reader disconnected). "

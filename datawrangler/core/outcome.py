@@ -171,7 +171,7 @@ class Outcomes:
             if not st.source_ok and st.source_code is Code.SOURCE_UNSTABLE:
                 self.kept[job.index] = kept
                 return job.dests
-            again = tuple(i for i, c in st.copies.items() if c.code is Code.VERIFY_MISMATCH)
+            again = tuple(i for i, c in st.copies.items() if c.code in (Code.VERIFY_MISMATCH, Code.VERIFY_READ_ERROR))
             if again:
                 kept.update({i: c for i, c in st.copies.items() if i not in again})
                 self.kept[job.index] = kept

@@ -145,14 +145,24 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
     return pf
 
 
+HANDOFF_ENTRIES = 3  # what the handoff adds to a roll: the ascmhl folder, a manifest, the chain file
+
+
 def _check_space(pf: Preflight, dests: list[str], files: list[SourceFile]) -> None:
+    """Bytes and file-table entries (inodes) on one filesystem, for every destination it holds: a drive can
+    run out of either, and tmpfs, ext4 and most others count both."""
     root = os.path.dirname(os.path.normpath(dests[0]))
     st = os.statvfs(root)
     block = st.f_frsize or 4096
     free = st.f_bavail * block
     need = 0
+    entries = 0
     for dest in dests:
         roll_exists = os.path.isdir(dest)
+        folders = {"/".join(parts[:i]) for parts in (f.rel_path.split("/") for f in files)
+                   for i in range(1, len(parts))}
+        entries += HANDOFF_ENTRIES + (0 if roll_exists else 1)
+        entries += sum(1 for d in folders if not roll_exists or not os.path.isdir(os.path.join(dest, d)))
         for f in files:
             if roll_exists:
                 try:
@@ -161,11 +171,17 @@ def _check_space(pf: Preflight, dests: list[str], files: list[SourceFile]) -> No
                 except OSError:
                     pass
             need += -(-f.size // block) * block
+            entries += 1
+    shared = f" (shared by {len(dests)} destinations)" if len(dests) > 1 else ""
     if need > free:
         pf.errors.append(Problem(Code.NO_SPACE, f"Not enough free space on the drive of {root}: the offload "
-                                 f"needs {_gb(need)}, the drive has {_gb(free)} free"
-                                 f"{' (shared by ' + str(len(dests)) + ' destinations)' if len(dests) > 1 else ''}"
+                                 f"needs {_gb(need)}, the drive has {_gb(free)} free{shared}"
                                  ". Free space or choose a larger drive.", root))
+    elif st.f_files and entries > st.f_favail:  # f_files 0: FAT, exFAT, btrfs count no inodes
+        pf.errors.append(Problem(Code.NO_SPACE, f"The drive of {root} has no room for that many files: the "
+                                 f"offload makes {entries} files and folders, its file table has room for "
+                                 f"{st.f_favail} more{shared}, though {_gb(free)} are free. Delete files you no "
+                                 "longer need from it, or choose another drive.", root))
 
 
 def _gb(n: int) -> str:

@@ -24,10 +24,8 @@ from datawrangler.core.plan import OffloadPlan
 from datawrangler.handoff.history import History, load_lenient
 from datawrangler.store.handoff_names import ASCMHL_FOLDER
 
-# The stable code of a card file that no longer matches the card's own ASC MHL history. Until core.errors has
-# a code of its own for it (SOURCE_HISTORY_MISMATCH = "source_history_mismatch"), the nearest one: the card's
-# file changed (since its history was written, not while it was read); the message says which.
-HISTORY_MISMATCH: Code = Code.SOURCE_CHANGED
+# The stable code of a card file that no longer matches the card's own ASC MHL history.
+HISTORY_MISMATCH: Code = Code.SOURCE_HISTORY_MISMATCH
 HISTORY_ADVICE = ("Do not format the card: its copies hold the file as the card has it now, not as the history "
                   "recorded it. Try the card in another reader and offload it again; if the file still differs, it "
                   "is damaged on the card, and the file as it was is only on the copies made when that history was "

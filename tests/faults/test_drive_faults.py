@@ -179,8 +179,6 @@ def test_the_drive_out_of_inodes_fails_as_a_whole(dw: RunCli, faultfs: FaultFSFa
     assert " MB are free" in drive["message"]
 
 
-@pytest.mark.xfail(strict=True, reason="core/plan.py: preflight counts inodes (files and folders to make on each "
-                   "drive) against statvfs f_favail and refuses with no_space naming them (see the report)")
 def test_preflight_refuses_a_drive_without_inodes_for_the_card(dw: RunCli, make_card: CardBuilder,
                                                               tmpfs_mount: TmpfsFactory,
                                                               tmp_path: Path) -> None:
@@ -332,8 +330,6 @@ def test_a_destination_whose_read_back_fails(dw: RunCli, faultfs: FaultFSFactory
     resume_finishes(dw, run, [roll, raid / ROLL], card_tree)
 
 
-@pytest.mark.xfail(strict=True, reason="core/outcome.py: a copy that failed with verify_read_error is "
-                   "re-copied and read back again (--retries), as one that failed with verify_mismatch")
 def test_a_read_back_error_is_retried(dw: RunCli, faultfs: FaultFSFactory, tmp_path: Path) -> None:
     run, _card, _drive, _raid = read_back_fails(dw, faultfs, tmp_path)
     bad = run.files()["A001C002.mov"]
