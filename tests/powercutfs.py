@@ -38,7 +38,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,9 @@ class PowerCutFS:
         self._control_key: tuple[int, int, int] | None = None
         self._cut_after: int | None = None
         self._cut_glob: str | None = None
+        self._cut_ops: frozenset[str] | None = None
         self._counted = 0  # changing requests this session
+        self._by_op: dict[str, int] = {}  # of them, how many of each operation
         self._matched = 0  # of them, those the armed cut counts
         self._frozen = False
         self._released = False
@@ -113,13 +115,19 @@ class PowerCutFS:
             result = getattr(self, op)(path, *args)
             if op in CHANGING_OPS:
                 self._counted += 1
-                names = [path, *(a for a in args if isinstance(a, str))]  # rename/link: the new name too
-                if self._cut_glob is None or any(fnmatch.fnmatchcase((n or "").lstrip("/"), self._cut_glob)
-                                                 for n in names):
+                self._by_op[op] = self._by_op.get(op, 0) + 1
+                if self._counts(op, [path, *(a for a in args if isinstance(a, str))]):
                     self._matched += 1
                 if self._cut_after is not None and self._matched >= self._cut_after:
                     self._cut(op, path)
             return result
+
+    def _counts(self, op: str, names: list[str | None]) -> bool:
+        """Does the armed cut count this request? (rename/link: by either name)"""
+        if self._cut_ops is not None and op not in self._cut_ops:
+            return False
+        glob = self._cut_glob
+        return glob is None or any(fnmatch.fnmatchcase((n or "").lstrip("/"), glob) for n in names)
 
     def _full(self, path: str) -> str:
         return os.path.join(self.backing, path.lstrip("/"))
@@ -139,9 +147,10 @@ class PowerCutFS:
             return
         with self._lock:
             self._control_key = key
-            armed = (control.get("cut_after"), control.get("cut_glob"))
-            if armed != (self._cut_after, self._cut_glob):  # counted from the moment it is armed
-                self._cut_after, self._cut_glob = armed
+            ops = control.get("cut_ops")
+            armed = (control.get("cut_after"), control.get("cut_glob"), None if ops is None else frozenset(ops))
+            if armed != (self._cut_after, self._cut_glob, self._cut_ops):  # counted from the moment it is armed
+                self._cut_after, self._cut_glob, self._cut_ops = armed
                 self._matched = 0
             if control.get("freeze") and not self._frozen:
                 self._cut("freeze", None)
@@ -227,7 +236,7 @@ class PowerCutFS:
         return None
 
     def destroy(self, path: str | None) -> None:
-        _write_json(self.state / "stats.json", {"counted": self._counted})
+        _write_json(self.state / "stats.json", {"counted": self._counted, "by_op": self._by_op})
 
     def getattr(self, path: str | None, fh: int | None = None) -> dict[str, Any]:
         st = os.fstat(fh) if path is None and fh is not None else os.lstat(self._full(path or "/"))
@@ -472,12 +481,12 @@ class PowerCutMount(_PathLike):
 
     # -- cuts --------------------------------------------------------------------------------------
 
-    def cut_after(self, n: int, glob: str | None = None) -> None:
+    def cut_after(self, n: int, glob: str | None = None, ops: Iterable[str] | None = None) -> None:
         """Cut the power right after the nth changing request from now on (write, fsync, rename, ...: see
         CHANGING_OPS), counting only requests on a path matching ``glob`` (relative to the mount root, fnmatch,
-        ``*`` matches ``/`` too; a rename or link matches by either name) if given. The requests after it
-        block until :meth:`power_cut` (see :meth:`wait_cut`)."""
-        self._set(cut_after=n, cut_glob=glob)
+        ``*`` matches ``/`` too; a rename or link matches by either name) and only the operations ``ops``, if
+        given. The requests after it block until :meth:`power_cut` (see :meth:`wait_cut`)."""
+        self._set(cut_after=n, cut_glob=glob, cut_ops=None if ops is None else sorted(ops))
 
     def cut_point(self) -> dict[str, Any] | None:
         """The request the power was cut after (op, path, counted), or None while it is still on."""
@@ -492,6 +501,12 @@ class PowerCutMount(_PathLike):
             time.sleep(0.01)
         return point
 
+    def fail_requests(self) -> None:
+        """After a cut, answer every request (the blocked ones too) with EIO instead of blocking: the drive lost
+        power but the computer did not, and the writer goes on to its end. :meth:`power_cut` then brings the
+        drive back."""
+        self._set(release=True)
+
     def power_cut(self) -> dict[str, Any]:
         """Cut now (if no armed cut did already), unmount, revert the backing folder to its durable state and
         mount it again. Kill the writer (SIGKILL) first: its requests fail with EIO once the power is off.
@@ -505,9 +520,13 @@ class PowerCutMount(_PathLike):
         self._start()
         return point
 
-    def counted(self) -> int:
-        """Changing requests of this session, once it was stopped (written as it unmounted)."""
-        return int(json.loads((self.state / "stats.json").read_text(encoding="utf-8"))["counted"])
+    def counted(self, ops: Iterable[str] | None = None) -> int:
+        """Changing requests of this session (of the operations ``ops`` only, if given), once it was stopped
+        (written as it unmounted)."""
+        stats = json.loads((self.state / "stats.json").read_text(encoding="utf-8"))
+        if ops is None:
+            return int(stats["counted"])
+        return sum(int(stats["by_op"].get(op, 0)) for op in ops)
 
     def stderr(self) -> str:
         try:

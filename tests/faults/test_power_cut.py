@@ -17,21 +17,33 @@ folders it makes. `tests.faults.power_cut_fix` runs the engine with both fixed f
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from tests.conftest import write_file
 from tests.faultfs import FaultMount, fuse_unavailable_reason
-from tests.faults.common import assert_nothing_claimed_falsely, footage, mhl_entries, temp_files, tree
+from tests.faults.common import (
+    assert_nothing_claimed_falsely,
+    copies,
+    footage,
+    has_copies_table,
+    mhl_entries,
+    temp_files,
+    tree,
+)
 from tests.integration.conftest import mount_factory
 from tests.powercutfs import REPO, PowerCutMount
 
@@ -56,7 +68,8 @@ VARIANTS = [
                  marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=ENGINE_BUG)),
     pytest.param(FIXED, id="engine-with-fix"),
 ]
-TRIALS = 12
+TRIALS = 10
+NAMING = ("mkdir", "link", "unlink", "rename", "fsyncdir")
 
 
 @pytest.fixture
@@ -191,11 +204,13 @@ def test_a_cut_armed_at_a_request_lands_inside_a_running_writer(powercut: PowerC
               " d=os.open(root,os.O_RDONLY); os.fsync(d); os.close(d)\n")
     pc.cut_after(40)
     writer = subprocess.Popen([sys.executable, "-c", script, str(pc.mountpoint)])
-    point = pc.wait_cut(20)
+    try:
+        point = pc.wait_cut(20)
+    finally:
+        writer.send_signal(signal.SIGKILL)
+        pc.power_cut()
+        writer.wait(30)
     assert point is not None and point["counted"] == 40, f"the armed cut did not fire: {point}"
-    writer.send_signal(signal.SIGKILL)
-    pc.power_cut()
-    writer.wait(30)
     assert writer.returncode == -signal.SIGKILL, "the writer went on past the cut"
     names = _names(pc.mountpoint)
     finished = sorted(int(n.removesuffix(".mov")) for n in names if n.endswith(".mov"))
@@ -210,27 +225,66 @@ def test_a_cut_armed_at_a_request_lands_inside_a_running_writer(powercut: PowerC
 
 
 def _card(root: Path) -> Path:
-    """A card of 24 files in two folders, one nested (so the offload makes folders within folders)."""
+    """A card of 300 files (more than the engine's 256-file sync batch: a cut can fall between two batches) in
+    two folders, one nested (the offload makes folders within folders). Not media files: reading clips is not
+    what is tested, and costs seconds."""
     card = root / "A001R2EC"
     rnd = random.Random(16)
-    for i in range(20):
-        write_file(card / f"CLIPS/A001C{i:03d}_231014_R2EC.mov", rnd.choice([0, 1, 4096, 70_000, 300_000]),
-                   seed=i + 1)
-    for i in range(4):
-        write_file(card / f"SOUND/DAY01/A001_T{i:02d}.wav", 40_000 + i, seed=100 + i)
+    for i in range(292):
+        size = rnd.choice([0, 1, 700, 4096]) if i % 25 else rnd.choice([70_000, 300_000])
+        write_file(card / f"CLIPS/A001C{i:03d}.bin", size, seed=i + 1)
+    for i in range(8):
+        write_file(card / f"SOUND/DAY01/A001_T{i:02d}.bin", 40_000 + i, seed=1000 + i)
     return card
 
 
-def _dw(module: str, home: Path, *args: str) -> subprocess.Popen[str]:
+def _dw(module: str, home: Path, *args: str) -> subprocess.Popen[bytes]:
+    """Start `datawrangler ARGS --json` (from `module`), its output into files in its home (`_output`): a pipe
+    nobody reads while the test waits for a cut would fill and stop the process."""
     env = {**os.environ, "DATAWRANGLER_HOME": str(home), "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", module, *args, "--json"], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    extra = ["--no-clips"] if args[0] == "offload" else []
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "stdout", "ab") as out, open(home / "stderr", "ab") as err:
+        return subprocess.Popen([sys.executable, "-m", module, *args, "--json", *extra], cwd=REPO, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+
+
+def _output(home: Path, since: tuple[int, int] = (0, 0)) -> str:
+    """What the processes started in `home` printed (from byte offsets `since`), stdout then stderr."""
+    return "".join((home / name).read_bytes()[start:].decode(errors="replace")
+                   for name, start in zip(("stdout", "stderr"), since, strict=True))
+
+
+def _printed(home: Path) -> tuple[int, int]:
+    out, err = (os.path.getsize(p) if p.exists() else 0 for p in (home / "stdout", home / "stderr"))
+    return out, err
+
+
+def _stuck(p: subprocess.Popen[bytes], home: Path, what: str, pc: PowerCutMount | None = None) -> NoReturn:
+    """Fail (not as an AssertionError: no xfail may swallow it) with where a hung process and the filesystem
+    wait, then kill the process."""
+    stacks = []
+    for pid in [p.pid, *([pc.process.pid] if pc is not None else [])]:
+        spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+        if spy:
+            stacks.append(subprocess.run([spy, "dump", "--pid", str(pid)], capture_output=True, text=True).stdout)
+        with contextlib.suppress(OSError):
+            stacks.append(str({tid: Path(f"/proc/{pid}/task/{tid}/wchan").read_text()
+                               for tid in os.listdir(f"/proc/{pid}/task")}))
+    p.kill()
+    p.wait()
+    pytest.fail(f"{what} hung; where it and the filesystem wait:\n" + "\n".join(stacks) + _output(home)[-3000:])
 
 
 def _run(module: str, home: Path, *args: str) -> tuple[int, str]:
+    """Run `datawrangler ARGS --json` to its end: (exit code, what it printed this time)."""
+    before = _printed(home)
     p = _dw(module, home, *args)
-    out, err = p.communicate(timeout=120)
-    return p.returncode, out + err
+    try:
+        p.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        _stuck(p, home, f"datawrangler {' '.join(args)}")
+    return p.returncode, _output(home, before)
 
 
 def _offload(catalog: Path) -> tuple[int, str] | None:
@@ -275,6 +329,42 @@ def test_a_verified_offload_survives_a_power_cut_right_after_it(module: str, tmp
                     "after a power cut that followed a VERIFIED offload")
 
 
+@pytest.mark.parametrize("module", VARIANTS)
+def test_a_drive_that_loses_power_mid_offload_holds_what_the_catalog_claims(
+        module: str, tmp_path: Path, powercut: PowerCutFactory) -> None:
+    """Only the drive loses power (its own supply, a pulled cable), after the engine's first sync batch (256
+    files) and one copy of the second: the process goes on, records what it had concluded, fails the rest on
+    that drive. Back on, the drive holds every copy the catalog calls verified; resume brings the rest."""
+    card = _card(tmp_path / "card")
+    card_state = tree(card)
+    pc, plain, home = powercut(), tmp_path / "plain", tmp_path / "home"
+    plain.mkdir()
+    rolls, catalog = [pc / card.name, plain / card.name], home / "data" / "catalog.sqlite"
+    pc.cut_after(1, glob=f"{card.name}/CLIPS/A001C260.bin", ops=["link"])  # its commit, in the second batch
+    offload = _dw(module, home, "offload", str(card), str(pc.mountpoint), str(plain))
+    try:
+        if pc.wait_cut(90) is None:
+            _stuck(offload, home, "the offload (no commit of A001C260.bin)", pc)
+        time.sleep(1.0)  # the catalog takes in what was concluded before the cut
+        pc.fail_requests()
+        offload.wait(90)
+    finally:
+        offload.send_signal(signal.SIGKILL)
+        pc.power_cut()
+        offload.wait(60)
+    claimed = [c.rel_path for c in copies(catalog) if c.state == "verified" and Path(c.roll) == rolls[0]]
+    if not claimed:
+        pytest.fail("the catalog claims no copy on the drive that lost power: the cut came before anything was "
+                    "verified there, so this test proves nothing; move the cut later")
+    assert_nothing_claimed_falsely(card_state, catalog=catalog, rolls=rolls)
+    recorded = _offload(catalog)
+    assert recorded is not None and recorded[1] != "verified", f"a drive lost power, yet the offload is {recorded}"
+    code, out = _run(module, home, "resume", str(recorded[0]))
+    assert code == 0, f"resume after the drive's power cut exited {code}: {out[-3000:]}"
+    _check_complete(card_state, catalog, rolls, f"after the drive lost power ({len(claimed)} copies claimed) and "
+                    "a resume")
+
+
 @pytest.mark.xfail(strict=True, raises=AssertionError, reason=HANDOFF_BUG)
 def test_a_power_cut_while_the_asc_mhl_is_written_is_resumed(tmp_path: Path, powercut: PowerCutFactory) -> None:
     card = _card(tmp_path / "card")
@@ -284,11 +374,16 @@ def test_a_power_cut_while_the_asc_mhl_is_written_is_resumed(tmp_path: Path, pow
     rolls, catalog = [pc / card.name, plain / card.name], home / "data" / "catalog.sqlite"
     pc.cut_after(1, glob=f"{card.name}/ascmhl*")  # right after the ASC MHL folder is made
     offload = _dw(FIXED, home, "offload", str(card), str(pc.mountpoint), str(plain))
-    point = pc.wait_cut(60)
-    offload.send_signal(signal.SIGKILL)
-    pc.power_cut()
-    offload.communicate(timeout=60)
-    assert point is not None and point["op"] == "mkdir", f"the cut did not land in the handoff: {point}"
+    try:
+        point = pc.wait_cut(90)
+        if point is None:
+            _stuck(offload, home, "the offload (no request on its ASC MHL folder)", pc)
+    finally:
+        offload.send_signal(signal.SIGKILL)
+        pc.power_cut()
+        offload.wait(timeout=60)
+    if point["op"] != "mkdir":
+        pytest.fail(f"the cut did not land where the handoff begins: {point}")
     assert_nothing_claimed_falsely(card_state, catalog=catalog, rolls=rolls)
     recorded = _offload(catalog)
     assert recorded is not None
@@ -297,14 +392,16 @@ def test_a_power_cut_while_the_asc_mhl_is_written_is_resumed(tmp_path: Path, pow
     _check_complete(card_state, catalog, rolls, "after a cut in the handoff, then resume")
 
 
-def _changing_requests(module: str, card: Path, tmp_path: Path, powercut: PowerCutFactory) -> int:
-    """How many changing requests an uninterrupted offload of the card sends to a PowerCutFS drive."""
+def _changing_requests(module: str, card: Path, tmp_path: Path, powercut: PowerCutFactory
+                       ) -> tuple[int, int, int]:
+    """How many changing requests, of them naming requests (NAMING), and folder syncs an uninterrupted offload
+    of the card sends to a PowerCutFS drive."""
     pc, plain = powercut("reference"), tmp_path / "reference-plain"
     plain.mkdir()
     code, out = _run(module, tmp_path / "reference-home", "offload", str(card), str(pc.mountpoint), str(plain))
     assert code == 0, out[-3000:]
     pc.stop()
-    return pc.counted()
+    return pc.counted(), pc.counted(NAMING), pc.counted(["fsyncdir"])
 
 
 @pytest.mark.slow
@@ -312,21 +409,39 @@ def _changing_requests(module: str, card: Path, tmp_path: Path, powercut: PowerC
 def test_power_cuts_at_random_points_then_resume(module: str, tmp_path: Path, powercut: PowerCutFactory) -> None:
     card = _card(tmp_path / "card")
     card_state = tree(card)
-    total = _changing_requests(module, card, tmp_path, powercut)
+    total, naming, syncs = _changing_requests(module, card, tmp_path, powercut)
     rnd = random.Random(20240616)
     hits: list[str] = []
     for trial in range(TRIALS):
         pc, plain, home = powercut(f"pc{trial}"), tmp_path / f"plain{trial}", tmp_path / f"home{trial}"
         plain.mkdir()
         rolls, catalog = [pc / card.name, plain / card.name], home / "data" / "catalog.sqlite"
-        pc.cut_after(rnd.randint(1, total + total // 10))  # now and then past the end: the cut follows it
+        if trial % 3 == 1:  # right after a folder sync: some names just stored, the catalog not told yet
+            pc.cut_after(rnd.randint(1, syncs), ops=["fsyncdir"])
+        elif trial % 3 == 2:  # among the requests that name files: commits, folder syncs, the handoff's renames
+            pc.cut_after(rnd.randint(1, naming), ops=NAMING)
+        else:  # anywhere, now and then past the end (the cut then follows the offload)
+            pc.cut_after(rnd.randint(1, total + total // 10))
+        drive_only = trial % 2 == 1
         offload = _dw(module, home, "offload", str(card), str(pc.mountpoint), str(plain))
-        while pc.wait_cut(0.05) is None and offload.poll() is None:
-            pass
-        offload.send_signal(signal.SIGKILL)
-        point = pc.power_cut()
-        offload.communicate(timeout=60)
-        hits.append(f"{point['op']} {point['path']} (request {point['counted']}/{total}), kept {point['files']}")
+        try:
+            deadline = time.monotonic() + 90
+            while pc.wait_cut(0.05) is None and offload.poll() is None:
+                if time.monotonic() > deadline:
+                    _stuck(offload, home, f"trial {trial}: the offload", pc)
+            if drive_only:  # only the drive lost power: the process records what it concluded, then fails it
+                time.sleep(1.0)
+                pc.fail_requests()
+                offload.wait(timeout=90)
+        finally:
+            offload.send_signal(signal.SIGKILL)  # the machine lost power: the process goes with it
+            point = pc.power_cut()  # releases the requests the killed process waits in
+            offload.wait(timeout=60)
+        claimed = sum(c.state == "verified" and Path(c.roll) == rolls[0] for c in copies(catalog)) \
+            if catalog.exists() and has_copies_table(catalog) else 0
+        hits.append(f"{point['op']} {point['path']} (request {point['counted']}/{total}"
+                    f"{', the drive alone' if drive_only else ''}): {point['files']} files kept, {claimed} claimed "
+                    "verified")
         when = f"trial {trial}, power cut after {hits[-1]}"
         # every verified copy there whole, every final name with the card's bytes, no MHL entry without its file
         assert_nothing_claimed_falsely(card_state, catalog=catalog if catalog.exists() else None, rolls=rolls)
