@@ -5,8 +5,9 @@ FUSE drive).
 First the model itself, so these tests would fail if it stopped biting: an unsynced rename is undone, a name
 synced without its bytes comes back empty, a folder whose parent was not synced is gone. Then real
 `datawrangler offload --json` processes onto a PowerCutFS drive and a plain folder, the power cut right after
-a VERIFIED offload and at random requests inside it (the writer SIGKILLed, as a machine that lost power):
-every copy the catalog calls verified must be on the drive with the card's bytes under its final name, no
+a VERIFIED offload, while the ASC MHL is written, and at seeded random requests inside it: either the machine
+loses power (the writer SIGKILLed) or the drive alone (the writer goes on, records what it concluded, gets EIO).
+Every copy the catalog calls verified must be on the drive with the card's bytes under its final name, no
 ASC MHL may list a file that is not there, `datawrangler resume` brings the rest, and a second cut after it
 loses nothing.
 
