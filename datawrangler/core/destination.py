@@ -33,10 +33,13 @@ from datawrangler.core.pipeline import (
     FlushPass,
     Job,
     Pending,
+    Several,
     Shared,
+    SmallFiles,
     StartFile,
     StopWriter,
     Warned,
+    WholeFile,
     WriterMessage,
 )
 
@@ -161,6 +164,16 @@ class Destination:
                         cur, tf, reported = None, None, True
             elif type(msg) is StartFile:
                 cur, tf, reported = self._open_file(msg.job)
+            elif type(msg) is SmallFiles:
+                for w in msg.files:
+                    p = self._write_whole(w)
+                    if p is None:
+                        continue
+                    batch.append(p)
+                    batch_bytes += p.job.file.size
+                    if batch_bytes >= self.plan.batch_bytes or len(batch) >= self.plan.batch_files:
+                        self._commit(batch)
+                        batch, batch_bytes = [], 0
             elif type(msg) is EndFile:
                 job, digests = msg.job, msg.digests
                 if digests is None:  # the card could not be read: the collector fails the file itself
@@ -203,6 +216,31 @@ class Destination:
             elif type(msg) is StopWriter:
                 self.batches.put(None)
                 return
+
+    def _write_whole(self, w: WholeFile) -> Pending | None:
+        """A small file, read whole: open, write, set its time, close; the Pending for the batch, or None
+        when it failed (reported here)."""
+        job = w.job
+        if self.control.cancelled:
+            self._fail(job, Code.CANCELLED)
+            return None
+        cur, tf, reported = self._open_file(job)
+        if cur is None:
+            if not reported:  # a dead destination
+                self._fail(job, self.dead or Code.DEST_WRITE_ERROR)
+            return None
+        cur.digests = w.digests
+        if tf is None:  # already there with the card's size: verified instead of written
+            return cur
+        try:
+            if w.data:
+                tf.write(w.data)
+            self.counters.bytes_written += len(w.data)
+        except OSError as exc:
+            tf.discard()
+            self._write_failed(job, exc)
+            return None
+        return cur if self._finish_file(cur, tf) else None
 
     def _write_failed(self, job: Job, exc: OSError) -> None:
         code = self.medium.classify(exc)
@@ -302,8 +340,7 @@ class Destination:
             if synced.failed:
                 outcomes = [(p, self._name_failed(p, synced.failed[p.final]) if p.final in synced.failed else r)
                             for p, r in outcomes]
-        for p, result in outcomes:
-            self._post(p.job, result)
+        self.shared.results.put(Several(tuple(CopyDone(p.job.key, result) for p, result in outcomes)))
         if self.counters.state == "verifying":
             self.counters.state = "writing"
 

@@ -72,6 +72,12 @@ class Verdicts:
             self._values[key] = ok
             self._cond.notify_all()
 
+    def set_many(self, values: list[tuple[tuple[int, int], bool]]) -> None:
+        """Several verdicts with one wake-up of the waiting verifiers."""
+        with self._cond:
+            self._values.update(values)
+            self._cond.notify_all()
+
     def wait(self, key: tuple[int, int]) -> bool:
         with self._cond:
             while key not in self._values and not self._aborted:
@@ -126,6 +132,24 @@ class EndFile:
 
 
 @dataclass(frozen=True, slots=True)
+class WholeFile:
+    """A card file read whole (it fit in one chunk), with its digests: written, closed and batched at once."""
+
+    job: Job
+    data: bytes
+    digests: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SmallFiles:
+    """Several small card files in one message (at most a chunk's bytes: memory stays bounded as with
+    Chunk), so a file costs the writer no queue hand-off of its own. Each was read without error; their
+    CardRead outcomes travel to the collector in one `Several` message."""
+
+    files: tuple[WholeFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class AbortPass:
     """Cancelled or card gone: drop the file in progress."""
 
@@ -140,7 +164,7 @@ class StopWriter:
     pass
 
 
-WriterMessage = StartFile | Chunk | EndFile | AbortPass | FlushPass | StopWriter
+WriterMessage = StartFile | Chunk | EndFile | SmallFiles | AbortPass | FlushPass | StopWriter
 
 # every thread -> the collector
 
@@ -184,7 +208,15 @@ class Crashed:
     error: BaseException
 
 
-CollectorMessage = CardRead | CardReread | CopyDone | Warned | ReaderDone | Crashed
+@dataclass(frozen=True, slots=True)
+class Several:
+    """Many files' outcomes in one message (a batch of small files read, re-read or verified): one queue
+    hand-off, and one wake-up of the collector, instead of one per file."""
+
+    items: tuple[CardRead | CardReread | CopyDone, ...]
+
+
+CollectorMessage = CardRead | CardReread | CopyDone | Several | Warned | ReaderDone | Crashed
 
 
 @dataclass(frozen=True, eq=False)

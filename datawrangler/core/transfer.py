@@ -28,6 +28,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from datawrangler import platform
 from datawrangler.core.destination import Destination
@@ -52,12 +53,15 @@ from datawrangler.core.pipeline import (
     FlushPass,
     Job,
     ReaderDone,
+    Several,
     Shared,
+    SmallFiles,
     SourceGone,
     StartFile,
     StopWriter,
     Verdicts,
     Warned,
+    WholeFile,
     WriterMessage,
     close_quietly,
     is_temp_name,
@@ -73,6 +77,23 @@ log = logging.getLogger(__name__)
 # errnos that mean the device itself went away (EIO is not among them: that is one bad region)
 DEVICE_GONE = {errno.ENODEV, errno.ENXIO, errno.ENOTCONN, errno.ESHUTDOWN, errno.ESTALE,
                getattr(errno, "ENOMEDIUM", -1)}
+
+
+# A batch of small files goes on once it holds this many files or a chunk's bytes, or once its first file
+# has waited this long (a slow card still shows progress and keeps its writers busy)
+SMALL_BATCH_FILES = 256
+SMALL_BATCH_SECONDS = 0.2
+
+
+@dataclass(slots=True)
+class _SmallBatch:
+    """The reader's small files read but not yet handed on (see Engine._read_small)."""
+
+    files: list[WholeFile] = field(default_factory=list)
+    reads: list[CardRead] = field(default_factory=list)
+    rereads: list[tuple[Job, str, dict[str, str]]] = field(default_factory=list)
+    bytes: int = 0
+    since: float = 0.0
 
 
 class Engine:
@@ -103,7 +124,8 @@ class Engine:
         self.phase = "copying"
         self.interrupted: str = ""
         self.source_dev = os.stat(plan.source).st_dev
-        self.rereads: queue.Queue[tuple[Job, str, dict[str, str]] | None] = queue.Queue(maxsize=4)
+        self.rereads: queue.Queue[list[tuple[Job, str, dict[str, str]]] | None] = queue.Queue(maxsize=4)
+        self._small = _SmallBatch()  # the reader's small files not yet handed on
         self.rereader = threading.Thread(target=self._reread_loop, name="dw-reread", daemon=True)
         self.card_gone = threading.Event()
 
@@ -124,6 +146,7 @@ class Engine:
                 if self.card_gone.is_set():
                     raise SourceGone
                 if self.control.paused:
+                    self._flush_small()  # what was read is written and verified while the card waits
                     while self.control.paused and not self.control.cancelled:
                         self.control.wait_while_paused()
                 if self.control.cancelled:
@@ -135,15 +158,21 @@ class Engine:
         except BaseException as exc:
             self.results.put(Crashed(exc))
         finally:
-            if self.control.cancelled or self.interrupted:
-                for d in self.dests:
-                    d.inbox.put(AbortPass())
-                if self.control.cancelled:
-                    self.verdicts.abort()  # a pulled card still lets the re-reads finish: what matched is kept
-            else:
-                for d in self.dests:
-                    d.inbox.put(FlushPass())
-            self.results.put(ReaderDone())
+            try:
+                self._flush_small()  # read whole before a cancel or a pulled card: kept as any other
+            finally:
+                if self.control.cancelled or self.interrupted:
+                    for d in self.dests:
+                        d.inbox.put(AbortPass())
+                    if self.control.cancelled:
+                        self.verdicts.abort()  # a pulled card still lets the re-reads finish: what matched is kept
+                else:
+                    for d in self.dests:
+                        d.inbox.put(FlushPass())
+                self.results.put(ReaderDone())
+
+    def _card_path(self, f: SourceFile) -> str:
+        return os.path.join(self.plan.source, *f.rel_path.split("/"))
 
     def _send(self, job: Job, msg: WriterMessage) -> None:
         for i in job.dests:
@@ -152,10 +181,14 @@ class Engine:
     def _read_one(self, job: Job) -> None:
         f = job.file
         self.current_file = f.rel_path
+        path = self._card_path(f)
+        if f.size <= self.plan.chunk_size:
+            self._read_small(job, path)
+            return
+        self._flush_small()  # the files before this one reach the writers first
         self._send(job, StartFile(job))
-        path = os.path.join(self.plan.source, *f.rel_path.split("/"))
         try:
-            digests = self._read_and_fan_out(job, path)
+            digests, _ = self._read_and_fan_out(job, path)
         except FileFailed as ff:
             self._send(job, EndFile(job, None))
             self.results.put(CardRead(job.key, None, ff.code, ff.detail))
@@ -165,31 +198,74 @@ class Engine:
         self._send(job, EndFile(job, digests))
         self.results.put(CardRead(job.key, digests))
         if self.plan.verify_mode is VerifyMode.FULL:
-            self.rereads.put((job, path, digests))  # the card re-read overlaps reading the next file
+            self.rereads.put([(job, path, digests)])  # the card re-read overlaps reading the next file
+
+    def _read_small(self, job: Job, path: str) -> None:
+        """A file that fits in one chunk is read whole and joins the batch of small files, which goes to
+        every writer as one message (and its outcome to the collector as one) when it is full, when it
+        has waited SMALL_BATCH_SECONDS, or before a large file, a pause or the end of the pass."""
+        small = self._small
+        try:
+            digests, data = self._read_and_fan_out(job, path, fan_out=False)
+        except FileFailed as ff:
+            small.reads.append(CardRead(job.key, None, ff.code, ff.detail))
+        except Cancelled:
+            return
+        else:
+            if not small.files:
+                small.since = time.monotonic()
+            small.files.append(WholeFile(job, data, digests))
+            small.bytes += len(data)
+            small.reads.append(CardRead(job.key, digests))
+            if self.plan.verify_mode is VerifyMode.FULL:
+                small.rereads.append((job, path, digests))
+        if (small.bytes >= self.plan.chunk_size or len(small.reads) >= SMALL_BATCH_FILES
+                or time.monotonic() - small.since >= SMALL_BATCH_SECONDS):
+            self._flush_small()
+
+    def _flush_small(self) -> None:
+        """Hand the batch of small files on: to each writer the files meant for it, their card reads to
+        the collector, and (full mode) to the re-reader."""
+        small = self._small
+        if small.files:
+            files = tuple(small.files)
+            everywhere = len(self.dests)
+            for i, d in enumerate(self.dests):
+                mine = files if all(len(w.job.dests) == everywhere for w in files) else tuple(
+                    w for w in files if i in w.job.dests)
+                if mine:
+                    d.inbox.put(SmallFiles(mine))
+        if small.reads:
+            self.results.put(Several(tuple(small.reads)))
+        if small.rereads:
+            self.rereads.put(small.rereads)
+        self._small = _SmallBatch()
 
     def _reread_loop(self) -> None:
         """Full mode, on its own thread: read each card file a second time, after dropping its pages, while
-        the reader goes on with the next file. Every queued file gets a verdict, whatever happens."""
-        while (item := self.rereads.get()) is not None:
-            job, path, digests = item
-            ok, code, detail = False, Code.SOURCE_READ_ERROR, "the second read did not finish"
-            try:
-                if self.control.cancelled:
-                    ok, code, detail = False, Code.CANCELLED, ""
-                elif self.card_gone.is_set():
-                    ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
-                else:
-                    ok, code, detail = self._reread(job, path, digests)
-            except SourceGone:
-                self.card_gone.set()  # the reader stops at its next chunk
+        the reader goes on with the next file(s). Every queued file gets a verdict, whatever happens."""
+        while (items := self.rereads.get()) is not None:
+            outcomes = [self._reread_item(job, path, digests) for job, path, digests in items]
+            self.results.put(outcomes[0] if len(outcomes) == 1 else Several(tuple(outcomes)))
+            self.verdicts.set_many([(o.key, o.ok) for o in outcomes])
+
+    def _reread_item(self, job: Job, path: str, digests: dict[str, str]) -> CardReread:
+        ok, code, detail = False, Code.SOURCE_READ_ERROR, "the second read did not finish"
+        try:
+            if self.control.cancelled:
+                ok, code, detail = False, Code.CANCELLED, ""
+            elif self.card_gone.is_set():
                 ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
-            except BaseException as exc:
-                self.results.put(Crashed(exc))
-            finally:
-                if not ok:
-                    self.source_failure[job.key] = code
-                self.results.put(CardReread(job.key, ok, code, detail))
-                self.verdicts.set(job.key, ok)
+            else:
+                ok, code, detail = self._reread(job, path, digests)
+        except SourceGone:
+            self.card_gone.set()  # the reader stops at its next chunk
+            ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
+        except BaseException as exc:
+            self.results.put(Crashed(exc))
+        if not ok:
+            self.source_failure[job.key] = code  # before the verdict: a verifier reads it once woken
+        return CardReread(job.key, ok, code, detail)
 
     def _open_source(self, path: str) -> int:
         try:
@@ -199,8 +275,11 @@ class Engine:
                 raise SourceGone from exc
             raise FileFailed(Code.SOURCE_READ_ERROR, exc.strerror or str(exc)) from exc
 
-    def _read_and_fan_out(self, job: Job, path: str) -> dict[str, str]:
+    def _read_and_fan_out(self, job: Job, path: str, fan_out: bool = True) -> tuple[dict[str, str], bytes]:
+        """Read a card file once, hashing it: each chunk goes to the writers as it is read (fan_out), or the
+        bytes of a small file are returned whole (the caller batches it)."""
         f = job.file
+        whole: list[bytes] = []
         mh = MultiHasher(self.plan.algorithms)
         fd = self._open_source(path)
         if job.attempt > 1:  # a retry reads the card again, not the pages the last read left behind
@@ -240,9 +319,12 @@ class Engine:
                 mh.update(chunk)
                 offset += len(chunk)
                 self.bytes_read += len(chunk)
-                msg = Chunk(chunk)
-                for i in job.dests:
-                    self.dests[i].inbox.put(msg)
+                if fan_out:
+                    msg = Chunk(chunk)
+                    for i in job.dests:
+                        self.dests[i].inbox.put(msg)
+                else:
+                    whole.append(chunk)
             st2 = os.fstat(fd)
             if offset != f.size or st2.st_size != f.size or st2.st_mtime_ns != f.mtime_ns:
                 raise FileFailed(Code.SOURCE_CHANGED, f"read {offset} bytes, the card listed {f.size}")
@@ -252,7 +334,7 @@ class Engine:
             raise FileFailed(Code.SOURCE_READ_ERROR, exc.strerror or str(exc)) from exc
         finally:
             close_quietly(fd)
-        return mh.hexdigests()
+        return mh.hexdigests(), whole[0] if len(whole) == 1 else b"".join(whole)
 
     @staticmethod
     def _changed_since_scan(job: Job, fd: int) -> bool:
@@ -379,15 +461,17 @@ class Engine:
                 elif type(msg) is Warned:
                     acc.warn(msg.warning)
                 else:
-                    assert isinstance(msg, CardRead | CardReread | CopyDone)
-                    key = msg.key
-                    job = by_key.get(key)
-                    if job is not None:
-                        retry = acc.take(job, msg)
-                        if retry is not None:
-                            retries.append((job, retry))
-                        if acc.finished(key):
-                            del by_key[key]
+                    assert isinstance(msg, CardRead | CardReread | CopyDone | Several)
+                    items = msg.items if isinstance(msg, Several) else (msg,)
+                    for item in items:
+                        key = item.key
+                        job = by_key.get(key)
+                        if job is not None:
+                            retry = acc.take(job, item)
+                            if retry is not None:
+                                retries.append((job, retry))
+                            if acc.finished(key):
+                                del by_key[key]
             acc.emit_progress()
             if reader_done and (not by_key or self._only_unstarted(by_key, acc)):
                 break

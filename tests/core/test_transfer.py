@@ -430,7 +430,8 @@ def test_card_pulled_mid_offload_stops_as_interrupted(make_card: CardBuilder, de
         files[f.rel_path] = f
         pull(f)
 
-    result = offload(OffloadPlan.create(card, [d1, d2], batch_files=1), on_file=on_file)
+    # files larger than a chunk are streamed file by file (small ones: tests/core/test_small_files.py)
+    result = offload(OffloadPlan.create(card, [d1, d2], batch_files=1, chunk_size=1 << 18), on_file=on_file)
     assert result.state is OffloadState.INTERRUPTED
     assert "Re-insert" in result.message
     assert 3 <= result.files_verified < 12

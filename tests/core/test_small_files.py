@@ -1,0 +1,255 @@
+"""Small card files (each fits in one chunk) travel through the engine in batches: one message per batch
+to each writer and to the collector instead of several per file. What a DIT is promised must not change:
+every copy read back and matched before it gets its name, a file the card cannot give fails alone, a
+pulled card or a cancel leaves only whole, right files under final names."""
+
+from __future__ import annotations
+
+import errno
+import os
+import queue
+import time
+from pathlib import Path
+
+import pytest
+
+from datawrangler.core import transfer
+from datawrangler.core.errors import Code
+from datawrangler.core.events import (
+    CopyState,
+    FileResult,
+    FileStatus,
+    OffloadControl,
+    OffloadResult,
+    OffloadState,
+    ProgressEvent,
+    VerifyMode,
+)
+from datawrangler.core.pipeline import Several, SmallFiles
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import SourceFile
+from datawrangler.core.transfer import is_temp_name, offload
+from tests.conftest import CardBuilder
+
+
+def run(plan: OffloadPlan, **kw: object) -> tuple[OffloadResult, dict[str, FileResult]]:
+    files: dict[str, FileResult] = {}
+    result = offload(plan, on_file=lambda f: files.__setitem__(f.rel_path, f), **kw)  # type: ignore[arg-type]
+    return result, files
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def temp_files(*roots: Path) -> list[Path]:
+    return [p for r in roots for p in r.rglob("*") if is_temp_name(p.name)]
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def frames(n: int, size: int = 3000) -> dict[str, int]:
+    """An image sequence: n frames in one folder, sizes varied (one empty frame)."""
+    return {f"A001C007/A001C007.{i:07d}.ari": (0 if i == 5 else size + i) for i in range(n)}
+
+
+class CardReadHook:
+    """Wraps os.open/os.read on the card: call `on_read(path, nth)` after the nth read of a card file, or
+    fail the reads of one file with EIO."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, card: Path) -> None:
+        self.card = str(card)
+        self.paths: dict[int, str] = {}
+        self.reads = 0
+        self.on_read: object = None
+        self.eio_for: str | None = None
+        self.delay = 0.0
+        real_open, real_read = os.open, os.read
+
+        def opener(path, flags, *args, **kw):  # type: ignore[no-untyped-def]
+            fd = real_open(path, flags, *args, **kw)
+            p = os.fspath(path)
+            if isinstance(p, str) and p.startswith(self.card + os.sep):
+                self.paths[fd] = p
+            else:
+                self.paths.pop(fd, None)
+            return fd
+
+        def reader(fd: int, n: int) -> bytes:
+            path = self.paths.get(fd)
+            if path is None:
+                return real_read(fd, n)
+            if self.eio_for is not None and path.endswith(self.eio_for):
+                raise OSError(errno.EIO, "Input/output error")
+            if self.delay:
+                time.sleep(self.delay)
+            data = real_read(fd, n)
+            self.reads += 1
+            if callable(self.on_read):
+                self.on_read(path, self.reads)
+            return data
+
+        monkeypatch.setattr(os, "open", opener)
+        monkeypatch.setattr(os, "read", reader)
+
+
+def test_a_sequence_of_small_files_is_copied_whole_in_few_messages(make_card: CardBuilder, dest_dirs,
+                                                                   monkeypatch) -> None:
+    """600 frames, two clips larger than a chunk between them: every copy identical (bytes and times), and
+    the writers and the collector got a message per batch, not per file."""
+    files = {**frames(600), "A001C006.mov": 3_000_000, "A001C008.mov": 1_500_000, "SDINFO.TXT": 0}
+    card = make_card(files)
+    d1, d2 = dest_dirs(2)
+    sent: list[object] = []
+    real_put = queue.Queue.put
+
+    def counting_put(self: queue.Queue[object], item: object, *args: object, **kw: object) -> None:
+        sent.append(item)
+        real_put(self, item, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queue.Queue, "put", counting_put)
+    monkeypatch.setattr(transfer, "SMALL_BATCH_SECONDS", 60.0)  # batches cut by count and size only
+    result, out = run(OffloadPlan.create(card, [d1, d2], chunk_size=1 << 20, verify_mode="destinations"))
+    assert result.state is OffloadState.VERIFIED and result.files_verified == len(files)
+    assert all(f.status is FileStatus.VERIFIED for f in out.values())
+    src = tree(card)
+    for d in (d1, d2):
+        assert tree(d / card.name) == src
+        for rel in src:
+            assert (d / card.name / rel).stat().st_mtime_ns == (card / rel).stat().st_mtime_ns
+    assert temp_files(d1, d2) == []
+    small_msgs = [m for m in sent if type(m) is SmallFiles]
+    assert sum(len(m.files) for m in small_msgs) == 2 * 601  # every small file, to both writers
+    assert len(small_msgs) <= 2 * 6  # 601 files in batches of at most 256: 3 per writer, plus the clips' cuts
+    several = [m for m in sent if type(m) is Several]
+    assert sum(len(m.items) for m in several) >= 3 * 601  # card reads and both copies' outcomes
+    assert len(sent) < len(files)  # not even one message per file
+
+
+def test_a_pulled_card_keeps_what_was_read_whole(make_card: CardBuilder, dest_dirs, monkeypatch,
+                                                 tmp_path: Path) -> None:
+    """The card vanishes while a batch of small files is being read: the files read whole before it are
+    written, verified and kept; the offload is interrupted; nothing else gets a final name."""
+    card = make_card(frames(300))
+    d1, d2 = dest_dirs(2)
+    pulled = tmp_path / "pulled"
+    hook = CardReadHook(monkeypatch, card)
+
+    def pull(path: str, nth: int) -> None:
+        if nth == 2 * 120 and card.exists():  # a data read and an end-of-file read per frame
+            card.rename(pulled)
+
+    hook.on_read = pull
+    fds = open_fds()
+    result, out = run(OffloadPlan.create(card, [d1, d2], verify_mode="destinations"))
+    assert open_fds() == fds  # the card files opened ahead of their read were closed
+    assert result.state is OffloadState.INTERRUPTED
+    assert 100 <= result.files_verified < 300
+    assert temp_files(d1, d2) == []
+    verified = {rel for rel, f in out.items() if f.status is FileStatus.VERIFIED}
+    for d in (d1, d2):
+        have = tree(d / card.name)
+        assert set(have) == verified
+        for rel, data in have.items():
+            assert data == (pulled / rel).read_bytes()
+
+
+def test_a_small_file_the_card_cannot_give_fails_alone(make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
+    card = make_card(frames(50))
+    d1, d2 = dest_dirs(2)
+    hook = CardReadHook(monkeypatch, card)
+    hook.eio_for = "A001C007.0000017.ari"
+    result, out = run(OffloadPlan.create(card, [d1, d2], read_retries=1))
+    bad = out["A001C007/A001C007.0000017.ari"]
+    assert bad.status is FileStatus.FAILED and bad.code is Code.SOURCE_READ_ERROR
+    assert all(c.code is Code.SOURCE_READ_ERROR for c in bad.copies)
+    assert result.state is OffloadState.COMPLETED_WITH_ERRORS and result.files_verified == 49
+    for d in (d1, d2):
+        assert not (d / card.name / "A001C007/A001C007.0000017.ari").exists()
+        assert len(tree(d / card.name)) == 49
+    assert temp_files(d1, d2) == []
+
+
+def test_full_mode_re_reads_every_small_file(make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
+    """Full mode: each small file in a batch is read a second time from the card, and is said re-verified."""
+    card = make_card(frames(40))
+    d1, d2 = dest_dirs(2)
+    hook = CardReadHook(monkeypatch, card)
+    seen: dict[str, int] = {}
+
+    def count(path: str, nth: int) -> None:
+        seen[path] = seen.get(path, 0) + 1
+
+    hook.on_read = count
+    result, out = run(OffloadPlan.create(card, [d1, d2], verify_mode=VerifyMode.FULL))
+    assert result.state is OffloadState.VERIFIED
+    assert all(f.source_reverified for f in out.values())
+    assert len(seen) == 40
+    for path, n in seen.items():  # a data read and an end-of-file read, twice (the empty frame: the latter)
+        assert n == (2 if path.endswith(".0000005.ari") else 4), path
+
+
+def test_a_cancel_among_small_files_leaves_no_half_file(make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
+    card = make_card(frames(400))
+    d1, d2 = dest_dirs(2)
+    control = OffloadControl()
+    hook = CardReadHook(monkeypatch, card)
+
+    def cancel(path: str, nth: int) -> None:
+        if nth == 2 * 150:
+            control.cancel()
+
+    hook.on_read = cancel
+    fds = open_fds()
+    result, out = run(OffloadPlan.create(card, [d1, d2]), control=control)
+    assert open_fds() == fds
+    assert result.state is OffloadState.CANCELLED
+    assert temp_files(d1, d2) == []
+    verified = {rel for rel, f in out.items() if f.status is FileStatus.VERIFIED}
+    for d in (d1, d2):
+        have = tree(d / card.name)
+        assert set(have) <= verified | {rel for rel, f in out.items()
+                                        if any(c.state is CopyState.VERIFIED for c in f.copies)}
+        for rel, data in have.items():
+            assert data == (card / rel).read_bytes()
+
+
+def test_a_resume_sends_each_small_file_only_where_it_is_missing(make_card: CardBuilder, dest_dirs) -> None:
+    """Files a previous run verified on one destination are written to the other only, in the same batch as
+    files that go to both."""
+    card = make_card(frames(60))
+    d1, d2 = dest_dirs(2)
+    done_on_first = {f"A001C007/A001C007.{i:07d}.ari" for i in range(0, 60, 2)}
+
+    def already(f: SourceFile) -> list[int]:
+        return [0] if f.rel_path in done_on_first else []
+
+    result, out = run(OffloadPlan.create(card, [d1, d2], verify_mode="destinations"), already_verified=already)
+    assert result.state is OffloadState.VERIFIED and result.files_verified == 60
+    assert set(tree(d1 / card.name)) == set(out) - done_on_first  # never rewritten where verified
+    assert tree(d2 / card.name) == tree(card)
+    for rel in done_on_first:
+        assert [c.destination for c in out[rel].copies] == [1]
+
+
+def test_a_slow_card_hands_on_small_files_before_the_batch_is_full(make_card: CardBuilder, dest_dirs,
+                                                                   monkeypatch) -> None:
+    """A batch waits at most SMALL_BATCH_SECONDS: on a slow card the writers get the first files while the
+    rest are still being read (they are not left idle until 256 files were read)."""
+    card = make_card(frames(60, size=100))
+    d1, d2 = dest_dirs(2)
+    hook = CardReadHook(monkeypatch, card)
+    hook.delay = 0.02  # 40 ms a file (two reads): 2.4 s for the card
+    written_while_reading: list[int] = []
+
+    def on_progress(e: ProgressEvent) -> None:
+        if e.bytes_read < e.bytes_total:
+            written_while_reading.append(min(d.bytes_written for d in e.destinations))
+
+    result = offload(OffloadPlan.create(card, [d1, d2], verify_mode="destinations"), on_progress=on_progress,
+                     progress_interval=0.05)
+    assert result.state is OffloadState.VERIFIED
+    assert transfer.SMALL_BATCH_SECONDS <= 0.5
+    assert max(written_while_reading) > 0
