@@ -3,6 +3,7 @@ file/destination pairs are verified already, so the engine repeats only the rest
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datawrangler.core.scan import SourceFile
 from datawrangler.store import liveness
 from datawrangler.store.cards import lineage_offloads as lineage_offloads  # store.session asks it here
 from datawrangler.store.db import CatalogError
+from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, ASCMHL_MANIFEST
 from datawrangler.store.offloads import plan_from_json
 
 Key = tuple[str, int, int]  # rel_path, size, mtime_ns
@@ -49,10 +51,34 @@ def load(db: Database, offload_id: int) -> Resumable:
     if state == "running" and liveness.alive(host, pid, token):
         raise CatalogError(f"Offload {offload_id} is still running (process {pid} on {host}). Wait for it to "
                            "finish, or stop it, then resume.")
-    if state == "verified":
+    if state == "verified" and not handoff_missing(db, offload_id):
         raise CatalogError(f"Offload {offload_id} is already verified: nothing to resume. "
                            f"'datawrangler verify' re-reads its copies.")
     return Resumable(offload_id, plan_from_json(plan_json), state, card_id, incremental_of is not None)
+
+
+def handoff_missing(db: Database, offload_id: int) -> list[str]:
+    """The roll folders of a verified offload that hold verified copies of it but no ASC MHL generation made
+    at or after its end: the offload was recorded verified, then stopped (a power cut, a kill) before its
+    handoff files were written. A resume of it copies nothing and writes them. A generation's creation time
+    is in its name (second resolution), so the drive's own clock does not enter into it."""
+    row = db.conn.execute("SELECT ended_at FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    if row is None or row[0] is None:
+        return []
+    ended = dt.datetime.fromtimestamp(int(row[0]) - 1, dt.UTC).strftime("%Y-%m-%d_%H%M%S")
+    missing = []
+    for (roll,) in db.conn.execute(
+            "SELECT DISTINCT d.path FROM destinations d JOIN copies c ON c.destination_id = d.id"
+            " WHERE d.offload_id = ? AND c.state = 'verified'", (offload_id,)):
+        folder = os.path.join(roll, ASCMHL_FOLDER)
+        try:
+            names = os.listdir(folder) if os.path.isfile(os.path.join(folder, ASCMHL_CHAIN)) else []
+        except OSError:
+            names = []
+        stamps = [m.group(2)[-18:-1] for m in map(ASCMHL_MANIFEST.match, names) if m and m.group(2)]
+        if not any(stamp >= ended for stamp in stamps):
+            missing.append(roll)
+    return missing
 
 
 def verified_pairs(db: Database, dest_paths: Sequence[str], offload_ids: Iterable[int]) -> dict[Key, set[int]]:
