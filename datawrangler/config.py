@@ -242,7 +242,8 @@ def _unknown_setting_notes(f: Path, settings: Settings, data: dict[str, Any] | N
         problem = (f"{f}: '{key}' is not a setting this version knows"
                    + (f" (did you mean '{near}'?)" if near else " (a typo, or a setting of a newer DataWrangler)")
                    + ".")
-        instead = (f"'{near}' is {json.dumps(_jsonable(getattr(settings, near)))}. " if near else "") + \
+        instead = (f"Meanwhile '{near}' is used as {json.dumps(_jsonable(getattr(settings, near)))}. "
+                   if near else "") + \
             f"'{key}' is kept in the file and not used" + (f": rename it to '{near}' to use it." if near else ".")
         notes.append(FileNote(str(f), key, problem, instead, "unknown"))
     return notes

@@ -43,7 +43,7 @@ from datawrangler.core.words import agree, plural, when
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.handoff.writer import write_handoff
 from datawrangler.platform import keep_awake
-from datawrangler.store import cards, offloads, redundancy, resume, session
+from datawrangler.store import card_hold, cards, holders, offloads, redundancy, resume, session
 from datawrangler.store.db import open_catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
@@ -183,7 +183,8 @@ def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
         db = open_db(path)
         try:
             mark_interrupted(db)
-            return _run(db, path, req, control or OffloadControl(), observer)
+            with contextlib.ExitStack() as held:  # the card's hold (store.card_hold), let go when it ends
+                return _run(db, path, req, control or OffloadControl(), observer, held)
         finally:
             db.close()
 
@@ -207,30 +208,42 @@ def _preflight(plan: OffloadPlan, scan: ScanResult) -> list[Problem]:
     return list(pf.warnings)
 
 
-def _begin_new(db: Database, req: OffloadRequest) -> _Begun:
+def _hold(db: Database, path: Path, held: contextlib.ExitStack, plan: OffloadPlan, card: CardInfo
+          ) -> card_hold.CardHold:
+    """Hold the card before its catalog row exists: another instance offloading it now refuses this one
+    (OffloadError naming who), which then has recorded nothing."""
+    return held.enter_context(card_hold.hold_card(path, card.fingerprint, source=plan.source,
+                                                  rolls=plan.destinations, db=db))
+
+
+def _begin_new(db: Database, path: Path, req: OffloadRequest, held: contextlib.ExitStack) -> _Begun:
     plan, source = prepare_source(make_plan(req))
     scan = scan_source(plan.source, plan.ignore)
     warnings = _preflight(plan, scan)
     card = recognise(plan.source, scan=scan)
+    hold = _hold(db, path, held, plan, card)
     reel = req.reel or card.reel or default_reel(plan.source)
     meta = OffloadMeta(project=req.project or req.settings.production or None, reel=reel,
                        camera=req.camera or (card.camera_letter if reel == card.reel else None),
                        operator=req.operator or req.settings.operator or None,
                        vendor=req.vendor or _vendor(card), shooting_day=req.shooting_day, location=req.location)
     begun = session.begin(db, plan, scan, card.fingerprint, meta, incremental=req.incremental)
+    hold.record(begun.record.offload_id)
     return _Begun(plan, scan, begun.record, begun.pairs, source, warnings, begun.known)
 
 
-def _begin_resume(db: Database, req: OffloadRequest) -> _Begun:
+def _begin_resume(db: Database, path: Path, req: OffloadRequest, held: contextlib.ExitStack) -> _Begun:
     assert req.resume_id is not None
     info = resume.load(db, req.resume_id)
     plan, source = prepare_source(info.plan)
     scan = scan_source(plan.source, plan.ignore)
     warnings = _preflight(plan, scan)
+    card = recognise(plan.source, scan=scan)
+    _hold(db, path, held, plan, card).record(info.offload_id)
     pairs = info.pairs(db)
     record = offloads.reopen_offload(db, info.offload_id, plan, scan)
     with db.atomic():  # an offload begun before its card was recognised has no vendor yet
-        cards.fill_vendor(db, info.card_id, _vendor(recognise(plan.source, scan=scan)))
+        cards.fill_vendor(db, info.card_id, _vendor(card))
     return _Begun(plan, scan, record, pairs, source, warnings)
 
 
@@ -256,9 +269,9 @@ def _say_known(db: Database, known: cards.KnownCard, req: OffloadRequest, observ
                  new_or_changed=known.new_or_changed)
 
 
-def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer
-         ) -> OffloadOutcome:
-    begun = _begin_resume(db, req) if req.resume_id is not None else _begin_new(db, req)
+def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer,
+         held: contextlib.ExitStack) -> OffloadOutcome:
+    begun = _begin_resume(db, path, req, held) if req.resume_id is not None else _begin_new(db, path, req, held)
     plan, scan, record, source = begun.plan, begun.scan, begun.record, begun.source
     if observer.started is not None:
         observer.started(Started(record.offload_id, plan.source, tuple(plan.destinations), len(scan.files),
@@ -278,9 +291,15 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
     def after_finish(offload_id: int, result: OffloadResult) -> None:
         written.extend(_handoff(db, offload_id, req, source, scan, observer))
 
-    result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
-                          on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
-                          check=source.check if source is not None else None)
+    try:
+        result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
+                              on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
+                              check=source.check if source is not None else None)
+    except OffloadError as exc:  # a roll folder another offload holds (the engine's lock): say whose
+        named = holders.name_roll_holder(db, exc)
+        if named is exc:
+            raise
+        raise named from None
     for said in result.warnings:  # what the engine found on the way (a drive that cannot sync a folder)
         observer.warn(said.message, said.code, path=said.path)
     clips = None

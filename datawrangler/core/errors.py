@@ -25,6 +25,7 @@ class Code(StrEnum):
     SOURCE_INSIDE_DEST = "source_inside_dest"
     DEST_IS_SOURCE = "dest_is_source"
     DEST_DUPLICATE = "dest_duplicate"
+    CARD_BUSY = "card_busy"  # another instance is offloading this card now (store.card_hold)
     DEST_MISSING = "dest_missing"
     DEST_READ_ONLY = "dest_read_only"
     NO_SPACE = "no_space"

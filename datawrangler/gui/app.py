@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QApplication
 from datawrangler import __version__
 from datawrangler.config import HOME_ENV, app_paths
 from datawrangler.gui.bridge import Bridge
+from datawrangler.gui.catalog_damage import check_at_start
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.eject_after import EjectAfter
 from datawrangler.gui.messages import Messages
@@ -58,6 +59,19 @@ def setup_logging() -> tuple[str, logging.handlers.QueueListener | None]:
     root.setLevel(logging.INFO)
     listener.start()
     return str(path), listener
+
+
+def stop_logging(listener: logging.handlers.QueueListener | None) -> None:
+    """The log's end: what is queued is written, the file closed, the root logger's queue handler removed."""
+    if listener is None:
+        return
+    listener.stop()
+    for handler in listener.handlers:
+        handler.close()
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if isinstance(h, logging.handlers.QueueHandler) and h.queue is listener.queue:
+            root.removeHandler(h)
 
 
 def install_excepthooks(messages: Messages, bridge: Bridge) -> None:
@@ -120,6 +134,9 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
         os.environ[HOME_ENV] = demo_home
     log_path, listener = setup_logging()
     app = make_app(argv)
+    if not demo and not check_at_start(catalog):  # a damaged catalog, and the user chose to quit: left as it was
+        stop_logging(listener)
+        return 2
     messages = Messages()
     bridge = Bridge()
     install_excepthooks(messages, bridge)
@@ -147,8 +164,7 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
     with contextlib.suppress(Exception):  # the loop has ended: this I/O blocks nobody
         save_profile(final)
     window.deleteLater()
-    if listener is not None:
-        listener.stop()
+    stop_logging(listener)
     if demo_home is not None:  # the demo's own catalog, settings and log: synthetic, like its card
         shutil.rmtree(demo_home, ignore_errors=True)
         if home_before is None:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 __all__ = ["CARD_BUSY", "CardHold", "busy_message", "hold_card", "holds_folder"]
 
 # the refusal's code: card_busy (core.errors, once it has it), dest_duplicate when the rolls are the same too
-CARD_BUSY: Code = getattr(Code, "CARD_BUSY", Code.DEST_DUPLICATE)
+CARD_BUSY: Code = Code.CARD_BUSY
 NOT_STARTED = "This offload was not started and nothing of it was recorded."
 
 

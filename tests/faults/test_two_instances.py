@@ -24,7 +24,6 @@ from typing import Any
 
 import pytest
 
-import datawrangler.app.offload as app_offload
 from datawrangler.core.errors import OffloadError
 from datawrangler.store import card_hold
 from datawrangler.store.card_hold import CARD_BUSY, hold_card, holds_folder
@@ -36,14 +35,6 @@ from tests.faults.conftest import Run
 REPO = Path(__file__).resolve().parents[2]
 ROLL = "A001R2EC"
 RunCli = Callable[..., Run]
-
-# app.offload takes the card's hold (store.card_hold) and names a roll folder's holder. Until it does, the
-# tests of a second offload cannot pass (and would wait minutes for what does not come): they are skipped
-# with this reason, and run by themselves once it does.
-WIRED = "card_hold" in vars(app_offload)
-needs_wiring = pytest.mark.skipif(not WIRED, reason="app/offload.py does not take the card's hold "
-                                  "(store.card_hold) yet: the change is asked of its owner")
-
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
@@ -94,7 +85,6 @@ def _says_who(message: str, pid: int, card: Any, rolls: list[Path], process: str
     assert ("nothing of it was recorded" in message) is held, message
 
 
-@needs_wiring
 @pytest.mark.fuse
 @pytest.mark.parametrize("where", ["other drives", "the same drives"])
 def test_a_second_command_line_offload_of_the_card_is_refused_and_names_the_first(
@@ -123,7 +113,6 @@ def test_a_second_command_line_offload_of_the_card_is_refused_and_names_the_firs
     assert again.code == 0 and again.done["state"] == "verified", again.raw[-2000:]
 
 
-@needs_wiring
 @pytest.mark.fuse
 def test_a_resume_while_the_card_is_offloaded_elsewhere_is_refused(
         dw: RunCli, faultfs: Callable[..., Any], dest_dirs: Callable[[int], list[Path]]) -> None:
@@ -140,7 +129,6 @@ def test_a_resume_while_the_card_is_offloaded_elsewhere_is_refused(
     assert rows[1]["resumes"] == 0 and rows[1]["state"] != "running", "the refused resume reopened its offload"
 
 
-@needs_wiring
 @pytest.mark.fuse
 def test_another_card_into_the_same_roll_folder_names_the_offload_writing_it(
         dw: RunCli, faultfs: Callable[..., Any], make_card: Callable[..., Path],
@@ -208,7 +196,6 @@ def test_the_catalog_says_who_offloads_a_card_or_writes_a_roll_now(
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt is imported, here or by another test
 
 
-@needs_wiring
 @pytest.mark.fuse
 @pytest.mark.gui
 def test_the_window_against_a_running_command_line_offload_says_who_holds_the_card(
@@ -250,7 +237,6 @@ def test_the_window_against_a_running_command_line_offload_says_who_holds_the_ca
         assert bridge.shutdown(60_000)
 
 
-@needs_wiring
 @pytest.mark.fuse
 def test_a_command_line_against_the_window_names_the_window(
         dw: RunCli, faultfs: Callable[..., Any], dest_dirs: Callable[[int], list[Path]]) -> None:

@@ -186,7 +186,7 @@ def test_unknown_keys_alone_are_named_and_kept_and_no_copy_is_made(qtbot: object
     assert profile.settings.copies_required == 3
     typo, newer = sorted(notes, key=lambda n: n.key)[::-1]
     assert typo.key == "copies_requred" and "did you mean 'copies_required'?" in typo.text
-    assert "'copies_required' is 3" in typo.text and "rename it to 'copies_required'" in typo.text
+    assert "Meanwhile 'copies_required' is used as 3" in typo.text and "rename it to 'copies_required'" in typo.text
     assert newer.key == "cloud_sync" and "a setting of a newer DataWrangler" in newer.text
     assert "2 unknown keys (not used, kept in the file)" in messages.history[-1].text
     assert save_settings(profile.settings) is None and _aside(f) == []

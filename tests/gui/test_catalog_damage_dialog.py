@@ -189,3 +189,18 @@ def test_a_healthy_catalog_shows_no_dialog(qtbot, tmp_path: Path) -> None:
     first = tmp_path / "first.sqlite"
     assert check_at_start(first, ask=ask) is True and asked == []  # a first start: a new catalog
     assert _offloads(first) == []
+
+
+def test_the_window_on_a_damaged_catalog_asks_first_and_quit_starts_nothing(qtbot, tmp_path: Path) -> None:
+    """gui.app.main checks the catalog before the window exists: the dialog comes first, and Quit ends the
+    start with exit 2 and the file as it was (no window, no catalog written)."""
+    from datawrangler.gui import app as gapp
+
+    cat, _good, _newer = _catalog_with_backups(tmp_path)
+    damaged = cat.read_bytes()
+    seen: list[CatalogDamageDialog] = []
+    _click_when_shown("Quit", seen)
+    assert gapp.main(["datawrangler"], catalog=str(cat)) == 2
+    assert len(seen) == 1
+    assert cat.read_bytes() == damaged
+    assert not [w for w in QApplication.topLevelWidgets() if w.isVisible() and not isinstance(w, QDialog)]
