@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from datawrangler.core.hashing import c4_from_sha512, mhl_order, mhl_rank
-from datawrangler.handoff.common import CreatorInfo, attr, esc, iso, iso_ns, write_atomic
+from datawrangler.handoff.common import CreatorInfo, attr, esc, iso, iso_ns, make_folder, write_atomic
 from datawrangler.handoff.history import ChainLink, History
 from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, ASCMHL_IGNORE, manifest_name
 
@@ -117,7 +117,7 @@ def write_generation(root: str, entries: Iterable[Entry], *, creator: CreatorInf
     """Add one generation to the history at root (new if `history` is None): the manifest first, then the
     chain that names it, each written whole (temp name, fsync, rename). Returns the manifest's path."""
     folder = os.path.join(root, ASCMHL_FOLDER)
-    os.makedirs(folder, exist_ok=True)
+    make_folder(folder)
     number = (history.latest_number if history else 0) + 1
     name = manifest_name(number, root, now)
     data = render_manifest(entries, creator, process, ignore, now)

@@ -70,6 +70,24 @@ def attr(text: str) -> str:
     return esc(text).replace('"', "&quot;").replace("\t", "&#9;").replace("\n", "&#10;")
 
 
+def make_folder(folder: str) -> None:
+    """Make `folder` (and missing parents) so that it survives a power cut: a new folder's name is an entry in
+    its parent, stored only when the parent is synced, like a file's name in its folder."""
+    made: list[str] = []
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        made.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if not made:
+        return
+    os.makedirs(folder, exist_ok=True)
+    for new in made:  # deepest first: each parent holds the name of the folder below it
+        platform.sync_dir(os.path.dirname(new))
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Write data to path so that it is either absent/old or complete and on the medium."""
     folder = os.path.dirname(path) or "."

@@ -21,7 +21,7 @@ from sqlite_utils import Database
 
 from datawrangler.core.hashing import ALGORITHMS, LIST_ALGORITHMS, REGISTRY, parse_algorithms
 from datawrangler.handoff import ascmhl, legacy, lists, manifests
-from datawrangler.handoff.common import CreatorInfo, utc_now, write_atomic, xml_ok
+from datawrangler.handoff.common import CreatorInfo, make_folder, utc_now, write_atomic, xml_ok
 from datawrangler.handoff.history import History, HistoryError, load
 from datawrangler.store.handoff import FileRow, OffloadSummary, latest_reverify, offload_files, offload_summary
 from datawrangler.store.handoff_names import (
@@ -109,7 +109,7 @@ def _faithful_failure(f: FileRow, dest_id: int) -> bool:
 def transplant(source: History, roll: str) -> History | None:
     """Continue a source's history at a destination: its manifests, byte for byte, and its chain."""
     folder = os.path.join(roll, ASCMHL_FOLDER)
-    os.makedirs(folder, exist_ok=True)
+    make_folder(folder)
     names = [link.path for link in source.chain] or [g.filename for g in source.generations]
     for name in names:
         if os.path.basename(name) != name:  # a second guard: load() refuses such names already

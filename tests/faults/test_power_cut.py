@@ -173,6 +173,24 @@ def test_a_folder_is_stored_only_once_its_parent_is_synced(powercut: PowerCutFac
     assert _names(pc.mountpoint) == {"A001/CLIPS/c.mov": b"clip"}
 
 
+def test_the_handoff_folder_survives_a_power_cut(powercut: PowerCutFactory) -> None:
+    """handoff.common.make_folder syncs the parent of each folder it makes: the ASC MHL written into a new
+    ascmhl/ folder is on the drive after a cut; made with a plain makedirs, the same folder is gone."""
+    from datawrangler.handoff.common import make_folder, write_atomic
+
+    pc = powercut()
+    (pc / "A001").mkdir()
+    (pc / "B001").mkdir()
+    _sync_folder(pc.mountpoint)
+    os.makedirs(pc / "B001" / "ascmhl")
+    write_atomic(str(pc / "B001" / "ascmhl" / "ascmhl_chain.xml"), b"<chain/>")
+    make_folder(str(pc / "A001" / "ascmhl"))
+    write_atomic(str(pc / "A001" / "ascmhl" / "ascmhl_chain.xml"), b"<chain/>")
+    pc.power_cut()
+    assert _names(pc.mountpoint) == {"A001/ascmhl/ascmhl_chain.xml": b"<chain/>"}
+    assert (pc / "B001").is_dir() and not (pc / "B001" / "ascmhl").exists()
+
+
 def test_a_link_then_unlink_rename_follows_its_folder_sync(powercut: PowerCutFactory) -> None:
     """The engine's commit is link(temp, final) + unlink(temp): both names are one file until the folder is
     synced, and a cut keeps whichever names were synced, as links of one file."""
