@@ -47,6 +47,9 @@ log = logging.getLogger(__name__)
 
 FATAL_DEST = {Code.DEST_FULL, Code.DEST_GONE, Code.DEST_PERMISSION}
 
+# files of a batch handed to Medium.prefetch ahead of the one being read back
+PREFETCH_AHEAD = 16
+
 # what a copy whose name the medium could not make durable fails with
 NAME_NOT_DURABLE = ("The copy was read back and matched, but the drive did not confirm that its name is stored "
                     "(the folder sync failed: {why}). It is NOT counted as verified: after a power cut or an "
@@ -331,7 +334,7 @@ class Destination:
     def _verify_batch(self, batch: list[Pending], buf: bytearray) -> None:
         if not self._barrier(batch):
             return
-        outcomes = [(p, self._verify_one(p, buf)) for p in batch]
+        outcomes = self._verify_each(batch, buf)
         named = [p.final for p, r in outcomes if r.state is not CopyState.FAILED]
         if named:
             synced = self.medium.sync_names(named)
@@ -343,6 +346,25 @@ class Destination:
         self.shared.results.put(Several(tuple(CopyDone(p.job.key, result) for p, result in outcomes)))
         if self.counters.state == "verifying":
             self.counters.state = "writing"
+
+    def _verify_each(self, batch: list[Pending], buf: bytearray) -> list[tuple[Pending, CopyResult]]:
+        """Verify a durable batch in order, with the next PREFETCH_AHEAD files handed to the medium's
+        prefetch, so a drive has several small reads in flight rather than one."""
+        if self.plan.verify_mode is VerifyMode.SIZE:
+            return [(p, self._verify_one(p, buf)) for p in batch]
+        medium = self.medium
+        ahead = [p.temp or p.final for p in batch]
+        outcomes = []
+        try:
+            for locator in ahead[:PREFETCH_AHEAD]:
+                medium.prefetch(locator)
+            for i, p in enumerate(batch):
+                if i + PREFETCH_AHEAD < len(ahead):
+                    medium.prefetch(ahead[i + PREFETCH_AHEAD])
+                outcomes.append((p, self._verify_one(p, buf)))
+        finally:
+            medium.forget_prefetched()
+        return outcomes
 
     def _name_failed(self, p: Pending, exc: OSError) -> CopyResult:
         """The bytes matched but the name may not be on the medium: not verified. The file keeps its final

@@ -21,6 +21,7 @@ A file therefore appears under its final name only with bytes that were read bac
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -83,6 +84,10 @@ DEVICE_GONE = {errno.ENODEV, errno.ENXIO, errno.ENOTCONN, errno.ESHUTDOWN, errno
 # has waited this long (a slow card still shows progress and keeps its writers busy)
 SMALL_BATCH_FILES = 256
 SMALL_BATCH_SECONDS = 0.2
+# small card files opened (and their reading started: POSIX_FADV_WILLNEED) ahead of the one being read, so
+# the card has several reads in flight instead of one small read at a time
+CARD_AHEAD = 16
+_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
 
 
 @dataclass(slots=True)
@@ -126,6 +131,8 @@ class Engine:
         self.source_dev = os.stat(plan.source).st_dev
         self.rereads: queue.Queue[list[tuple[Job, str, dict[str, str]]] | None] = queue.Queue(maxsize=4)
         self._small = _SmallBatch()  # the reader's small files not yet handed on
+        self._ahead: dict[tuple[int, int], int] = {}  # job key -> the card file's descriptor, opened ahead
+        self._ahead_next = 0  # the next job of the pass to open ahead
         self.rereader = threading.Thread(target=self._reread_loop, name="dw-reread", daemon=True)
         self.card_gone = threading.Event()
 
@@ -141,8 +148,9 @@ class Engine:
             return True
 
     def _read_pass(self, jobs: list[Job]) -> None:
+        self._ahead_next = 0
         try:
-            for job in jobs:
+            for n, job in enumerate(jobs):
                 if self.card_gone.is_set():
                     raise SourceGone
                 if self.control.paused:
@@ -151,6 +159,7 @@ class Engine:
                         self.control.wait_while_paused()
                 if self.control.cancelled:
                     break
+                self._open_ahead(jobs, n + 1)
                 self._read_one(job)
         except SourceGone:
             self.interrupted = "source_gone"
@@ -158,6 +167,9 @@ class Engine:
         except BaseException as exc:
             self.results.put(Crashed(exc))
         finally:
+            for fd in self._ahead.values():
+                close_quietly(fd)
+            self._ahead.clear()
             try:
                 self._flush_small()  # read whole before a cancel or a pulled card: kept as any other
             finally:
@@ -173,6 +185,28 @@ class Engine:
 
     def _card_path(self, f: SourceFile) -> str:
         return os.path.join(self.plan.source, *f.rel_path.split("/"))
+
+    def _open_ahead(self, jobs: list[Job], start: int) -> None:
+        """Open the next CARD_AHEAD small files of the pass and ask the kernel to start reading them, so
+        the card serves several small reads at once. Each is still read (and checked against the scan)
+        when its turn comes, from this descriptor; a file that cannot be opened now is opened again then,
+        and the error said. A retry is not read ahead: it must read the card, not pages left behind."""
+        if _WILLNEED is None:
+            return
+        end = min(start + CARD_AHEAD, len(jobs))
+        limit = self.plan.chunk_size
+        while self._ahead_next < end:
+            job = jobs[self._ahead_next]
+            self._ahead_next += 1
+            if job.attempt > 1 or job.file.size > limit or job.file.size == 0:
+                continue
+            try:
+                fd = os.open(self._card_path(job.file), os.O_RDONLY)
+            except OSError:
+                continue
+            with contextlib.suppress(OSError):
+                os.posix_fadvise(fd, 0, 0, _WILLNEED)
+            self._ahead[job.key] = fd
 
     def _send(self, job: Job, msg: WriterMessage) -> None:
         for i in job.dests:
@@ -245,19 +279,49 @@ class Engine:
         """Full mode, on its own thread: read each card file a second time, after dropping its pages, while
         the reader goes on with the next file(s). Every queued file gets a verdict, whatever happens."""
         while (items := self.rereads.get()) is not None:
-            outcomes = [self._reread_item(job, path, digests) for job, path, digests in items]
+            ahead: dict[int, int] = {}  # item -> descriptor opened ahead, its pages dropped
+            try:
+                outcomes = []
+                for n, (job, path, digests) in enumerate(items):
+                    if len(items) > 1:
+                        self._reopen_ahead(items, n, ahead)
+                    outcomes.append(self._reread_item(job, path, digests, ahead.pop(n, -1)))
+            finally:
+                for fd in ahead.values():
+                    if fd >= 0:
+                        close_quietly(fd)
             self.results.put(outcomes[0] if len(outcomes) == 1 else Several(tuple(outcomes)))
             self.verdicts.set_many([(o.key, o.ok) for o in outcomes])
 
-    def _reread_item(self, job: Job, path: str, digests: dict[str, str]) -> CardReread:
+    def _reopen_ahead(self, items: list[tuple[Job, str, dict[str, str]]], n: int, ahead: dict[int, int]) -> None:
+        """The re-read's prefetch: open the next CARD_AHEAD files of the batch, drop their pages (the first
+        read's) and only then ask the kernel to fetch them again from the card, so the card has several
+        reads in flight. A file that cannot be opened now is opened again at its turn."""
+        if _WILLNEED is None:
+            return
+        for k in range(n, min(n + CARD_AHEAD, len(items))):
+            if k in ahead or items[k][0].file.size == 0:
+                continue
+            try:
+                fd = os.open(items[k][1], os.O_RDONLY)
+            except OSError:
+                ahead[k] = -1
+                continue
+            if platform.drop_cache(fd):  # fetched again only once the first read's pages are gone
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(fd, 0, 0, _WILLNEED)
+            ahead[k] = fd
+
+    def _reread_item(self, job: Job, path: str, digests: dict[str, str], fd: int = -1) -> CardReread:
         ok, code, detail = False, Code.SOURCE_READ_ERROR, "the second read did not finish"
         try:
-            if self.control.cancelled:
-                ok, code, detail = False, Code.CANCELLED, ""
-            elif self.card_gone.is_set():
-                ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
+            if self.control.cancelled or self.card_gone.is_set():
+                if fd >= 0:
+                    close_quietly(fd)
+                ok, code, detail = ((False, Code.CANCELLED, "") if self.control.cancelled else
+                                    (False, Code.SOURCE_GONE, "the card disappeared before the second read"))
             else:
-                ok, code, detail = self._reread(job, path, digests)
+                ok, code, detail = self._reread(job, path, digests, fd)
         except SourceGone:
             self.card_gone.set()  # the reader stops at its next chunk
             ok, code, detail = False, Code.SOURCE_GONE, "the card disappeared before the second read"
@@ -281,7 +345,9 @@ class Engine:
         f = job.file
         whole: list[bytes] = []
         mh = MultiHasher(self.plan.algorithms)
-        fd = self._open_source(path)
+        fd = self._ahead.pop(job.key, -1)
+        if fd < 0:
+            fd = self._open_source(path)
         if job.attempt > 1:  # a retry reads the card again, not the pages the last read left behind
             platform.drop_cache(fd)
         try:
@@ -343,18 +409,22 @@ class Engine:
         st = os.fstat(fd)
         return st.st_size != job.file.size or st.st_mtime_ns != job.file.mtime_ns
 
-    def _reread(self, job: Job, path: str, digests: dict[str, str]) -> tuple[bool, Code, str]:
-        """Full mode: read the card file again from the medium and compare the primary digest."""
+    def _reread(self, job: Job, path: str, digests: dict[str, str], fd: int = -1) -> tuple[bool, Code, str]:
+        """Full mode: read the card file again from the medium and compare the primary digest. `fd`: the
+        file opened ahead by _reopen_ahead (its pages dropped before its fetch began), owned by this call."""
         primary = self.plan.algorithms[0]
         mh = MultiHasher((primary,))
+        dropped = fd >= 0
+        if not dropped:
+            try:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            except OSError as exc:
+                if self._source_gone(exc):
+                    raise SourceGone from exc
+                return False, Code.SOURCE_READ_ERROR, exc.strerror or ""
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        except OSError as exc:
-            if self._source_gone(exc):
-                raise SourceGone from exc
-            return False, Code.SOURCE_READ_ERROR, exc.strerror or ""
-        try:
-            platform.drop_cache(fd)
+            if not dropped:
+                platform.drop_cache(fd)
             if self._changed_since_scan(job, fd):
                 return False, Code.SOURCE_CHANGED, "size or modification time differs from the scan at the re-read"
             while True:

@@ -25,6 +25,9 @@ from datawrangler.core.events import (
     ProgressEvent,
     VerifyMode,
 )
+from datawrangler.core.hashing import hash_file
+from datawrangler.core.medium import FsMedium
+from datawrangler.core.medium.fs import read_back
 from datawrangler.core.pipeline import Several, SmallFiles
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import SourceFile
@@ -173,7 +176,8 @@ def test_a_small_file_the_card_cannot_give_fails_alone(make_card: CardBuilder, d
 
 
 def test_full_mode_re_reads_every_small_file(make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
-    """Full mode: each small file in a batch is read a second time from the card, and is said re-verified."""
+    """Full mode: each small file in a batch is read a second time from the card (opened ahead, its pages
+    dropped before it is fetched again), and is said re-verified."""
     card = make_card(frames(40))
     d1, d2 = dest_dirs(2)
     hook = CardReadHook(monkeypatch, card)
@@ -183,7 +187,9 @@ def test_full_mode_re_reads_every_small_file(make_card: CardBuilder, dest_dirs, 
         seen[path] = seen.get(path, 0) + 1
 
     hook.on_read = count
+    fds = open_fds()
     result, out = run(OffloadPlan.create(card, [d1, d2], verify_mode=VerifyMode.FULL))
+    assert open_fds() == fds  # the files the re-read opened ahead were all closed
     assert result.state is OffloadState.VERIFIED
     assert all(f.source_reverified for f in out.values())
     assert len(seen) == 40
@@ -253,3 +259,37 @@ def test_a_slow_card_hands_on_small_files_before_the_batch_is_full(make_card: Ca
     assert result.state is OffloadState.VERIFIED
     assert transfer.SMALL_BATCH_SECONDS <= 0.5
     assert max(written_while_reading) > 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_a_prefetched_read_back_reads_the_drive_as_a_plain_one_does(tmp_path: Path) -> None:
+    """FsMedium.prefetch opens the file as the read-back does (pages dropped, the drop proven) before it asks
+    for the bytes: the read-back then says what a read-back without prefetch says, with the same digests,
+    and nothing prefetched is left open (read, removed, or forgotten)."""
+    medium = FsMedium(str(tmp_path / "roll"))
+    medium.lock()
+    try:
+        paths = []
+        for i in range(3):
+            p = tmp_path / "roll" / f"F{i}.ari"
+            p.write_bytes(os.urandom(16_384 + i))
+            paths.append(str(p))
+        os.sync()  # durable, as after the barrier: clean pages can be dropped
+        plain = read_back(paths[0], ("xxh64",), bytearray(1 << 16))
+        os.sync()
+        fds = open_fds()
+        for p in paths:
+            medium.prefetch(p)
+        assert open_fds() == fds + 3
+        back = medium.read_back(paths[0], ("xxh64",), bytearray(1 << 16))
+        assert back.digests == hash_file(paths[0], ("xxh64",)) == plain.digests
+        assert back.size == 16_384 and back.cache_bypassed == plain.cache_bypassed
+        assert open_fds() == fds + 2
+        medium.remove(paths[1])
+        assert not os.path.exists(paths[1]) and open_fds() == fds + 1
+        medium.forget_prefetched()
+        assert open_fds() == fds
+        again = medium.read_back(paths[2], ("xxh64",), bytearray(1 << 16))  # not prefetched: opened as before
+        assert again.digests == hash_file(paths[2], ("xxh64",))
+    finally:
+        medium.unlock()

@@ -122,6 +122,16 @@ class Medium(ABC):
         """Hash a durable file read from the medium itself (never from a cache), in chunks of len(buf).
         Raises OSError, or pipeline.Cancelled once `cancelled()` says so."""
 
+    def prefetch(self, locator: str) -> None:
+        """A hint: `locator` (durable: its barrier returned) is read back soon. A medium may start fetching
+        it from the medium itself now, so that several reads are in flight (small files: one at a time,
+        each read waits out the drive's latency). The default does nothing. Never raises."""
+        return
+
+    def forget_prefetched(self) -> None:
+        """Release what `prefetch` holds for files that were not read back after all. Never raises."""
+        return
+
     @abstractmethod
     def size(self, locator: str) -> int:
         """The stored size (size-only verify mode). Raises OSError."""

@@ -54,14 +54,22 @@ class _FsTemp(TempFile):
             os.unlink(self.locator)
 
 
+# what FsMedium.prefetch asks the kernel to fetch of a file (a larger file's own reads get the kernel's
+# sequential readahead)
+PREFETCH_BYTES = 1 << 20
+_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", None)
+
+
 def read_back(path: str, algorithms: Iterable[str], buf: bytearray,
               on_bytes: Callable[[int], None] | None = None,
-              cancelled: Callable[[], bool] | None = None) -> ReadBack:
+              cancelled: Callable[[], bool] | None = None,
+              opened: tuple[int, bool] | None = None) -> ReadBack:
     """Hash a file read from the drive itself (pages dropped first; see platform.open_for_verify). The one
-    read-back of the engine's verifier and of a later re-verify."""
+    read-back of the engine's verifier and of a later re-verify. `opened`: the (fd, cache_bypassed) that
+    platform.open_for_verify gave earlier (FsMedium.prefetch), now owned by this call."""
     mh = MultiHasher(tuple(algorithms))
     view = memoryview(buf)
-    fd, bypassed = platform.open_for_verify(path)
+    fd, bypassed = opened if opened is not None else platform.open_for_verify(path)
     total = 0
     try:
         while True:
@@ -101,6 +109,7 @@ class FsMedium(Medium):
         self.location = roll
         self._lock_fd: int | None = None
         self._made_dirs: set[str] = set()
+        self._prefetched: dict[str, tuple[int, bool]] = {}  # locator -> (fd, cache_bypassed), verifier thread
 
     def __repr__(self) -> str:
         return f"FsMedium({self.location!r})"
@@ -167,13 +176,38 @@ class FsMedium(Medium):
     def read_back(self, locator: str, algorithms: Iterable[str], buf: bytearray,
                   on_bytes: Callable[[int], None] | None = None,
                   cancelled: Callable[[], bool] | None = None) -> ReadBack:
-        return read_back(locator, algorithms, buf, on_bytes, cancelled)
+        return read_back(locator, algorithms, buf, on_bytes, cancelled, self._prefetched.pop(locator, None))
+
+    def prefetch(self, locator: str) -> None:
+        """Open the file as the read-back does (its pages dropped and proven gone: the proof is made now,
+        before any byte is fetched), then ask the kernel to read its first PREFETCH_BYTES from the drive
+        (POSIX_FADV_WILLNEED, asynchronous). The read-back then hashes bytes that came from the drive after
+        the proof, as it would have read them itself, but the drive had many small reads queued at once.
+        Where the OS has no such advice, nothing is done."""
+        if _WILLNEED is None or locator in self._prefetched:
+            return
+        try:
+            fd, bypassed = platform.open_for_verify(locator)
+        except OSError:
+            return  # the read-back opens it again and says why it cannot
+        if bypassed:  # a read that could come from the cache is not fetched ahead: it gains nothing
+            with contextlib.suppress(OSError):
+                os.posix_fadvise(fd, 0, PREFETCH_BYTES, _WILLNEED)
+        self._prefetched[locator] = (fd, bypassed)
+
+    def forget_prefetched(self) -> None:
+        prefetched, self._prefetched = self._prefetched, {}
+        for fd, _ in prefetched.values():
+            close_quietly(fd)
 
     def size(self, locator: str) -> int:
         return os.stat(locator).st_size
 
     def remove(self, locator: str | None) -> None:
         if locator:
+            held = self._prefetched.pop(locator, None)
+            if held is not None:
+                close_quietly(held[0])
             with contextlib.suppress(OSError):
                 os.unlink(locator)
 
