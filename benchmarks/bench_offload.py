@@ -14,6 +14,12 @@ over several rounds with caches dropped before every timed step:
 and compares: destinations / (copy + read-back) <= 1.10,
 full / (copy + read-back + source read) <= 1.10, peak RSS < 300 MB.
 
+``--small N`` replaces the card with N small files (``--small-kb``, default 16 KB;
+an image sequence or a sound card), where the cost per file shows: the copy floor,
+the read-back floor and ``--verify destinations`` are timed, and the target is
+destinations / (copy + read-back) <= 1.30, peak RSS < 400 MB. ``--dw-only`` times
+DataWrangler alone (e.g. 1,000,000 files of 1 KB: time per file and peak memory).
+
 Stdlib only. Run it with the project's interpreter (``.venv/bin/python``) so
 that ``python -m datawrangler`` resolves; see benchmarks/README.md.
 """
@@ -65,6 +71,11 @@ MB = 1_000_000  # all MB and MB/s in this script are decimal (10^6 bytes)
 TARGET_DEST_RATIO = 1.10
 TARGET_FULL_RATIO = 1.10
 TARGET_RSS_MB = 300.0
+# the --small shape (issue 14): many small files, where each file's own cost shows
+TARGET_SMALL_DEST_RATIO = 1.30
+TARGET_SMALL_RSS_MB = 400.0
+SMALL_PER_FOLDER = 1000  # files per folder of the --small card (a sequence's or a sound roll's folder)
+BLOCK_ON_DISK = 4096  # what a small file takes on the destination's filesystem at least (space check)
 
 M_COPY = "copy floor"
 M_READBACK = "read-back floor"
@@ -109,6 +120,7 @@ class CardFile:
 class CardSpec:
     size_gb: float
     files: tuple[CardFile, ...]
+    small: tuple[int, int] | None = None  # --small: (files, bytes each)
 
     @property
     def total_bytes(self) -> int:
@@ -122,7 +134,24 @@ class CardSpec:
     def frame_count(self) -> int:
         return sum(1 for f in self.files if f.relpath.endswith(".ari"))
 
+    @property
+    def disk_bytes(self) -> int:
+        """What one copy takes on a filesystem with 4 KiB blocks, at least."""
+        return sum(max(BLOCK_ON_DISK, -(-f.size // BLOCK_ON_DISK) * BLOCK_ON_DISK) for f in self.files)
+
+    def describe(self) -> str:
+        if self.small is not None:
+            return (f"{len(self.files):,} files of {self.small[1] / 1000:g} KB in folders of {SMALL_PER_FOLDER}, "
+                    f"{self.total_bytes / MB:,.0f} MB")
+        movs = [f.size for f in self.files if f.relpath.endswith(".mov")]
+        return (f"{len(self.files)} files ({self.clip_count} clips of {min(movs) / MB:.0f}-{max(movs) / MB:.0f} MB, "
+                f"{self.frame_count} frames of {FRAME_MIN_BYTES // 1000}-{FRAME_MAX_BYTES // 1000} KB), "
+                f"{self.total_bytes / MB:,.0f} MB")
+
     def manifest(self) -> dict[str, Any]:
+        if self.small is not None:
+            return {"layout_version": LAYOUT_VERSION, "seed": SEED, "small_files": self.small[0],
+                    "small_bytes": self.small[1], "files": len(self.files), "bytes": self.total_bytes}
         return {
             "layout_version": LAYOUT_VERSION,
             "seed": SEED,
@@ -153,6 +182,20 @@ def plan_card(size_gb: float) -> CardSpec:
     for i, size in enumerate(frame_sizes, start=1):
         files.append(CardFile(f"{REEL}/{seq}/{seq}.{i:07d}.ari", size))
     return CardSpec(size_gb=size_gb, files=tuple(files))
+
+
+def plan_small_card(n: int, size: int) -> CardSpec:
+    """N files of `size` bytes, SMALL_PER_FOLDER to a folder: the frames of image sequences (or a sound
+    card's takes), where the cost of each file, not of its bytes, decides the time."""
+    files = []
+    for i in range(n):
+        clip = f"A001C{i // SMALL_PER_FOLDER + 1:03d}_{DATE}_{SUFFIX}"
+        files.append(CardFile(f"{REEL}/{clip}/{clip}.{i % SMALL_PER_FOLDER:07d}.ari", size))
+    return CardSpec(size_gb=n * size / 1e9, files=tuple(files), small=(n, size))
+
+
+def plan_for(args: argparse.Namespace) -> CardSpec:
+    return plan_small_card(args.small, int(args.small_kb * 1000)) if args.small else plan_card(args.size_gb)
 
 
 class NoiseWriter:
@@ -221,15 +264,15 @@ def build_card(workdir: Path, spec: CardSpec) -> None:
     manifest_path.unlink(missing_ok=True)
     if card.exists():
         shutil.rmtree(card)
-    log(
-        f"  building card: {len(spec.files)} files, {spec.total_bytes / MB:,.0f} MB "
-        f"({spec.clip_count} clips, {spec.frame_count} frames) ..."
-    )
+    log(f"  building card: {spec.describe()} ...")
     t0 = time.perf_counter()
     noise = NoiseWriter()
+    made: set[Path] = set()
     for no, f in enumerate(spec.files):
         path = card / f.relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent not in made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.add(path.parent)
         noise.write(path, f.size, no)
     os.sync()
     manifest_path.write_text(json.dumps(want, indent=2) + "\n")
@@ -246,6 +289,8 @@ def ensure_card(workdir: Path, spec: CardSpec, rebuild: bool) -> tuple[Path, boo
     if not rebuild and card_matches(workdir, spec):
         return workdir / "card", True
     cmd = [sys.executable, str(Path(__file__).resolve()), "--build-card", str(workdir), "--size-gb", repr(spec.size_gb)]
+    if spec.small is not None:
+        cmd += ["--small", str(spec.small[0]), "--small-kb", repr(spec.small[1] / 1000)]
     subprocess.run(cmd, check=True)
     if not card_matches(workdir, spec):
         raise RuntimeError("the card builder finished but the card does not match its manifest")
@@ -697,7 +742,8 @@ def median(xs: Sequence[float]) -> float | None:
     return statistics.median(xs) if xs else None
 
 
-def summarize(samples: Sequence[Sample], card_bytes: int, floors_only: bool) -> dict[str, Any]:
+def summarize(samples: Sequence[Sample], card_bytes: int, floors_only: bool, small: bool = False,
+              card_files: int = 0) -> dict[str, Any]:
     per: dict[str, Any] = {}
     for m in METHODS:
         ss = [s for s in samples if s.method == m]
@@ -715,6 +761,7 @@ def summarize(samples: Sequence[Sample], card_bytes: int, floors_only: bool) -> 
             "card_MB_per_s": card_bytes / MB / med,
             "device_MB_per_s": DEVICE_FACTOR[m] * card_bytes / MB / med,
             "peak_rss_MB": max(rss) / MB if rss else None,
+            "us_per_file": med / card_files * 1e6 if card_files else None,
         }
 
     def med_of(m: str) -> float | None:
@@ -759,28 +806,31 @@ def summarize(samples: Sequence[Sample], card_bytes: int, floors_only: bool) -> 
             "per_round": paired,
         }
 
-    ratio_target(
-        "destinations / (copy + read-back)",
-        dwd,
-        (copy + rb) if copy is not None and rb is not None else None,
-        TARGET_DEST_RATIO,
-        M_DW_DEST,
-    )
-    ratio_target(
-        "full / (copy + read-back + source read)",
-        dwf,
-        (copy + rb + src) if copy is not None and rb is not None and src is not None else None,
-        TARGET_FULL_RATIO,
-        M_DW_FULL,
-    )
+    if copy is not None and rb is not None:  # not with --dw-only
+        ratio_target(
+            "destinations / (copy + read-back)",
+            dwd,
+            copy + rb,
+            TARGET_SMALL_DEST_RATIO if small else TARGET_DEST_RATIO,
+            M_DW_DEST,
+        )
+    if not small and copy is not None and rb is not None:
+        ratio_target(
+            "full / (copy + read-back + source read)",
+            dwf,
+            (copy + rb + src) if src is not None else None,
+            TARGET_FULL_RATIO,
+            M_DW_FULL,
+        )
     rss_all = [p["peak_rss_MB"] for m, p in per.items() if m in (M_DW_DEST, M_DW_FULL) and p["peak_rss_MB"]]
     peak = max(rss_all) if rss_all else None
     parents = [s.parent_peak_rss_bytes for s in samples if s.parent_peak_rss_bytes is not None]
     bench_peak = max(parents) / MB if parents else None
+    rss_limit = TARGET_SMALL_RSS_MB if small else TARGET_RSS_MB
     targets["peak RSS MB (max over datawrangler runs)"] = {
         "value": peak,
-        "limit": f"< {TARGET_RSS_MB:.0f}",
-        "pass": bool(peak is not None and peak < TARGET_RSS_MB),
+        "limit": f"< {rss_limit:.0f}",
+        "pass": bool(peak is not None and peak < rss_limit),
         # ru_maxrss of a vfork+exec'd child starts at its parent's peak: a reading at or below the
         # benchmark's own peak says nothing about DataWrangler (it is at most that much).
         "benchmark_own_peak_MB": bench_peak,
@@ -794,7 +844,7 @@ def print_table(summary: dict[str, Any], floors_only: bool) -> None:
     log()
     head = (
         f"{'method':<26} {'runs':>4} {'median s':>9} {'min s':>8} {'max s':>8} "
-        f"{'card MB/s':>10} {'device MB/s':>12} {'peak RSS':>9}"
+        f"{'card MB/s':>10} {'device MB/s':>12} {'peak RSS':>9} {'us/file':>8}"
     )
     log(head)
     log("-" * len(head))
@@ -804,9 +854,10 @@ def print_table(summary: dict[str, Any], floors_only: bool) -> None:
         p = per[m]
         rss = f"{p['peak_rss_MB']:.0f} MB" if p["peak_rss_MB"] is not None else "-"
         runs = f"{p['runs']}" if p["ok_runs"] == p["runs"] else f"{p['ok_runs']}/{p['runs']}!"
+        per_file = f"{p['us_per_file']:.0f}" if p.get("us_per_file") is not None else "-"
         log(
             f"{m:<26} {runs:>4} {p['median_s']:9.2f} {p['min_s']:8.2f} {p['max_s']:8.2f} "
-            f"{p['card_MB_per_s']:10.1f} {p['device_MB_per_s']:12.1f} {rss:>9}"
+            f"{p['card_MB_per_s']:10.1f} {p['device_MB_per_s']:12.1f} {rss:>9} {per_file:>8}"
         )
     log(
         "card MB/s = card bytes / time; device MB/s = bytes read + written on the devices / time "
@@ -890,8 +941,20 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="ARG",
         help="extra argument passed to `datawrangler offload` (repeatable)",
     )
+    ap.add_argument("--small", type=int, default=0, metavar="N",
+                    help="a card of N small files instead (see --small-kb): floors and --verify destinations "
+                    "(with --no-clips: the clip step has bench_clips.py), target <= 1.30, peak RSS < 400 MB")
+    ap.add_argument("--small-kb", type=float, default=16.0, metavar="KB",
+                    help="size of each --small file in KB (10^3 bytes), default 16")
+    ap.add_argument("--dw-only", action="store_true",
+                    help="time DataWrangler alone, no floors (e.g. --small 1000000 --small-kb 1: time per file "
+                    "and peak memory)")
     ap.add_argument("--build-card", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # internal
     args = ap.parse_args(argv)
+    if args.small < 0 or (args.small and args.small_kb <= 0):
+        ap.error("--small takes a number of files, --small-kb a size above 0")
+    if args.dw_only and args.only_floors:
+        ap.error("--dw-only and --only-floors exclude each other")
     if args.size_gb < 0.1:
         ap.error("--size-gb must be >= 0.1")
     if args.rounds < 1:
@@ -904,7 +967,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.build_card is not None:  # internal: the card builder child (see ensure_card)
-        build_card(args.build_card, plan_card(args.size_gb))
+        build_card(args.build_card, plan_for(args))
         return 0
     if not hasattr(os, "wait4"):
         log("this benchmark needs a POSIX system (os.wait4)")
@@ -922,7 +985,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     created_tmp = args.workdir is None
     workdir: Path = Path(tempfile.mkdtemp(prefix="datawrangler-bench-")) if created_tmp else args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    spec = plan_card(args.size_gb)
+    spec = plan_for(args)
+    small = spec.small is not None
     scratch = workdir / "scratch"
     dest_roots: tuple[Path, Path] = (
         (args.dest[0].resolve(), args.dest[1].resolve()) if args.dest else (scratch / "dest1", scratch / "dest2")
@@ -966,9 +1030,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         need: dict[int, int] = collections.Counter()
         if args.rebuild or not (workdir / "card.manifest.json").exists():
-            need[os.stat(workdir).st_dev] += spec.total_bytes
+            need[os.stat(workdir).st_dev] += spec.disk_bytes
         for d in dest_roots:
-            need[os.stat(d).st_dev] += spec.total_bytes + 64 * MB
+            need[os.stat(d).st_dev] += spec.disk_bytes + 64 * MB
         for dev, n in need.items():
             path = next(p for p in (workdir, *dest_roots) if os.stat(p).st_dev == dev)
             free = shutil.disk_usage(path).free
@@ -980,13 +1044,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source, reused = ensure_card(workdir, spec, args.rebuild)
         if reused:
             log(f"  reusing the card at {source} (manifest matches)")
-        log(
-            f"  {source}: {len(spec.files)} files ({spec.clip_count} clips of "
-            f"{min(f.size for f in spec.files if f.relpath.endswith('.mov')) / MB:.0f}-"
-            f"{max(f.size for f in spec.files if f.relpath.endswith('.mov')) / MB:.0f} MB, "
-            f"{spec.frame_count} frames of {FRAME_MIN_BYTES // 1000}-{FRAME_MAX_BYTES // 1000} KB), "
-            f"{spec.total_bytes / MB:,.0f} MB"
-        )
+        log(f"  {source}: {spec.describe()}")
 
         disks = {
             name: physical_disks(p)
@@ -1012,9 +1070,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             card_bytes=spec.total_bytes,
             card_files=len(spec.files),
             dropper=dropper,
-            dw_args=list(args.dw_arg),
+            dw_args=(["--no-clips"] if small else []) + list(args.dw_arg),
         )
-        units = [U_FLOORS, U_SOURCE] if floors_only else [U_FLOORS, U_SOURCE, U_DW_DEST, U_DW_FULL]
+        if floors_only:
+            units = [U_FLOORS] if small else [U_FLOORS, U_SOURCE]
+        elif args.dw_only:
+            units = [U_DW_DEST] if small else [U_DW_DEST, U_DW_FULL]
+        else:
+            units = [U_FLOORS, U_DW_DEST] if small else [U_FLOORS, U_SOURCE, U_DW_DEST, U_DW_FULL]
         log("== runs" + (" (floors only)" if floors_only else ""))
         log(
             "  copy floor = two `cp -r SOURCE DESTn/` in parallel + sync; read-back floor = both copies"
@@ -1036,7 +1099,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bench.unit_dw(rnd, "full")
         log(f"  total benchmark time {time.perf_counter() - t_start:.0f} s")
 
-        summary = summarize(bench.samples, spec.total_bytes, floors_only)
+        summary = summarize(bench.samples, spec.total_bytes, floors_only, small, len(spec.files))
         print_table(summary, floors_only)
         if not dropper.cold:
             log(f"\nWARNING: caches were not fully dropped ({dropper.mode}): {dropper.why}")
@@ -1079,7 +1142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "--verify",
                     "MODE",
                     "--json",
-                    *args.dw_arg,
+                    *bench.dw_args,
                 ],
                 "samples": [asdict(s) for s in bench.samples],
                 **summary,
