@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from datawrangler.core.errors import Code, message_for
+from datawrangler.core.errors import DRIVE_FATAL, Code, dest_message, message_for
 from datawrangler.core.events import CopyResult, CopyState, OffloadWarning, VerifyMode
 from datawrangler.core.medium import SYNC_UNSUPPORTED, Medium, TempFile, VerifyPolicy
 from datawrangler.core.pipeline import (
@@ -45,7 +45,7 @@ from datawrangler.core.pipeline import (
 
 log = logging.getLogger(__name__)
 
-FATAL_DEST = {Code.DEST_FULL, Code.DEST_GONE, Code.DEST_PERMISSION}
+FATAL_DEST = DRIVE_FATAL  # after these the drive takes no more files (full, out of inodes, gone, read-only)
 
 # files of a batch handed to Medium.prefetch ahead of the one being read back
 PREFETCH_AHEAD = 16
@@ -142,7 +142,7 @@ class Destination:
     def _die(self, code: Code, exc: OSError | None) -> None:
         if self.dead is None:
             self.dead = code
-            self.dead_message = message_for(code, exc.strerror or "" if exc else "")
+            self.dead_message = dest_message(code, exc, self.roll)
             self.counters.state = "failed"
             log.warning("destination %s failed: %s", self.roll, self.dead_message)
 
@@ -247,7 +247,8 @@ class Destination:
 
     def _write_failed(self, job: Job, exc: OSError) -> None:
         code = self.medium.classify(exc)
-        self._fail(job, code, exc.strerror or "")
+        self._post(job, CopyResult(self.index, CopyState.FAILED, code, dest_message(code, exc, self.roll),
+                                   attempts=job.attempt))
         if code in FATAL_DEST:
             self._die(code, exc)
 
@@ -446,7 +447,7 @@ class Destination:
             code = Code.VERIFY_READ_ERROR if code is Code.DEST_WRITE_ERROR else code
         else:
             self._die(code, exc)
-        return CopyResult(self.index, CopyState.FAILED, code, message_for(code, exc.strerror or ""),
+        return CopyResult(self.index, CopyState.FAILED, code, dest_message(code, exc, self.roll),
                           attempts=p.job.attempt)
 
 

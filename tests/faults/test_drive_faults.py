@@ -8,9 +8,6 @@ that is not on the drive with the card's bytes, and a resume once the drive is f
 The card is a FaultFS mount whose stall holds the offload at a known file while the test changes the drive,
 so the fault lands mid-offload, after preflight, not at a guessed sleep. Its first two clips are larger than
 a read chunk: they are streamed to the drives and sit there as closed temp files when the fault comes.
-
-Tests marked xfail(strict=True) state behaviour that needs a change outside core/errors.py (named in each
-reason); once that change lands they pass, and strict xfail makes the marker's removal due.
 """
 
 from __future__ import annotations
@@ -46,10 +43,6 @@ PAGE = 4096
 MiB = 1 << 20
 ROLL = "A001R2EC"
 HELD = "A001C004.mov"  # the card file whose read is held while the drive changes
-
-NEEDS_FATAL = ("core/destination.py: FATAL_DEST must be core.errors.DRIVE_FATAL (dest_no_inodes and "
-               "dest_read_only end the destination like dest_full), and its messages built by "
-               "core.errors.dest_message (free bytes named)")
 
 
 def card_files() -> dict[str, bytes]:
@@ -169,7 +162,6 @@ def test_a_destination_out_of_inodes_mid_offload(dw: RunCli, faultfs: FaultFSFac
     resume_finishes(dw, run, [drive / ROLL, raid / ROLL], card_tree)
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_FATAL)
 def test_the_drive_out_of_inodes_fails_as_a_whole(dw: RunCli, faultfs: FaultFSFactory,
                                                   tmpfs_mount: TmpfsFactory, tmp_path: Path) -> None:
     run, _card, _drive, _raid, _other = out_of_inodes_mid_offload(dw, faultfs, tmpfs_mount, tmp_path)
@@ -237,7 +229,6 @@ def test_a_destination_that_turns_read_only_mid_offload(dw: RunCli, faultfs: Fau
     resume_finishes(dw, run, [drive / ROLL, raid / ROLL], card_tree)
 
 
-@pytest.mark.xfail(strict=True, reason=NEEDS_FATAL)
 def test_the_drive_that_turned_read_only_fails_as_a_whole(dw: RunCli, faultfs: FaultFSFactory,
                                                           tmpfs_mount: TmpfsFactory, tmp_path: Path) -> None:
     run, _card, _drive, _raid = read_only_mid_offload(dw, faultfs, tmpfs_mount, tmp_path)

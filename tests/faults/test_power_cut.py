@@ -11,9 +11,10 @@ Every copy the catalog calls verified must be on the drive with the card's bytes
 ASC MHL may list a file that is not there, `datawrangler resume` brings the rest, and a second cut after it
 loses nothing.
 
-The engine as it is fails here (its tests are strict xfails, see ENGINE_BUG): on Linux it makes copies
-durable with one syncfs per batch, which reaches no FUSE filesystem, and it never syncs the parents of the
-folders it makes. `tests.faults.power_cut_fix` runs the engine with both fixed from outside: those runs pass.
+These tests found two engine bugs, fixed in core/medium/fs.py: on Linux copies were made durable with one
+syncfs per batch, which reaches no FUSE filesystem (now each copy on a FUSE or network drive is fsynced as it
+closes), and the parents of the folders an offload makes were never synced (a power cut right after a
+VERIFIED offload lost the whole roll).
 """
 
 from __future__ import annotations
@@ -52,18 +53,6 @@ pytestmark = [pytest.mark.root, pytest.mark.fuse]
 
 PowerCutFactory = Callable[..., PowerCutMount]
 
-ENGINE_BUG = (
-    "engine bug: a copy recorded verified does not survive a power cut on a strict drive. (1) On Linux the "
-    "bytes are made durable by one syncfs per batch (core/medium/fs.py: FsMedium.barrier, _FsTemp.finish skips "
-    "fsync when platform.have_syncfs()), and syncfs sends nothing to a FUSE filesystem (nor to an SMB/NFS "
-    "server): the names come back empty. (2) sync_names syncs only the folder of each copy, never the parent "
-    "of a folder the offload made (the roll, CLIPS/, ascmhl/): the whole roll is gone after the cut.")
-FIXED = "tests.faults.power_cut_fix"
-VARIANTS = [
-    pytest.param("datawrangler", id="engine",
-                 marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=ENGINE_BUG)),
-    pytest.param(FIXED, id="engine-with-fix"),
-]
 TRIALS = 10
 NAMING = ("mkdir", "link", "unlink", "rename", "fsyncdir")
 
@@ -252,6 +241,9 @@ def _card(root: Path) -> Path:
     return card
 
 
+ENGINE = "datawrangler"  # `python -m datawrangler`: the engine as it is
+
+
 def _dw(module: str, home: Path, *args: str) -> subprocess.Popen[bytes]:
     """Start `datawrangler ARGS --json` (from `module`), its output into files in its home (`_output`): a pipe
     nobody reads while the test waits for a cut would fill and stop the process."""
@@ -327,9 +319,9 @@ def _check_complete(card_state: dict[str, tuple[int, int, str]], catalog: Path, 
         assert not temp_files(roll), f"{when}: temp files left in {roll}"
 
 
-@pytest.mark.parametrize("module", VARIANTS)
-def test_a_verified_offload_survives_a_power_cut_right_after_it(module: str, tmp_path: Path,
+def test_a_verified_offload_survives_a_power_cut_right_after_it(tmp_path: Path,
                                                                 powercut: PowerCutFactory) -> None:
+    module = ENGINE
     card = _card(tmp_path / "card")
     card_state = tree(card)
     pc, plain = powercut(), tmp_path / "plain"
@@ -343,12 +335,12 @@ def test_a_verified_offload_survives_a_power_cut_right_after_it(module: str, tmp
                     "after a power cut that followed a VERIFIED offload")
 
 
-@pytest.mark.parametrize("module", VARIANTS)
 def test_a_drive_that_loses_power_mid_offload_holds_what_the_catalog_claims(
-        module: str, tmp_path: Path, powercut: PowerCutFactory) -> None:
+        tmp_path: Path, powercut: PowerCutFactory) -> None:
     """Only the drive loses power (its own supply, a pulled cable), after the engine's first sync batch (256
     files) and one copy of the second: the process goes on, records what it had concluded, fails the rest on
     that drive. Back on, the drive holds every copy the catalog calls verified; resume brings the rest."""
+    module = ENGINE
     card = _card(tmp_path / "card")
     card_state = tree(card)
     pc, plain, home = powercut(), tmp_path / "plain", tmp_path / "home"
@@ -386,7 +378,7 @@ def test_a_power_cut_while_the_asc_mhl_is_written_is_resumed(tmp_path: Path, pow
     plain.mkdir()
     rolls, catalog = [pc / card.name, plain / card.name], home / "data" / "catalog.sqlite"
     pc.cut_after(1, glob=f"{card.name}/ascmhl*")  # right after the ASC MHL folder is made
-    offload = _dw(FIXED, home, "offload", str(card), str(pc.mountpoint), str(plain))
+    offload = _dw(ENGINE, home, "offload", str(card), str(pc.mountpoint), str(plain))
     try:
         point = pc.wait_cut(90)
         if point is None:
@@ -400,7 +392,7 @@ def test_a_power_cut_while_the_asc_mhl_is_written_is_resumed(tmp_path: Path, pow
     assert_nothing_claimed_falsely(card_state, catalog=catalog, rolls=rolls)
     recorded = _offload(catalog)
     assert recorded is not None
-    code, out = _run(FIXED, home, "resume", str(recorded[0]))
+    code, out = _run(ENGINE, home, "resume", str(recorded[0]))
     assert code == 0, f"offload {recorded} was cut while its ASC MHL was written; resume exited {code}: {out[-2000:]}"
     _check_complete(card_state, catalog, rolls, "after a cut in the handoff, then resume")
 
@@ -418,8 +410,8 @@ def _changing_requests(module: str, card: Path, tmp_path: Path, powercut: PowerC
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("module", VARIANTS)
-def test_power_cuts_at_random_points_then_resume(module: str, tmp_path: Path, powercut: PowerCutFactory) -> None:
+def test_power_cuts_at_random_points_then_resume(tmp_path: Path, powercut: PowerCutFactory) -> None:
+    module = ENGINE
     card = _card(tmp_path / "card")
     card_state = tree(card)
     total, naming, syncs = _changing_requests(module, card, tmp_path, powercut)

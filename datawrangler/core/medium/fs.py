@@ -1,9 +1,11 @@
 """The filesystem medium: a roll folder on a mounted drive (the only medium so far).
 
-Durability on a filesystem is three steps: the file's bytes (Linux: one syncfs per batch, `barrier`;
-elsewhere an fsync as each file closes), the read-back after the file's pages are dropped, and the rename's
-folder entry (`sync_names`: one folder fsync per folder per batch). A folder sync that fails fails the
-copies in that folder; a filesystem that cannot sync a folder at all says so once (`NameSync.unsupported`).
+Durability on a filesystem is three steps: the file's bytes (a local drive on Linux: one syncfs per batch,
+`barrier`; a FUSE or network drive, and other systems: an fsync as each file closes, since syncfs never
+reaches them), the read-back after the file's pages are dropped, and the rename's folder entry (`sync_names`:
+one folder fsync per folder per batch, and the parent of each folder the run made, which holds its name). A
+folder sync that fails fails the copies in that folder; a filesystem that cannot sync a folder at all says so
+once (`NameSync.unsupported`). tests/faults/test_power_cut.py proves it on a strict FUSE drive.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from datawrangler.core.pipeline import TEMP_PREFIX, TEMP_SUFFIX, Cancelled, clos
 
 
 class _FsTemp(TempFile):
-    __slots__ = ("_fd", "locator")
+    __slots__ = ("_fd", "_sync_each", "locator")
 
-    def __init__(self, locator: str, fd: int) -> None:
+    def __init__(self, locator: str, fd: int, sync_each: bool) -> None:
         self.locator = locator
         self._fd = fd
+        self._sync_each = sync_each  # no syncfs for its drive (FsMedium.lock): the file is synced itself
 
     def write(self, data: bytes | memoryview) -> None:
         fd = self._fd
@@ -41,7 +44,7 @@ class _FsTemp(TempFile):
             os.utime(fd, ns=(mtime_ns, mtime_ns))
         else:
             os.utime(self.locator, ns=(mtime_ns, mtime_ns))
-        if not platform.have_syncfs():
+        if self._sync_each:
             platform.sync_file(fd)
         self._fd = -1  # closed even when close() fails: never close a descriptor number twice
         os.close(fd)
@@ -109,6 +112,8 @@ class FsMedium(Medium):
         self.location = roll
         self._lock_fd: int | None = None
         self._made_dirs: set[str] = set()
+        self._new_dirs: list[str] = []  # folders this run made, their names not yet synced in their parents
+        self._syncfs = platform.have_syncfs()  # decided per drive in lock()
         self._prefetched: dict[str, tuple[int, bool]] = {}  # locator -> (fd, cache_bypassed), verifier thread
 
     def __repr__(self) -> str:
@@ -118,16 +123,23 @@ class FsMedium(Medium):
 
     def lock(self) -> None:
         roll = self.location
-        os.makedirs(roll, exist_ok=True)
-        self._made_dirs.add(roll)
+        self._make_dirs(roll)
+        # syncfs stores a local drive's whole batch at once, but the kernel sends a FUSE filesystem (ntfs-3g,
+        # exfat-fuse, sshfs) nothing for it, and a network filesystem's server may never hear of it: there
+        # each copy is synced as it closes (fsync reaches both)
+        kind = platform.fstype(roll).lower()
+        self._syncfs = platform.have_syncfs() and not (
+            kind in ("fuse", "fuseblk") or kind.startswith("fuse.") or kind in platform.NETWORK_FS)
         if hasattr(os, "O_DIRECTORY"):
             import fcntl
 
             fd = os.open(roll, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
+            except OSError as exc:
                 os.close(fd)
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    return  # this drive cannot lock (ENOLCK on some NFS/SMB): the card's hold still guards it
                 raise OffloadError(Code.DEST_DUPLICATE, f"Another offload is writing to {roll} right "
                                    "now. Wait for it to finish, or choose another folder.", path=roll) from None
             self._lock_fd = fd
@@ -156,14 +168,28 @@ class FsMedium(Medium):
         folder = os.path.dirname(final)
         temp = os.path.join(folder, f"{TEMP_PREFIX}{token}{TEMP_SUFFIX}")
         if folder not in self._made_dirs:
-            os.makedirs(folder, exist_ok=True)
-            self._made_dirs.add(folder)
+            self._make_dirs(folder)
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o644)
-        return _FsTemp(temp, fd)
+        return _FsTemp(temp, fd, not self._syncfs)
+
+    def _make_dirs(self, folder: str) -> None:
+        """Make a folder and its missing parents, and remember those made: a new folder's name is stored in
+        its parent, so sync_names syncs that parent too (after a power cut the roll would be gone otherwise)."""
+        missing: list[str] = []
+        path = folder
+        while not os.path.isdir(path):
+            missing.append(path)
+            parent = os.path.dirname(path)
+            if parent == path:
+                break
+            path = parent
+        os.makedirs(folder, exist_ok=True)
+        self._new_dirs.extend(missing)  # deepest first
+        self._made_dirs.add(folder)
 
     def barrier(self) -> None:
-        """One syncfs for the batch (Linux); elsewhere each file was synced as it closed."""
-        if not platform.have_syncfs():
+        """One syncfs for the batch (a local drive on Linux); elsewhere each file was synced as it closed."""
+        if not self._syncfs:
             return
         fd = os.open(self.location, os.O_RDONLY)
         try:
@@ -217,10 +243,14 @@ class FsMedium(Medium):
     def sync_names(self, finals: Iterable[str]) -> NameSync:
         """One fsync per folder. A folder that cannot be synced fails every name in it."""
         by_folder: dict[str, list[str]] = {}
-        for f in finals:
+        finals_list = list(finals)
+        for f in finals_list:
             by_folder.setdefault(os.path.dirname(f), []).append(f)
         failed: dict[str, OSError] = {}
         unsupported = ""
+        new_dirs, self._new_dirs = self._new_dirs, []
+        for new in new_dirs:  # the folders made since the last sync hold the names; their parents hold theirs
+            by_folder.setdefault(os.path.dirname(new), [])
         for folder, names in by_folder.items():
             try:
                 if not platform.sync_dir(folder):
@@ -229,7 +259,11 @@ class FsMedium(Medium):
                                    "cut or an unplug without eject a verified copy could lose its name. Eject the "
                                    "drive before unplugging it; 'datawrangler verify' checks it again later.")
             except OSError as exc:
-                for name in names:
+                made = [d for d in new_dirs if os.path.dirname(d) == folder]
+                self._new_dirs.extend(made)  # tried again at the next batch
+                made_here = tuple(d + os.sep for d in made)
+                inside = [f for f in finals_list if made_here and f.startswith(made_here)]
+                for name in (*names, *inside):  # a new folder's name not stored: nothing in it is either
                     failed[name] = exc
         return NameSync(failed, unsupported)
 
@@ -242,7 +276,7 @@ class FsMedium(Medium):
         return f"dev:{os.stat(self.location).st_dev}"
 
     def classify(self, exc: OSError) -> Code:
-        code = dest_code_for(exc)
+        code = dest_code_for(exc, self.location)
         # a vanished mount shows up as the roll folder no longer being there
         if code in (Code.DEST_WRITE_ERROR, Code.DEST_GONE) and not os.path.isdir(self.location):
             return Code.DEST_GONE
