@@ -44,6 +44,7 @@ def _state(catalog: Path, oid: int) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a real offload and resume per trial, each reading 300 clips: minutes on a loaded 2-core VM
 def test_fifty_sigkills_then_resume(tmp_path: Path, big_data: BigData) -> None:
     # 50 trials write 2 copies each of a 10 MB card (~1 GB in all): each trial's are removed once checked
     # (a failing trial's are kept, to look at), so the test holds the card and two or three copies at most

@@ -156,6 +156,7 @@ def kill_trial(tmp_path: Path, trial: int, card: Path, after: float) -> tuple[Pa
     return home, rolls, catalog, p.returncode, out
 
 
+@pytest.mark.timeout(900)  # a real offload and resume per trial, each reading 300 clips: minutes on a loaded 2-core VM
 def test_resume_after_sigkill_at_random_points(tmp_path: Path, big_data: BigData) -> None:
     # 12 trials write 2 copies each of a 32 MB card (~850 MB in all): each trial's are removed once checked
     # (a failing trial's are kept, to look at), so the test holds the card and two or three copies at most
