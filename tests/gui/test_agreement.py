@@ -199,3 +199,9 @@ def test_a_resume_from_the_window_checks_the_cards_own_ascmhl_history(
     finally:
         con.close()
     assert resumes == 1, "the window resumed the offload in the catalog, not a new one"
+    # the window's verdict says what the handoff says: that file failed against the card's own history
+    assert item.status is Status.FAILED, item.status
+    assert item.outcome.result.state.value == "completed with errors"
+    failed = [f for f in item.outcome.result.failures if f.rel_path == "A001R2EC/A001C002_231014_R2EC.mov"]
+    assert failed and failed[0].code is not None and failed[0].code.value == "source_history_mismatch", failed
+    assert "does not match the card's own ASC MHL history" in failed[0].message
