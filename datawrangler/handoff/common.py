@@ -71,20 +71,8 @@ def attr(text: str) -> str:
 
 
 def make_folder(folder: str) -> None:
-    """Make `folder` (and missing parents) so that it survives a power cut: a new folder's name is an entry in
-    its parent, stored only when the parent is synced, like a file's name in its folder."""
-    made: list[str] = []
-    path = os.path.abspath(folder)
-    while not os.path.isdir(path):
-        made.append(path)
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    if not made:
-        return
-    os.makedirs(folder, exist_ok=True)
-    for new in made:  # deepest first: each parent holds the name of the folder below it
+    """Make `folder` (and missing parents) so that it survives a power cut: each new folder's parent is synced."""
+    for new in platform.make_dirs(folder):  # deepest first: each parent holds the name of the folder below it
         platform.sync_dir(os.path.dirname(new))
 
 

@@ -9,7 +9,7 @@ Removable media: `removable_media(mount) -> MediaCheck` says whether the OS call
 removable (or on a hotplug bus), and why; `NETWORK_FS`, `PSEUDO_FS`, `is_network` and `SYSTEM_MOUNT_POINTS`
 name what is never a card. `volumes.cards` decides what is a card from these and the user's roots.
 
-Durable I/O: `sync_file`, `have_syncfs` + `sync_filesystem`, `sync_dir`, `drop_cache`, `resident_pages`,
+Durable I/O: `sync_file`, `have_syncfs` + `sync_filesystem`, `sync_dir`, `make_dirs`, `drop_cache`, `resident_pages`,
 `open_for_verify` (see base for the contract, each OS module for what it does).
 """
 
@@ -42,6 +42,7 @@ from datawrangler.platform.base import (
     is_network,
     keep_awake,
     label_and_uuid,
+    make_dirs,
     mount_of,
     mounts,
     mounts_under,
@@ -134,6 +135,7 @@ __all__ = [
     "is_network",
     "keep_awake",
     "label_and_uuid",
+    "make_dirs",
     "mount_of",
     "mounts",
     "mounts_under",

@@ -338,6 +338,23 @@ def sync_filesystem(fd: int) -> None:
     raise OSError(errno.ENOSYS, "no syncfs on this system")
 
 
+def make_dirs(folder: str) -> list[str]:
+    """Make a folder and its missing parents; the folders made, deepest first. A new folder's name is an entry
+    in its parent, stored only when that parent is synced (`sync_dir`), as a file's name is: the caller syncs
+    the parents of what was made."""
+    missing: list[str] = []
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if missing:
+        os.makedirs(folder, exist_ok=True)
+    return missing
+
+
 def sync_dir(path: str) -> bool:
     """Make the names in a folder (a rename into it) durable: an fsync of the folder. True when done; False
     when this filesystem cannot sync a folder (EINVAL/ENOTSUP/EOPNOTSUPP): the caller says so. Any other

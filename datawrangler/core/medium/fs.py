@@ -175,16 +175,7 @@ class FsMedium(Medium):
     def _make_dirs(self, folder: str) -> None:
         """Make a folder and its missing parents, and remember those made: a new folder's name is stored in
         its parent, so sync_names syncs that parent too (after a power cut the roll would be gone otherwise)."""
-        missing: list[str] = []
-        path = folder
-        while not os.path.isdir(path):
-            missing.append(path)
-            parent = os.path.dirname(path)
-            if parent == path:
-                break
-            path = parent
-        os.makedirs(folder, exist_ok=True)
-        self._new_dirs.extend(missing)  # deepest first
+        self._new_dirs.extend(platform.make_dirs(folder))  # deepest first
         self._made_dirs.add(folder)
 
     def barrier(self) -> None:
