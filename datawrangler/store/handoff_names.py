@@ -43,6 +43,14 @@ def manifest_name(number: int, root: str, now: dt.datetime) -> str:
     return f"{number:04d}_{_roll_name(root)}_{now.astimezone(dt.UTC):%Y-%m-%d_%H%M%S}Z.mhl"
 
 
+def manifest_stamp(name: str) -> str | None:
+    """A generation's creation time (UTC) as its file name gives it, 'YYYY-mm-dd_HHMMSS' (sortable), or None
+    for a name that is not a manifest's or carries no time (the reverse of manifest_name)."""
+    m = ASCMHL_MANIFEST.match(name)
+    stamp = m.group(2)[-18:-1] if m and m.group(2) else ""
+    return stamp if re.fullmatch(r"\d{4}-\d{2}-\d{2}_\d{6}", stamp) else None
+
+
 def sidecar_name(roll: str, started_at: float, suffix: str) -> str:
     """A handoff file's name in its roll folder: the roll's name and the offload's start (UTC), so that a resume
     rewrites its own files and a later offload into the same roll adds its own. A001R2EC_2023-10-14_224105Z.csv"""

@@ -15,7 +15,7 @@ from datawrangler.core.scan import SourceFile
 from datawrangler.store import liveness
 from datawrangler.store.cards import lineage_offloads as lineage_offloads  # store.session asks it here
 from datawrangler.store.db import CatalogError
-from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, ASCMHL_MANIFEST
+from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, manifest_stamp
 from datawrangler.store.offloads import plan_from_json
 
 Key = tuple[str, int, int]  # rel_path, size, mtime_ns
@@ -75,8 +75,7 @@ def handoff_missing(db: Database, offload_id: int) -> list[str]:
             names = os.listdir(folder) if os.path.isfile(os.path.join(folder, ASCMHL_CHAIN)) else []
         except OSError:
             names = []
-        stamps = [m.group(2)[-18:-1] for m in map(ASCMHL_MANIFEST.match, names) if m and m.group(2)]
-        if not any(stamp >= ended for stamp in stamps):
+        if not any(stamp >= ended for stamp in filter(None, map(manifest_stamp, names))):
             missing.append(roll)
     return missing
 
