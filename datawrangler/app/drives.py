@@ -10,23 +10,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from datawrangler import platform
-from datawrangler.app.offload import open_db
+from datawrangler.app.catalog import open_db
 from datawrangler.app.request import OffloadRequest
-from datawrangler.store import resume
+from datawrangler.store import cascade, resume
 
 
 def drives_of(req: OffloadRequest, catalog: str | os.PathLike[str] | None = None) -> frozenset[str]:
     """The physical volumes an offload reads or writes: two offloads that share one wait for each other. A
-    resume's are those of the plan its offload recorded in the catalog."""
+    resume's are those of the plan its offload recorded in the catalog; a stage-2 copy's are the drives it
+    writes (its stage-1 drive is read while the next card's stage 1 may write to it)."""
     paths = [req.source, *req.dest_roots]
     if req.resume_id is not None:
         db = open_db(catalog)
         try:
             plan = resume.plan_of(db, req.resume_id)
+            stage2 = cascade.parent_of(db, req.resume_id) is not None
         finally:
             db.close()
-        if plan is not None:
-            paths = [plan.source, *plan.destinations]
+        if plan is not None:  # a stage-2 copy reads a fast stage-1 drive the next card may write at once
+            paths = [*plan.destinations] if stage2 else [plan.source, *plan.destinations]
     out = set()
     for p in paths:
         with contextlib.suppress(OSError):

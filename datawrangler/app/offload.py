@@ -22,29 +22,28 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlite_utils import Database
 
+from datawrangler.app.cascade import queue_after_stage1, run_stage2, stage2_targets
+from datawrangler.app.catalog import catalog_file, open_db
 from datawrangler.app.clips import ClipsRead, read_offload_clips
+from datawrangler.app.outcome import Notice, Observer, OffloadOutcome, Refused, Started, Verdict
 from datawrangler.app.recorded import run_recorded
+from datawrangler.app.report_step import offload_report
 from datawrangler.app.request import OffloadRequest, make_plan
-from datawrangler.config import app_paths
 from datawrangler.core.cards import CardInfo, default_reel, recognise
 from datawrangler.core.errors import OffloadError
-from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, OffloadState, ProgressEvent
+from datawrangler.core.events import OffloadControl, OffloadResult, OffloadState
 from datawrangler.core.plan import OffloadPlan, Problem, preflight
 from datawrangler.core.scan import ScanResult, scan_source
 from datawrangler.core.words import agree, plural, when
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.handoff.writer import write_handoff
 from datawrangler.platform import keep_awake
-from datawrangler.store import card_hold, cards, holders, offloads, redundancy, resume, session
-from datawrangler.store.db import open_catalog
+from datawrangler.store import card_hold, cards, cascade, holders, offloads, redundancy, resume, session
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
 
@@ -53,123 +52,6 @@ log = logging.getLogger(__name__)
 # the clips are read once the copies ended this way (not for an interrupted or cancelled offload: a resume
 # reads them when it ends)
 READ_CLIPS_AFTER = (OffloadState.VERIFIED, OffloadState.COMPLETED_WITH_ERRORS)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something to tell the user during an offload. `event` names it for scripts (the CLI's JSON lines:
-    warning, error, known_card, handoff, source_history, report); `level` is info, warning or error."""
-
-    event: str
-    message: str
-    level: str = "info"
-    code: str | None = None
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Started:
-    offload_id: int
-    source: str
-    destinations: tuple[str, ...]
-    files: int
-    bytes: int
-    algorithms: tuple[str, ...]
-    verify_mode: str
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """Safe to format, asked of the catalog once the offload ended: every file of the card verified on
-    `copies_required` distinct drives, whichever offload made the copies."""
-
-    safe: bool
-    copies: int  # fewest verified copies of any file, on distinct drives
-    reasons: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class OffloadOutcome:
-    offload_id: int
-    result: OffloadResult
-    verdict: Verdict
-    card_id: int | None
-    copies_required: int
-    handoff_written: tuple[str, ...] = ()
-    reports_written: tuple[str, ...] = ()
-    clips: ClipsRead | None = None  # what reading the clips found (None: not read)
-
-    @property
-    def safe(self) -> bool:
-        return self.verdict.safe
-
-    @property
-    def copies(self) -> int:
-        return self.verdict.copies
-
-    @property
-    def reasons(self) -> tuple[str, ...]:
-        return self.verdict.reasons
-
-
-@dataclass
-class Observer:
-    """What a front end wants to hear; every callback is optional and runs on the offload's threads."""
-
-    started: Callable[[Started], None] | None = None
-    progress: Callable[[ProgressEvent], None] | None = None
-    file: Callable[[FileResult], None] | None = None  # every file result
-    failed: Callable[[FileResult], None] | None = None  # failed ones only
-    notice: Callable[[Notice], None] | None = None
-
-    def say(self, event: str, message: str, level: str = "info", code: str | None = None, **data: Any) -> None:
-        if level != "info":
-            (log.warning if level == "warning" else log.error)("%s", message)
-        if self.notice is not None:
-            self.notice(Notice(event, message, level, code, data))
-
-    def warn(self, message: str, code: str | None = None, **data: Any) -> None:
-        self.say("warning", message, "warning", code, **data)
-
-    def result(self, f: FileResult) -> None:
-        """A file's result to `file`, and to `failed` when it failed."""
-        if self.file is not None:
-            self.file(f)
-        if self.failed is not None and f.status is FileStatus.FAILED:
-            self.failed(f)
-
-
-class Refused(OffloadError):
-    """Preflight refused the offload before a byte moved; `problems` lists every reason, and so does the
-    message (the window and auto-offload show it whole; the CLI says each problem on a line of its own)."""
-
-    def __init__(self, problems: tuple[Problem, ...]) -> None:
-        first = problems[0]
-        super().__init__(first.code, " ".join(p.message for p in problems), path=first.path or None)
-        self.problems = problems
-
-    def __reduce__(self) -> tuple:
-        return (self.__class__, (self.problems,))
-
-
-def catalog_file(catalog: str | os.PathLike[str] | None) -> Path:
-    return Path(catalog) if catalog else app_paths().catalog_file
-
-
-_open_lock = threading.Lock()
-_ready: set[Path] = set()
-
-
-def open_db(catalog: str | os.PathLike[str] | None) -> Database:
-    """open_catalog, with the first opening of a catalog (its creation or migration) done by one thread at a
-    time: several of the window's workers start at once."""
-    path = catalog_file(catalog)
-    if path in _ready:
-        return open_catalog(path)
-    with _open_lock:
-        db = open_catalog(path)
-        _ready.add(path)
-        return db
 
 
 def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
@@ -183,6 +65,9 @@ def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
         db = open_db(path)
         try:
             mark_interrupted(db)
+            if req.resume_id is not None and cascade.parent_of(db, req.resume_id) is not None:
+                return run_stage2(req.resume_id, control, catalog=path, observer=observer, handoff=req.handoff,
+                                  report=req.report, copies_required=req.copies_required)
             with contextlib.ExitStack() as held:  # the card's hold (store.card_hold), let go when it ends
                 return _run(db, path, req, control or OffloadControl(), observer, held)
         finally:
@@ -229,6 +114,9 @@ def _begin_new(db: Database, path: Path, req: OffloadRequest, held: contextlib.E
                        vendor=req.vendor or _vendor(card), shooting_day=req.shooting_day, location=req.location)
     begun = session.begin(db, plan, scan, card.fingerprint, meta, incremental=req.incremental)
     hold.record(begun.record.offload_id)
+    if req.stage2:  # a cascading copy: the stage-2 drives, recorded now so a resume of stage 1 queues them too
+        cascade.set_stage2(db, begun.record.offload_id,
+                           stage2_targets(plan.destinations[0], req.dest_roots[0], req.stage2))
     return _Begun(plan, scan, begun.record, begun.pairs, source, warnings, begun.known)
 
 
@@ -307,12 +195,28 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
         clips = _clips(db, path, record.offload_id, req, control, observer)
         if clips is not None and req.handoff is not None:
             written.extend(_editorial(db, record.offload_id, req, observer))
-    reports = _report(db, record.offload_id, req.copies_required, observer, req.settings.report_paper) \
+    reports = offload_report(db, record.offload_id, req.copies_required, observer, req.settings.report_paper) \
         if req.report else []
+    queued = _queue_stage2(db, record.offload_id, result, observer)
     card_id = session.card_of(db, record.offload_id)
     red = redundancy.card_redundancy(db, card_id, req.copies_required)
     return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
-                          req.copies_required, tuple(written), tuple(reports), clips)
+                          req.copies_required, tuple(written), tuple(reports), clips,
+                          released=cascade.released_at(db, record.offload_id) is not None, stage2=queued)
+
+
+def _queue_stage2(db: Database, offload_id: int, result: OffloadResult, observer: Observer) -> tuple[int, ...]:
+    """A stage-1 offload of a cascading copy that ended verified: the card is released, stage 2 queued."""
+    queued = queue_after_stage1(db, offload_id, result)
+    for job in map(lambda oid: cascade.job(db, oid), queued):
+        assert job is not None
+        to = ", ".join(job.destinations)
+        observer.say("released", f"RELEASED: every file is verified on the stage-1 drive; the card may leave the "
+                     f"reader. It is not safe to format until stage 2 ({plural(job.files, 'file')} from "
+                     f"{job.source} to {to}) is verified: stage-2 offload {job.offload_id} is queued.",
+                     offload_id=offload_id, stage2=job.offload_id, source=job.source,
+                     destinations=list(job.destinations))
+    return queued
 
 
 def _clips(db: Database, path: Path, offload_id: int, req: OffloadRequest, control: OffloadControl,
@@ -388,26 +292,6 @@ def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceH
             observer.warn(f"{p} is in the source's ASC MHL history but not on the source", "source_missing", path=p)
         for problem in rep.problems:
             observer.warn(problem, "source_history")
-    return written
-
-
-def _report(db: Database, offload_id: int, required: int, observer: Observer, paper: str = "a4") -> list[str]:
-    """The offload report into the reports folder, built from the catalog. A folder that cannot be written
-    is said and skipped: the report never changes how an offload ended."""
-    from datawrangler.reports.output import write_offload_report
-
-    try:
-        written = [str(p) for p in write_offload_report(db, offload_id, required, paper=paper)]
-    except OSError as exc:
-        where = os.path.dirname(exc.filename) if exc.filename else str(app_paths().reports_dir)
-        observer.warn(f"The offload report could not be written into {where} ({exc.strerror or exc}). The offload "
-                      "itself is not affected: free space there, then write the report with 'datawrangler report "
-                      f"offload {offload_id} --pdf FILE'.", "report", path=where)
-        return []
-    except ImportError as exc:  # a build without Qt's PDF support: the catalog still holds it all
-        observer.warn(f"The offload report could not be made ({exc}); the catalog holds the offload.", "report")
-        return []
-    observer.say("report", f"offload report: {written[0]}", paths=written)
     return written
 
 

@@ -57,6 +57,7 @@ class OffloadRequest:
     clips: ClipOptions | None = field(default_factory=ClipOptions)  # read the clips once verified; None: not
     notes: tuple[tuple[str, str], ...] = ()  # (code, text) warnings found while building it, said once it starts
     label: str = ""  # how the window and messages name the card
+    stage2: tuple[str, ...] = ()  # cascading copy: roots written from a verified stage-1 copy (app.cascade)
 
     @property
     def name(self) -> str:
@@ -105,15 +106,16 @@ def from_preset(inspection: Inspection | str, preset: Preset, settings: Settings
     roots = tuple(d for d in preset.destinations if d)
     if not roots:
         raise ValueError("No destination drive in the preset: add one under Destinations.")
+    stage2 = tuple(d for d in preset.stage2 if d)
     common = dict(project=preset.project or settings.production or None, operator=settings.operator or None,
                   shooting_day=preset.day, algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
                   copies_required=preset.copies_required, handoff=handoff_options(preset.handoff),
                   keep_awake=preset.keep_awake, clips=clip_options(preset))
     if isinstance(inspection, str):
         name = os.path.basename(os.path.normpath(inspection))
-        return OffloadRequest(inspection, roots, name, settings, label=name, **common)  # type: ignore[arg-type]
+        return OffloadRequest(inspection, roots, name, settings, label=name, stage2=stage2, **common)  # type: ignore[arg-type]
     return OffloadRequest(inspection.path, roots, roll_for(preset, inspection), settings, reel=inspection.reel,
-                          camera=inspection.camera, vendor=inspection.vendor, label=inspection.label,
+                          stage2=stage2, camera=inspection.camera, vendor=inspection.vendor, label=inspection.label,
                           incremental=inspection.card_id is not None and inspection.new_or_changed > 0,
                           **common)  # type: ignore[arg-type]
 

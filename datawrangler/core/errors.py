@@ -42,6 +42,7 @@ class Code(StrEnum):
     SOURCE_READ_ERROR = "source_read_error"
     SOURCE_CHANGED = "source_changed"
     SOURCE_HISTORY_MISMATCH = "source_history_mismatch"
+    STAGE_SOURCE_MISMATCH = "stage_source_mismatch"  # a stage-1 copy no longer matches the card (cascade)
     SOURCE_UNSTABLE = "source_unstable"
     SOURCE_GONE = "source_gone"
     DEST_FULL = "dest_full"
@@ -155,6 +156,9 @@ MESSAGES: dict[Code, str] = {
     Code.SOURCE_HISTORY_MISMATCH: "The card's file no longer matches the card's own ASC MHL history: it changed "
     "since the history was written. Do not format the card; try another reader, and find the copies made when "
     "the history was written.",
+    Code.STAGE_SOURCE_MISMATCH: "The stage-1 copy no longer matches the hashes taken from the card: it was not "
+    "copied on (never a copy of a copy that differs from the card). Copy this file again from the card, and check "
+    "the stage-1 drive.",
     Code.SOURCE_UNSTABLE: "The card reader returned different bytes on two reads of this file. The "
     "reader or the card is unreliable: use another reader and offload again; do not format the card.",
     Code.SOURCE_GONE: "The card disappeared during the offload (removed or reader disconnected). "

@@ -150,6 +150,8 @@ class PresetError(ValueError):
 class Preset:
     name: str
     destinations: tuple[str, ...] = ()  # destination roots, one per drive
+    # cascading copy: roots written from a verified stage-1 copy once the card is released (app.cascade)
+    stage2: tuple[str, ...] = ()
     template: str = "{date}/{reel}"  # the roll folder under each destination
     algorithms: tuple[str, ...] = ("xxh64",)
     verify_mode: str = "full"
@@ -206,6 +208,12 @@ class Preset:
                 raise PresetError(f"{where}: '{key}' must be one capital letter, not {letter!r}.")
         if self.auto_offload and not self.destinations:
             raise PresetError(f"{where}: auto-offload needs at least one destination.")
+        if self.stage2 and not self.destinations:
+            raise PresetError(f"{where}: stage 2 copies from a stage-1 destination: add at least one destination.")
+        both = sorted(set(self.stage2) & set(self.destinations))
+        if both:
+            raise PresetError(f"{where}: {', '.join(both)} is both a destination and a stage-2 destination; keep it "
+                              "in one list.")
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -149,19 +149,25 @@ def discard_unstarted(db: Database, offload_id: int) -> bool:
 
 
 def reopen_offload(db: Database, offload_id: int, plan: OffloadPlan, scan: ScanResult) -> OffloadRecord:
-    """A resume: the same offload row goes back to 'running' under this process; new files are listed."""
+    """A resume: the same offload row goes back to 'running' under this process; new files are listed. A
+    queued offload (a stage 2 of a cascading copy, store.cascade) starts here: its start is now, and it is
+    not counted as resumed."""
     with db.atomic():
-        row = db.conn.execute("SELECT uuid FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        row = db.conn.execute("SELECT uuid, state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
         p = _process()
+        first = row[1] == "queued"
         db.conn.execute("UPDATE offloads SET state = 'running', host = ?, pid = ?, start_token = ?, ended_at = NULL,"
-                        " message = NULL, resumes = resumes + 1, files_total = ?, bytes_total = ? WHERE id = ?",
-                        (p["host"], p["pid"], p["start_token"], len(scan.files), scan.total_bytes, offload_id))
+                        " message = NULL, resumes = resumes + ?, files_total = ?, bytes_total = ?,"
+                        " started_at = CASE WHEN ? THEN ? ELSE started_at END WHERE id = ?",
+                        (p["host"], p["pid"], p["start_token"], 0 if first else 1, len(scan.files), scan.total_bytes,
+                         first, time.time(), offload_id))
         dest_ids = _destinations(db, offload_id, plan)
         _insert_listing(db, offload_id, scan)
         # a file changed on the card since: its copies hold the old bytes and no longer count
         db.conn.execute("UPDATE copies SET state = 'stale' WHERE state != 'stale' AND file_id IN "
                         "(SELECT id FROM files WHERE offload_id = ? AND status = 'pending')", (offload_id,))
-        event(db, offload_id, "resumed", f"{plural(len(scan.files), 'file')} from {plan.source}")
+        event(db, offload_id, "started" if first else "resumed",
+              f"{plural(len(scan.files), 'file')} from {plan.source}")
     return OffloadRecord(offload_id, row[0], dest_ids)
 
 

@@ -137,8 +137,23 @@ def _v3(db: Database) -> None:
     db.table("clip_files").create_index(["clip_id"])
 
 
+def _v4(db: Database) -> None:
+    """Cascading copy: a stage-2 offload copies a card's verified stage-1 copy to more drives (store.cascade).
+    On a stage-2 offload: `stage` 2, `cascade_of` the stage-1 offload, `made_from` the destination (of the
+    stage-1 offload) whose copy it reads. On a stage-1 offload: `stage2` the stage-2 roots asked for (JSON
+    list), `released_at` when stage 1 ended verified and the card could leave the reader. NULL (stage 1, no
+    cascade) for the offloads of version 3."""
+    offloads = db.table("offloads")
+    offloads.add_column("stage", int)
+    offloads.add_column("cascade_of", int)
+    offloads.add_column("made_from", int)
+    offloads.add_column("stage2", str)
+    offloads.add_column("released_at", float)
+    offloads.create_index(["cascade_of"])
+
+
 Migration = Callable[[Database], None]
-MIGRATIONS: list[Migration] = [_v1, _v2, _v3]
+MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
 
 
 def schema_version() -> int:

@@ -340,7 +340,8 @@ def test_backups_are_kept_bounded(tmp_path: Path) -> None:
         "catalog.sqlite.bak-v5", "catalog.sqlite.bak-v4", "catalog.sqlite.bak-v3"]
     assert not stale.exists() and writing.exists()
     assert [round((now - b.taken_at) / DAY) for b in kept] == [0, 1, 2, 3, 4, 5, 6, 15, 16, 17]
-    assert kept[1].describe(now).startswith(f"{kept[1].path.name} (daily, schema version 3, taken ")
+    assert kept[1].describe(now).startswith(
+        f"{kept[1].path.name} (daily, schema version {schema.schema_version()}, taken ")
     assert "24 hours ago" in kept[1].describe(now) and "17 days ago" in kept[-1].describe(now)
 
 
@@ -570,7 +571,7 @@ def test_catalog_backups_for_people(dwc: RunCli, history: tuple[Path, Path], cap
     assert lines[0].startswith(f"Catalog {cat}: DAMAGED: pages of it are damaged")
     assert lines[1] == "1 backup, newest first (kept: the last 7 daily, the last 3 before a migration):"
     assert lines[2].split()[:4] == [daily.name, "daily", *when(daily.stat().st_mtime).split()]
-    assert "1 hour ago" in lines[2] and lines[2].endswith("schema 3  last good")
+    assert "1 hour ago" in lines[2] and lines[2].endswith(f"schema {schema.schema_version()}  last good")
     assert lines[3] == f"To restore the last good one: datawrangler catalog restore --catalog {cat}"
 
 

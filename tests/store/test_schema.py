@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_a_new_catalog_has_every_table_in_wal_mode(tmp_path: Path) -> None:
     db = open_catalog(tmp_path / "catalog.sqlite")
     try:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 3 == schema.schema_version()
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 4 == schema.schema_version()
         assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert set(schema.CORE_TABLES) <= set(db.table_names())
         cols = {c.name for c in db["copies"].columns}
@@ -121,7 +121,7 @@ def test_a_version_2_catalog_gets_the_clip_tables(tmp_path: Path, monkeypatch: p
         db.close()
     db = open_catalog(path)
     try:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version()
         assert {"clips", "clip_files"} <= set(db.table_names())
         assert {"tc_in", "tc_out", "gaps", "thumbnails", "read_from"} <= {c.name for c in db["clips"].columns}
         assert db.conn.execute("SELECT uuid FROM offloads").fetchall() == [("u-3",)]
@@ -129,6 +129,28 @@ def test_a_version_2_catalog_gets_the_clip_tables(tmp_path: Path, monkeypatch: p
     finally:
         db.close()
     assert backup_path(path, 2).exists()
+
+
+def test_a_version_3_catalog_gets_the_cascade_columns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Version 4 links a stage-2 offload to the stage-1 offload and copy it was made from; the offloads of
+    version 3 keep every row and are stage 1 of no cascade (NULL)."""
+    path = tmp_path / "catalog.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        db = open_catalog(path)
+        with db.atomic():
+            db.conn.execute("INSERT INTO offloads (id, uuid, source, plan, state, started_at) "
+                            "VALUES (4, 'u-4', '/media/C003', '{}', 'verified', 2.0)")
+        assert "cascade_of" not in {c.name for c in db["offloads"].columns}
+        db.close()
+    db = open_catalog(path)
+    try:
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.conn.execute("SELECT uuid, stage, cascade_of, made_from, stage2, released_at FROM offloads"
+                               ).fetchall() == [("u-4", None, None, None, None, None)]
+    finally:
+        db.close()
+    assert backup_path(path, 3).exists()
 
 
 def test_a_failing_migration_leaves_the_old_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,225 @@
+"""Cascading copy: the card goes to fast stage-1 drives, is released as soon as they hold it verified, and a
+stage-2 offload then copies a verified stage-1 copy to the slower drives (store.cascade holds the model).
+
+Stage 2 never trusts the copy it reads: its pages are dropped before each file is read (the plan's
+`source_uncached`: the bytes come from the drive), and each file's digests are compared with the digests taken
+from the card; a file that differs fails (`stage_source_mismatch`: copy it again from the card) and is never
+written on. Its own writes are read back from the medium like any other copy. The stage-1 roll's ASC MHL
+history is checked too, and continued into each stage-2 roll. The card counts as safe to format once enough
+verified copies exist on distinct drives, stage 1 and stage 2 alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from datawrangler import platform
+from datawrangler.app.catalog import catalog_file, open_db
+from datawrangler.app.outcome import Observer, OffloadOutcome, Refused, Started, Verdict
+from datawrangler.app.recorded import run_recorded
+from datawrangler.app.report_step import offload_report
+from datawrangler.core.errors import Code, OffloadError
+from datawrangler.core.events import (
+    CopyState,
+    FileResult,
+    FileStatus,
+    OffloadControl,
+    OffloadResult,
+    OffloadState,
+    VerifyMode,
+)
+from datawrangler.core.plan import OffloadPlan, preflight
+from datawrangler.core.words import plural
+from datawrangler.handoff.source import prepare_source
+from datawrangler.handoff.writer import HandoffOptions, write_handoff
+from datawrangler.platform import keep_awake
+from datawrangler.store import cascade, liveness, redundancy, resume, session
+from datawrangler.store.db import CatalogError
+from datawrangler.store.offloads import plan_from_json, reopen_offload
+from datawrangler.store.resume import verified_pairs
+
+Stage2Job = cascade.Stage2Job
+_ASCMHL = HandoffOptions()  # run_stage2's default handoff: the ASC MHL (None: no handoff files)
+
+
+def stage2_targets(roll_folder: str, stage1_root: str, stage2_roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(root, roll folder) per stage-2 drive: the stage-1 roll's path under its root, under each stage-2 root."""
+    rel = os.path.relpath(roll_folder, os.path.abspath(stage1_root))
+    return tuple((os.path.abspath(r), os.path.join(os.path.abspath(r), rel)) for r in stage2_roots)
+
+
+def stage2_plan(parent: OffloadPlan, source_roll: str, rolls: tuple[str, ...]) -> OffloadPlan:
+    """Stage 2 reads `source_roll` once (verify mode destinations: the bytes hashed are the drive's and are
+    compared with the card's) and writes each roll folder; every other engine setting as stage 1 had it."""
+    plan = dataclasses.replace(parent, source=source_roll, destinations=rolls, verify_mode=VerifyMode.DESTINATIONS,
+                               ignore=())
+    if "source_uncached" in {f.name for f in dataclasses.fields(OffloadPlan)}:
+        plan = dataclasses.replace(plan, source_uncached=True)  # type: ignore[call-arg]
+    return plan
+
+
+def queue_after_stage1(db: Database, offload_id: int, result: OffloadResult) -> tuple[int, ...]:
+    """Once a stage-1 offload ended: when it asked for stage 2 and ended VERIFIED, the card is released and
+    the stage-2 offload is queued (once: an offload that queued it already queues nothing). Returns the
+    stage-2 offload ids queued now."""
+    rolls = tuple(roll for _, roll in cascade.stage2_targets(db, offload_id))
+    if not rolls or result.state is not OffloadState.VERIFIED or cascade.children(db, offload_id):
+        return ()
+    plan = resume.plan_of(db, offload_id)
+    copies = [c for c in cascade.stage1_copies(db, offload_id) if c.verified]
+    if plan is None or not copies:
+        return ()
+    best = copies[0]
+    return (cascade.queue(db, offload_id, best, stage2_plan(plan, best.path, rolls), released=result.ended_at),)
+
+
+def pending_stage2(catalog: str | os.PathLike[str] | None = None) -> list[Stage2Job]:
+    """The stage-2 copies still to run (queued, or interrupted by a crash or a quit), oldest first."""
+    db = open_db(catalog)
+    try:
+        liveness.mark_interrupted(db)
+        return cascade.pending(db)
+    finally:
+        db.close()
+
+
+def card_check(expected: Mapping[str, Mapping[str, str]], source: str,
+               rolls: tuple[str, ...]) -> Callable[[FileResult], FileResult]:
+    """The check of each stage-2 file against the card's digests: a file read from the stage-1 copy whose
+    digests differ (or cannot be compared) comes back failed, each copy too, so it is never recorded verified;
+    the copies this run wrote of it (into `rolls`) are removed, so no drive holds a copy of a copy that
+    differs from the card under the card's name."""
+    def check(f: FileResult) -> FileResult:
+        if f.status is FileStatus.FAILED or not f.digests:
+            return f
+        card = expected.get(f.rel_path, {})
+        common = [a for a in card if a in f.digests]
+        differ = [f"{a}: card {card[a]}, stage-1 copy {f.digests[a]}" for a in common if card[a] != f.digests[a]]
+        if common and not differ:
+            return f
+        why = "; ".join(differ) if differ else "no hash taken from the card to compare with"
+        left = [p for p in (_remove(rolls[c.destination], f.rel_path) for c in f.copies
+                            if c.state is not CopyState.FAILED and not c.already_present) if p]
+        message = (f"{f.rel_path} on the stage-1 copy {source} does not match the card ({why}). It was not copied "
+                   "on. Copy it again from the card (do not format the card), and check the stage-1 drive."
+                   + (f" Remove {', '.join(left)} by hand: it could not be removed." if left else ""))
+        copies = tuple(c if c.state is CopyState.FAILED else
+                       dataclasses.replace(c, state=CopyState.FAILED, code=Code.STAGE_SOURCE_MISMATCH, message=message)
+                       for c in f.copies)
+        return dataclasses.replace(f, status=FileStatus.FAILED, code=Code.STAGE_SOURCE_MISMATCH, message=message,
+                                   copies=copies)
+    return check
+
+
+def _remove(roll: str, rel_path: str) -> str | None:
+    """Remove a copy stage 2 just wrote of a file that does not match the card; its path when that failed."""
+    path = os.path.join(roll, *rel_path.split("/"))
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return path
+    with contextlib.suppress(OSError):
+        platform.sync_dir(os.path.dirname(path))
+    return None
+
+
+def _both(first: Callable[[FileResult], FileResult],
+          then: Callable[[FileResult], FileResult] | None) -> Callable[[FileResult], FileResult]:
+    return first if then is None else (lambda f: then(first(f)))
+
+
+def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
+               catalog: str | os.PathLike[str] | None = None, observer: Observer | None = None,
+               handoff: HandoffOptions | None = _ASCMHL, report: bool = True, copies_required: int = 2,
+               keep_awake_: bool = False) -> OffloadOutcome:
+    """Run (or resume) the stage-2 offload `offload_id` to its verdict. OffloadError when it cannot start
+    (the stage-1 copy is not there, preflight refuses), CatalogError when it is not a stage-2 offload or is
+    running elsewhere."""
+    observer = observer or Observer()
+    awake = keep_awake(f"Stage 2 of offload {offload_id}") if keep_awake_ else contextlib.nullcontext()
+    with awake:
+        path = Path(catalog) if catalog else None
+        db = open_db(path)
+        try:
+            liveness.mark_interrupted(db)
+            return _run(db, path, offload_id, control or OffloadControl(), observer, handoff, report,
+                        copies_required)
+        finally:
+            db.close()
+
+
+def _check_startable(db: Database, job: Stage2Job | None, offload_id: int) -> Stage2Job:
+    if job is None:
+        raise CatalogError(f"Offload {offload_id} is not a stage-2 copy. 'datawrangler stage2' lists them.")
+    if job.state == "running":
+        resume.load(db, offload_id)  # raises when its process still runs
+    if job.state == "verified" and not resume.handoff_missing(db, offload_id):
+        raise CatalogError(f"Stage-2 offload {offload_id} is already verified: nothing to run. 'datawrangler "
+                           "verify' re-reads its copies.")
+    if not os.path.isdir(job.source):
+        drive = job.made_from_label or "its drive"
+        raise OffloadError(Code.SOURCE_MISSING, f"The stage-1 copy {job.source} (on {drive}) is not there: connect "
+                           f"that drive, then run 'datawrangler stage2 run {offload_id}'. The card is not safe to "
+                           "format until stage 2 is verified.", path=job.source)
+    return job
+
+
+def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
+         handoff: HandoffOptions | None, report: bool, required: int) -> OffloadOutcome:
+    job = _check_startable(db, cascade.job(db, offload_id), offload_id)
+    row = db.conn.execute("SELECT plan FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    plan, history = prepare_source(plan_from_json(row[0]))
+    for root, roll in cascade.stage2_targets(db, job.cascade_of):  # the roll's parents, on a drive that is there
+        if roll in plan.destinations and os.path.isdir(root):  # a missing drive stays missing: preflight says so
+            with contextlib.suppress(OSError):
+                os.makedirs(os.path.dirname(roll), exist_ok=True)
+    scan = cascade.scan_of(db, offload_id)
+    pf = preflight(plan, scan)
+    if not pf.ok:
+        raise Refused(tuple(pf.errors))
+    record = reopen_offload(db, offload_id, plan, scan)
+    if observer.started is not None:
+        observer.started(Started(offload_id, plan.source, tuple(plan.destinations), len(scan.files), scan.total_bytes,
+                                 tuple(plan.algorithms), plan.verify_mode.value))
+    for w in pf.warnings:
+        observer.warn(w.message, w.code.value, path=w.path)
+    observer.say("stage2", f"Stage 2 of offload {job.cascade_of}: {plural(len(scan.files), 'file')} from the verified "
+                 f"stage-1 copy {plan.source}, each checked against the card's hashes.", cascade_of=job.cascade_of)
+    written: list[str] = []
+
+    def after_finish(oid: int, result: OffloadResult) -> None:
+        if handoff is None:
+            return
+        try:
+            out = write_handoff(db, oid, handoff, source_history=history.history if history else None)
+        except (OSError, ValueError) as exc:
+            observer.warn(f"The handoff files could not be written ({exc}). The copies are not affected: write "
+                          f"them with 'datawrangler mhl-write {oid}'.", "handoff")
+            return
+        for w in out.warnings:
+            observer.warn(w, "handoff")
+        if out.written:
+            observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
+        written.extend(out.written)
+
+    check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations),
+                  history.check if history is not None else None)
+    result = run_recorded(db, catalog_file(catalog), plan, scan, record,
+                          pairs=verified_pairs(db, plan.destinations, [offload_id]), control=control,
+                          on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
+                          check=check)
+    for said in result.warnings:
+        observer.warn(said.message, said.code, path=said.path)
+    reports = offload_report(db, offload_id, required, observer) if report else []
+    card_id = session.card_of(db, offload_id)
+    red = redundancy.card_redundancy(db, card_id, required)
+    return OffloadOutcome(offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
+                          required, tuple(written), tuple(reports), None, stage=2, cascade_of=job.cascade_of)

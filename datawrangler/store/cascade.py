@@ -1,0 +1,209 @@
+"""Cascading copy in the catalog: a stage-2 offload copies a card's verified stage-1 copy to more drives.
+
+A stage-2 offload is an offload row of its own (`stage` 2), of the same card, linked to the stage-1 offload
+(`cascade_of`) and to the stage-1 copy it reads (`made_from`, a destination of the stage-1 offload). So it is
+recorded, resumed, reported and counted toward safe to format as any offload is (store.redundancy counts
+every offload of the card's lineage), and the catalog says for each copy what it was made from.
+
+Its files are the stage-1 offload's files that copy holds verified; each is checked against the digests
+taken from the card (`card_digests`), never only against the copy it reads. The stage-1 offload records the
+stage-2 roll folders asked for (`stage2`, so a resume of stage 1 still queues them) and when the card was
+released (`released_at`: stage 1 ended verified, the card may leave the reader).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from datawrangler import __version__
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import ScanResult, SourceFile
+from datawrangler.core.words import plural
+from datawrangler.store import offloads
+from datawrangler.store.cards import lineage_offloads
+from datawrangler.store.db import CatalogError
+from datawrangler.store.offloads import plan_from_json, plan_to_json
+from datawrangler.store.resume import verified_pairs
+
+QUEUED = "queued"  # a stage-2 offload waiting to run: the state no other offload has
+
+
+@dataclass(frozen=True)
+class Stage2Job:
+    """A stage-2 offload: what it reads (`source`, the stage-1 roll folder) and writes (`destinations`)."""
+
+    offload_id: int
+    cascade_of: int  # the stage-1 offload
+    card_id: int | None
+    reel: str | None
+    source: str  # the stage-1 copy's roll folder
+    destinations: tuple[str, ...]  # the stage-2 roll folders
+    state: str  # queued / running / interrupted / verified / ...
+    made_from: int  # destinations.id of the stage-1 copy
+    made_from_label: str  # that drive's label (or its mount point)
+    files: int
+    bytes: int
+
+
+_JOB = ("SELECT o.id, o.cascade_of, o.card_id, o.reel, o.source, o.plan, o.state, o.made_from,"
+        " COALESCE(NULLIF(v.label, ''), d.mount_point, ''), o.files_total, o.bytes_total"
+        " FROM offloads o LEFT JOIN destinations d ON d.id = o.made_from LEFT JOIN volumes v ON v.id = d.volume_id"
+        " WHERE o.stage = 2")
+
+
+def _job(row: tuple) -> Stage2Job:
+    plan = plan_from_json(row[5])
+    return Stage2Job(row[0], row[1], row[2], row[3], row[4], tuple(plan.destinations), row[6], row[7], row[8],
+                     row[9] or 0, row[10] or 0)
+
+
+def job(db: Database, offload_id: int) -> Stage2Job | None:
+    """The stage-2 offload `offload_id`, or None when it is not one."""
+    row = db.conn.execute(_JOB + " AND o.id = ?", (offload_id,)).fetchone()
+    return _job(row) if row else None
+
+
+def pending(db: Database) -> list[Stage2Job]:
+    """The stage-2 offloads still to run: queued, or interrupted (a crash or a quit), oldest first."""
+    return [_job(r) for r in db.conn.execute(
+        _JOB + " AND o.state IN (?, 'interrupted', 'cancelled') ORDER BY o.id", (QUEUED,))]
+
+
+def children(db: Database, offload_id: int) -> list[Stage2Job]:
+    """The stage-2 offloads made from a stage-1 offload's copies, whatever their state, oldest first."""
+    return [_job(r) for r in db.conn.execute(_JOB + " AND o.cascade_of = ? ORDER BY o.id", (offload_id,))]
+
+
+def parent_of(db: Database, offload_id: int) -> int | None:
+    """The stage-1 offload a stage-2 offload copies from; None for any other offload."""
+    row = db.conn.execute("SELECT cascade_of FROM offloads WHERE id = ? AND stage = 2", (offload_id,)).fetchone()
+    return row[0] if row else None
+
+
+def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ...]) -> None:
+    """Record on a stage-1 offload the stage-2 drives asked for, as (root, roll folder) pairs (a resume of it
+    queues them too)."""
+    with db.atomic():
+        db.conn.execute("UPDATE offloads SET stage2 = ? WHERE id = ?",
+                        (json.dumps([{"root": r, "roll": f} for r, f in targets]), offload_id))
+
+
+def stage2_targets(db: Database, offload_id: int) -> tuple[tuple[str, str], ...]:
+    """The (root, roll folder) pairs of the stage-2 drives a stage-1 offload asked for; () for none."""
+    row = db.conn.execute("SELECT stage2 FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    return tuple((t["root"], t["roll"]) for t in json.loads(row[0])) if row and row[0] else ()
+
+
+def stage2_rolls(db: Database, offload_id: int) -> tuple[str, ...]:
+    """The stage-2 roll folders a stage-1 offload asked for; () for none."""
+    return tuple(roll for _, roll in stage2_targets(db, offload_id))
+
+
+def released_at(db: Database, offload_id: int) -> float | None:
+    row = db.conn.execute("SELECT released_at FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    return row[0] if row else None
+
+
+@dataclass(frozen=True)
+class StageOneCopy:
+    """A stage-1 destination a stage-2 offload may read: the one with the most verified files first."""
+
+    destination_id: int
+    path: str
+    verified: int
+
+
+def stage1_copies(db: Database, offload_id: int) -> list[StageOneCopy]:
+    """The stage-1 offload's destinations ordered by how many of its files each holds verified (then by
+    plan order)."""
+    return [StageOneCopy(*r) for r in db.conn.execute(
+        "SELECT d.id, d.path, (SELECT COUNT(*) FROM copies c JOIN files f ON f.id = c.file_id"
+        "  WHERE c.destination_id = d.id AND c.state = 'verified' AND f.offload_id = d.offload_id) AS n"
+        " FROM destinations d WHERE d.offload_id = ? ORDER BY n DESC, d.idx", (offload_id,))]
+
+
+def _held_files(db: Database, parent_id: int, roll: str) -> list[SourceFile]:
+    """The stage-1 offload's files held verified at the roll folder `roll` (by this offload, or for an
+    incremental one by an earlier offload of its card at the same place)."""
+    card = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (parent_id,)).fetchone()
+    ids = lineage_offloads(db, card[0]) if card and card[0] is not None else [parent_id]
+    held = verified_pairs(db, [roll], ids)
+    return [SourceFile(r, s, m) for r, s, m in db.conn.execute(
+        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ? AND status = 'verified' ORDER BY rel_path",
+        (parent_id,)) if (r, s, m) in held]
+
+
+def queue(db: Database, parent_id: int, made_from: StageOneCopy, plan: OffloadPlan, *,
+          released: float | None = None) -> int:
+    """Queue the stage-2 offload that copies `made_from` (a stage-1 copy of `parent_id`) as `plan` says;
+    with `released`, record on the stage-1 offload that the card was released then. Its files are listed
+    'pending'; it has no destination rows until it starts (the drives may not be connected yet)."""
+    files = _held_files(db, parent_id, made_from.path)
+    now = time.time()
+    with db.atomic():
+        row = db.conn.execute("SELECT card_id, project, reel, camera, operator, shooting_day, location"
+                              " FROM offloads WHERE id = ?", (parent_id,)).fetchone()
+        if row is None:
+            raise CatalogError(f"There is no offload {parent_id} in the catalog to copy on from.")
+        uid = str(uuid.uuid4())
+        cur = db.conn.execute(
+            "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
+            " plan, operator, app_version, started_at, state, files_total, bytes_total, shooting_day, location,"
+            " stage, cascade_of, made_from, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " 2, ?, ?, ?)",
+            (uid, row[0], row[1], row[2], row[3], plan.source,
+             os.path.basename(plan.destinations[0]) if plan.destinations else None, ",".join(plan.algorithms),
+             plan.verify_mode.value, plan_to_json(plan), row[4], __version__, now, QUEUED, len(files),
+             sum(f.size for f in files), row[5], row[6], parent_id, made_from.destination_id,
+             f"Queued: stage 2 of offload {parent_id}, from {plan.source}."))
+        oid = int(cur.lastrowid or 0)
+        db.conn.executemany("INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (?, ?, ?, ?,"
+                            " 'pending')", ((oid, f.rel_path, f.size, f.mtime_ns) for f in files))
+        if released is not None:
+            db.conn.execute("UPDATE offloads SET released_at = ? WHERE id = ?", (released, parent_id))
+            offloads.event(db, parent_id, "released", "stage 1 verified: the card may leave the reader")
+        offloads.event(db, oid, "queued", f"stage 2 of offload {parent_id}: {plural(len(files), 'file')} from "
+                       f"{plan.source}", data={"destinations": list(plan.destinations)})
+    return oid
+
+
+def scan_of(db: Database, offload_id: int) -> ScanResult:
+    """What a stage-2 offload copies, from the catalog (never a scan of the stage-1 folder, which also holds
+    the handoff files written there): its files as the card had them."""
+    row = db.conn.execute("SELECT source FROM offloads WHERE id = ? AND stage = 2", (offload_id,)).fetchone()
+    if row is None:
+        raise CatalogError(f"Offload {offload_id} is not a stage-2 copy. 'datawrangler stage2' lists them.")
+    files = [SourceFile(*r) for r in db.conn.execute(
+        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ? ORDER BY rel_path", (offload_id,))]
+    return ScanResult(row[0], files, [], [], sum(f.size for f in files))
+
+
+def card_digests(db: Database, offload_id: int) -> dict[str, dict[str, str]]:
+    """{rel_path: {algorithm: hex}} for a stage-2 offload's files: the digests taken from the card when it
+    was read (the stage-1 offload's, else the earliest offload of the card's lineage that read the card and
+    hashed that file at that size and time). A stage-2 offload's own digests are never used here."""
+    card = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    ids = [i for i in lineage_offloads(db, card[0])] if card and card[0] is not None else []
+    order = {oid: n for n, oid in enumerate(ids)}
+    out: dict[str, dict[str, str]] = {}
+    rank: dict[str, int] = {}
+    for rel, digests, oid in db.conn.execute(
+            "SELECT g.rel_path, g.digests, g.offload_id FROM files f JOIN files g ON g.rel_path = f.rel_path"
+            " AND g.size = f.size AND g.mtime_ns = f.mtime_ns JOIN offloads o ON o.id = g.offload_id"
+            " WHERE f.offload_id = ? AND g.digests IS NOT NULL AND COALESCE(o.stage, 1) = 1", (offload_id,)):
+        n = order.get(oid)
+        if n is None or (rel in rank and rank[rel] <= n):
+            continue
+        out[rel], rank[rel] = json.loads(digests), n
+    return out
+
+
+def is_queued(db: Database, offload_id: int) -> bool:
+    row = db.conn.execute("SELECT state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    return bool(row) and row[0] == QUEUED

@@ -1,0 +1,131 @@
+"""Cascading copy through the application layer: stage 1 from the card, the card released, stage 2 from a
+verified stage-1 copy checked against the card's hashes, safe to format only once stage 2 is verified."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from datawrangler.app.cascade import pending_stage2, run_stage2
+from datawrangler.app.offload import open_db, run_offload
+from datawrangler.app.request import OffloadRequest, resume_request
+from datawrangler.config import Settings
+from datawrangler.core.errors import Code
+from datawrangler.core.events import OffloadState
+from datawrangler.store import cascade
+from tests.faultfs import KernelMount, mount_tmpfs
+
+
+def _request(card: Path, stage1: Path, stage2: list[Path], required: int = 1) -> OffloadRequest:
+    return OffloadRequest(str(card), (str(stage1),), "Day01/A001", copies_required=required, report=False,
+                          clips=None, stage2=tuple(map(str, stage2)))
+
+
+def test_stage_one_releases_the_card_and_stage_two_copies_the_verified_copy(make_card: Callable, tmp_path: Path,
+                                                                           ) -> None:
+    card = make_card()
+    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
+    raid.mkdir()
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
+    assert first.result.state is OffloadState.VERIFIED
+    assert first.released and len(first.stage2) == 1
+    assert not (shuttle / "Day01").exists()  # nothing is written on stage 2 before it runs
+    [job] = pending_stage2(catalog)
+    assert job.offload_id == first.stage2[0] and job.state == "queued" and job.cascade_of == first.offload_id
+    assert job.source == str(raid / "Day01" / "A001") and job.destinations == (str(shuttle / "Day01" / "A001"),)
+
+    second = run_stage2(job.offload_id, catalog=catalog)
+    assert second.result.state is OffloadState.VERIFIED and second.stage == 2
+    assert second.cascade_of == first.offload_id and second.card_id == first.card_id
+    for f in card.rglob("*"):
+        if f.is_file():
+            rel = f.relative_to(card)
+            assert (shuttle / "Day01" / "A001" / rel).read_bytes() == f.read_bytes()
+    assert pending_stage2(catalog) == []
+    db = open_db(catalog)
+    try:
+        row = db.conn.execute("SELECT stage, cascade_of, made_from, state FROM offloads WHERE id = ?",
+                              (second.offload_id,)).fetchone()
+        stage1_dest = db.conn.execute("SELECT id FROM destinations WHERE offload_id = ?",
+                                      (first.offload_id,)).fetchone()[0]
+        assert row == (2, first.offload_id, stage1_dest, "verified")
+        assert cascade.released_at(db, first.offload_id) is not None
+        # the stage-1 roll's ASC MHL history continues on the stage-2 roll: its first generation, then stage 2's
+        chain = (shuttle / "Day01" / "A001" / "ascmhl" / "ascmhl_chain.xml").read_text()
+        assert chain.count("<hashlist ") == 2
+    finally:
+        db.close()
+
+
+def test_a_stage_one_copy_that_no_longer_matches_the_card_fails_in_stage_two(make_card: Callable,
+                                                                             tmp_path: Path) -> None:
+    card = make_card()
+    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
+    raid.mkdir()
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
+    bad = raid / "Day01" / "A001" / "A001R2EC" / "A001C002_231014_R2EC.mov"
+    data = bytearray(bad.read_bytes())
+    data[1000] ^= 0xFF  # bit rot on the fast drive after stage 1 verified it
+    st = bad.stat()
+    bad.write_bytes(bytes(data))
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = run_stage2(first.stage2[0], catalog=catalog)
+    assert second.result.state is OffloadState.COMPLETED_WITH_ERRORS
+    [failed] = [f for f in second.result.failures if f.rel_path.endswith("C002_231014_R2EC.mov")]
+    assert failed.code is Code.STAGE_SOURCE_MISMATCH and "Copy it again from the card" in failed.message
+    assert not (shuttle / "Day01" / "A001" / "A001R2EC" / "A001C002_231014_R2EC.mov").exists()
+    assert (shuttle / "Day01" / "A001" / "A001R2EC" / "A001C001_231014_R2EC.mov").exists()
+    db = open_db(catalog)
+    try:
+        states = dict(db.conn.execute(
+            "SELECT f.rel_path, c.state FROM copies c JOIN files f ON f.id = c.file_id WHERE f.offload_id = ?",
+            (second.offload_id,)).fetchall())
+        assert states["A001R2EC/A001C002_231014_R2EC.mov"] == "failed"
+        assert states["A001R2EC/A001C001_231014_R2EC.mov"] == "verified"
+    finally:
+        db.close()
+
+
+def test_a_stage_two_offload_resumes_through_run_offload(make_card: Callable, tmp_path: Path) -> None:
+    card = make_card()
+    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
+    raid.mkdir()
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
+    out = run_offload(resume_request(first.stage2[0], str(raid), Settings()), catalog=catalog)
+    assert out.stage == 2 and out.result.state is OffloadState.VERIFIED
+    assert (shuttle / "Day01" / "A001" / "ascmhl" / "ascmhl_chain.xml").is_file()
+
+
+@pytest.fixture
+def drives(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount two tmpfs drives (distinct physical volumes)")
+    mounts: list[KernelMount] = []
+    try:
+        for name in ("raid", "shuttle"):
+            mounts.append(mount_tmpfs(tmp_path / name, 64 << 20))
+        yield tmp_path / "raid", tmp_path / "shuttle"
+    finally:
+        for m in mounts:
+            m.cleanup()
+
+
+@pytest.mark.root
+def test_safe_to_format_only_once_stage_two_is_verified(make_card: Callable, tmp_path: Path,
+                                                        drives: tuple[Path, Path]) -> None:
+    card = make_card()
+    raid, shuttle = drives
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle], required=2), catalog=catalog)
+    assert first.released and not first.safe and first.copies == 1
+    second = run_stage2(first.stage2[0], catalog=catalog, copies_required=2)
+    assert second.safe and second.copies == 2
