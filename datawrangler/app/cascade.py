@@ -39,7 +39,7 @@ from datawrangler.core.words import plural
 from datawrangler.handoff.source import prepare_source
 from datawrangler.handoff.writer import HandoffOptions, write_handoff
 from datawrangler.platform import keep_awake
-from datawrangler.store import cascade, liveness, redundancy, resume, session
+from datawrangler.store import card_hold, cascade, liveness, redundancy, resume, session
 from datawrangler.store.db import CatalogError
 from datawrangler.store.offloads import plan_from_json, reopen_offload
 from datawrangler.store.resume import verified_pairs
@@ -150,8 +150,9 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
         db = open_db(path)
         try:
             liveness.mark_interrupted(db)
-            return _run(db, path, offload_id, control or OffloadControl(), observer, handoff, report,
-                        copies_required)
+            with contextlib.ExitStack() as held:  # the stage-2 copy's hold: one process runs it at a time
+                return _run(db, path, offload_id, control or OffloadControl(), observer, handoff, report,
+                            copies_required, held)
         finally:
             db.close()
 
@@ -173,7 +174,7 @@ def _check_startable(db: Database, job: Stage2Job | None, offload_id: int) -> St
 
 
 def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
-         handoff: HandoffOptions | None, report: bool, required: int) -> OffloadOutcome:
+         handoff: HandoffOptions | None, report: bool, required: int, held: contextlib.ExitStack) -> OffloadOutcome:
     job = _check_startable(db, cascade.job(db, offload_id), offload_id)
     row = db.conn.execute("SELECT plan FROM offloads WHERE id = ?", (offload_id,)).fetchone()
     plan, history = prepare_source(plan_from_json(row[0]))
@@ -185,6 +186,12 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
     pf = preflight(plan, scan)
     if not pf.ok:
         raise Refused(tuple(pf.errors))
+    # another instance running this stage-2 copy now refuses this one (card_busy, naming it) before it records
+    uid = db.conn.execute("SELECT uuid FROM offloads WHERE id = ?", (offload_id,)).fetchone()[0]
+    hold = held.enter_context(card_hold.hold_card(catalog_file(catalog), "stage2-" + uid.replace("-", ""),
+                                                  source=plan.source, rolls=plan.destinations, db=db))
+    job = _check_startable(db, cascade.job(db, offload_id), offload_id)  # as it is now that it is held
+    hold.record(offload_id)
     record = reopen_offload(db, offload_id, plan, scan)
     if observer.started is not None:
         observer.started(Started(offload_id, plan.source, tuple(plan.destinations), len(scan.files), scan.total_bytes,

@@ -130,9 +130,12 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
 def discard_unstarted(db: Database, offload_id: int) -> bool:
     """Remove a new offload that was refused before a byte moved (e.g. another offload holds its roll
     folder): nothing to resume, so nothing stays in the catalog. False, and nothing removed, if it was ever
-    resumed or recorded any file result."""
+    resumed or recorded any file result, or is a stage-2 copy (queued by its stage 1: it stays, interrupted,
+    to run later)."""
     with db.atomic():
-        row = db.conn.execute("SELECT resumes, card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        row = db.conn.execute("SELECT resumes, card_id, stage FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        if row is not None and row[2] == 2:  # a stage-2 copy (store.cascade) stays, to run when it can
+            return False
         started = db.conn.execute("SELECT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = ? AND (f.status != "
                                   "'pending' OR EXISTS (SELECT 1 FROM copies c WHERE c.file_id = f.id)))",
                                   (offload_id,)).fetchone()[0]

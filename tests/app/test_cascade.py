@@ -4,18 +4,20 @@ verified stage-1 copy checked against the card's hashes, safe to format only onc
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from datawrangler.app.cascade import pending_stage2, run_stage2
-from datawrangler.app.offload import open_db, run_offload
+from datawrangler.app.offload import Observer, open_db, run_offload
 from datawrangler.app.request import OffloadRequest, resume_request
 from datawrangler.config import Settings
 from datawrangler.core.errors import Code
 from datawrangler.core.events import OffloadState
 from datawrangler.store import cascade
+from datawrangler.store.db import CatalogError
 from tests.faultfs import KernelMount, mount_tmpfs
 
 
@@ -129,3 +131,38 @@ def test_safe_to_format_only_once_stage_two_is_verified(make_card: Callable, tmp
     assert first.released and not first.safe and first.copies == 1
     second = run_stage2(first.stage2[0], catalog=catalog, copies_required=2)
     assert second.safe and second.copies == 2
+
+
+def test_a_stage_two_copy_runs_in_one_process_at_a_time(make_card: Callable, tmp_path: Path) -> None:
+    """The window and `datawrangler stage2 run` asked for the same stage-2 copy: the second is refused,
+    naming the first, and the copy (its catalog row) is neither lost nor marked interrupted under it."""
+    card = make_card()
+    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
+    raid.mkdir()
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
+    started, go = threading.Event(), threading.Event()
+
+    def hold(_: object) -> None:
+        started.set()
+        assert go.wait(30)
+
+    outcome: list = []
+    worker = threading.Thread(target=lambda: outcome.append(
+        run_stage2(first.stage2[0], catalog=catalog, observer=Observer(started=hold))))
+    worker.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(CatalogError, match="is still running"):
+            run_stage2(first.stage2[0], catalog=catalog)
+        db = open_db(catalog)
+        try:
+            assert db.conn.execute("SELECT state FROM offloads WHERE id = ?", (first.stage2[0],)).fetchone() == (
+                "running",)
+        finally:
+            db.close()
+    finally:
+        go.set()
+        worker.join(60)
+    assert outcome and outcome[0].result.state is OffloadState.VERIFIED
