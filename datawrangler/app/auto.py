@@ -2,6 +2,10 @@
 offload path (app.offload, in a worker process of its own: app.isolated), and ejected (when the preset says
 eject_after) once it is safe to format, without a click.
 
+With a cascading copy (the preset's `stage2`, app.cascade) the card is ejected as soon as it is released
+(stage 1 verified: it may leave the reader; it is said NOT safe to format yet), and its stage-2 copy runs on
+a thread of its own while the next card's stage 1 runs; its end says whether the card is now safe to format.
+
 Attach it to a VolumeMonitor as (or inside) its callback. Mounts are queued and offloaded one at a time
 on the offloader's own thread, so the monitor keeps watching; a card removed before its turn is dropped.
 What happens is reported as AutoStatus values through `on_status` (the CLI prints them).
@@ -33,6 +37,7 @@ from datawrangler.core.events import OffloadControl
 from datawrangler.core.presets import Preset
 from datawrangler.core.words import plural
 from datawrangler.platform import EjectResult, Volume, eject
+from datawrangler.store.db import CatalogError
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMounted, VolumeUnmounted
 
@@ -45,7 +50,8 @@ Runner = Callable[..., OffloadOutcome]
 @dataclass(frozen=True)
 class AutoStatus:
     """kind: recognised, skipped, flagged, refused, started, warning, finished, handoff (the handoff files and
-    the report written), ejected, eject_failed, error."""
+    the report written), released (a cascade's stage 1 verified), stage2_started, stage2_finished, ejected,
+    eject_failed, error."""
 
     kind: str
     volume: Volume
@@ -77,6 +83,10 @@ class AutoOffloader:
         self._control: OffloadControl | None = None
         self._stopping = False
         self._thread: threading.Thread | None = None
+        # stage-2 copies (cascade), run one after another beside the cards' stage 1: (offload id, volume, data)
+        self._stage2: queue.Queue[tuple[int, Volume, dict] | None] = queue.Queue()
+        self._stage2_control: OffloadControl | None = None
+        self._stage2_thread: threading.Thread | None = None
 
     # -- wiring
 
@@ -96,13 +106,19 @@ class AutoOffloader:
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="dw-auto-offload", daemon=True)
         self._thread.start()
+        self._stage2_thread = threading.Thread(target=self._run_stage2, name="dw-auto-stage2", daemon=True)
+        self._stage2_thread.start()
 
     def stop(self, cancel: bool = True) -> None:
-        """Stop after the running offload (cancelled if `cancel`: resumable); queued cards are dropped."""
+        """Stop after the running offload (cancelled if `cancel`: resumable); queued cards are dropped. A
+        stage-2 copy running is cancelled too (resumable: `datawrangler stage2 run`); queued ones stay queued
+        in the catalog."""
         with self._lock:
             self._stopping = cancel  # an offload about to start (its card being read) does not start
             if cancel and self._control is not None:
                 self._control.cancel()
+            if cancel and self._stage2_control is not None:
+                self._stage2_control.cancel()
         while True:
             try:
                 self._queue.get_nowait()
@@ -112,6 +128,18 @@ class AutoOffloader:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if not cancel:  # the stage-2 copies already queued run first
+            self._stage2.put(None)
+        else:
+            while True:
+                try:
+                    self._stage2.get_nowait()
+                except queue.Empty:
+                    break
+            self._stage2.put(None)
+        if self._stage2_thread is not None:
+            self._stage2_thread.join()
+            self._stage2_thread = None
 
     def __enter__(self) -> AutoOffloader:
         self.start()
@@ -198,17 +226,67 @@ class AutoOffloader:
         after += [f"Report: {done.reports_written[0]}."] if done.reports_written else []
         if after:
             self._say("handoff", volume, " ".join(after), **data, offload_id=done.offload_id)
+        if done.released:
+            for job in done.stage2:
+                self._stage2.put((job, volume, data))
+            self._say("released", volume, f"{volume.name} is released: every file is verified on the stage-1 "
+                      f"drive, the card may leave the reader. It is NOT safe to format until stage 2 is verified "
+                      f"(queued: {plural(len(done.stage2), 'stage-2 copy', 'stage-2 copies')}).", **data,
+                      offload_id=done.offload_id, state=r.state.value, safe_to_format=done.safe)
         if p.eject_after:
             # the preset's promise: eject once the card is safe to format (every file verified on enough
-            # distinct drives), not merely once this offload verified what it copied
-            if done.safe:
+            # distinct drives), not merely once this offload verified what it copied; a cascading copy's card
+            # once it is released (it leaves the reader; formatting it still waits for stage 2)
+            if done.safe or done.released:
                 ej = self.ejector(volume)
                 return self._say("ejected" if ej.ok else "eject_failed", volume, ej.message, **data,
-                                 offload_id=done.offload_id, state=r.state.value, safe_to_format=True)
+                                 offload_id=done.offload_id, state=r.state.value, safe_to_format=done.safe)
             why = " ".join(done.reasons) or f"the offload ended {r.state.value}."
             self._say("skipped", volume, f"{volume.name} is not ejected: it is not safe to format yet. {why}",
                       **data, offload_id=done.offload_id, state=r.state.value, safe_to_format=False)
         return status
+
+    # -- stage 2 (cascading copy)
+
+    def _run_stage2(self) -> None:
+        while True:
+            item = self._stage2.get()
+            if item is None:
+                return
+            job, volume, data = item
+            try:
+                self._one_stage2(job, volume, data)
+            except Exception as exc:  # a bug: say it, keep serving the next copy
+                log.exception("stage 2 (offload %s) failed", job)
+                self._say("error", volume, f"Stage 2 (offload {job}) of {volume.name} failed: {exc}. See the log; "
+                          f"run it again with 'datawrangler stage2 run {job}'.", **data, offload_id=job)
+
+    def _one_stage2(self, job: int, volume: Volume, data: dict) -> AutoStatus:
+        control = OffloadControl()
+        with self._lock:
+            if self._stopping:
+                return self._say("skipped", volume, f"Stage 2 (offload {job}) did not start: auto-offload is "
+                                 f"stopping. Run it with 'datawrangler stage2 run {job}'.", **data, offload_id=job)
+            self._stage2_control = control
+        self._say("stage2_started", volume, f"Stage 2 of {volume.name} (offload {job}): copying the verified "
+                  "stage-1 copy to the stage-2 drives.", **data, offload_id=job)
+
+        def notice(n: Notice) -> None:
+            if n.level != "info":
+                self._say("warning", volume, n.message, **data, offload_id=job)
+
+        req = requests.resume_request(job, "", self.settings, self.preset, label=f"{volume.name} stage 2")
+        try:
+            done = self.runner(req, control, catalog=self.catalog, observer=Observer(notice=notice))
+        except (OffloadError, CatalogError) as exc:
+            return self._say("refused", volume, str(exc), **data, offload_id=job)
+        finally:
+            with self._lock:
+                self._stage2_control = None
+        r = done.result
+        verdict = ("SAFE TO FORMAT." if done.safe else "Not safe to format: " + " ".join(done.reasons))
+        return self._say("stage2_finished", volume, f"Stage 2 of {volume.name}: {r.state.value}: {r.message} "
+                         f"{verdict}", **data, offload_id=job, state=r.state.value, safe_to_format=done.safe)
 
 
 def with_preset(preset: Preset, **changes: object) -> Preset:
