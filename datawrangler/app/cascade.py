@@ -89,12 +89,13 @@ def pending_stage2(catalog: str | os.PathLike[str] | None = None) -> list[Stage2
         db.close()
 
 
-def card_check(expected: Mapping[str, Mapping[str, str]], source: str,
-               rolls: tuple[str, ...]) -> Callable[[FileResult], FileResult]:
+def card_check(expected: Mapping[str, Mapping[str, str]], source: str, rolls: tuple[str, ...],
+               found: list[tuple[str, dict[str, str], str]] | None = None) -> Callable[[FileResult], FileResult]:
     """The check of each stage-2 file against the card's digests: a file read from the stage-1 copy whose
     digests differ (or cannot be compared) comes back failed, each copy too, so it is never recorded verified;
     the copies this run wrote of it (into `rolls`) are removed, so no drive holds a copy of a copy that
-    differs from the card under the card's name."""
+    differs from the card under the card's name. Each file found different is appended to `found`
+    (rel_path, digests read, message): its stage-1 copy is then no longer counted (store.cascade.mark_changed)."""
     def check(f: FileResult) -> FileResult:
         if f.status is FileStatus.FAILED or not f.digests:
             return f
@@ -109,6 +110,8 @@ def card_check(expected: Mapping[str, Mapping[str, str]], source: str,
         message = (f"{f.rel_path} on the stage-1 copy {source} does not match the card ({why}). It was not copied "
                    "on. Copy it again from the card (do not format the card), and check the stage-1 drive."
                    + (f" Remove {', '.join(left)} by hand: it could not be removed." if left else ""))
+        if differ and found is not None:
+            found.append((f.rel_path, dict(f.digests), message))
         copies = tuple(c if c.state is CopyState.FAILED else
                        dataclasses.replace(c, state=CopyState.FAILED, code=Code.STAGE_SOURCE_MISMATCH, message=message)
                        for c in f.copies)
@@ -217,7 +220,8 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
             observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
         written.extend(out.written)
 
-    check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations),
+    found: list[tuple[str, dict[str, str], str]] = []  # stage-1 copies that differ from the card
+    check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations, found),
                   history.check if history is not None else None)
     result = run_recorded(db, catalog_file(catalog), plan, scan, record,
                           pairs=verified_pairs(db, plan.destinations, [offload_id]), control=control,
@@ -225,6 +229,11 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
                           check=check)
     for said in result.warnings:
         observer.warn(said.message, said.code, path=said.path)
+    if cascade.mark_changed(db, offload_id, found):
+        observer.warn(f"{plural(len(found), 'file')} on the stage-1 copy {plan.source} no longer "
+                      f"{'matches' if len(found) == 1 else 'match'} the card: those stage-1 copies no longer count "
+                      "toward safe to format. Copy them again from the card, and check the stage-1 drive.",
+                      Code.STAGE_SOURCE_MISMATCH.value, path=plan.source)
     reports = offload_report(db, offload_id, required, observer) if report else []
     card_id = session.card_of(db, offload_id)
     red = redundancy.card_redundancy(db, card_id, required)

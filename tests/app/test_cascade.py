@@ -91,6 +91,14 @@ def test_a_stage_one_copy_that_no_longer_matches_the_card_fails_in_stage_two(mak
             (second.offload_id,)).fetchall())
         assert states["A001R2EC/A001C002_231014_R2EC.mov"] == "failed"
         assert states["A001R2EC/A001C001_231014_R2EC.mov"] == "verified"
+        # the stage-1 copy found different no longer counts: with one copy required the card was safe after
+        # stage 1, and is not any more
+        stage1 = db.conn.execute(
+            "SELECT c.state, c.code FROM copies c JOIN files f ON f.id = c.file_id WHERE f.offload_id = ? AND"
+            " f.rel_path = 'A001R2EC/A001C002_231014_R2EC.mov'", (first.offload_id,)).fetchone()
+        assert stage1 == ("changed", "stage_source_mismatch")
+        assert first.safe and not second.safe
+        assert any("A001C002_231014_R2EC.mov" in r for r in second.reasons), second.reasons
     finally:
         db.close()
 
