@@ -32,11 +32,12 @@ def lineage_offloads(db: Database, card_id: int) -> list[int]:
 
 
 def _last_offload(db: Database, card_id: int) -> tuple[int | None, float | None]:
-    ids = lineage_offloads(db, card_id)
-    if not ids:
-        return None, None
-    row = db.conn.execute("SELECT started_at FROM offloads WHERE id = ?", (ids[-1],)).fetchone()
-    return ids[-1], row[0]
+    """The lineage's last offload that read the card (a stage-2 copy of a cascade read a stage-1 copy)."""
+    row = db.conn.execute(
+        "SELECT o.id, o.started_at FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = (SELECT"
+        " lineage FROM cards WHERE id = ?) AND COALESCE(o.stage, 1) = 1 ORDER BY o.started_at DESC, o.id DESC"
+        " LIMIT 1", (card_id,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _listing(db: Database, offload_id: int) -> set[tuple[str, int, int]]:

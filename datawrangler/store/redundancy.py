@@ -191,10 +191,12 @@ def _fewer(n: int, required: int) -> str:
 
 def unreadable_entries(db: Database, card_id: int) -> list[str]:
     """Entries the card's latest offload could not read (scan errors: they are not in its file listing, so
-    no per-file count can see them) and that it did not record as files since (a resume after a fix)."""
+    no per-file count can see them) and that it did not record as files since (a resume after a fix). The
+    latest offload that read the card: a stage-2 copy (cascade) read a stage-1 copy, not the card."""
     rows = db.conn.execute(
         "SELECT json_extract(e.data, '$.path') FROM events e WHERE e.kind = 'skipped' AND e.code = 'unreadable'"
-        " AND e.offload_id = (SELECT id FROM offloads WHERE card_id = ? ORDER BY started_at DESC LIMIT 1)"
+        " AND e.offload_id = (SELECT id FROM offloads WHERE card_id = ? AND COALESCE(stage, 1) = 1"
+        " ORDER BY started_at DESC LIMIT 1)"
         " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = e.offload_id"
         " AND f.rel_path = json_extract(e.data, '$.path'))", (card_id,)).fetchall()
     return sorted({r[0] for r in rows if r[0]})

@@ -14,9 +14,12 @@ from datawrangler.app.cascade import pending_stage2, run_stage2
 from datawrangler.app.offload import Observer, open_db, run_offload
 from datawrangler.app.request import OffloadRequest, resume_request
 from datawrangler.config import Settings
+from datawrangler.core import cards
 from datawrangler.core.errors import Code
 from datawrangler.core.events import OffloadState
+from datawrangler.core.scan import scan_source
 from datawrangler.store import cascade
+from datawrangler.store.cards import find_known
 from datawrangler.store.db import CatalogError
 from tests.faultfs import KernelMount, mount_tmpfs
 
@@ -50,7 +53,10 @@ def test_stage_one_releases_the_card_and_stage_two_copies_the_verified_copy(make
             assert (shuttle / "Day01" / "A001" / rel).read_bytes() == f.read_bytes()
     assert pending_stage2(catalog) == []
     db = open_db(catalog)
-    try:
+    try:  # the card's last offload is the one that read it, not its stage-2 copy
+        scan = scan_source(card)
+        known = find_known(db, cards.fingerprint(scan), "A001R2EC", scan.files)
+        assert known is not None and known.exact and known.last_offload_id == first.offload_id
         row = db.conn.execute("SELECT stage, cascade_of, made_from, state FROM offloads WHERE id = ?",
                               (second.offload_id,)).fetchone()
         stage1_dest = db.conn.execute("SELECT id FROM destinations WHERE offload_id = ?",
