@@ -1,10 +1,12 @@
-"""The command line: `datawrangler offload SOURCE DEST [DEST...]`, `resume`, `verify`, `history`, `status`,
-`catalog backups|restore`.
+"""The command line: `datawrangler offload SOURCE DEST [DEST...] [--stage2 ROOT]`, `resume`, `stage2 [run]`,
+`verify`, `history`, `status`, `catalog backups|restore`.
 
 Every command records into, or reads from, the catalog: `--catalog PATH` (before or after the command),
 default the user data folder, moved by DATAWRANGLER_HOME.
 
 Exit codes (stable, documented in the README):
+  A command that runs several offloads (a cascading copy's stages, `stage2 run`) exits with the worst of
+  theirs (cli.common.worst: 70, then 1, 2, 4, 5, 3).
   0  offload/resume: every file verified on every destination; status: safe to format; verify: all matched
   1  offload/resume: finished with errors (the summary lists them); status: NOT safe to format (reasons
      given); verify: missing, changed or unreadable files
@@ -64,7 +66,16 @@ def _common(json_help: str) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from datawrangler.cli import cards_cmds, catalog, clips_cmd, gui_cmds, handoff_cmds, offload, report_cmd
+    from datawrangler.cli import (
+        cards_cmds,
+        cascade_cmds,
+        catalog,
+        clips_cmd,
+        gui_cmds,
+        handoff_cmds,
+        offload,
+        report_cmd,
+    )
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
     p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
@@ -106,6 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-clips", action="store_true", help="do not read the clips' metadata and thumbnails once the "
                    "copies are verified (read them later with 'datawrangler clips OFFLOAD --read')")
     o.add_argument("--thumbnails", type=int, choices=[0, 1, 3], help="thumbnails per clip (default 1, or the preset's)")
+    o.add_argument("--stage2", action="append", metavar="ROOT", help="cascading copy: once every file is verified "
+                   "on the DESTs (stage 1) the card is released, and the verified stage-1 copy is copied to "
+                   "ROOT/<roll> (stage 2, checked against the card's hashes). Repeat for more drives; replaces "
+                   "the preset's 'stage2'")
+    o.add_argument("--stage2-later", action="store_true", help="leave the stage-2 copies queued once the card is "
+                   "released ('datawrangler stage2 run' runs them) instead of running them now")
     o.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     o.set_defaults(func=offload.cmd_offload)
 
@@ -113,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Redo only what offload OFFLOAD did not verify (same source, destinations, "
                        "hashes and verify mode), after removing the temp files it left.")
     r.add_argument("offload", type=int, help="the offload's id (datawrangler history)")
+    r.add_argument("--stage2-later", action="store_true", help="a cascading copy's stage 1: leave the stage-2 "
+                   "copies queued once it ends verified, instead of running them now")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=offload.cmd_resume)
 
@@ -141,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reel", help="the reel of a mounted card, when its folder name does not say")
     s.set_defaults(func=catalog.cmd_status)
 
+    cascade_cmds.register(sub)
     catalog.register(sub)
     handoff_cmds.register(sub)
     clips_cmd.register(sub)

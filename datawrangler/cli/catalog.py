@@ -16,6 +16,7 @@ from pathlib import Path
 from datawrangler.app.inspection import source_ignore
 from datawrangler.cli import handoff_cmds
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path, open_db
+from datawrangler.cli.made_from import made_from, made_from_text, stage_note
 from datawrangler.cli.output import Output
 from datawrangler.config import load_settings
 from datawrangler.core.cards import default_reel, fingerprint
@@ -35,6 +36,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         except ValueError as exc:
             out.error("bad_argument", str(exc))
             return EXIT_REFUSED
+        for r in rows:
+            r["made_from"] = made_from(db, r["id"])
     finally:
         db.close()
     if out.json:
@@ -45,9 +48,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     for r in rows:
         out.line(f"{r['id']:>5}  {when(r['started_at'])}  {r['state']:<22} {r['reel'] or '-':<6} "
                  f"{r['project'] or '-':<12} {r['files_verified'] or 0}/{plural(r['files_total'], 'file')}  "
-                 f"{human_bytes(r['bytes_total'] or 0):>9}  {r['source']}")
-        for d in r["destinations"]:
-            out.line(f"{'':>7}-> {d['path']}  ({d['state']}, {d['volume']})")
+                 f"{human_bytes(r['bytes_total'] or 0):>9}  {r['source']}{stage_note(r['made_from'])}")
+        _copies(out, r, "{:>7}".format(""))
     return EXIT_OK
 
 
@@ -72,6 +74,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 return EXIT_REFUSED
         red = redundancy.card_redundancy(db, card_id, required, listing)
         info = history.card(db, card_id) if card_id is not None else None
+        for o in (info or {}).get("offloads", []):
+            o["made_from"] = made_from(db, o["id"])
     finally:
         db.close()
     if out.json:
@@ -83,7 +87,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         out.line(f"Card {name}: {plural(red.files_total, 'file')}, {red.files_ok} with >= "
                  f"{plural(required, 'verified copy')} on distinct drives (fewest: {red.min_disks}).")
         for o in (info or {}).get("offloads", []):
-            out.line(f"  offload {o['id']}  {when(o['started_at'])}  {o['state']}")
+            out.line(f"  offload {o['id']}  {when(o['started_at'])}  {o['state']}{stage_note(o['made_from'])}")
+            _copies(out, o, "    ")
         for d in red.disks:
             own = ": the card's own drive, which formatting the card erases (not counted)" if d["card_disk"] else ""
             out.line(f"  drive {d['labels'] or d['disk']}: {d['files_verified']} files verified "
@@ -92,6 +97,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if card_id is None:
         return EXIT_REFUSED
     return EXIT_OK if red.safe else EXIT_ERRORS
+
+
+def _copies(out: Output, offload: dict, indent: str) -> None:
+    """An offload's copies, each with what it was made from; a stage-2 offload not started yet has no copy
+    rows: the roll folders it will write."""
+    source = made_from_text(offload["made_from"])
+    for d in offload["destinations"]:
+        out.line(f"{indent}-> {d['path']}  ({d['state']}, {d['volume']}), made from {source}")
+    if not offload["destinations"]:
+        for path in offload["made_from"].get("destinations", []):
+            out.line(f"{indent}-> {path}  ({offload['state']}, not written yet), to be made from {source}")
 
 
 def cmd_verify(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -21,6 +22,16 @@ EXIT_FOR_STATE = {
     OffloadState.INTERRUPTED: EXIT_INTERRUPTED,
     OffloadState.CANCELLED: EXIT_CANCELLED,
 }
+
+# from the least to the most in need of the DIT, for a command that runs several offloads (the stages of a
+# cascading copy, several stage-2 copies): a file that failed (1) before a run that could not start (2),
+# before one left to resume (4, 5), before sizes checked only (3)
+_SEVERITY = (EXIT_OK, EXIT_NOT_VERIFIED, EXIT_CANCELLED, EXIT_INTERRUPTED, EXIT_REFUSED, EXIT_ERRORS, EXIT_BUG)
+
+
+def worst(codes: Iterable[int]) -> int:
+    """The exit code of several runs: the one most in need of attention (EXIT_OK for none)."""
+    return max(codes, key=lambda c: _SEVERITY.index(c) if c in _SEVERITY else len(_SEVERITY), default=EXIT_OK)
 
 
 def catalog_path(args: argparse.Namespace) -> Path:
