@@ -188,7 +188,7 @@ def _quit_if_done(app: QApplication, controller: Controller) -> None:
     rows = controller.queue.rows
     if any(q.running or q.status is Status.QUEUED for q in rows):
         return
-    ok = bool(rows) and all(q.status in (Status.VERIFIED, Status.SAFE) for q in rows)
+    ok = bool(rows) and all(q.status in (Status.VERIFIED, Status.SAFE, Status.RELEASED) for q in rows)
     log.info("every offload ended (%s): closing (--quit-when-done)", "all verified" if ok else "not all verified")
     app.exit(0 if ok else 1)
 

@@ -53,6 +53,9 @@ class HistoryRow:
     destinations: str  # "label: state; label: state"
     card_id: int | None
     message: str
+    stage: int = 1  # the cascading copy: 2 for a copy made from a verified stage-1 copy
+    cascade_of: int | None = None  # stage 2: the stage-1 offload it copies from
+    released: bool = False  # stage 1: it ended verified and released the card before stage 2
 
 
 def _where(q: HistoryQuery) -> tuple[str, list]:
@@ -74,10 +77,11 @@ def history_page(catalog: str | os.PathLike[str] | None, q: HistoryQuery, offset
                " COALESCE(o.files_failed, 0), COALESCE(o.bytes_total, 0),"
                " (SELECT group_concat(COALESCE(v.label, d.path) || ': ' || COALESCE(d.state, '?'), '; ')"
                "  FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id WHERE d.offload_id = o.id),"
-               " o.card_id, COALESCE(o.message, '')"
+               " o.card_id, COALESCE(o.message, ''), COALESCE(o.stage, 1), o.cascade_of, o.released_at IS NOT NULL"
                f" FROM offloads o{where} ORDER BY o.started_at DESC, o.id DESC LIMIT ? OFFSET ?")
         return [HistoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12] or "",
-                           r[13], r[14]) for r in db.conn.execute(sql, (*params, limit, offset))]
+                           r[13], r[14], r[15], r[16], bool(r[17]))
+                for r in db.conn.execute(sql, (*params, limit, offset))]
     finally:
         db.close()
 

@@ -4,6 +4,11 @@ out. Owns the models; every file or catalog access goes through the bridge.
 Scheduling: each queued offload knows the physical drives it reads and writes; an offload starts only
 when none of its drives is busy with another one, so two cards that share a destination run one after
 the other instead of thrashing the drive, and cards going to different drives run side by side.
+
+The cascading copy (gui.cascade): a stage 1 that ends verified with stage-2 drives in its preset leaves
+the card RELEASED (it may leave the reader; not safe to format yet) and its stage-2 offloads are queued as
+jobs of their own; while one runs, the card's row shows its progress, and its end decides the card's
+verdict (SAFE TO FORMAT when its outcome is safe).
 """
 
 from __future__ import annotations
@@ -26,13 +31,20 @@ from datawrangler.app.offload import Notice, Observer, OffloadOutcome, run_offlo
 from datawrangler.app.request import OffloadRequest
 from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
 from datawrangler.core.words import agree, plural
-from datawrangler.gui import catalog_reads as reads
-from datawrangler.gui import jobs
+from datawrangler.gui import cascade, jobs
 from datawrangler.gui.bridge import Bridge, Pump
 from datawrangler.gui.messages import Messages
 from datawrangler.gui.models.cards import CardRow, CardsModel
 from datawrangler.gui.models.destinations import DestinationsModel
-from datawrangler.gui.models.queue import ACTIVE, QueueItem, QueueModel, status_from, status_of
+from datawrangler.gui.models.queue import (
+    ACTIVE,
+    QueueItem,
+    QueueModel,
+    drive_names,
+    released_text,
+    status_from,
+    status_of,
+)
 from datawrangler.gui.prefs import Profile, save_profile
 from datawrangler.gui.sources import SourceMonitor
 from datawrangler.gui.theme import Status
@@ -95,9 +107,12 @@ class Controller(QObject):
         i = self.cards.by_path(path)
         if i >= 0:
             row = self.cards.row(i)
-            if row.status is not Status.GONE:
+            if not row.present:  # a released card back in the reader while its stage 2 runs: the queue
+                self.cards.update(path, present=True, auto=auto)  # keeps its status; read what it holds now
+            elif row.status is not Status.GONE:
                 return
-            self.cards.update(path, status=Status.SCANNING, detail="", auto=auto)
+            else:
+                self.cards.update(path, status=Status.SCANNING, detail="", auto=auto)
         else:
             self.cards.append(CardRow(path, required=self.preset.copies_required, auto=auto))
         self.bridge.run(jobs.inspect, path, self.settings, self.preset, self.catalog, label,
@@ -140,7 +155,7 @@ class Controller(QObject):
         self.messages.exception(exc, os.path.basename(path))
 
     def _is_destination(self, path: str) -> bool:
-        for d in self.preset.destinations:
+        for d in (*self.preset.destinations, *self.preset.stage2):
             d = os.path.normpath(d)
             if d == path or d.startswith(path.rstrip(os.sep) + os.sep) or path.startswith(d + os.sep):
                 return True
@@ -152,8 +167,11 @@ class Controller(QObject):
         if i < 0:
             return
         row = self.cards.row(i)
-        if row.queue_id is not None and self._item(row.queue_id) is not None and \
-                self._item(row.queue_id).status in (*ACTIVE, Status.QUEUED):  # type: ignore[union-attr]
+        item = self._item(row.queue_id)
+        if item is not None and item.stage == 2 and self._busy(item.id):  # released: it may go; its row stays
+            self.cards.update(path, present=False)  # until stage 2 says whether it is safe to format
+            return
+        if item is not None and item.status in (*ACTIVE, Status.QUEUED):
             self.cards.update(path, detail="The card was removed during its offload.")
             return
         if row.status in (Status.SAFE,):
@@ -223,16 +241,21 @@ class Controller(QObject):
             return None
         info = self.cards.row(i).info if i >= 0 else None
         item = QueueItem(info.label if info else os.path.basename(path), req, path,
-                         bytes_total=info.bytes if info else 0)
+                         bytes_total=info.bytes if info else 0, stage2_to=req.stage2)
         return self._add(item)
 
     def _add(self, item: QueueItem) -> QueueItem:
         self.queue.append(item)
         self.cards.update(item.card_path, queue_id=item.id, status=Status.QUEUED, progress=-1.0, detail="")
         self.bridge.run(drives_of, item.request, self.catalog, on_done=partial(self._drives_known, item.id),
-                        on_error=partial(self._drives_known, item.id, frozenset()))
+                        on_error=partial(self._drives_unknown, item.id))
         self.destinations.set_needed(self._bytes_needed())
         return item
+
+    def _drives_unknown(self, item_id: int, exc: BaseException) -> None:
+        """Its drives could not be told (the catalog could not be read): it blocks nobody and waits for none."""
+        log.warning("the drives of queue item %s are unknown: %s", item_id, exc)
+        self._drives_known(item_id, frozenset())
 
     def _drives_known(self, item_id: int, drives: Any) -> None:
         item = self._item(item_id)
@@ -259,7 +282,10 @@ class Controller(QObject):
         item.status = Status.PREPARING
         item.control = OffloadControl()
         self._changed(item)
-        self.cards.update(item.card_path, status=Status.COPYING, progress=0.0)
+        if item.stage == 2:
+            self._stage2_card(item, progress=0.0)
+        else:
+            self.cards.update(item.card_path, status=Status.COPYING, progress=0.0)
         pump = Pump(self.bridge, partial(self._progress, item.id), partial(self._items, item.id))
         self.bridge.run(_offload_task, self.run_offload, item.request, item.control, pump, self.bridge, self.catalog,
                         partial(self._started, item.id), long=True,
@@ -278,6 +304,10 @@ class Controller(QObject):
         item.event = e
         item.status = status_from(e)
         self._changed(item)
+        if item.stage == 2:
+            self._stage2_card(item, progress=e.fraction)
+            self._overall()
+            return
         card_status = {Status.PAUSED: Status.PAUSED, Status.VERIFYING: Status.VERIFYING}.get(item.status,
                                                                                             Status.COPYING)
         self.cards.update(item.card_path, status=card_status, progress=e.fraction)
@@ -318,11 +348,21 @@ class Controller(QObject):
         self._changed(item)
         r = outcome.result
         card_status = {Status.SAFE: Status.SAFE, Status.VERIFIED: Status.VERIFIED, Status.CANCELLED: Status.CANCELLED,
-                       Status.INTERRUPTED: Status.FAILED}.get(item.status, Status.FAILED)
+                       Status.RELEASED: Status.RELEASED, Status.INTERRUPTED: Status.FAILED}.get(item.status,
+                                                                                             Status.FAILED)
         detail = " ".join((r.message, *outcome.reasons))
-        self.cards.update(item.card_path, status=card_status, copies=outcome.copies, progress=-1.0,
-                          failed_files=item.failed_count, detail=detail)
-        if item.status is Status.SAFE:
+        if item.stage == 2:
+            self._stage2_ended(item, outcome, detail)
+        else:
+            if item.status is Status.RELEASED:
+                detail = released_text(item.stage2_to)
+            self.cards.update(item.card_path, status=card_status, copies=outcome.copies, progress=-1.0,
+                              failed_files=item.failed_count, detail=detail)
+        if outcome.stage2:
+            self._queue_stage2(item, outcome)
+        if item.status is Status.RELEASED:
+            pass  # app.offload said RELEASED (a notice, in the messages already); the card's row says it too
+        elif item.status is Status.SAFE:
             self.messages.success(f"{item.label}: every file verified on "
                                   f"{plural(outcome.copies, 'drive')}. SAFE TO FORMAT.")
         elif item.status is Status.VERIFIED:
@@ -343,11 +383,73 @@ class Controller(QObject):
         item.status = Status.FAILED
         item.error = str(exc)
         self._changed(item)
-        self.cards.update(item.card_path, status=Status.FAILED, progress=-1.0, detail=str(exc))
+        if item.stage == 2:
+            self._stage2_card(item, status=Status.FAILED, progress=-1.0,
+                              detail=f"Stage 2 to {drive_names(item.targets)} failed: {exc} The card is NOT safe "
+                                     "to format.")
+        else:
+            self.cards.update(item.card_path, status=Status.FAILED, progress=-1.0, detail=str(exc))
         self.messages.exception(exc, item.label)
         self.offload_ended.emit(item)
         self.history_changed.emit()
         self._after_end()
+
+    # -- the cascading copy (gui.cascade)
+
+    def _queue_stage2(self, item: QueueItem, outcome: OffloadOutcome) -> None:
+        """The stage-2 offloads this stage 1 queued in the catalog become jobs of the window's queue."""
+        self.bridge.run(cascade.stage2_jobs, self.catalog, outcome.offload_id, outcome.stage2,
+                        on_done=partial(self._stage2_jobs_read, item.id),
+                        on_error=partial(self.messages.exception, context=f"{item.label}: reading its stage 2"))
+
+    def _stage2_jobs_read(self, item_id: int, found: list[cascade.Stage2Job]) -> None:
+        parent = self._item(item_id)
+        known = {q.offload_id for q in self.queue.rows}
+        for job in found:
+            if job.offload_id in known:
+                continue
+            card = parent.card_path if parent is not None else ""
+            self.add_stage2(cascade.stage2_item(job, self.settings, self.preset, card_path=card,
+                                                bytes_total=parent.bytes_total if parent is not None else 0))
+
+    def add_stage2(self, item: QueueItem) -> QueueItem:
+        """A stage-2 job in the queue. The card's row follows it (its queue_id), but keeps its RELEASED status:
+        the card itself is not read again."""
+        self.queue.append(item)
+        if item.card_path:
+            self.cards.update(item.card_path, queue_id=item.id)
+        if item.status is Status.QUEUED:
+            self.bridge.run(cascade.stage2_drives, item.request, item.targets, self.catalog,
+                            on_done=partial(self._drives_known, item.id),
+                            on_error=partial(self._drives_unknown, item.id))
+        return item
+
+    def _stage2_card(self, item: QueueItem, **changes: Any) -> None:
+        """Update the card of a stage-2 job, if the window lists it and still follows this job."""
+        i = self.cards.by_path(item.card_path) if item.card_path else -1
+        if i < 0 or self.cards.row(i).queue_id != item.id:
+            return
+        if self.cards.row(i).status is Status.SAFE and changes.get("status", Status.SAFE) is not Status.SAFE:
+            return  # stage 1 alone made enough copies: whatever stage 2 does, the card stays safe to format
+        if "status" not in changes and self.cards.row(i).status is not Status.RELEASED:
+            return
+        self.cards.update(item.card_path, **changes)
+
+    def _stage2_ended(self, item: QueueItem, outcome: OffloadOutcome, detail: str) -> None:
+        """Stage 2's end decides the card's verdict: safe, verified but not safe, failed, or (stopped) still
+        released and waiting for a Resume."""
+        if outcome.safe:  # the catalog counts every copy of the card, whichever offload made it
+            status = Status.SAFE
+        elif item.status in (Status.CANCELLED, Status.INTERRUPTED):
+            self._stage2_card(item, status=Status.RELEASED, progress=-1.0, detail=cascade.stopped_text(item))
+            return
+        else:
+            status = Status.VERIFIED if item.status is Status.VERIFIED else Status.FAILED
+        if status is Status.FAILED:
+            detail = (f"Stage 2 to {drive_names(item.targets)} failed: {detail} The card is NOT safe to format: "
+                      "resume stage 2 from the queue, or copy the card again.")
+        self._stage2_card(item, status=status, copies=outcome.copies, progress=-1.0, failed_files=item.failed_count,
+                          detail=detail)
 
     def _after_end(self) -> None:
         self._overall()
@@ -378,7 +480,8 @@ class Controller(QObject):
             item.control.pause()
             item.status = Status.PAUSED
             self._changed(item)
-            self.cards.update(item.card_path, status=Status.PAUSED)
+            if item.stage == 1:  # a stage-2 job reads a stage-1 copy: the card stays RELEASED
+                self.cards.update(item.card_path, status=Status.PAUSED)
 
     def resume(self, item_id: int) -> None:
         item = self._item(item_id)
@@ -386,7 +489,8 @@ class Controller(QObject):
             item.control.resume()
             item.status = Status.COPYING
             self._changed(item)
-            self.cards.update(item.card_path, status=Status.COPYING)
+            if item.stage == 1:
+                self.cards.update(item.card_path, status=Status.COPYING)
 
     def cancel(self, item_id: int) -> None:
         item = self._item(item_id)
@@ -415,8 +519,14 @@ class Controller(QObject):
         if item.offload_id is None:  # refused before it began: try again from scratch
             return self.enqueue(item.card_path)
         req = dataclasses.replace(item.request, resume_id=item.offload_id)
-        new = QueueItem(item.label, req, item.card_path, bytes_total=item.bytes_total)
+        new = QueueItem(item.label, req, item.card_path, bytes_total=item.bytes_total, stage=item.stage,
+                        cascade_of=item.cascade_of, stage2_to=item.stage2_to, targets=item.targets)
         self.queue.remove(self.queue.by_id(item.id))
+        if new.stage == 2:  # it reads the stage-1 copy, not the card: the card's row keeps its verdict
+            new.offload_id = item.offload_id
+            self.add_stage2(new)
+            self._stage2_card(new, status=Status.RELEASED, progress=-1.0, detail=released_text(new.targets))
+            return new
         if self.cards.by_path(item.card_path) < 0:
             self.cards.append(CardRow(item.card_path, required=self.preset.copies_required))
             self._reinspect(new)
@@ -428,23 +538,40 @@ class Controller(QObject):
             self.queue.remove(i)
 
     def load_resumable(self) -> None:
-        """After a restart: offer to resume the offloads that stopped before their end."""
-        self.bridge.run(reads.resumable, self.catalog, on_done=self._resumable,
+        """After a restart: offer to resume the offloads that stopped before their end; stage-2 offloads
+        still queued in the catalog are queued and start (gui.cascade)."""
+        self.bridge.run(cascade.startup_jobs, self.catalog, on_done=self._resumable,
                         on_error=partial(self.messages.exception, context="Reading the catalog"))
 
-    def _resumable(self, rows: list[reads.HistoryRow]) -> None:
+    def _resumable(self, found: cascade.StartupJobs) -> None:
+        rows, stage2 = found
         known = {q.offload_id for q in self.queue.rows}
         for r in rows:
             if r.id in known:
                 continue
-            label = r.reel or os.path.basename(r.source)
+            known.add(r.id)
+            label = cascade.stage2_label(r.reel, r.source) if r.stage == 2 else (r.reel or os.path.basename(r.source))
             req = requests.resume_request(r.id, r.source, self.settings, self.preset, label=label)
-            item = QueueItem(label, req, r.source, status=Status.INTERRUPTED if r.state == "interrupted"
-                             else Status.CANCELLED, offload_id=r.id, bytes_total=r.bytes_total,
-                             error=r.message)
+            item = QueueItem(label, req, "" if r.stage == 2 else r.source,
+                             status=Status.INTERRUPTED if r.state == "interrupted" else Status.CANCELLED,
+                             offload_id=r.id, bytes_total=r.bytes_total, error=r.message, stage=r.stage,
+                             cascade_of=r.cascade_of)
             self.queue.append(item)
-        if rows:
-            n = len(rows)
+        queued, stopped = 0, len(rows)
+        for job in stage2:
+            if job.offload_id in known:
+                continue
+            known.add(job.offload_id)
+            item = cascade.stage2_item(job, self.settings, self.preset)
+            queued += item.status is Status.QUEUED
+            stopped += item.status is not Status.QUEUED
+            self.add_stage2(item)
+        if queued:
+            self.messages.info(f"{plural(queued, 'stage-2 copy', 'stage-2 copies')} waiting since the last session: "
+                               f"{agree(queued, 'it starts', 'they start')} when {agree(queued, 'its', 'their')} "
+                               "drives are free.", "stage2_queued")
+        if stopped:
+            n = stopped
             self.messages.warning(f"{plural(n, 'offload')} stopped before {agree(n, 'its', 'their')} end. Select "
                                   f"{agree(n, 'it', 'one')} in the queue and press Resume to finish it.", "resumable")
 

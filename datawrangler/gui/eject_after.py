@@ -53,10 +53,21 @@ def eject_card(path: str, find_volume: FindVolume, ejector: Ejector) -> EjectRep
 
 
 def should_eject(item: QueueItem, eject_after: bool) -> bool:
-    """Only a card that ended SAFE TO FORMAT, and only when the preset asks for it."""
+    """Only a card that ended SAFE TO FORMAT, and only when the preset asks for it. A RELEASED card (stage 1
+    of a cascading copy verified, stage 2 not yet) is not safe to format: it is ejected when its stage 2 ends
+    safe, if the window knows the card (a stage-2 job reads a stage-1 drive, never the card: without the
+    card's path there is nothing to eject)."""
     o = item.outcome
     return (eject_after and item.status is Status.SAFE and o is not None and o.safe
-            and o.result.state is OffloadState.VERIFIED)
+            and o.result.state is OffloadState.VERIFIED and bool(eject_path(item)))
+
+
+def eject_path(item: QueueItem) -> str:
+    """The card an offload read: its path in the window, else its request's source. For stage 2 the source is
+    a stage-1 roll folder on a destination drive, which is never ejected."""
+    if item.stage == 2:
+        return item.card_path
+    return item.card_path or item.request.source
 
 
 class EjectAfter(QObject):
@@ -77,7 +88,7 @@ class EjectAfter(QObject):
     def _ended(self, item: QueueItem) -> None:
         if not should_eject(item, bool(self.controller.preset.eject_after)):
             return
-        path = item.card_path or item.request.source
+        path = eject_path(item)
         # long=True: a hung eject tool (up to its 60 s timeout) must not hold a thread the catalog reads need
         self.controller.bridge.run(eject_card, path, self.find_volume, self.ejector, long=True,
                                    on_done=partial(self._done, item), on_error=partial(self._failed, item))

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from datawrangler.gui.bridge import Bridge
-from datawrangler.gui.models.queue import QueueItem
+from datawrangler.gui.models.queue import QueueItem, released_text
 from datawrangler.gui.theme import Status, app_icon
 
 SOUNDS = {"done": "done.wav", "failed": "failed.wav"}
@@ -67,6 +67,8 @@ class Notifier(QObject):
         failure = item.status in (Status.FAILED, Status.INTERRUPTED)
         if item.status is Status.SAFE:
             title, text = f"{item.label}: SAFE TO FORMAT", "Every file verified on every destination."
+        elif item.status is Status.RELEASED:
+            title, text = f"{item.label}: RELEASED, not safe to format yet", released_text(item.stage2_to)
         elif item.status is Status.VERIFIED:
             title, text = f"{item.label}: verified, not safe to format", " ".join(
                 item.outcome.reasons if item.outcome else ())

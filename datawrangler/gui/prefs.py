@@ -107,7 +107,7 @@ def check(profile: Profile) -> dict[str, str]:
     except PresetError as exc:
         text = str(exc)
         key = next((k for k in ("verify_mode", "copies_required", "algorithms", "handoff", "day", "camera",
-                                "auto") if k in text), "preset")
+                                "auto") if k in text), "stage2" if "stage" in text else "preset")
         out.setdefault("template" if "template" in text else key, text.split(": ", 1)[-1])
     names = [x.name for x in profile.presets]
     if len(set(names)) != len(names):
@@ -117,6 +117,16 @@ def check(profile: Profile) -> dict[str, str]:
     roots = [os.path.normpath(d) for d in p.destinations]
     if len(set(roots)) != len(roots):
         out["destinations"] = "A drive is listed twice in this preset: one folder is one copy."
+    stage2 = [os.path.normpath(d) for d in p.stage2]
+    both = [d for d in stage2 if d in roots]
+    if stage2 and not roots:
+        out["stage2"] = ("Stage 2 copies from a verified stage-1 copy: add a destination under Destinations "
+                         "first.")
+    elif both:
+        out["stage2"] = (f"{both[0]} is both a destination and a stage-2 destination: keep it in one list (stage 2 "
+                         "copies from the destinations).")
+    elif len(set(stage2)) != len(stage2):
+        out["stage2"] = "A drive is listed twice as a stage-2 destination: one folder is one copy."
     bad = [x for x in profile.settings.ignore if "/" in x]
     if bad:
         out["ignore"] = f"Ignore patterns match names, not paths: remove the '/' from {bad[0]!r}."

@@ -34,6 +34,7 @@ class Status(StrEnum):
     INTERRUPTED = "interrupted"
     VERIFIED = "verified"  # verified on N drives, fewer than required
     SAFE = "safe"  # safe to format
+    RELEASED = "released"  # stage 1 of a cascade verified: the card may leave the reader, not safe to format yet
     GONE = "removed"
     DONE = "done"
     WARNING = "warning"
@@ -41,7 +42,7 @@ class Status(StrEnum):
 
 @dataclass(frozen=True)
 class Style:
-    symbol: str  # the drawn shape: dot, ring, clock, arrow, eye, pause, cross, check, double, dash
+    symbol: str  # the drawn shape: dot, ring, clock, arrow, eye, pause, cross, check, double, eject, dash
     fg: str
     bg: str
 
@@ -60,6 +61,8 @@ STYLES: dict[Status, Style] = {
     Status.INTERRUPTED: Style("pause", "#ffd27a", "#4a3a14"),
     Status.VERIFIED: Style("check", "#ffd27a", "#4a3a14"),
     Status.SAFE: Style("double", "#b8f5c1", "#1d5a2a"),
+    # cyan and the eject shape: the card may go, but it is neither SAFE's green double check nor a failure
+    Status.RELEASED: Style("eject", "#8eeaf2", "#0e4750"),
     Status.GONE: Style("dash", "#9aa0a6", "#2a2d31"),
     Status.DONE: Style("check", "#b8f5c1", "#1d5a2a"),
     Status.WARNING: Style("warn", "#ffd27a", "#4a3a14"),
@@ -179,6 +182,14 @@ def paint_symbol(p: QPainter, rect: QRectF, symbol: str, colour: str) -> None:
         p.drawPath(path)
         p.drawLine(pt(0, -0.35), pt(0, 0.2))
         p.drawPoint(pt(0, 0.5))
+    elif symbol == "eject":  # the card may leave the reader
+        path = QPainterPath(pt(0, -0.85))
+        path.lineTo(pt(0.8, 0.1))
+        path.lineTo(pt(-0.8, 0.1))
+        path.closeSubpath()
+        p.setPen(_pen(colour, w * 0.8))
+        p.drawPath(path)
+        p.drawLine(pt(-0.8, 0.65), pt(0.8, 0.65))
     elif symbol == "dash":
         p.drawLine(pt(-0.7, 0), pt(0.7, 0))
     p.restore()

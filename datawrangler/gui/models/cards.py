@@ -36,6 +36,7 @@ class CardRow:
     queue_id: int | None = None
     auto: bool = False  # appeared on a watched mount root (not added by hand)
     eject: EjectMark | None = None
+    present: bool = True  # False: a released card left the reader while its stage 2 runs (gui.cascade)
 
     @property
     def label(self) -> str:
@@ -67,9 +68,13 @@ def status_text(r: CardRow) -> str:
         return f"FAILED · {plural(r.failed_files, 'file')}" if r.failed_files else "FAILED"
     if s is Status.VERIFIED:
         return f"VERIFIED ON {r.copies} · NOT SAFE"
+    if s is Status.RELEASED:  # the card may leave the reader; stage 2 makes it safe (or not)
+        stage2 = f"STAGE 2 {r.progress * 100:.0f}%" if r.progress >= 0 else "NOT SAFE YET"
+        return f"RELEASED · {stage2}" + ("" if r.present else " · CARD OUT")
     if s is Status.SAFE:
         ejected = {True: " · EJECTED", False: " · NOT EJECTED", None: ""}[r.ejected]
-        return f"SAFE TO FORMAT · {plural(r.copies, 'copy')}{ejected}"
+        out = "" if r.present else " · CARD OUT"
+        return f"SAFE TO FORMAT · {plural(r.copies, 'copy')}{ejected}{out}"
     return s.value.upper()
 
 

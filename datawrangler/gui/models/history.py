@@ -22,7 +22,16 @@ Index = QModelIndex | QPersistentModelIndex
 
 STATE_STATUS = {"verified": Status.DONE, "completed with errors": Status.FAILED, "interrupted": Status.INTERRUPTED,
                 "cancelled": Status.CANCELLED, "running": Status.COPYING, "copied (not verified)": Status.VERIFIED,
-                "failed": Status.FAILED, "copied": Status.VERIFIED, "pending": Status.QUEUED}
+                "failed": Status.FAILED, "copied": Status.VERIFIED, "pending": Status.QUEUED,
+                "queued": Status.QUEUED}
+
+
+def stage_text(r: reads.HistoryRow) -> str:
+    """How History tells a cascading copy's offloads apart: 'stage 2 of #12'; 'released' for a stage 1 that
+    freed the card before its stage 2; '' for any other offload."""
+    if r.stage == 2:
+        return f"stage 2 of #{r.cascade_of}"
+    return "released" if r.released else ""
 
 
 class LazyModel(TableModel[T]):
@@ -114,16 +123,18 @@ class HistoryModel(LazyModel[reads.HistoryRow]):
         if role == StatusRole:
             return STATE_STATUS.get(r.state, Status.QUEUED)
         if role == Qt.ItemDataRole.ToolTipRole:  # the whole of what the columns may cut
-            lines = [f"offload {r.id}: {r.message}" if r.message else f"offload {r.id}", f"source: {r.source}",
+            lines = [f"offload {r.id}: {r.message}" if r.message else f"offload {r.id}", stage_text(r),
+                     f"source: {r.source}",
                      *(f"to {d.strip()}" for d in r.destinations.split(";") if d.strip())]
-            return "\n".join(lines)
+            return "\n".join(x for x in lines if x)
         display = role == Qt.ItemDataRole.DisplayRole
         if column == 0:
             if display:
                 return when(r.started_at)
             if role == SortRole:
                 return r.started_at
-        values = (None, r.reel, r.project, r.camera, r.state.upper(), f"{r.files_verified}/{r.files_total}",
+        state = r.state.upper() + (f" · {stage_text(r).upper()}" if stage_text(r) else "")
+        values = (None, r.reel, r.project, r.camera, state, f"{r.files_verified}/{r.files_total}",
                   human_bytes(r.bytes_total), r.destinations, r.source)
         if column == 4 and role == Qt.ItemDataRole.DecorationRole:
             return status_icon(STATE_STATUS.get(r.state, Status.QUEUED))

@@ -19,7 +19,8 @@ from datawrangler.gui.theme import Status, status_icon
 _ids = itertools.count(1)
 
 ACTIVE = (Status.PREPARING, Status.COPYING, Status.VERIFYING, Status.PAUSED)
-ENDED = (Status.SAFE, Status.VERIFIED, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED, Status.DONE)
+ENDED = (Status.SAFE, Status.RELEASED, Status.VERIFIED, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED,
+         Status.DONE)
 
 
 @dataclass
@@ -40,10 +41,16 @@ class QueueItem:
     error: str = ""
     waiting_for: str = ""  # why a queued offload has not started (a shared drive)
     bytes_total: int = 0  # known before it starts (from the card's scan)
+    # the cascading copy (gui.cascade): stage 2 copies a verified stage-1 copy to more drives once the card
+    # is released; its request resumes the stage-2 offload the catalog queued (app.cascade.run_stage2)
+    stage: int = 1
+    cascade_of: int | None = None  # stage 2: the stage-1 offload it copies from
+    stage2_to: tuple[str, ...] = ()  # stage 1: the stage-2 drives (roots) asked for
+    targets: tuple[str, ...] = ()  # a resume's drives (its request names none: the catalog has its plan)
 
     @property
     def fraction(self) -> float:
-        if self.status in (Status.SAFE, Status.VERIFIED, Status.DONE):
+        if self.status in (Status.SAFE, Status.RELEASED, Status.VERIFIED, Status.DONE):
             return 1.0
         return self.event.fraction if self.event else (0.0 if self.status in ACTIVE else -1.0)
 
@@ -64,7 +71,9 @@ def status_from(e: ProgressEvent) -> Status:
 def status_of(outcome: OffloadOutcome) -> Status:
     state = outcome.result.state
     if state is OffloadState.VERIFIED:
-        return Status.SAFE if outcome.safe else Status.VERIFIED
+        if outcome.safe:
+            return Status.SAFE
+        return Status.RELEASED if outcome.released else Status.VERIFIED
     if state is OffloadState.COPIED:
         return Status.VERIFIED
     if state is OffloadState.CANCELLED:
@@ -80,6 +89,8 @@ def state_text(q: QueueItem) -> str:
         return f"QUEUED · waits for {q.waiting_for}" if q.waiting_for else "QUEUED"
     if s is Status.SAFE and q.outcome:
         return f"SAFE TO FORMAT · {plural(q.outcome.copies, 'copy')}"
+    if s is Status.RELEASED:
+        return "RELEASED · NOT SAFE UNTIL STAGE 2"
     if s is Status.VERIFIED and q.outcome:
         if q.outcome.result.state is OffloadState.COPIED:
             return "COPIED · SIZES ONLY, NOT VERIFIED"
@@ -92,8 +103,29 @@ def state_text(q: QueueItem) -> str:
     return s.value.upper()
 
 
+def drive_names(roots: tuple[str, ...] | list[str]) -> str:
+    """'SHUTTLE_C and RAID': how a message names drives (each root's last folder)."""
+    names = [os.path.basename(os.path.normpath(r)) or r for r in roots]
+    if len(names) <= 1:
+        return names[0] if names else "the stage-2 drives"
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def released_text(stage2_roots: tuple[str, ...] | list[str]) -> str:
+    """What RELEASED means, in the words the card, the queue and the messages use."""
+    return ("Released: the card may leave the reader. Not safe to format until stage 2 to "
+            f"{drive_names(stage2_roots)} is verified.")
+
+
 def dest_text(q: QueueItem) -> str:
-    roots = q.request.dest_roots
+    text = _dest_text(q)
+    if q.stage == 1 and q.stage2_to:
+        return f"{text}  ⇢ stage 2: {drive_names(q.stage2_to)}"
+    return text
+
+
+def _dest_text(q: QueueItem) -> str:
+    roots = q.request.dest_roots or q.targets
     if q.event is None:
         if q.outcome is not None:
             return "  ".join(f"{os.path.basename(os.path.normpath(r)) or r}: {d.state}"
@@ -123,7 +155,11 @@ class QueueModel(TableModel[QueueItem]):
             return q.fraction
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [q.card_path or q.request.source]
+            if q.stage == 2:
+                lines.append(f"stage 2 of offload #{q.cascade_of}: copies its verified copy in {q.request.source}")
             lines += [f"→ {r}" for r in q.request.dest_roots]
+            if q.status is Status.RELEASED:
+                lines.append(released_text(q.stage2_to))
             if q.outcome:
                 lines.append(q.outcome.result.message)
                 lines += q.outcome.reasons

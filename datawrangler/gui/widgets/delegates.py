@@ -41,7 +41,7 @@ class StatusDelegate(QStyledItemDelegate):
         painter.setBrush(QColor(st.bg))
         painter.drawRoundedRect(r, 5, 5)
         if isinstance(progress, float) and 0 <= progress < 1 and status in (Status.COPYING, Status.VERIFYING,
-                                                                             Status.PAUSED):
+                                                                             Status.PAUSED, Status.RELEASED):
             fill = QRectF(r.left(), r.top(), r.width() * progress, r.height())
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(st.bg).lighter(170))

@@ -34,7 +34,8 @@ from datawrangler.gui.models.base import SortRole
 from datawrangler.gui.models.history import ChecksModel, FilesModel, HistoryModel
 from datawrangler.gui.widgets.panels import button, table
 
-STATES = ("", "verified", "completed with errors", "interrupted", "cancelled", "running", "copied (not verified)")
+STATES = ("", "verified", "completed with errors", "interrupted", "cancelled", "running", "queued",
+          "copied (not verified)")
 
 
 class ElideRight(QStyledItemDelegate):

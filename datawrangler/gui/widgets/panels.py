@@ -158,6 +158,9 @@ class DestinationsPanel(QGroupBox):
         self.warning.setWordWrap(True)
         self.warning.setProperty("role", "banner")
         self.warning.setProperty("level", "warning")
+        self.stage2 = QLabel()  # the cascading copy's second stage, edited in Settings
+        self.stage2.setProperty("role", "hint")
+        self.stage2.setWordWrap(True)
         self.add_btn = button("Add drive…", tip="Add a destination folder to the preset")
         self.remove_btn = button("Remove")
         self.role = QComboBox()
@@ -172,6 +175,7 @@ class DestinationsPanel(QGroupBox):
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
         lay.addWidget(self.warning)
+        lay.addWidget(self.stage2)
         lay.addLayout(row)
         self.add_btn.clicked.connect(self._add)
         self.remove_btn.clicked.connect(self._remove)
@@ -193,6 +197,10 @@ class DestinationsPanel(QGroupBox):
                             "format.")
         self.warning.setText("⚠ " + "\n⚠ ".join(warnings) if warnings else "")
         self.warning.setVisible(bool(warnings))
+        stage2 = self.c.preset.stage2
+        self.stage2.setText(f"⇢ Stage 2, once the card is released (from a verified copy above): {', '.join(stage2)}"
+                            if stage2 else "")
+        self.stage2.setVisible(bool(stage2))
         sel = self.view.selectionModel().selectedRows()
         self.remove_btn.setEnabled(bool(sel))
         self.role.setEnabled(bool(sel))
@@ -288,7 +296,8 @@ class QueuePanel(QGroupBox):
 
     def _clear(self) -> None:
         for q in self.c.queue.rows:
-            if q.status in (Status.SAFE, Status.VERIFIED, Status.DONE, Status.CANCELLED) and q.offload_id is not None:
+            if q.status in (Status.SAFE, Status.RELEASED, Status.VERIFIED, Status.DONE, Status.CANCELLED) and \
+                    q.offload_id is not None:
                 self.c.remove(q.id)
 
     def _update(self, *_: object) -> None:
@@ -298,5 +307,5 @@ class QueuePanel(QGroupBox):
                                        for q in items))
         self.cancel_btn.setEnabled(any(q.status in (*ACTIVE, Status.QUEUED) for q in items))
         self.retry_btn.setEnabled(any(q.status is Status.FAILED for q in items))
-        self.clear_btn.setEnabled(any(q.status in (Status.SAFE, Status.VERIFIED, Status.CANCELLED)
+        self.clear_btn.setEnabled(any(q.status in (Status.SAFE, Status.RELEASED, Status.VERIFIED, Status.CANCELLED)
                                       for q in self.c.queue.rows))

@@ -1,6 +1,7 @@
 """Settings and presets: production, DIT, shooting day, naming template (with a live example of the path),
-algorithms, verify mode, copies required, ignore list, handoff files, auto-offload, eject, sound.
-Each problem is said next to its field; Save stays off until there are none."""
+stage-2 destinations (the cascading copy), algorithms, verify mode, copies required, ignore list, handoff
+files, auto-offload, eject, sound. Each problem is said next to its field; Save stays off until there are
+none."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import dataclasses
 import os
 
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -17,6 +20,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QLineEdit,
+    QListWidget,
     QPlainTextEdit,
     QScrollArea,
     QSpinBox,
@@ -62,6 +66,17 @@ class SettingsTab(QWidget):
         self.example = QLabel()
         self.example.setProperty("role", "hint")
         self.example.setWordWrap(True)
+        # the cascading copy: drives written from a verified stage-1 copy once the card is released
+        self.stage1 = QLabel()
+        self.stage1.setProperty("role", "hint")
+        self.stage1.setWordWrap(True)
+        self.stage2 = QListWidget()
+        self.stage2.setMaximumHeight(84)
+        self.stage2.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.stage2.setToolTip("Stage 2 destinations: copied from a verified stage-1 copy (not from the card) once "
+                               "the card is released")
+        self.stage2_add = button("Add drive…", tip="Add a stage-2 destination drive or folder")
+        self.stage2_remove = button("Remove", tip="Remove the selected stage-2 destinations")
         self.algs = {a: QCheckBox(a) for a in ALGORITHMS}
         self.verify = QComboBox()
         self.verify.addItems(["full", "destinations", "size"])
@@ -99,6 +114,7 @@ class SettingsTab(QWidget):
         tokens.setWordWrap(True)
         tpl.addWidget(tokens)
         self._row(form, "Naming template", tpl, "template")
+        self._row(form, "Stage 2 destinations", self._stage2_box(), "stage2")
         algs = QHBoxLayout()
         for cb in self.algs.values():
             algs.addWidget(cb)
@@ -149,6 +165,10 @@ class SettingsTab(QWidget):
         self.thumbs.currentIndexChanged.connect(self.validate)
         self.clips.toggled.connect(self.thumbs.setEnabled)
         self.ignore.textChanged.connect(self.validate)
+        self.stage2_add.clicked.connect(self._pick_stage2)
+        self.stage2_remove.clicked.connect(self.remove_stage2)
+        self.stage2.itemSelectionChanged.connect(
+            lambda: self.stage2_remove.setEnabled(bool(self.stage2.selectedItems())))
         for cb in (*self.algs.values(), *self.handoff.values(), self.clips, self.auto, self.eject, self.awake,
                    self.sound):
             cb.toggled.connect(self.validate)
@@ -159,6 +179,43 @@ class SettingsTab(QWidget):
         self.revert_btn.clicked.connect(self.load)
         controller.settings_changed.connect(self._external_change)
         self.load()
+
+    def _stage2_box(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        box.addWidget(self.stage1)
+        row = QHBoxLayout()
+        row.addWidget(self.stage2, 1)
+        buttons = QVBoxLayout()
+        buttons.addWidget(self.stage2_add)
+        buttons.addWidget(self.stage2_remove)
+        buttons.addStretch(1)
+        row.addLayout(buttons)
+        box.addLayout(row)
+        hint = QLabel("Written from a verified stage-1 copy, not from the card. When stage 1 is verified the card "
+                      "is RELEASED: it may leave the reader and the next card may start. It is SAFE TO FORMAT only "
+                      "once the required copies are verified, stage 2's included.")
+        hint.setProperty("role", "hint")
+        hint.setWordWrap(True)
+        box.addWidget(hint)
+        return box
+
+    def stage2_roots(self) -> tuple[str, ...]:
+        return tuple(self.stage2.item(i).text() for i in range(self.stage2.count()))
+
+    def add_stage2(self, path: str) -> None:
+        """A stage-2 destination in the form (Save keeps it in the preset); a problem is said beside it."""
+        self.stage2.addItem(path)
+        self.validate()
+
+    def remove_stage2(self) -> None:
+        for item in self.stage2.selectedItems():
+            self.stage2.takeItem(self.stage2.row(item))
+        self.validate()
+
+    def _pick_stage2(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a stage-2 destination drive or folder")
+        if path:
+            self.add_stage2(path)
 
     def _row(self, form: QFormLayout, label: str, field: object, key: str) -> None:
         err = QLabel()
@@ -192,6 +249,9 @@ class SettingsTab(QWidget):
         self.dit.setText(prof.settings.operator)
         self.day.setValue(p.day or 0)
         self.template.setText(p.template)
+        self.stage2.clear()
+        self.stage2.addItems(list(p.stage2))
+        self.stage2_remove.setEnabled(False)
         for a, cb in self.algs.items():
             cb.setChecked(a in p.algorithms)
         self.verify.setCurrentText(p.verify_mode)
@@ -219,7 +279,8 @@ class SettingsTab(QWidget):
                      [a for a in checked if a not in prof.preset.algorithms])
         preset = dataclasses.replace(
             prof.preset, project=self.production.text().strip(), day=self.day.value() or None,
-            template=self.template.text().strip(), algorithms=algs, verify_mode=self.verify.currentText(),
+            template=self.template.text().strip(), stage2=self.stage2_roots(), algorithms=algs,
+            verify_mode=self.verify.currentText(),
             copies_required=self.copies.value(), handoff=tuple(k for k, cb in self.handoff.items() if cb.isChecked()),
             clips=self.clips.isChecked(), thumbnails=THUMBNAIL_CHOICES[self.thumbs.currentText()],
             auto_offload=self.auto.isChecked(), eject_after=self.eject.isChecked(), keep_awake=self.awake.isChecked())
@@ -256,6 +317,8 @@ class SettingsTab(QWidget):
             self.errors["verify_mode"].setText("Size only: nothing is read back, so no card will ever be safe to "
                                                "format with this preset.")
             self.errors["verify_mode"].show()
+        stage1 = ", ".join(prof.preset.destinations) or "none yet (add them under Destinations)"
+        self.stage1.setText(f"Stage 1, from the card: {stage1}")
         real = {k: v for k, v in problems.items() if v}
         self.save_btn.setEnabled(not real)
         return real
