@@ -109,6 +109,12 @@ def test_the_text_says_released_apart_from_safe_to_format(make_card: CardBuilder
     assert f"made from offload 1's stage-1 copy at {raid / card.name}" in text
     assert "stage 2 of offload 1" in text and "stage 2: offload 2" in text
 
+    assert main(["history"]) == EXIT_OK  # history says it too, for each offload's copies
+    text = capsys.readouterr().out
+    assert f"-> {shuttle / card.name}  (verified" in text
+    assert f"made from offload 1's stage-1 copy at {raid / card.name}" in text
+    assert f"-> {raid / card.name}  (verified" in text and "made from the card" in text
+
 
 def test_stage2_later_leaves_it_queued_and_stage2_run_runs_it(dw: RunCli, make_card: CardBuilder,
                                                               tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -136,6 +142,9 @@ def test_stage2_later_leaves_it_queued_and_stage2_run_runs_it(dw: RunCli, make_c
     text = capsys.readouterr().out
     assert "1 stage-2 copy waiting" in text and f"from offload 1's stage-1 copy {raid / card.name}" in text
     assert f"to   {shuttle / card.name}" in text and "queued" in text
+    assert main(["history"]) == EXIT_OK  # a queued copy has no copy rows yet: the folder it will write
+    assert (f"-> {shuttle / card.name}  (queued, not written yet), to be made from offload 1's stage-1 copy at "
+            f"{raid / card.name}") in capsys.readouterr().out
 
     ran = dw("stage2", "run")
     assert ran.code == EXIT_OK, ran.raw
