@@ -73,6 +73,8 @@ class Controller(QObject):
         self.destinations.set_preset(profile.preset, profile.gui)
         self._monitor: SourceMonitor | None = None
         self._measuring = False
+        self._saves: list[tuple[Profile, str]] = []  # profiles waiting to be saved, oldest first
+        self._saving = False
         self._counter = 0
         self._drive_timer = QTimer(self)
         self._drive_timer.setInterval(drive_refresh_ms)
@@ -437,7 +439,11 @@ class Controller(QObject):
 
     def _stage2_ended(self, item: QueueItem, outcome: OffloadOutcome, detail: str) -> None:
         """Stage 2's end decides the card's verdict: safe, verified but not safe, failed, or (stopped) still
-        released and waiting for a Resume."""
+        released and waiting for a Resume. Its stage 1's row says how it ended."""
+        parent = next((q for q in self.queue.rows if q.stage == 1 and q.offload_id == item.cascade_of), None)
+        if parent is not None:
+            parent.stage2_status = Status.SAFE if outcome.safe else item.status
+            self._changed(parent)
         if outcome.safe:  # the catalog counts every copy of the card, whichever offload made it
             status = Status.SAFE
         elif item.status in (Status.CANCELLED, Status.INTERRUPTED):
@@ -585,15 +591,30 @@ class Controller(QObject):
     # -- settings
 
     def apply_profile(self, profile: Profile, say: str = "Settings saved.") -> None:
-        """Use the profile now and save it (on a worker)."""
+        """Use the profile now and save it (on a worker). Saves run one after the other, in order: two at once
+        wrote the same temporary file, and one of them failed (a preset chosen, then Save, in a second)."""
         self.set_profile(profile)
-        def saved(_: object) -> None:
-            if say:
-                self.messages.info(say)
-
-        self.bridge.run(save_profile, profile, on_done=saved,
-                        on_error=partial(self.messages.exception, context="Saving the settings"))
+        self._saves.append((profile, say))
+        if not self._saving:
+            self._save_next()
         self.settings_changed.emit()
+
+    def _save_next(self) -> None:
+        if not self._saves:
+            self._saving = False
+            return
+        self._saving = True
+        profile, say = self._saves.pop(0)
+        self.bridge.run(save_profile, profile, on_done=partial(self._saved, say), on_error=self._save_failed)
+
+    def _saved(self, say: str, _: object) -> None:
+        if say:
+            self.messages.info(say)
+        self._save_next()
+
+    def _save_failed(self, exc: BaseException) -> None:
+        self.messages.exception(exc, "Saving the settings")
+        self._save_next()
 
     def shutdown(self) -> None:
         self._drive_timer.stop()

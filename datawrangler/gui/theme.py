@@ -115,6 +115,7 @@ QLabel[level="error"] {{ background: #6b1d1a; color: #ffdcd9; }}
 QLabel[level="warning"] {{ background: #4a3a14; color: #ffe7b0; }}
 QLabel[level="success"] {{ background: #1d5a2a; color: #d8ffde; }}
 QLabel[level="info"] {{ background: #23303f; color: #d6e8ff; }}
+QLabel[level="released"] {{ background: #0e4750; color: #d6fbff; }}
 QLabel[role="hint"] {{ color: {DIM}; }}
 QLabel[role="error"] {{ color: #ff8f86; }}
 QLineEdit, QSpinBox, QComboBox, QPlainTextEdit {{ padding: 3px 5px; }}

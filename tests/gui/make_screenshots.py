@@ -2,6 +2,9 @@
 
     Xvfb :99 -screen 0 1600x1000x24 &  DISPLAY=:99 .venv/bin/python tests/gui/make_screenshots.py docs/
 
+`--cascade` makes only the cascading copy's shots (a card RELEASED while its stage 2 waits, the preset
+editor's Stage 2 destinations, the card SAFE TO FORMAT once stage 2 is verified, History's stages).
+
 Not a test: it builds cards, mounts two tmpfs drives (so the copies are on distinct volumes and a card can
 become SAFE TO FORMAT), and a small one that fills up, then grabs the window in each state. Last, the Clips
 tab of a card whose clips are recorded as the clip step records them (with JPEG thumbnails), in the app's dark
@@ -70,7 +73,10 @@ from datawrangler.gui.prefs import GuiPrefs, Profile  # noqa: E402
 from datawrangler.gui.theme import Status  # noqa: E402
 from datawrangler.gui.widgets.main_window import MainWindow  # noqa: E402
 
-OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+OUT = Path(ARGS[0] if ARGS else "docs")
+CASCADE_ONLY = "--cascade" in sys.argv[1:]
+CASCADE_SHOTS = 3  # released, preset-stage2, stage2-safe
 
 
 def tmpfs(name: str, size: int) -> Path:
@@ -172,11 +178,20 @@ def record_shot_clips(offload_id: int) -> None:
         db.close()
 
 
+def cascade_card(root: Path) -> Path:
+    """A003R4KX: four clips, big enough for stage 2's progress to show."""
+    card = root / "media" / "A003R4KX"
+    for i in range(4):
+        _write(card / "A003R4KX" / f"A003C{i + 1:03d}_231014_R4KX.mov", 40_000_000 + i, 300 + i, 1_697_310_000.0)
+    return card
+
+
 def main() -> int:
     app = make_app(["shots"])
     a, b = tmpfs("SHUTTLE_A", 3 << 30), tmpfs("SHUTTLE_B", 3 << 30)
     small = tmpfs("RAID_SMALL", 700 << 20)
-    demo = build_demo(ROOT / "demo", size_mb=1500)
+    sixth = cascade_card(ROOT)
+    demo = build_demo(ROOT / "demo", size_mb=20 if CASCADE_ONLY else 1500)
     second = ROOT / "media" / "B001RK2P"
     for i in range(4):
         _write(second / "B001RK2P" / f"B001C{i + 1:03d}_231014_RK2P.mov", 60_000_000 + i, 50 + i, 1_697_290_000.0)
@@ -192,9 +207,11 @@ def main() -> int:
     preset = Preset("Main unit", destinations=(str(a), str(b)), template="{project}/{date}/{card}",
                     project="Nightfall", day=14, handoff=("ascmhl",), clips=False)
     failing = dataclasses.replace(preset, name="Overflow", destinations=(str(a), str(small)))
+    # the cascading copy: the card to SHUTTLE_A, released once verified there; SHUTTLE_B from that copy
+    staged = dataclasses.replace(preset, name="Stage 2", destinations=(str(a),), stage2=(str(b),))
     gui = GuiPrefs(last_preset="Main unit", sound=False, roles=((str(a), "primary"), (str(b), "backup"),
                                                                 (str(small), "backup")))
-    profile = Profile(Settings(production="Nightfall", operator="Sam"), (preset, failing), gui)
+    profile = Profile(Settings(production="Nightfall", operator="Sam"), (preset, failing, staged), gui)
     messages = Messages()
     bridge = Bridge()
     c = Controller(bridge, messages, profile)
@@ -271,8 +288,73 @@ def main() -> int:
         w.history.apply()
         def then() -> None:
             shot("history")
-            clips()
+            w.tabs.setCurrentWidget(w.log)
+            cascade(clips)
         QTimer.singleShot(1500, then)
+
+    def cascade(after) -> None:  # type: ignore[no-untyped-def]
+        """A card RELEASED while its stage 2 is held (paused as it starts, like a slow drive), the preset
+        editor, then stage 2 let go: SAFE TO FORMAT; History's stage words."""
+        c.apply_profile(c.profile.select("Stage 2"), say="")
+        c.add_source(str(sixth))
+        held: list = []
+        ended = (Status.SAFE, Status.RELEASED, Status.VERIFIED, Status.FAILED, Status.CANCELLED)
+
+        def changed(top, bottom, *_: object) -> None:  # type: ignore[no-untyped-def]
+            for r in range(top.row(), bottom.row() + 1):
+                q = c.queue.row(r)
+                if q.stage == 2 and q.status is Status.PREPARING and q not in held:
+                    held.append(q)
+                    c.pause(q.id)
+
+        c.queue.dataChanged.connect(changed)
+
+        def go() -> None:
+            item = c.enqueue(str(sixth))
+            assert item is not None
+
+            def released() -> None:
+                i = c.cards.by_path(str(sixth))
+                w.cards.view.scrollTo(c.cards.index(i, 0))
+                w.queue.view.scrollToBottom()
+                shot("released")
+                editor()
+
+            def editor() -> None:
+                from PySide6.QtWidgets import QScrollArea
+
+                sizes = w.split.sizes()
+                w.tabs.setCurrentWidget(w.settings)
+                w.split.setSizes([230, 150, 580])
+                area = w.settings.findChild(QScrollArea)
+                if area is not None:
+                    area.ensureWidgetVisible(w.settings.stage2, 50, 250)
+
+                def then() -> None:
+                    shot("preset-stage2")
+                    w.split.setSizes(sizes)
+                    w.tabs.setCurrentWidget(w.history)
+                    c.resume(held[0].id)
+                    when(lambda: held[0].status in ended, lambda: QTimer.singleShot(2500, safe), 300)
+                QTimer.singleShot(800, then)
+
+            def safe() -> None:
+                w.history.apply()
+
+                def then() -> None:
+                    w.queue.view.scrollToBottom()
+                    shot("stage2-safe")
+                    w.tabs.setCurrentWidget(w.log)
+                    after()
+                QTimer.singleShot(1500, then)
+
+            when(lambda: item.status in ended and bool(held) and held[0].status is Status.PAUSED,
+                 lambda: QTimer.singleShot(1500, released), 300)
+        when(lambda: row(sixth) is not None and row(sixth).status is Status.NEW, go)
+
+    def quit_after_cascade() -> None:
+        w.close()
+        app.quit()
 
     def clips() -> None:
         c.apply_profile(c.profile.select("Main unit"), say="")
@@ -312,7 +394,10 @@ def main() -> int:
         QTimer.singleShot(500, then)
 
     w._quitting = True
-    QTimer.singleShot(500, idle)
+    if CASCADE_ONLY:
+        QTimer.singleShot(500, lambda: cascade(quit_after_cascade))
+    else:
+        QTimer.singleShot(500, idle)
     stopped: list[str] = []
 
     def stop(why: str) -> None:
@@ -345,7 +430,7 @@ def main() -> int:
     if stopped:
         print("stopped:", *stopped, file=sys.stderr, flush=True)
         return 1
-    return 0 if len(steps) == 7 else 1
+    return 0 if len(steps) == (CASCADE_SHOTS if CASCADE_ONLY else 7 + CASCADE_SHOTS) else 1
 
 
 if __name__ == "__main__":

@@ -161,9 +161,12 @@ def test_released_then_safe_to_format_and_the_eject_waits_for_safe(
     settle(e, held=True)
     assert stage1.status is Status.RELEASED, (stage1.status, stage1.error)
     assert stage1.outcome is not None and stage1.outcome.released and not stage1.outcome.safe
-    assert state_text(stage1) == "RELEASED · NOT SAFE UNTIL STAGE 2"
+    assert state_text(stage1) == "RELEASED · NOT SAFE YET"
     row = card_row(e, card)
     assert row.status is Status.RELEASED and row.detail == released_words(slow)
+    assert e.window is not None
+    banner = e.window.cards.released  # the words in view under the cards, not only in a tooltip
+    assert banner.isVisibleTo(e.window) and banner.text() == f"⏏ {row.label}: {released_words(slow)}"
     assert card_text(e, card).startswith("RELEASED · ")
     assert "SAFE TO FORMAT" not in card_text(e, card)
     assert ejector.calls == [], "the card was ejected while only RELEASED"
@@ -173,6 +176,7 @@ def test_released_then_safe_to_format_and_the_eject_waits_for_safe(
     assert job.running and job.status is Status.PAUSED
     assert job.request.resume_id == job.offload_id and "stage 2" in job.label
     # the notifier and the messages never call RELEASED a failure or SAFE
+    assert e.window is not None
     assert e.window.notifier.sent[-1][0].endswith("RELEASED, not safe to format yet")
     assert e.window.notifier.sent[-1][2] is False
     assert not [m for m in e.messages.history if m.level is Level.SUCCESS]
@@ -185,6 +189,8 @@ def test_released_then_safe_to_format_and_the_eject_waits_for_safe(
     assert job.outcome.stage == 2 and job.outcome.cascade_of == stage1.offload_id
     row = card_row(e, card)
     assert row.status is Status.SAFE and row.copies == 2
+    assert not e.window.cards.released.isVisibleTo(e.window)
+    assert stage1.status is Status.RELEASED and state_text(stage1) == "RELEASED · SAFE AFTER STAGE 2"
     e.wait(lambda: bool(ejector.calls))
     assert ejector.calls == [str(card)], "eject once, the card (never the stage-1 roll stage 2 read)"
     assert card_text(e, card) == "SAFE TO FORMAT · 2 copies · EJECTED"

@@ -54,6 +54,25 @@ def test_stage_2_destinations_are_saved_into_the_preset_and_reach_the_request(
     assert load_presets()[0].stage2 == (str(raid),)
 
 
+def test_choosing_another_preset_elsewhere_shows_its_stage_2_drives(env: Callable, profile_with: Callable,
+                                                                    dest_dirs: Callable) -> None:
+    """The header's preset menu switches presets: the form follows, so Save never writes one preset's stage-2
+    drives (an empty list) into another."""
+    fast, slow = dest_dirs(2)
+    base = profile_with([fast])
+    staged = Preset("Cascade", destinations=(str(fast),), stage2=(str(slow),))
+    e = env(base.with_preset(staged, select=False))
+    s = e.window.settings
+    assert s.stage2_roots() == ()
+    e.controller.apply_profile(e.controller.profile.select("Cascade"), say="")
+    assert s.preset.currentText() == "Cascade" and s.stage2_roots() == (str(slow),)
+    assert s.save()
+    e.wait(lambda: any(m.text == "Settings saved." for m in e.messages.history))
+    assert {p.name: p.stage2 for p in load_presets()} == {"Test": (), "Cascade": (str(slow),)}
+    # the destinations warning counts the stage-2 drive: 2 drives for 2 copies, nothing to warn about
+    assert not e.window.dests.warning.isVisibleTo(e.window)
+
+
 def test_a_drive_in_both_lists_is_refused_beside_the_field(env: Callable, profile_with: Callable,
                                                             dest_dirs: Callable) -> None:
     fast, slow = dest_dirs(2)
@@ -92,7 +111,7 @@ def test_released_is_its_own_status_and_is_never_ejected() -> None:
     item = QueueItem("A001R2EC", req, "/media/A001R2EC", status=Status.RELEASED, outcome=released,
                      stage2_to=("/mnt/SHUTTLE_C", "/mnt/RAID"))
     assert not should_eject(item, True)
-    assert state_text(item) == "RELEASED · NOT SAFE UNTIL STAGE 2"
+    assert state_text(item) == "RELEASED · NOT SAFE YET"
     assert released_text(item.stage2_to) == ("Released: the card may leave the reader. Not safe to format until "
                                               "stage 2 to SHUTTLE_C and RAID is verified.")
     # stage 2 ended safe: the card is ejected; a stage-2 job the window knows no card of ejects nothing

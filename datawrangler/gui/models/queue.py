@@ -47,6 +47,7 @@ class QueueItem:
     cascade_of: int | None = None  # stage 2: the stage-1 offload it copies from
     stage2_to: tuple[str, ...] = ()  # stage 1: the stage-2 drives (roots) asked for
     targets: tuple[str, ...] = ()  # a resume's drives (its request names none: the catalog has its plan)
+    stage2_status: Status | None = None  # stage 1: how its stage-2 job ended (None: not yet)
 
     @property
     def fraction(self) -> float:
@@ -89,8 +90,9 @@ def state_text(q: QueueItem) -> str:
         return f"QUEUED · waits for {q.waiting_for}" if q.waiting_for else "QUEUED"
     if s is Status.SAFE and q.outcome:
         return f"SAFE TO FORMAT · {plural(q.outcome.copies, 'copy')}"
-    if s is Status.RELEASED:
-        return "RELEASED · NOT SAFE UNTIL STAGE 2"
+    if s is Status.RELEASED:  # stage 1's row keeps its own status; the words follow its stage 2
+        return {Status.SAFE: "RELEASED · SAFE AFTER STAGE 2", Status.VERIFIED: "RELEASED · STAGE 2 NOT SAFE",
+                Status.FAILED: "RELEASED · STAGE 2 FAILED"}.get(q.stage2_status, "RELEASED · NOT SAFE YET")
     if s is Status.VERIFIED and q.outcome:
         if q.outcome.result.state is OffloadState.COPIED:
             return "COPIED · SIZES ONLY, NOT VERIFIED"

@@ -75,6 +75,11 @@ class CardsPanel(QGroupBox):
         self.empty = QLabel("Insert a card, drop a folder here, or click “Add folder…”.")
         self.empty.setProperty("role", "hint")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # the cascading copy: what RELEASED means for each released card, in words, where the DIT looks
+        self.released = QLabel()
+        self.released.setWordWrap(True)
+        self.released.setProperty("role", "banner")
+        self.released.setProperty("level", "released")
         self.add_btn = button("Add folder…", tip="Add a card or a folder to offload (or drop it here)")
         self.offload_btn = button("Offload ▶", primary=True, tip="Queue the selected cards (or every new card) "
                                   "to the destinations of the preset")
@@ -87,6 +92,7 @@ class CardsPanel(QGroupBox):
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
         lay.addWidget(self.empty)
+        lay.addWidget(self.released)
         lay.addLayout(row)
         self.add_btn.clicked.connect(self._add)
         self.offload_btn.clicked.connect(self.offload_selected)
@@ -101,6 +107,9 @@ class CardsPanel(QGroupBox):
         rows = self.c.cards.rows
         self.empty.setVisible(not rows)
         self.view.setVisible(bool(rows))
+        released = [f"⏏ {r.label}: {r.detail}" for r in rows if r.status is Status.RELEASED and r.detail]
+        self.released.setText("\n".join(released))
+        self.released.setVisible(bool(released))
         self.offload_btn.setEnabled(bool(self._targets()))
         self.forget_btn.setEnabled(bool(self._selected()))
 
@@ -189,15 +198,15 @@ class DestinationsPanel(QGroupBox):
     def _update(self, *_: object) -> None:
         self.setTitle(f"DESTINATIONS · preset “{self.c.preset.name}”")
         warnings = self.c.destinations.warnings
+        stage2 = self.c.preset.stage2
         n, need = len(self.c.destinations.rows), self.c.preset.copies_required
         if not n:
             warnings = ["No destination drive yet: click “Add drive…” (two drives make a card safe to format)."]
-        elif n < need:
-            warnings.append(f"{plural(n, 'drive')} in the preset, {need} copies required: cards will not be safe to "
-                            "format.")
+        elif n + len(stage2) < need:  # stage-2 copies count toward safe to format
+            warnings.append(f"{plural(n + len(stage2), 'drive')} in the preset, {need} copies required: cards will not "
+                            "be safe to format.")
         self.warning.setText("⚠ " + "\n⚠ ".join(warnings) if warnings else "")
         self.warning.setVisible(bool(warnings))
-        stage2 = self.c.preset.stage2
         self.stage2.setText(f"⇢ Stage 2, once the card is released (from a verified copy above): {', '.join(stage2)}"
                             if stage2 else "")
         self.stage2.setVisible(bool(stage2))

@@ -54,6 +54,8 @@ class SettingsTab(QWidget):
         self.c = controller
         self.errors: dict[str, QLabel] = {}
         self._loading = False
+        self._loaded: Profile = controller.profile  # the profile the form was last loaded from
+        self._shown = controller.preset.name
 
         self.preset = QComboBox()
         new_btn, del_btn = button("New preset…"), button("Delete preset")
@@ -232,15 +234,20 @@ class SettingsTab(QWidget):
         form.addRow(label, holder)
 
     def _external_change(self) -> None:
-        if not self._dirty():
+        """The profile changed elsewhere (a drive added, another preset chosen in the header): the form follows,
+        unless it holds unsaved edits of the same preset. A form left on another preset's values would save
+        them into the preset now chosen (its stage-2 drives, hashes...)."""
+        if not self._dirty() or self._shown != self.c.preset.name:
             self.load()
 
     def _dirty(self) -> bool:
-        return self.profile() != self.c.profile
+        """Edits not saved: the form differs from the profile it was loaded from."""
+        return self._form(self._loaded) != self._loaded
 
     def load(self) -> None:
         self._loading = True
         prof = self.c.profile
+        self._loaded, self._shown = prof, prof.preset.name
         p = prof.preset
         self.preset.clear()
         self.preset.addItems([x.name for x in prof.presets])
@@ -271,8 +278,10 @@ class SettingsTab(QWidget):
         self.validate()
 
     def profile(self) -> Profile:
-        """The profile as the form shows it."""
-        prof = self.c.profile
+        """The profile as the form shows it: the current profile with the form's values."""
+        return self._form(self.c.profile)
+
+    def _form(self, prof: Profile) -> Profile:
         checked = [a for a in ALGORITHMS if self.algs[a].isChecked()]
         # the first is the primary hash: keep the preset's order, add newly ticked ones after it
         algs = tuple([a for a in prof.preset.algorithms if a in checked] +
