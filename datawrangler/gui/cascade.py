@@ -89,10 +89,11 @@ def stage2_roots(job: Stage2Job) -> tuple[str, ...]:
 
 
 def stage2_item(job: Stage2Job, settings: Settings, preset: Preset, *, card_path: str = "",
-                bytes_total: int = 0) -> QueueItem:
+                bytes_total: int = 0, card_label: str = "") -> QueueItem:
     """The queue's row for a stage-2 offload: a resume of it, from the stage-1 roll it copies. Queued ones
-    start when their drives are free; any other state (interrupted, cancelled) waits for Resume."""
-    label = stage2_label(job.reel or "", job.source)
+    start when their drives are free; any other state (interrupted, cancelled) waits for Resume. Named after
+    the card as the window named it (`card_label`), else its reel."""
+    label = f"{card_label} · stage 2" if card_label else stage2_label(job.reel or "", job.source)
     req = requests.resume_request(job.offload_id, job.source, settings, preset, label=label)
     status = {"queued": Status.QUEUED, "cancelled": Status.CANCELLED}.get(job.state, Status.INTERRUPTED)
     return QueueItem(label, req, card_path, status=status, offload_id=job.offload_id,

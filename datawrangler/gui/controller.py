@@ -412,7 +412,8 @@ class Controller(QObject):
                 continue
             card = parent.card_path if parent is not None else ""
             self.add_stage2(cascade.stage2_item(job, self.settings, self.preset, card_path=card,
-                                                bytes_total=parent.bytes_total if parent is not None else 0))
+                                                bytes_total=parent.bytes_total if parent is not None else 0,
+                                                card_label=parent.label if parent is not None else ""))
 
     def add_stage2(self, item: QueueItem) -> QueueItem:
         """A stage-2 job in the queue. The card's row follows it (its queue_id), but keeps its RELEASED status:

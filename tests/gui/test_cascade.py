@@ -174,7 +174,7 @@ def test_released_then_safe_to_format_and_the_eject_waits_for_safe(
     assert job.stage == 2 and job.cascade_of == stage1.offload_id and job.offload_id in stage1.outcome.stage2
     assert job.card_path == str(card) and job.targets == (str(slow),)
     assert job.running and job.status is Status.PAUSED
-    assert job.request.resume_id == job.offload_id and "stage 2" in job.label
+    assert job.request.resume_id == job.offload_id and job.label == f"{stage1.label} · stage 2"
     # the notifier and the messages never call RELEASED a failure or SAFE
     assert e.window is not None
     assert e.window.notifier.sent[-1][0].endswith("RELEASED, not safe to format yet")
@@ -190,7 +190,7 @@ def test_released_then_safe_to_format_and_the_eject_waits_for_safe(
     row = card_row(e, card)
     assert row.status is Status.SAFE and row.copies == 2
     assert not e.window.cards.released.isVisibleTo(e.window)
-    assert stage1.status is Status.RELEASED and state_text(stage1) == "RELEASED · SAFE AFTER STAGE 2"
+    assert stage1.status is Status.RELEASED and state_text(stage1) == "RELEASED · STAGE 2 SAFE"
     e.wait(lambda: bool(ejector.calls))
     assert ejector.calls == [str(card)], "eject once, the card (never the stage-1 roll stage 2 read)"
     assert card_text(e, card) == "SAFE TO FORMAT · 2 copies · EJECTED"

@@ -91,7 +91,7 @@ def state_text(q: QueueItem) -> str:
     if s is Status.SAFE and q.outcome:
         return f"SAFE TO FORMAT · {plural(q.outcome.copies, 'copy')}"
     if s is Status.RELEASED:  # stage 1's row keeps its own status; the words follow its stage 2
-        return {Status.SAFE: "RELEASED · SAFE AFTER STAGE 2", Status.VERIFIED: "RELEASED · STAGE 2 NOT SAFE",
+        return {Status.SAFE: "RELEASED · STAGE 2 SAFE", Status.VERIFIED: "RELEASED · STAGE 2 NOT SAFE",
                 Status.FAILED: "RELEASED · STAGE 2 FAILED"}.get(q.stage2_status, "RELEASED · NOT SAFE YET")
     if s is Status.VERIFIED and q.outcome:
         if q.outcome.result.state is OffloadState.COPIED:
