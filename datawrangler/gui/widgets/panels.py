@@ -259,7 +259,7 @@ class QueuePanel(QGroupBox):
         self.view = table(controller.queue, status_col=1)
         self.view.setItemDelegateForColumn(2, ProgressDelegate(self.view))
         h = self.view.horizontalHeader()
-        for col, w in ((0, 120), (1, 320), (2, 100), (3, 170), (4, 70), (5, 90), (6, 60), (7, 300)):
+        for col, w in ((0, 170), (1, 320), (2, 100), (3, 170), (4, 70), (5, 90), (6, 60), (7, 300)):
             h.resizeSection(col, w)
         h.setStretchLastSection(True)
         self.pause_btn = button("Pause")
