@@ -46,7 +46,13 @@ def check_stage2(out: Output, req: OffloadRequest, later: bool) -> bool:
                   "mode 'size' never verifies: use --verify destinations or full with --stage2 (or drop --stage2).")
         ok = False
     firsts = {os.path.abspath(d) for d in req.dest_roots}
+    seen: set[str] = set()
     for root in roots:
+        if os.path.abspath(root) in seen:
+            out.error("stage2_twice", f"The stage-2 destination {root} is given twice: name each drive once.",
+                      path=root)
+            ok = False
+        seen.add(os.path.abspath(root))
         if os.path.abspath(root) in firsts:
             out.error("stage2_is_destination", f"{root} is both a destination and a stage-2 destination: each drive is "
                       "written once, from the card (stage 1) or from a stage-1 copy (stage 2). Keep it in one list.",

@@ -265,6 +265,7 @@ def test_a_stage_two_drive_that_is_not_there_refuses_before_a_byte_moves(dw: Run
     (["--stage2-later"], "no_stage2", "no stage-2 destination was given"),
     (["--stage2", "{raid}"], "stage2_is_destination", "is both a destination and a stage-2 destination"),
     (["--stage2", "{shuttle}", "--verify", "size"], "stage2_needs_verify", "'size' never verifies"),
+    (["--stage2", "{shuttle}", "--stage2", "{shuttle}/"], "stage2_twice", "is given twice"),
 ])
 def test_stage_two_arguments_that_cannot_work_are_refused(dw: RunCli, make_card: CardBuilder, tmp_path: Path,
                                                           args: list[str], code: str, words: str) -> None:
@@ -291,3 +292,18 @@ def test_stage2_run_refuses_ids_that_are_not_stage_two_copies(dw: RunCli, make_c
     assert not (shuttle / card.name).exists()  # offload 2, a good id, was not run either
     bad = dw("stage2", "run", "two")
     assert bad.code == EXIT_REFUSED and "a stage-2 copy is named by its offload id" in bad.stderr
+
+
+def test_several_stage_two_drives_are_written_from_one_read_of_the_stage_one_copy(dw: RunCli, make_card: CardBuilder,
+                                                                                 tmp_path: Path) -> None:
+    card = make_card()
+    raid, shuttle = _folders(tmp_path)
+    (tmp_path / "vault").mkdir()
+    run = dw("offload", card, raid, "--stage2", shuttle, "--stage2", tmp_path / "vault", "--no-clips")
+    assert run.code == EXIT_OK, run.raw
+    [job] = run.of("released")[0]["stage2"]
+    assert job["destinations"] == [str(shuttle / card.name), str(tmp_path / "vault" / card.name)]
+    stage2 = run.of("done")[1]
+    assert stage2["stage"] == 2 and [d["path"] for d in stage2["destinations"]] == job["destinations"]
+    _same_files(card, shuttle / card.name)
+    _same_files(card, tmp_path / "vault" / card.name)
