@@ -68,13 +68,13 @@ def _common(json_help: str) -> argparse.ArgumentParser:
 def build_parser() -> argparse.ArgumentParser:
     from datawrangler.cli import (
         cards_cmds,
-        cascade_cmds,
         catalog,
         clips_cmd,
         gui_cmds,
         handoff_cmds,
         offload,
         report_cmd,
+        stage2_cmd,
     )
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reel", help="the reel of a mounted card, when its folder name does not say")
     s.set_defaults(func=catalog.cmd_status)
 
-    cascade_cmds.register(sub)
+    stage2_cmd.register(sub)
     catalog.register(sub)
     handoff_cmds.register(sub)
     clips_cmd.register(sub)
