@@ -29,6 +29,7 @@ from datawrangler.app.inspection import Inspection, auto_decision
 from datawrangler.app.isolated import run_offload_isolated
 from datawrangler.app.offload import Notice, Observer, OffloadOutcome, run_offload
 from datawrangler.app.request import OffloadRequest
+from datawrangler.core.errors import Code
 from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
 from datawrangler.core.words import agree, plural
 from datawrangler.gui import cascade, jobs
@@ -453,8 +454,10 @@ class Controller(QObject):
         else:
             status = Status.VERIFIED if item.status is Status.VERIFIED else Status.FAILED
         if status is Status.FAILED:
-            detail = (f"Stage 2 to {drive_names(item.targets)} failed: {detail} The card is NOT safe to format: "
-                      "resume stage 2 from the queue, or copy the card again.")
+            mismatch = any(f.code is Code.STAGE_SOURCE_MISMATCH for f in outcome.result.failures)
+            todo = ("the stage-1 copy no longer matches the card: copy the card again (do not format it)" if mismatch
+                    else "resume stage 2 from the queue, or copy the card again")
+            detail = f"Stage 2 to {drive_names(item.targets)} failed: {detail} The card is NOT safe to format: {todo}."
         self._stage2_card(item, status=status, copies=outcome.copies, progress=-1.0, failed_files=item.failed_count,
                           detail=detail)
 

@@ -344,3 +344,37 @@ def test_a_released_card_row_and_its_words() -> None:
     assert status_text(row) == "RELEASED · STAGE 2 42%"
     row.present = False
     assert status_text(row).endswith("· CARD OUT")
+
+
+def test_a_stage_1_copy_that_no_longer_matches_the_card_fails_stage_2_and_the_card_is_not_safe(
+        env: Callable, profile_with: Callable, make_card: Callable, drives: Callable) -> None:
+    fast, slow = drives("FAST"), drives("SLOW")
+    e = cascade_env(env, profile_with, fast, slow)
+    c = e.controller
+    held = hold_stage2(e)
+    card = make_card(CARD, name="A001R2EC")
+    add_card(e, card)
+    stage1 = c.enqueue(str(card))
+    assert stage1 is not None
+    e.wait(lambda: stage1.status in ENDED and len(held) == 1)
+    [job] = held
+    # while stage 2 waits, the stage-1 copy of one clip changes on its drive (a bad sector, a stray write)
+    [copy] = list(fast.rglob("A001C002_231014_R2EC.mov"))
+    st = copy.stat()
+    data = bytearray(copy.read_bytes())
+    data[1000] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size and time: only its bytes tell
+    c.resume(job.id)
+    e.wait(lambda: job.status in ENDED)
+    settle(e)
+    assert job.status is Status.FAILED and job.outcome is not None and not job.outcome.safe
+    assert any(f.code is not None and f.code.value == "stage_source_mismatch" for f in job.outcome.result.failures)
+    row = card_row(e, card)
+    assert row.status is Status.FAILED and row.detail.startswith("Stage 2 to SLOW failed: ")
+    assert row.detail.endswith("The card is NOT safe to format: the stage-1 copy no longer matches the card: copy "
+                               "the card again (do not format it).")
+    assert card_text(e, card).startswith("FAILED")
+    assert state_text(stage1) == "RELEASED · STAGE 2 FAILED"
+    assert any(m.level is Level.ERROR and m.code == "stage_source_mismatch" for m in e.messages.history)
+    assert not list(slow.rglob("A001C002_231014_R2EC.mov")), "a copy of a copy that differs from the card"
