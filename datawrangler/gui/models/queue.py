@@ -91,8 +91,10 @@ def state_text(q: QueueItem) -> str:
     if s is Status.SAFE and q.outcome:
         return f"SAFE TO FORMAT · {plural(q.outcome.copies, 'copy')}"
     if s is Status.RELEASED:  # stage 1's row keeps its own status; the words follow its stage 2
-        return {Status.SAFE: "RELEASED · STAGE 2 SAFE", Status.VERIFIED: "RELEASED · STAGE 2 NOT SAFE",
-                Status.FAILED: "RELEASED · STAGE 2 FAILED"}.get(q.stage2_status, "RELEASED · NOT SAFE YET")
+        words: dict[Status | None, str] = {Status.SAFE: "RELEASED · STAGE 2 SAFE",
+                                           Status.VERIFIED: "RELEASED · STAGE 2 NOT SAFE",
+                                           Status.FAILED: "RELEASED · STAGE 2 FAILED"}
+        return words.get(q.stage2_status, "RELEASED · NOT SAFE YET")
     if s is Status.VERIFIED and q.outcome:
         if q.outcome.result.state is OffloadState.COPIED:
             return "COPIED · SIZES ONLY, NOT VERIFIED"
