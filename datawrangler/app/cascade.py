@@ -45,7 +45,8 @@ from datawrangler.store.offloads import plan_from_json, reopen_offload
 from datawrangler.store.resume import verified_pairs
 
 Stage2Job = cascade.Stage2Job
-_ASCMHL = HandoffOptions()  # run_stage2's default handoff: the ASC MHL (None: no handoff files)
+_ASCMHL = HandoffOptions()  # the handoff of a stage-2 copy whose stage 1 recorded none: the ASC MHL
+AS_ASKED = "as asked"  # run_stage2: the handoff files its stage 1 asked for
 
 
 def stage2_targets(roll_folder: str, stage1_root: str, stage2_roots: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
@@ -141,11 +142,12 @@ def _both(first: Callable[[FileResult], FileResult],
 
 def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
                catalog: str | os.PathLike[str] | None = None, observer: Observer | None = None,
-               handoff: HandoffOptions | None = _ASCMHL, report: bool = True, copies_required: int = 2,
-               keep_awake_: bool = False) -> OffloadOutcome:
-    """Run (or resume) the stage-2 offload `offload_id` to its verdict. OffloadError when it cannot start
-    (the stage-1 copy is not there, preflight refuses), CatalogError when it is not a stage-2 offload or is
-    running elsewhere."""
+               handoff: HandoffOptions | str | None = AS_ASKED, report: bool = True,
+               copies_required: int | None = None, keep_awake_: bool = False) -> OffloadOutcome:
+    """Run (or resume) the stage-2 offload `offload_id` to its verdict. The copies required and the handoff
+    files are those its stage 1 asked for (store.cascade.stage2_asked; else 2 and the ASC MHL) unless given.
+    OffloadError when it cannot start (the stage-1 copy is not there, preflight refuses), CatalogError when it
+    is not a stage-2 offload or is running elsewhere."""
     observer = observer or Observer()
     awake = keep_awake(f"Stage 2 of offload {offload_id}") if keep_awake_ else contextlib.nullcontext()
     with awake:
@@ -153,6 +155,12 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
         db = open_db(path)
         try:
             liveness.mark_interrupted(db)
+            asked = cascade.stage2_asked(db, offload_id)
+            if copies_required is None:
+                copies_required = asked.copies_required if asked else 2
+            if isinstance(handoff, str):  # AS_ASKED
+                handoff = _ASCMHL if asked is None else (
+                    None if asked.handoff is None else HandoffOptions.from_mapping(asked.handoff))
             with contextlib.ExitStack() as held:  # the stage-2 copy's hold: one process runs it at a time
                 return _run(db, path, offload_id, control or OffloadControl(), observer, handoff, report,
                             copies_required, held)
@@ -199,8 +207,10 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
     if observer.started is not None:
         observer.started(Started(offload_id, plan.source, tuple(plan.destinations), len(scan.files), scan.total_bytes,
                                  tuple(plan.algorithms), plan.verify_mode.value))
-    for w in pf.warnings:
-        observer.warn(w.message, w.code.value, path=w.path)
+    for w in pf.warnings:  # preflight's "source" is the stage-1 copy here, not the card
+        text = (f"{w.path} is on the same drive as the stage-1 copy it is made from ({plan.source}): it adds no "
+                "copy on a drive of its own." if "same drive as the card" in w.message else w.message)
+        observer.warn(text, w.code.value, path=w.path)
     observer.say("stage2", f"Stage 2 of offload {job.cascade_of}: {plural(len(scan.files), 'file')} from the verified "
                  f"stage-1 copy {plan.source}, each checked against the card's hashes.", cascade_of=job.cascade_of)
     written: list[str] = []

@@ -20,6 +20,7 @@ OffloadError) when preflight refuses, OffloadError/CatalogError when the offload
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -66,8 +67,9 @@ def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
         try:
             mark_interrupted(db)
             if req.resume_id is not None and cascade.parent_of(db, req.resume_id) is not None:
-                return run_stage2(req.resume_id, control, catalog=path, observer=observer, handoff=req.handoff,
-                                  report=req.report, copies_required=req.copies_required)
+                # judged and written as its stage 1 asked (store.cascade.stage2_asked), whoever resumes it
+                return run_stage2(req.resume_id, control, catalog=path, observer=observer, report=req.report,
+                                  keep_awake_=req.keep_awake)
             with contextlib.ExitStack() as held:  # the card's hold (store.card_hold), let go when it ends
                 return _run(db, path, req, control or OffloadControl(), observer, held)
         finally:
@@ -116,7 +118,9 @@ def _begin_new(db: Database, path: Path, req: OffloadRequest, held: contextlib.E
     hold.record(begun.record.offload_id)
     if req.stage2:  # a cascading copy: the stage-2 drives, recorded now so a resume of stage 1 queues them too
         cascade.set_stage2(db, begun.record.offload_id,
-                           stage2_targets(plan.destinations[0], req.dest_roots[0], req.stage2))
+                           stage2_targets(plan.destinations[0], req.dest_roots[0], req.stage2),
+                           copies_required=req.copies_required,
+                           handoff=None if req.handoff is None else dataclasses.asdict(req.handoff))
     return _Begun(plan, scan, begun.record, begun.pairs, source, warnings, begun.known)
 
 

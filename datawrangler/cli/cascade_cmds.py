@@ -131,8 +131,9 @@ def say_verdict(out: Output, outcome: OffloadOutcome, code: int) -> None:
     out.line(text)
 
 
-def run_job(args: argparse.Namespace, out: Output, offload_id: int, control: OffloadControl, *, required: int,
-            handoff: HandoffOptions | None, report: bool, keep_awake: bool) -> tuple[int, OffloadOutcome | None]:
+def run_job(args: argparse.Namespace, out: Output, offload_id: int, control: OffloadControl, *,
+            required: int | None, handoff: HandoffOptions | str | None, report: bool,
+            keep_awake: bool) -> tuple[int, OffloadOutcome | None]:
     """Run one stage-2 copy with an offload's progress and summary: its exit code and outcome (None when it
     could not start; it then stays queued, and the error says why)."""
     view = OffloadView(out)

@@ -8,7 +8,7 @@ import argparse
 import signal
 
 from datawrangler.app import request as requests
-from datawrangler.app.cascade import pending_stage2
+from datawrangler.app.cascade import AS_ASKED, pending_stage2
 from datawrangler.cli.cascade_cmds import run_job, say_verdict
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, catalog_path, open_db, worst
 from datawrangler.cli.output import Output
@@ -85,8 +85,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                             "stage2 run' runs them.", "cancelled")
                 break
             req = requests.resume_request(oid, "", settings, preset)
-            code, outcome = run_job(args, out, oid, control, required=args.copies or req.copies_required,
-                                    handoff=req.handoff, report=req.report, keep_awake=req.keep_awake)
+            # without --copies or --preset: what its stage 1 asked (app.cascade.run_stage2's defaults)
+            code, outcome = run_job(args, out, oid, control,
+                                    required=args.copies or (req.copies_required if preset else None),
+                                    handoff=req.handoff if preset else AS_ASKED, report=req.report,
+                                    keep_awake=req.keep_awake)
             codes.append(code)
             if outcome is not None:
                 say_verdict(out, outcome, code)

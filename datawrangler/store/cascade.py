@@ -17,7 +17,9 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -86,18 +88,45 @@ def parent_of(db: Database, offload_id: int) -> int | None:
     return row[0] if row else None
 
 
-def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ...]) -> None:
-    """Record on a stage-1 offload the stage-2 drives asked for, as (root, roll folder) pairs (a resume of it
-    queues them too)."""
+def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ...], *, copies_required: int,
+               handoff: Mapping[str, Any] | None) -> None:
+    """Record on a stage-1 offload the stage-2 drives asked for, as (root, roll folder) pairs, and what its
+    stage 2 is to require and write (the copies required for safe to format; the handoff options as a
+    mapping, None for none): a resume of stage 1 queues them too, and whichever front end runs the stage-2
+    copy later judges and writes it as stage 1 was asked to."""
     with db.atomic():
-        db.conn.execute("UPDATE offloads SET stage2 = ? WHERE id = ?",
-                        (json.dumps([{"root": r, "roll": f} for r, f in targets]), offload_id))
+        db.conn.execute("UPDATE offloads SET stage2 = ? WHERE id = ?", (json.dumps({
+            "targets": [{"root": r, "roll": f} for r, f in targets], "copies_required": copies_required,
+            "handoff": None if handoff is None else dict(handoff)}), offload_id))
+
+
+def _stage2_of(db: Database, offload_id: int) -> dict[str, Any]:
+    row = db.conn.execute("SELECT stage2 FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    return json.loads(row[0]) if row and row[0] else {}
 
 
 def stage2_targets(db: Database, offload_id: int) -> tuple[tuple[str, str], ...]:
     """The (root, roll folder) pairs of the stage-2 drives a stage-1 offload asked for; () for none."""
-    row = db.conn.execute("SELECT stage2 FROM offloads WHERE id = ?", (offload_id,)).fetchone()
-    return tuple((t["root"], t["roll"]) for t in json.loads(row[0])) if row and row[0] else ()
+    return tuple((t["root"], t["roll"]) for t in _stage2_of(db, offload_id).get("targets", ()))
+
+
+@dataclass(frozen=True)
+class Stage2Asked:
+    """What the stage-1 offload asked of its stage 2: the copies required, and the handoff options as a
+    mapping (handoff.writer.HandoffOptions.from_mapping), None for no handoff files."""
+
+    copies_required: int
+    handoff: Mapping[str, Any] | None
+
+
+def stage2_asked(db: Database, offload_id: int) -> Stage2Asked | None:
+    """What the stage-1 offload `offload_id` (or the stage-1 offload of the stage-2 copy `offload_id`) asked
+    of its stage 2; None when it recorded nothing."""
+    parent = parent_of(db, offload_id) or offload_id
+    data = _stage2_of(db, parent)
+    if "copies_required" not in data:
+        return None
+    return Stage2Asked(int(data["copies_required"]), data.get("handoff"))
 
 
 def stage2_rolls(db: Database, offload_id: int) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ verified stage-1 copy checked against the card's hashes, safe to format only onc
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from datawrangler.core import cards
 from datawrangler.core.errors import Code
 from datawrangler.core.events import OffloadState
 from datawrangler.core.scan import scan_source
+from datawrangler.handoff.writer import HandoffOptions
 from datawrangler.store import cascade
 from datawrangler.store.cards import find_known
 from datawrangler.store.db import CatalogError
@@ -180,3 +182,25 @@ def test_a_stage_two_copy_runs_in_one_process_at_a_time(make_card: Callable, tmp
         go.set()
         worker.join(60)
     assert outcome and outcome[0].result.state is OffloadState.VERIFIED
+
+
+def test_stage_two_is_judged_and_written_as_its_stage_one_asked(make_card: Callable, tmp_path: Path) -> None:
+    """Whoever runs the stage-2 copy later (the CLI's 'stage2 run' without a preset, a resume), its verdict
+    counts the copies stage 1 required and it writes the handoff files stage 1 asked for; and its preflight
+    warning names the stage-1 copy, not the card."""
+    card = make_card()
+    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
+    raid.mkdir()
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    req = dataclasses.replace(_request(card, raid, [shuttle], required=3),
+                              handoff=HandoffOptions(checksum_lists=("md5",)), algorithms=("xxh64", "md5"))
+    first = run_offload(req, catalog=catalog)
+    said: list[str] = []
+    second = run_offload(resume_request(first.stage2[0], "", Settings()), catalog=catalog,
+                         observer=Observer(notice=lambda n: said.append(n.message)))
+    assert second.stage == 2 and second.copies_required == 3
+    roll = shuttle / "Day01" / "A001"
+    assert [p.name for p in roll.iterdir() if p.name.endswith(".md5")], list(roll.iterdir())
+    assert any("same drive as the stage-1 copy it is made from" in m for m in said), said
+    assert not any("same drive as the card" in m for m in said), said
