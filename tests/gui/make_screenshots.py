@@ -246,6 +246,21 @@ def main() -> int:
         i = c.cards.by_path(str(path))
         return c.cards.row(i) if i >= 0 else None
 
+    def hold(wanted) -> list:  # type: ignore[no-untyped-def]
+        """Pause each queue item `wanted(item)` accepts the moment it starts (before its worker reads a byte;
+        a pause asked while it is still queued does nothing). Returns the items held so far."""
+        held: list = []
+
+        def changed(top, bottom, *_: object) -> None:  # type: ignore[no-untyped-def]
+            for r in range(top.row(), bottom.row() + 1):
+                q = c.queue.row(r)
+                if q.status is Status.PREPARING and q not in held and wanted(q):
+                    held.append(q)
+                    c.pause(q.id)
+
+        c.queue.dataChanged.connect(changed)
+        return held
+
     def idle() -> None:
         for p in (demo.card, second, third):
             c.add_source(str(p))
@@ -265,10 +280,10 @@ def main() -> int:
     def fail() -> None:
         c.apply_profile(c.profile.select("Overflow"), say="")
         c.add_source(str(fourth))
+        hold(lambda q: q.card_path == str(fourth))
 
         def go() -> None:
             item = c.enqueue(str(fourth))
-            c.pause(item.id)
 
             def fill() -> None:
                 st = os.statvfs(small)
@@ -297,17 +312,8 @@ def main() -> int:
         editor, then stage 2 let go: SAFE TO FORMAT; History's stage words."""
         c.apply_profile(c.profile.select("Stage 2"), say="")
         c.add_source(str(sixth))
-        held: list = []
+        held = hold(lambda q: q.stage == 2)
         ended = (Status.SAFE, Status.RELEASED, Status.VERIFIED, Status.FAILED, Status.CANCELLED)
-
-        def changed(top, bottom, *_: object) -> None:  # type: ignore[no-untyped-def]
-            for r in range(top.row(), bottom.row() + 1):
-                q = c.queue.row(r)
-                if q.stage == 2 and q.status is Status.PREPARING and q not in held:
-                    held.append(q)
-                    c.pause(q.id)
-
-        c.queue.dataChanged.connect(changed)
 
         def go() -> None:
             item = c.enqueue(str(sixth))
