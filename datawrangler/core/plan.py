@@ -33,6 +33,10 @@ class OffloadPlan:
     overlap_verify: bool = True
     batch_bytes: int = 256 * MiB  # files synced together with one barrier (Linux syncfs)
     batch_files: int = 256
+    # stage 2 of a cascading copy reads a stage-1 copy on a drive: each source file's clean pages are dropped
+    # before its first read, so the bytes hashed (and compared with the card's) are the drive's, not pages
+    # the stage-1 write or read-back left in memory
+    source_uncached: bool = False
 
     @classmethod
     def create(

@@ -204,6 +204,8 @@ class Engine:
                 fd = os.open(self._card_path(job.file), os.O_RDONLY)
             except OSError:
                 continue
+            if self.plan.source_uncached:
+                platform.drop_cache(fd)  # before the fetch starts: what it fetches is the drive's
             with contextlib.suppress(OSError):
                 os.posix_fadvise(fd, 0, 0, _WILLNEED)
             self._ahead[job.key] = fd
@@ -345,11 +347,13 @@ class Engine:
         f = job.file
         whole: list[bytes] = []
         mh = MultiHasher(self.plan.algorithms)
-        fd = self._ahead.pop(job.key, -1)
+        fd = self._ahead.pop(job.key, -1)  # opened ahead (never a retry): pages dropped then if source_uncached
         if fd < 0:
             fd = self._open_source(path)
-        if job.attempt > 1:  # a retry reads the card again, not the pages the last read left behind
-            platform.drop_cache(fd)
+            # a retry reads the card again, not the pages the last read left behind; a stage-2 source is
+            # read from its drive, not from the pages its stage-1 copy left in memory
+            if job.attempt > 1 or self.plan.source_uncached:
+                platform.drop_cache(fd)
         try:
             st = os.fstat(fd)
             if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
@@ -378,6 +382,8 @@ class Engine:
                     time.sleep(min(0.05 * 2 ** failures, 1.0))
                     close_quietly(fd)
                     fd = self._open_source(path)
+                    if self.plan.source_uncached:
+                        platform.drop_cache(fd)
                     os.lseek(fd, offset, os.SEEK_SET)
                     continue
                 if not chunk:

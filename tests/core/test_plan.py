@@ -546,3 +546,13 @@ def test_a_plain_roll_name_is_used_as_given(make_card, dest_dirs) -> None:
     (d1,) = dest_dirs(1)
     plan = OffloadPlan.create(make_card(), [d1], roll_name="A001_DAY03 Ünit-B")
     assert plan.destinations == (os.path.join(str(d1), "A001_DAY03 Ünit-B"),)
+
+
+def test_source_uncached_survives_the_catalog_round_trip(tmp_path: Path) -> None:
+    """A stage-2 offload resumed from the catalog still reads its source from the drive."""
+    from datawrangler.store.offloads import plan_from_json, plan_to_json
+
+    plan = OffloadPlan.create(tmp_path / "card", [tmp_path / "d"], source_uncached=True)
+    assert plan_from_json(plan_to_json(plan)).source_uncached is True
+    default = OffloadPlan.create(tmp_path / "card", [tmp_path / "d"])
+    assert plan_from_json(plan_to_json(default)).source_uncached is False
