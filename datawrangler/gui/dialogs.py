@@ -13,6 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from datawrangler.core.words import plural
+
 
 class CrashDialog(QDialog):
     """A bug: what happened, the log, and where the log file is. The window stays usable after it."""
@@ -48,14 +50,23 @@ class CrashDialog(QDialog):
 
 
 class ConfirmQuit(QDialog):
-    """Offloads are running: quitting cancels them (they stay resumable)."""
+    """Offloads are running: quitting cancels them (they stay resumable). Stage-2 copies still waiting in the
+    queue (their cards released, not safe to format) are said too: they start at the next start."""
 
-    def __init__(self, running: int, parent: QWidget | None = None) -> None:
+    def __init__(self, running: int, parent: QWidget | None = None, waiting: int = 0) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Offloads are running")
-        label = QLabel(f"<b>{running} offload{'s are' if running != 1 else ' is'} still running.</b><br><br>"
-                       "Quitting cancels them. Nothing already verified is lost, and each can be resumed the "
-                       "next time DataWrangler starts. The cards are <b>not</b> safe to format until then.")
+        self.setWindowTitle("Offloads are running" if running else "Stage-2 copies are waiting")
+        text = (f"<b>{running} offload{'s are' if running != 1 else ' is'} still running.</b><br><br>"
+                "Quitting cancels them. Nothing already verified is lost, and each can be resumed the "
+                "next time DataWrangler starts. The cards are <b>not</b> safe to format until then.") if running else ""
+        if waiting:
+            many = waiting != 1
+            text += ("<br><br>" if text else "") + (
+                f"<b>{plural(waiting, 'stage-2 copy')} {'have' if many else 'has'} not started yet.</b> "
+                f"{'Their cards were' if many else 'Its card was'} released but {'are' if many else 'is'} <b>not</b> "
+                f"safe to format until stage 2 is verified; {'they start' if many else 'it starts'} the next time "
+                "DataWrangler starts.")
+        label = QLabel(text)
         label.setWordWrap(True)
         buttons = QDialogButtonBox()
         buttons.addButton("Keep running", QDialogButtonBox.ButtonRole.RejectRole)
@@ -68,8 +79,8 @@ class ConfirmQuit(QDialog):
         lay.addWidget(buttons)
 
     @classmethod
-    def ask(cls, parent: QWidget | None, running: int) -> tuple[bool, bool]:
-        dlg = cls(running, parent)
+    def ask(cls, parent: QWidget | None, running: int, **waiting: int) -> tuple[bool, bool]:
+        dlg = cls(running, parent, **waiting)
         try:
             ok = dlg.exec() == QDialog.DialogCode.Accepted
             return ok, ok

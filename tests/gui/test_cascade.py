@@ -21,6 +21,7 @@ from datawrangler.app.isolated import run_offload_isolated
 from datawrangler.app.offload import Observer
 from datawrangler.app.request import from_preset, resume_request
 from datawrangler.core.events import OffloadControl
+from datawrangler.gui.dialogs import ConfirmQuit
 from datawrangler.gui.eject_after import EjectAfter
 from datawrangler.gui.messages import Level
 from datawrangler.gui.models.cards import CardRow, status_text
@@ -254,30 +255,55 @@ def test_the_next_card_starts_while_stage_2_runs(env: Callable, profile_with: Ca
     assert card_row(e, card2).status is Status.SAFE
 
 
-def test_a_quit_during_stage_2_leaves_it_to_resume_at_the_next_start(
-        env: Callable, profile_with: Callable, make_card: Callable, drives: Callable) -> None:
+def test_a_quit_during_stage_2_asks_and_each_stage_2_is_back_at_the_next_start(
+        env: Callable, profile_with: Callable, make_card: Callable, drives: Callable,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Quitting while a stage 2 runs asks, as during any offload, and says the stage-2 copy still waiting;
+    at the next start the cancelled one waits for Resume and the one that never started starts by itself."""
     fast, slow = drives("FAST"), drives("SLOW")
     e = cascade_env(env, profile_with, fast, slow)
     c = e.controller
     held = hold_stage2(e)
-    card = make_card(CARD, name="A001R2EC")
-    add_card(e, card)
-    stage1 = c.enqueue(str(card))
-    assert stage1 is not None
-    e.wait(lambda: stage1.status in ENDED and len(held) == 1)
-    [job] = held
-    e.close()  # what quitting does: cancel what runs, wait for the workers
+    card1, card2 = make_card(CARD, name="A001R2EC"), make_card(CARD2, name="A002R2EC")
+    add_card(e, card1)
+    add_card(e, card2)
+    first = c.enqueue(str(card1))
+    assert first is not None
+    e.wait(lambda: first.status in ENDED and len(held) == 1)
+    [job1] = held
+    second = c.enqueue(str(card2))
+    assert second is not None
+    e.wait(lambda: second.status in ENDED and len(stage2_items(e)) == 2)
+    job2 = next(q for q in stage2_items(e) if q is not job1)
+    e.wait(lambda: job2.waiting_for != "")  # the slow drive is job1's: job2 never starts before the quit
+    assert e.window is not None
+    e.window._quitting = False
+    asked: list[tuple[int, dict]] = []
+
+    def ask(cls: object, parent: object, running: int, **waiting: int) -> tuple[bool, bool]:
+        asked.append((running, waiting))
+        return (len(asked) > 1, len(asked) > 1)  # "Keep running" first, then quit
+
+    monkeypatch.setattr(ConfirmQuit, "ask", classmethod(ask))
+    e.window.close()
+    assert asked == [(1, {"waiting": 1})] and e.window.isVisible(), "the window closed while stage 2 ran"
+    e.window.close()
+    assert not e.window.isVisible() and len(asked) == 2
+    e.wait(lambda: job1.status is Status.CANCELLED, 30_000)
+    e.close()
 
     again = cascade_env(env, profile_with, fast, slow)
-    again.controller.load_resumable()
-    e2 = again.controller
-    e2_items = lambda: [q for q in e2.queue.rows if q.offload_id == job.offload_id]  # noqa: E731
-    again.wait(lambda: len(e2_items()) == 1)
-    [stopped] = e2_items()
-    assert stopped.stage == 2 and stopped.cascade_of == stage1.offload_id and stopped.status is Status.CANCELLED
-    assert stopped.label == "A001 · stage 2" and stopped.card_path == ""
-    assert [q.offload_id for q in e2.queue.rows].count(job.offload_id) == 1
-    new = e2.retry(stopped.id)  # what Resume does
+    c2 = again.controller
+    c2.load_resumable()
+    again.wait(lambda: len(stage2_items(again)) == 2)
+    stopped = next(q for q in stage2_items(again) if q.offload_id == job1.offload_id)
+    waited = next(q for q in stage2_items(again) if q.offload_id == job2.offload_id)
+    assert stopped.cascade_of == first.offload_id and stopped.status is Status.CANCELLED
+    assert stopped.label == "A001 · stage 2" and stopped.card_path == ""  # a new session knows no card yet
+    assert len({q.offload_id for q in c2.queue.rows}) == len(c2.queue.rows), "an offload listed twice"
+    again.wait(lambda: waited.status in ENDED)  # queued in the catalog: it started by itself
+    assert waited.status is Status.SAFE and stopped.status is Status.CANCELLED
+    new = c2.retry(stopped.id)  # what Resume does
     assert new is not None and new.stage == 2
     again.wait(lambda: new.status in ENDED)
     assert new.status is Status.SAFE and new.outcome is not None and new.outcome.copies == 2

@@ -26,7 +26,7 @@ from datawrangler.gui.fmt import when
 from datawrangler.gui.messages import Level, Message
 from datawrangler.gui.notify import Notifier
 from datawrangler.gui.taskbar import TaskbarProgress
-from datawrangler.gui.theme import app_icon
+from datawrangler.gui.theme import Status, app_icon
 from datawrangler.gui.widgets.clips import ClipsPanel
 from datawrangler.gui.widgets.history_tab import HistoryTab
 from datawrangler.gui.widgets.panels import CardsPanel, DestinationsPanel, QueuePanel
@@ -204,8 +204,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         running = len(self.c.queue.running)
-        if running and not self._quitting:
-            ok, _ = ConfirmQuit.ask(self, running)
+        waiting = sum(q.stage == 2 and q.status is Status.QUEUED for q in self.c.queue.rows)
+        if (running or waiting) and not self._quitting:
+            ok, _ = ConfirmQuit.ask(self, running, **({"waiting": waiting} if waiting else {}))
             if not ok:
                 event.ignore()
                 return
