@@ -58,11 +58,8 @@ def stage2_targets(roll_folder: str, stage1_root: str, stage2_roots: tuple[str, 
 def stage2_plan(parent: OffloadPlan, source_roll: str, rolls: tuple[str, ...]) -> OffloadPlan:
     """Stage 2 reads `source_roll` once (verify mode destinations: the bytes hashed are the drive's and are
     compared with the card's) and writes each roll folder; every other engine setting as stage 1 had it."""
-    plan = dataclasses.replace(parent, source=source_roll, destinations=rolls, verify_mode=VerifyMode.DESTINATIONS,
-                               ignore=())
-    if "source_uncached" in {f.name for f in dataclasses.fields(OffloadPlan)}:
-        plan = dataclasses.replace(plan, source_uncached=True)  # type: ignore[call-arg]
-    return plan
+    return dataclasses.replace(parent, source=source_roll, destinations=rolls, verify_mode=VerifyMode.DESTINATIONS,
+                               ignore=(), source_uncached=True)
 
 
 def queue_after_stage1(db: Database, offload_id: int, result: OffloadResult) -> tuple[int, ...]:

@@ -17,10 +17,10 @@ from datawrangler.app.request import OffloadRequest, resume_request
 from datawrangler.config import Settings
 from datawrangler.core import cards
 from datawrangler.core.errors import Code
-from datawrangler.core.events import OffloadState
+from datawrangler.core.events import OffloadState, VerifyMode
 from datawrangler.core.scan import scan_source
 from datawrangler.handoff.writer import HandoffOptions
-from datawrangler.store import cascade
+from datawrangler.store import cascade, resume
 from datawrangler.store.cards import find_known
 from datawrangler.store.db import CatalogError
 from tests.faultfs import KernelMount, mount_tmpfs
@@ -204,3 +204,19 @@ def test_stage_two_is_judged_and_written_as_its_stage_one_asked(make_card: Calla
     assert [p.name for p in roll.iterdir() if p.name.endswith(".md5")], list(roll.iterdir())
     assert any("same drive as the stage-1 copy it is made from" in m for m in said), said
     assert not any("same drive as the card" in m for m in said), said
+
+
+def test_stage_two_reads_the_stage_one_drive_not_its_cached_pages(make_card: Callable, tmp_path: Path) -> None:
+    card = make_card()
+    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
+    raid.mkdir()
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
+    db = open_db(catalog)
+    try:
+        plan = resume.plan_of(db, first.stage2[0])
+    finally:
+        db.close()
+    assert plan is not None and plan.source_uncached and plan.verify_mode is VerifyMode.DESTINATIONS
+    assert plan.source == str(raid / "Day01" / "A001")
