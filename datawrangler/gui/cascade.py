@@ -33,8 +33,8 @@ from datawrangler.platform import physical_volume
 from datawrangler.store import cascade as store_cascade
 from datawrangler.store.cascade import Stage2Job
 
-__all__ = ["Stage2Job", "StartupJobs", "stage2_drives", "stage2_item", "stage2_jobs", "stage2_label", "stage2_roots",
-           "startup_jobs", "stopped_text"]
+__all__ = ["Stage2Job", "StartupJobs", "card_stage2", "stage2_drives", "stage2_item", "stage2_jobs", "stage2_label",
+           "stage2_roots", "startup_jobs", "stopped_text"]
 
 
 def stage2_jobs(catalog: str | os.PathLike[str] | None, offload_id: int, ids: Iterable[int]) -> list[Stage2Job]:
@@ -57,6 +57,16 @@ def stage2_drives(req: OffloadRequest, roots: Iterable[str],
         with contextlib.suppress(OSError):
             out.add(physical_volume(root))
     return frozenset(out)
+
+
+def card_stage2(catalog: str | os.PathLike[str] | None, card_id: int) -> list[Stage2Job]:
+    """The stage-2 offloads of a card not ended yet (queued, interrupted, cancelled): a card inserted again
+    after a restart is RELEASED while one waits."""
+    db = open_db(catalog)
+    try:
+        return [j for j in store_cascade.pending(db) if j.card_id == card_id]
+    finally:
+        db.close()
 
 
 StartupJobs = tuple[list[reads.HistoryRow], list[Stage2Job]]

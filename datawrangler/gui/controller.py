@@ -144,6 +144,10 @@ class Controller(QObject):
             detail = info.collision + " " + detail
             self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
         self.cards.update(info.path, info=info, status=status, copies=info.copies, detail=detail)
+        if status is Status.KNOWN and info.card_id is not None and not info.new_or_changed:
+            self.bridge.run(cascade.card_stage2, self.catalog, info.card_id,
+                            on_done=partial(self._card_stage2, info.path),
+                            on_error=partial(self.messages.exception, context=f"{info.label}: reading its stage 2"))
         if row.auto and self.preset.auto_offload:  # the rule `watch --auto` follows too
             decision = auto_decision(info, self.preset)
             if decision.offload:
@@ -415,6 +419,24 @@ class Controller(QObject):
             self.add_stage2(cascade.stage2_item(job, self.settings, self.preset, card_path=card,
                                                 bytes_total=parent.bytes_total if parent is not None else 0,
                                                 card_label=parent.label if parent is not None else ""))
+
+    def _card_stage2(self, path: str, found: list[cascade.Stage2Job]) -> None:
+        """A card offloaded before (another session) whose stage 2 has not ended: it is RELEASED, not merely
+        offloaded, and its row follows that stage-2 job (its end makes the card safe, or not; eject-after)."""
+        i = self.cards.by_path(path)
+        if i < 0 or not found:
+            return
+        row = self.cards.row(i)
+        if row.status is not Status.KNOWN or (row.queue_id is not None and self._busy(row.queue_id)):
+            return
+        ids = {j.offload_id for j in found}
+        items = [q for q in self.queue.rows if q.stage == 2 and q.offload_id in ids and not q.card_path]
+        for q in items:
+            q.card_path = path
+        follow = next((q for q in items if self._busy(q.id)), items[0] if items else None)
+        roots = tuple(r for j in found for r in cascade.stage2_roots(j))
+        self.cards.update(path, status=Status.RELEASED, detail=released_text(roots),
+                          queue_id=follow.id if follow is not None else row.queue_id)
 
     def add_stage2(self, item: QueueItem) -> QueueItem:
         """A stage-2 job in the queue. The card's row follows it (its queue_id), but keeps its RELEASED status:

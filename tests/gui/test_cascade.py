@@ -316,9 +316,10 @@ def test_at_start_a_queued_stage_2_starts_and_an_interrupted_one_waits_for_resum
     profile = profile_with([fast], stage2=(str(slow),), copies_required=2, clips=False)
     # stage 1 of two cards without the window (the command line, or a window that quit at once): two
     # stage-2 copies queued in the catalog
-    outcomes = []
+    outcomes, cards = [], []
     for files, name in ((CARD, "A001R2EC"), (CARD2, "A002R2EC")):
-        req = from_preset(str(make_card(files, name=name)), profile.preset, profile.settings)
+        cards.append(make_card(files, name=name))
+        req = from_preset(str(cards[-1]), profile.preset, profile.settings)
         outcomes.append(run_offload_isolated(req, catalog=catalog))
     assert all(o.released and len(o.stage2) == 1 for o in outcomes)
     queued, crashed = outcomes[0].stage2[0], outcomes[1].stage2[0]
@@ -346,19 +347,31 @@ def test_at_start_a_queued_stage_2_starts_and_an_interrupted_one_waits_for_resum
     assert errors and "ended unexpectedly" in str(errors[0])
 
     e = env(profile)
+    e.window.notifier.sound = False
     c = e.controller
+    held = hold_stage2(e)
     c.load_resumable()
     e.wait(lambda: len(stage2_items(e)) == 2)
     first = next(q for q in stage2_items(e) if q.offload_id == queued)
     second = next(q for q in stage2_items(e) if q.offload_id == crashed)
     assert second.status is Status.INTERRUPTED and state_text(second) == "INTERRUPTED · RESUMABLE"
-    e.wait(lambda: first.status in ENDED)  # the queued one started by itself
+    e.wait(lambda: held == [first])  # the queued one started by itself (held as it started)
+    # its card, inserted again, is RELEASED (not merely offloaded) and follows that stage 2 to its end
+    c.add_source(str(cards[0]))
+    e.wait(lambda: isinstance(e.card(cards[0]), CardRow) and card_row(e, cards[0]).status is Status.RELEASED)
+    assert card_row(e, cards[0]).detail == released_words(slow) and first.card_path == str(cards[0])
+    c.resume(first.id)
+    e.wait(lambda: first.status in ENDED)
+    e.wait(lambda: card_row(e, cards[0]).status is not Status.RELEASED)
+    assert card_row(e, cards[0]).status is Status.SAFE
     assert first.status is Status.SAFE and first.outcome is not None and first.outcome.copies == 2
     assert second.status is Status.INTERRUPTED, "an interrupted stage 2 waits for Resume"
     assert any(m.code == "resumable" for m in e.messages.history)
     assert any(m.code == "stage2_queued" for m in e.messages.history)
     new = c.retry(second.id)
     assert new is not None
+    e.wait(lambda: new in held)  # held as it starts, like every stage 2 here
+    c.resume(new.id)
     e.wait(lambda: new.status in ENDED)
     assert new.status is Status.SAFE, (new.status, new.error)
 
