@@ -62,6 +62,11 @@ class Stage2Jobs:
 
     def _stage2_jobs_read(self, item_id: int, found: list[cascade.Stage2Job]) -> None:
         parent = self._item(item_id)
+        if parent is not None and not parent.stage2_to and found:  # a resumed stage 1: its request named none
+            parent.stage2_to = tuple(r for j in found for r in cascade.stage2_roots(j))
+            self._changed(parent)
+            if parent.status is Status.RELEASED:
+                self.cards.update(parent.card_path, detail=released_text(parent.stage2_to))
         known = {q.offload_id for q in self.queue.rows}
         for job in found:
             if job.offload_id in known:

@@ -103,16 +103,16 @@ def stage2_items(e: Env) -> list[QueueItem]:
     return [q for q in e.controller.queue.rows if q.stage == 2]
 
 
-def hold_stage2(e: Env) -> list[QueueItem]:
-    """Pause every stage-2 job the moment it starts (before its worker process reads a byte): a slow drive
-    that waits for the test. Returns the jobs held so far."""
+def hold_stage2(e: Env, wanted: Callable[[QueueItem], bool] = lambda q: q.stage == 2) -> list[QueueItem]:
+    """Pause every stage-2 job (or what `wanted` accepts) the moment it starts (before its worker process
+    reads a byte): a slow drive that waits for the test. Returns the jobs held so far."""
     c = e.controller
     held: list[QueueItem] = []
 
     def changed(top: object, bottom: object, *_: object) -> None:
         for r in range(top.row(), bottom.row() + 1):  # type: ignore[attr-defined]
             item = c.queue.row(r)
-            if item.stage == 2 and item.status is Status.PREPARING and item not in held:
+            if wanted(item) and item.status is Status.PREPARING and item not in held:
                 held.append(item)
                 c.pause(item.id)
 
@@ -374,6 +374,36 @@ def test_at_start_a_queued_stage_2_starts_and_an_interrupted_one_waits_for_resum
     c.resume(new.id)
     e.wait(lambda: new.status in ENDED)
     assert new.status is Status.SAFE, (new.status, new.error)
+
+
+def test_a_stage_1_resumed_after_a_quit_releases_the_card_and_queues_its_stage_2(
+        env: Callable, profile_with: Callable, make_card: Callable, drives: Callable) -> None:
+    fast, slow = drives("FAST"), drives("SLOW")
+    e = cascade_env(env, profile_with, fast, slow)
+    held = hold_stage2(e, lambda q: q.stage == 1)
+    card = make_card(CARD, name="A001R2EC")
+    add_card(e, card)
+    stage1 = e.controller.enqueue(str(card))
+    assert stage1 is not None
+    e.wait(lambda: held == [stage1] and stage1.offload_id is not None)
+    e.close()  # quit during stage 1: cancelled, resumable
+
+    again = cascade_env(env, profile_with, fast, slow)
+    c = again.controller
+    c.load_resumable()
+    again.wait(lambda: c.queue.rowCount() == 1)
+    old = c.queue.row(0)
+    assert old.stage == 1 and old.status is Status.CANCELLED and old.stage2_to == ()
+    c.add_source(str(card))
+    again.wait(lambda: isinstance(again.card(card), CardRow) and card_row(again, card).status is Status.KNOWN)
+    new = c.retry(old.id)  # Resume: the request comes from the catalog, which has the stage-2 drives
+    assert new is not None
+    again.wait(lambda: new.status in ENDED)
+    assert new.status is Status.RELEASED and new.outcome is not None and len(new.outcome.stage2) == 1
+    again.wait(lambda: new.stage2_to == (str(slow),))  # learnt from the stage-2 job it queued
+    again.wait(lambda: card_row(again, card).detail == released_words(slow))
+    again.wait(lambda: any(q.stage == 2 and q.status is Status.SAFE for q in c.queue.rows))
+    again.wait(lambda: card_row(again, card).status is Status.SAFE)
 
 
 def test_a_released_card_row_and_its_words() -> None:
