@@ -132,3 +132,14 @@ def test_history_words_and_the_stage_2_drives_of_a_job() -> None:
                     ("/mnt/SLOW/day1/A001R2EC", "/Volumes/RAID/day1/A001R2EC"), "queued", 3, "FAST", 2, 10)
     assert stage2_roots(job) == ("/mnt/SLOW", "/Volumes/RAID")
 
+
+
+def test_a_stage_2_drive_mounted_under_the_watched_roots_is_not_taken_for_a_card(
+        env: Callable, profile_with: Callable, dest_dirs: Callable) -> None:
+    fast, slow, card = dest_dirs(3)
+    e = env(profile_with([fast], stage2=(str(slow),)))
+    c = e.controller
+    c.add_source(str(slow), auto=True)  # what the source monitor does for a new volume
+    c.add_source(str(card), auto=True)  # the same for a folder that is no destination: a card
+    e.wait(lambda: c.cards.rowCount() == 1)
+    assert c.cards.row(0).path == str(card)
