@@ -184,7 +184,6 @@ class SettingsTab(QWidget):
 
     def _stage2_box(self) -> QVBoxLayout:
         box = QVBoxLayout()
-        box.addWidget(self.stage1)
         row = QHBoxLayout()
         row.addWidget(self.stage2, 1)
         buttons = QVBoxLayout()
@@ -193,6 +192,7 @@ class SettingsTab(QWidget):
         buttons.addStretch(1)
         row.addLayout(buttons)
         box.addLayout(row)
+        box.addWidget(self.stage1)
         hint = QLabel("Written from a verified stage-1 copy, not from the card. When stage 1 is verified the card "
                       "is RELEASED: it may leave the reader and the next card may start. It is SAFE TO FORMAT only "
                       "once the required copies are verified, stage 2's included.")
