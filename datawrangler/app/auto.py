@@ -2,9 +2,10 @@
 offload path (app.offload, in a worker process of its own: app.isolated), and ejected (when the preset says
 eject_after) once it is safe to format, without a click.
 
-With a cascading copy (the preset's `stage2`, app.cascade) the card is ejected as soon as it is released
-(stage 1 verified: it may leave the reader; it is said NOT safe to format yet), and its stage-2 copy runs on
-a thread of its own while the next card's stage 1 runs; its end says whether the card is now safe to format.
+With a cascading copy (the preset's `stage2`, app.cascade) the card is said released once stage 1 is
+verified (it may leave the reader; NOT safe to format yet), and its stage-2 copy runs on a thread of its own
+while the next card's stage 1 runs; its end says whether the card is now safe to format, and the card is
+ejected then (eject_after), as the window does: eject-after keeps its promise of safe to format.
 
 Attach it to a VolumeMonitor as (or inside) its callback. Mounts are queued and offloaded one at a time
 on the offloader's own thread, so the monitor keeps watching; a card removed before its turn is dropped.
@@ -235,9 +236,11 @@ class AutoOffloader:
                       offload_id=done.offload_id, state=r.state.value, safe_to_format=done.safe)
         if p.eject_after:
             # the preset's promise: eject once the card is safe to format (every file verified on enough
-            # distinct drives), not merely once this offload verified what it copied; a cascading copy's card
-            # once it is released (it leaves the reader; formatting it still waits for stage 2)
-            if done.safe or done.released:
+            # distinct drives), not merely once this offload verified what it copied (a released card of a
+            # cascading copy: once its stage 2 makes it safe, _one_stage2)
+            if done.released and not done.safe:
+                return status
+            if done.safe:
                 ej = self.ejector(volume)
                 return self._say("ejected" if ej.ok else "eject_failed", volume, ej.message, **data,
                                  offload_id=done.offload_id, state=r.state.value, safe_to_format=done.safe)
@@ -285,8 +288,15 @@ class AutoOffloader:
                 self._stage2_control = None
         r = done.result
         verdict = ("SAFE TO FORMAT." if done.safe else "Not safe to format: " + " ".join(done.reasons))
-        return self._say("stage2_finished", volume, f"Stage 2 of {volume.name}: {r.state.value}: {r.message} "
-                         f"{verdict}", **data, offload_id=job, state=r.state.value, safe_to_format=done.safe)
+        status = self._say("stage2_finished", volume, f"Stage 2 of {volume.name}: {r.state.value}: {r.message} "
+                           f"{verdict}", **data, offload_id=job, state=r.state.value, safe_to_format=done.safe)
+        with self._lock:
+            gone = (volume.mount_point, volume.dev) in self._gone  # the DIT took the released card out already
+        if self.preset.eject_after and done.safe and not gone:
+            ej = self.ejector(volume)
+            return self._say("ejected" if ej.ok else "eject_failed", volume, ej.message, **data, offload_id=job,
+                             state=r.state.value, safe_to_format=True)
+        return status
 
 
 def with_preset(preset: Preset, **changes: object) -> Preset:

@@ -1,11 +1,15 @@
-"""Auto-offload with a cascading copy: the card is ejected once it is released (stage 1 verified), its
-stage-2 copy runs on the auto-offloader's own stage-2 thread while the next card's stage 1 runs, and the
-end of stage 2 says whether the card is now safe to format."""
+"""Auto-offload with a cascading copy: the card is said released once stage 1 is verified, its stage-2 copy
+runs on the auto-offloader's own stage-2 thread while the next card's stage 1 runs, the end of stage 2 says
+whether the card is now safe to format, and eject-after ejects it only then (as the window does)."""
 
 from __future__ import annotations
 
+import os
 import queue
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from datawrangler.app.auto import AutoOffloader, AutoStatus
 from datawrangler.config import app_paths
@@ -14,16 +18,30 @@ from datawrangler.store import cascade
 from datawrangler.store.db import open_catalog
 from datawrangler.volumes.monitor import VolumeMounted
 from tests.conftest import CardBuilder
+from tests.faultfs import KernelMount, mount_tmpfs
 from tests.volumes.test_auto import Ejector, _same_tree, _volume
 
 
-def test_a_cascade_card_is_ejected_when_released_and_stage_two_follows(
-        make_card: CardBuilder, tmp_path: Path, no_leaked_threads: None) -> None:
-    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
-    raid.mkdir()
-    shuttle.mkdir()
+@pytest.fixture
+def two_drives(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount two tmpfs drives (two copies on distinct drives make a card safe)")
+    mounts: list[KernelMount] = []
+    try:
+        for name in ("raid", "shuttle"):
+            mounts.append(mount_tmpfs(tmp_path / name, 64 << 20))
+        yield tmp_path / "raid", tmp_path / "shuttle"
+    finally:
+        for m in mounts:
+            m.cleanup()
+
+
+@pytest.mark.root
+def test_a_cascade_card_is_released_then_ejected_once_stage_two_makes_it_safe(
+        make_card: CardBuilder, two_drives: tuple[Path, Path], no_leaked_threads: None) -> None:
+    raid, shuttle = two_drives
     preset = Preset("cascade", destinations=(str(raid),), stage2=(str(shuttle),), template="{card}",
-                    auto_offload=True, eject_after=True, keep_awake=False, copies_required=1, clips=False)
+                    auto_offload=True, eject_after=True, keep_awake=False, copies_required=2, clips=False)
     seen: queue.Queue[AutoStatus] = queue.Queue()
     ejector = Ejector()
     auto = AutoOffloader(preset, app_paths().catalog_file, on_status=seen.put, ejector=ejector)
@@ -33,12 +51,14 @@ def test_a_cascade_card_is_ejected_when_released_and_stage_two_follows(
     with auto:
         auto(VolumeMounted(_volume(a)))
         auto(VolumeMounted(_volume(b)))
-        while sum(s.kind == "stage2_finished" for s in statuses) < 2:
+        while sum(s.kind == "ejected" for s in statuses) < 2:
             statuses.append(seen.get(timeout=120))
             assert statuses[-1].kind not in ("error", "refused"), statuses[-1]
     for reel in ("A001", "B001"):
         mine = [s.kind for s in statuses if s.reel == reel and s.kind != "warning"]
-        assert mine.index("released") < mine.index("ejected") < mine.index("stage2_finished"), mine
+        released = next(s for s in statuses if s.reel == reel and s.kind == "released")
+        assert released.safe_to_format is False and "NOT safe to format" in released.message
+        assert mine.index("released") < mine.index("stage2_finished") < mine.index("ejected"), mine
     assert ejector.ejected == [_volume(a), _volume(b)]
     finished = [s for s in statuses if s.kind == "stage2_finished"]
     assert all(s.state == "verified" and s.safe_to_format for s in finished), finished
