@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from datawrangler import platform
 from datawrangler.app.cascade import pending_stage2, run_stage2
+from datawrangler.app.drives import drives_of
 from datawrangler.app.offload import Observer, open_db, run_offload
 from datawrangler.app.request import OffloadRequest, resume_request
 from datawrangler.config import Settings
@@ -220,3 +222,18 @@ def test_stage_two_reads_the_stage_one_drive_not_its_cached_pages(make_card: Cal
         db.close()
     assert plan is not None and plan.source_uncached and plan.verify_mode is VerifyMode.DESTINATIONS
     assert plan.source == str(raid / "Day01" / "A001")
+
+
+@pytest.mark.root
+def test_a_queued_stage_two_copy_holds_the_drive_it_writes_not_the_one_it_reads(
+        make_card: Callable, tmp_path: Path, drives: tuple[Path, Path]) -> None:
+    """Before it runs, its roll folders do not exist yet: its drives are still those folders' drives (two
+    stage-2 copies to one shuttle wait for each other), and never the stage-1 drive the next card writes."""
+    card = make_card()
+    raid, shuttle = drives
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [shuttle], required=2), catalog=catalog)
+    assert not (shuttle / "Day01").exists()
+    held = drives_of(resume_request(first.stage2[0], "", Settings()), catalog)
+    assert held == {platform.physical_volume(str(shuttle))}
+    assert platform.physical_volume(str(raid)) not in held
