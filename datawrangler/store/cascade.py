@@ -72,7 +72,7 @@ def job(db: Database, offload_id: int) -> Stage2Job | None:
 
 
 def pending(db: Database) -> list[Stage2Job]:
-    """The stage-2 offloads still to run: queued, or interrupted (a crash or a quit), oldest first."""
+    """The stage-2 offloads still to run: queued, interrupted (a crash) or cancelled (a quit), oldest first."""
     return [_job(r) for r in db.conn.execute(
         _JOB + " AND o.state IN (?, 'interrupted', 'cancelled') ORDER BY o.id", (QUEUED,))]
 
