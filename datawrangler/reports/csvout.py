@@ -73,9 +73,10 @@ def _offload(r: OffloadReport) -> dict[str, Table]:
         ("end", _iso(r.ended_at)),
         ("duration_s", "" if r.duration is None else round(r.duration, 3)),
         ("bytes_per_s", round(r.bytes_total / r.duration) if r.duration else ""), ("result", r.state),
-        ("result_message", r.message), ("safe_to_format", "yes" if v.safe else "no"),
+        ("result_message", r.message), ("verdict", r.headline), ("safe_to_format", "yes" if v.safe else "no"),
         ("copies_on_distinct_drives", v.copies), ("copies_required", v.required), ("reasons", " ".join(v.reasons)),
         ("generated", _iso(r.meta.generated_at)), ("app_version", r.meta.app_version)]
+    summary += _stage_summary(r)
     out["summary"] = (["field", "value"], summary)
     out["destinations"] = (
         ["destination", "path", "volume_label", "volume_identity", "disk", "mount_point", "fstype", "result",
@@ -92,11 +93,29 @@ def _offload(r: OffloadReport) -> dict[str, Table]:
                         *(("warning", p.where, p.path, p.code, p.message) for p in r.warnings),
                         *(("warning", "clip", c.name, "clip_flagged", "; ".join(c.marks))
                           for c in (ct.flagged if ct else ()))])
+    if r.cascade is not None and r.cascade.stage2:
+        out["stage2"] = (["offload", "state", "destinations", "made_from", "files", "files_verified", "files_failed"],
+                         ([s.offload_id, s.state, " ".join(s.destinations), s.made_from, s.files, s.files_verified,
+                           s.files_failed] for s in r.cascade.stage2))
     if ct is not None:  # clips read: their table (an offload whose clips were not read has none)
         out["clips"] = _clips(ct)
     if "files" not in out:  # the summary is the main table when the per-file list was not built
         out = {"summary": out.pop("summary"), **out}
     return out
+
+
+def _stage_summary(r: OffloadReport) -> list[tuple[str, object]]:
+    """The cascade's fields: stage 1 (released, its stage-2 offloads) or stage 2 (what it was made from)."""
+    c = r.cascade
+    if c is None:
+        return [("stage", 1)]
+    if c.stage == 2:
+        return [("stage", 2), ("stage1_offload", c.stage1 or ""), ("made_from", c.made_from_path or ""),
+                ("made_from_volume", c.made_from_volume.name if c.made_from_volume else ""),
+                ("made_from_sentence", c.made_from)]
+    return [("stage", 1), ("released", "yes" if c.released_at else "no"), ("released_at", _iso(c.released_at)),
+            ("stage2_asked", " ".join(c.asked)), ("stage2_offloads", " ".join(str(s.offload_id) for s in c.stage2)),
+            ("stage2_waiting", " ".join(str(s.offload_id) for s in c.waiting))]
 
 
 def _clip_summary(t: ClipTable | None) -> list[tuple[str, object]]:
@@ -131,9 +150,9 @@ def _redundancy(r: RedundancyReport) -> dict[str, Table]:
                     c.files_short, "yes" if c.verdict.safe else "no", " ".join(c.verdict.reasons),
                     " ".join(map(str, c.offloads))] for c in r.cards)),
         "drives": (["drive", "disk", "volume_identities", "reel", "card_id", "files_verified_here", "bytes_here",
-                    "files_here_below_rule", "card_files", "card_safe_to_format"],
+                    "files_here_below_rule", "card_files", "card_safe_to_format", "made_from"],
                    ([d.name, d.disk, " ".join(d.identities), c.reel or "", c.card_id, c.files, c.bytes,
-                     c.files_short, c.card_files, "yes" if c.card_safe else "no"]
+                     c.files_short, c.card_files, "yes" if c.card_safe else "no", "; ".join(c.made_from)]
                     for d in r.drives for c in d.cards)),
         "short_files": (["reel", "card_id", "path", "copies_on_distinct_drives"],
                         ([c.reel or "", c.card_id, p, n] for c in r.cards for p, n in c.short_sample)),

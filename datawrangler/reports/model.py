@@ -59,6 +59,13 @@ class Volume:
     def name(self) -> str:
         return self.label or self.mount_point or self.device or self.disk or "unknown drive"
 
+    @property
+    def called(self) -> str:
+        """The volume in a sentence: its label, else where it was mounted ('on the drive mounted at /')."""
+        if self.label:
+            return self.label
+        return f"the drive mounted at {self.mount_point}" if self.mount_point else self.name
+
 
 @dataclass(frozen=True)
 class Destination:
@@ -113,6 +120,53 @@ class CardInfo:
     source_volume: Volume | None
 
 
+WAITING = ("queued", "running", "interrupted", "cancelled")  # a stage-2 offload that has not ended
+
+
+@dataclass(frozen=True)
+class StageTwo:
+    """A stage-2 offload of a stage-1 offload: where it writes and how far it got."""
+
+    offload_id: int
+    state: str
+    destinations: tuple[str, ...]  # the stage-2 roll folders
+    files: int
+    files_verified: int
+    files_failed: int
+    made_from: str  # the stage-1 roll folder it reads
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in WAITING
+
+
+@dataclass(frozen=True)
+class Cascade:
+    """An offload's place in a cascading copy. Stage 1 (from the card): when the card was released and the
+    stage-2 offloads made from its copies. Stage 2: the stage-1 offload and the verified copy it read."""
+
+    stage: int  # 1: read the card; 2: read a verified stage-1 copy
+    stage1: int | None = None  # of a stage-2 offload: the stage-1 offload
+    released_at: float | None = None  # of a stage-1 offload: stage 1 ended verified, the card left the reader
+    stage2: tuple[StageTwo, ...] = ()
+    asked: tuple[str, ...] = ()  # the stage-2 roll folders stage 1 asked for
+    made_from_path: str | None = None  # of a stage-2 offload: the stage-1 copy it read
+    made_from_volume: Volume | None = None
+
+    @property
+    def waiting(self) -> tuple[StageTwo, ...]:
+        """The stage-2 offloads queued or running (or stopped, to resume): the card is not safe yet."""
+        return tuple(s for s in self.stage2 if s.waiting)
+
+    @property
+    def made_from(self) -> str:
+        """One sentence: what a stage-2 offload copied, and what it checked each file against."""
+        where = self.made_from_path or "an unknown folder"
+        on = f" on {self.made_from_volume.called}" if self.made_from_volume else ""
+        return (f"Stage 2 of offload {self.stage1}: copied from the verified stage-1 copy at {where}{on}, "
+                "each file checked against the card's hashes.")
+
+
 @dataclass(frozen=True)
 class OffloadReport:
     meta: Meta
@@ -148,6 +202,18 @@ class OffloadReport:
     failures_grouped: tuple[tuple[str, str, int], ...]  # (where, code, count) over every failure
     files: tuple[FileRow, ...] | None = None  # the per-file table, when asked for
     clip_table: ClipTable | None = None  # the clips read from a verified copy; None: not read (yet)
+    cascade: Cascade | None = None  # None: an offload with no stage 2
+
+    @property
+    def released_not_safe(self) -> bool:
+        """Stage 1 released the card, and its stage 2 has not ended: the card may leave the reader, and must
+        not be formatted yet."""
+        c = self.cascade
+        return c is not None and c.released_at is not None and not self.verdict.safe and bool(c.waiting)
+
+    @property
+    def headline(self) -> str:
+        return "RELEASED · NOT YET SAFE TO FORMAT" if self.released_not_safe else self.verdict.headline
 
     @property
     def duration(self) -> float | None:
@@ -245,6 +311,7 @@ class DriveCard:
     files_short: int  # of those, files with fewer verified copies (on distinct drives) than the rule
     card_files: int
     card_safe: bool
+    made_from: tuple[str, ...] = ()  # per offload that wrote here: 'the card (offload 3)' or the stage-1 copy read
 
     @property
     def short(self) -> bool:

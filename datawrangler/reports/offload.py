@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from datawrangler.core.cards import count_clips
-from datawrangler.reports import clipview, common, query
+from datawrangler.reports import clipview, common, query, stages
 from datawrangler.reports.common import camera_of, meta, verdict, volume
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
@@ -16,7 +16,7 @@ from datawrangler.store import clips as store_clips
 
 MAX_FAILURES = 50  # listed one by one, with their messages; the rest are counted by drive and code
 MAX_SKIPPED = 20
-_QUIET_EVENTS = ("started", "finished", "skipped", "resumed")
+_QUIET_EVENTS = ("started", "finished", "skipped", "resumed", "released", "queued")  # the report says these
 
 
 class UnknownOffload(LookupError):
@@ -62,7 +62,7 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
         started_at=o["started_at"], ended_at=o["ended_at"], resumes=o["resumes"] or 0,
         incremental_of=o["incremental_of"], verdict=verdict(db, o["card_id"], required),
         warnings=_warnings(db, o, card, dests, counts, skipped), failures=failures, failures_total=total,
-        failures_grouped=grouped, files=files, clip_table=clip_table)
+        failures_grouped=grouped, files=files, clip_table=clip_table, cascade=stages.of_offload(db, o))
 
 
 def _destination(db: Database, d: dict[str, Any]) -> Destination:

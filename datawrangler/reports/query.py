@@ -137,8 +137,9 @@ def drive_totals(db: Database, offload_ids: list[int]) -> list[dict[str, Any]]:
 
 
 def latest_offload_of_card(db: Database, card_id: int) -> int | None:
-    row = db.conn.execute("SELECT id FROM offloads WHERE card_id = ? ORDER BY started_at DESC, id DESC LIMIT 1",
-                          (card_id,)).fetchone()
+    """The card's latest offload that read the card (a stage-2 offload lists only what its stage-1 copy held)."""
+    row = db.conn.execute("SELECT id FROM offloads WHERE card_id = ? AND COALESCE(stage, 1) = 1"
+                          " ORDER BY started_at DESC, id DESC LIMIT 1", (card_id,)).fetchone()
     return int(row[0]) if row else None
 
 
@@ -182,3 +183,38 @@ def projects(db: Database, offload_ids: list[int]) -> set[str]:
     return {r[0] for r in db.conn.execute(
         f"SELECT DISTINCT project FROM offloads WHERE project IS NOT NULL AND project != '' AND id IN "
         f"({', '.join('?' for _ in offload_ids)})", offload_ids)}
+
+
+def stage2_offloads(db: Database, offload_id: int) -> list[dict[str, Any]]:
+    """The stage-2 offloads made from a stage-1 offload's copies, any state, oldest first, with their file
+    counts (verified, failed) and the stage-1 roll folder each reads (its `source`)."""
+    cur = db.conn.execute(
+        "SELECT o.id, o.state, o.plan, o.source, COUNT(f.id) AS files,"
+        " COALESCE(SUM(f.status = 'verified'), 0) AS verified, COALESCE(SUM(f.status = 'failed'), 0) AS failed"
+        " FROM offloads o LEFT JOIN files f ON f.offload_id = o.id WHERE o.stage = 2 AND o.cascade_of = ?"
+        " GROUP BY o.id ORDER BY o.id", (offload_id,))
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def destination(db: Database, destination_id: int | None) -> dict[str, Any] | None:
+    """One destination row (a stage-2 offload's `made_from`: the stage-1 copy it read)."""
+    if destination_id is None:
+        return None
+    return _row(db, "SELECT id, offload_id, idx, path, mount_point, volume_id FROM destinations WHERE id = ?",
+                (destination_id,))
+
+
+def copy_sources(db: Database, card_id: int) -> Iterator[tuple[str, int, int, int | None, str | None, int | None]]:
+    """What each physical disk's verified copies of a card were made from: (disk, offload id, stage,
+    stage-1 offload or None, the stage-1 roll folder read or None, that folder's volume id or None), one row
+    per destination of the card's lineage holding at least one verified copy."""
+    lineage = lineage_offloads(db, card_id)
+    if not lineage:
+        return
+    yield from db.conn.execute(
+        "SELECT v.disk, o.id, COALESCE(o.stage, 1), o.cascade_of, m.path, m.volume_id FROM destinations d"
+        " JOIN offloads o ON o.id = d.offload_id JOIN volumes v ON v.id = d.volume_id"
+        " LEFT JOIN destinations m ON m.id = o.made_from"
+        f" WHERE o.id IN ({', '.join('?' for _ in lineage)}) AND EXISTS (SELECT 1 FROM copies c"
+        "   WHERE c.destination_id = d.id AND c.state = 'verified') ORDER BY o.id, d.idx", lineage)

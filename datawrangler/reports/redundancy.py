@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from sqlite_utils import Database
 
-from datawrangler.reports import query
+from datawrangler.reports import query, stages
 from datawrangler.reports.common import meta, verdict
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
@@ -45,9 +45,11 @@ def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", r
         for path, (size, disks) in files.items():
             for disk in disks:  # the card's own drive holds them too, but they count on the other drives only
                 on_disk[disk].append((size, len(counted[path][1])))
+        sources = stages.made_from(db, card_id)
         for disk, kept in on_disk.items():
             per_drive[disk].append(DriveCard(reel, card_id, len(kept), sum(s for s, _n in kept),
-                                             sum(1 for _s, n in kept if n < required), len(files), v.safe))
+                                             sum(1 for _s, n in kept if n < required), len(files), v.safe,
+                                             sources.get(disk, ())))
     cards.sort(key=lambda c: (not c.short, c.reel or "~", c.card_id))
     info = query.disks(db, list(per_drive))
     drives = []

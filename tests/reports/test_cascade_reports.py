@@ -1,0 +1,150 @@
+"""The reports of a cascading copy, from a real catalog made by real offloads (app.run_offload, then
+app.cascade.run_stage2): stage 1 on one drive releases the card, stage 2 copies its verified copy to a second
+volume. The reports are regenerated with `datawrangler report` as a DIT would, and read back (PDF text, CSV)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from datawrangler.app.cascade import run_stage2
+from datawrangler.app.offload import OffloadOutcome, run_offload
+from datawrangler.app.request import OffloadRequest
+from datawrangler.cli import report_cmd
+from tests.conftest import CardBuilder
+
+BAD = "A001R2EC/A001C002_231014_R2EC.mov"
+
+
+def _report(catalog: Path, out: Path, *argv: str) -> tuple[str, dict[str, str], Path]:
+    """`datawrangler report ... --pdf --csv --copies 2`: the PDF's text (whitespace folded), the summary
+    (field -> value, for an offload report) and the CSV's path."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parser = argparse.ArgumentParser(prog="datawrangler")
+    parser.add_argument("--catalog")
+    report_cmd.register(parser.add_subparsers(dest="command"))
+    pdf, main = out.with_suffix(".pdf"), out.with_suffix(".csv")
+    args = parser.parse_args(["--catalog", str(catalog), "report", *argv, "--pdf", str(pdf), "--csv", str(main),
+                              "--copies", "2"])
+    assert int(args.func(args)) == 0
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())  # content order
+    side = main.with_name(f"{main.stem}.summary.csv")  # the main table is the per-file one when it was built
+    summary = {r["field"]: r["value"] for r in _rows(side)} if side.exists() else {}
+    return text, summary, main
+
+
+def _has(text: str, phrase: str) -> bool:
+    """The phrase is in the PDF's text, whitespace aside (table cells wrap long paths anywhere)."""
+    return "".join(phrase.split()) in "".join(text.split())
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _stage1(card: Path, raid: Path, shuttle: Path, catalog: Path) -> OffloadOutcome:
+    request = OffloadRequest(str(card), (str(raid),), "Day01/A001", copies_required=2, report=False, clips=None,
+                             stage2=(str(shuttle),))
+    first = run_offload(request, catalog=catalog)
+    assert first.released and not first.safe and len(first.stage2) == 1
+    return first
+
+
+def test_stage_one_report_says_released_until_stage_two_ends_then_lists_it(
+        make_card: CardBuilder, tmp_path: Path, other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    first = _stage1(card, raid, other_volume, catalog)
+    [second_id] = first.stage2
+    shuttle_roll = str(other_volume / "Day01" / "A001")
+
+    text, summary, main = _report(catalog, tmp_path / "before" / "stage1", "offload", str(first.offload_id))
+    assert "RELEASED (the card may leave the reader)" in text and "NOT YET SAFE TO FORMAT" in text
+    assert _has(text, f"offload {second_id} to {shuttle_roll} (queued, 0 of 4 files verified)")
+    assert "VERIFIED ON" not in text
+    assert summary["verdict"] == "RELEASED · NOT YET SAFE TO FORMAT" and summary["safe_to_format"] == "no"
+    assert summary["released"] == "yes" and summary["stage2_waiting"] == str(second_id)
+    [row] = _rows(main.with_name("stage1.stage2.csv"))
+    assert (row["offload"], row["state"], row["destinations"], row["files_verified"]) == (
+        str(second_id), "queued", shuttle_roll, "0")
+
+    second = run_stage2(second_id, catalog=catalog, report=False)
+    assert second.safe
+
+    text, summary, main = _report(catalog, tmp_path / "after" / "stage1", "offload", str(first.offload_id))
+    assert "RELEASED (the card" not in text and "NOT YET SAFE" not in text
+    assert "VERIFIED ON 2 VOLUMES" in text
+    assert "Stage 2 (copies made from this offload's verified copies)" in text
+    assert _has(text, f"{second_id} {shuttle_roll} {raid / 'Day01' / 'A001'} verified 4 of 4")
+    assert summary["verdict"] == "VERIFIED ON 2 VOLUMES" and summary["stage2_waiting"] == ""
+    [row] = _rows(main.with_name("stage1.stage2.csv"))
+    assert (row["state"], row["files"], row["files_verified"], row["files_failed"]) == ("verified", "4", "4", "0")
+
+
+def test_stage_two_report_says_what_it_was_made_from(make_card: CardBuilder, tmp_path: Path,
+                                                     other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    first = _stage1(card, raid, other_volume, catalog)
+    second = run_stage2(first.stage2[0], catalog=catalog, report=False)
+    stage1_roll = raid / "Day01" / "A001"
+
+    text, summary, _ = _report(catalog, tmp_path / "out" / "stage2", "offload", str(second.offload_id))
+    volume = summary["made_from_volume"]  # its label, else its mount point
+    on = f"the drive mounted at {volume}" if volume.startswith("/") else volume
+    assert _has(text, f"Stage 2 of offload {first.offload_id}: copied from the verified stage-1 copy at {stage1_roll}"
+                f" on {on}, each file checked against the card's hashes.")
+    assert _has(text, f"Copied from {stage1_roll}")
+    assert summary["stage"] == "2" and summary["stage1_offload"] == str(first.offload_id)
+    assert summary["made_from"] == str(stage1_roll) and summary["made_from_volume"]
+    assert "VERIFIED ON 2 VOLUMES" in text
+
+
+def test_stage_two_report_lists_files_that_no_longer_match_the_card(make_card: CardBuilder, tmp_path: Path,
+                                                                   other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    first = _stage1(card, raid, other_volume, catalog)
+    bad = raid / "Day01" / "A001" / BAD
+    data = bytearray(bad.read_bytes())
+    data[1000] ^= 0xFF  # the fast drive's copy changed after stage 1 verified it (same size and time)
+    st = bad.stat()
+    bad.write_bytes(bytes(data))
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    second = run_stage2(first.stage2[0], catalog=catalog, report=False)
+    assert not second.safe
+
+    text, summary, main = _report(catalog, tmp_path / "out" / "stage2", "offload", str(second.offload_id))
+    assert "Failures (1)" in text and _has(text, "stage_source_mismatch") and _has(text, "Copy it again from the card")
+    assert "NOT SAFE TO FORMAT" in text
+    failures = [r for r in _rows(main.with_name("stage2.problems.csv")) if r["kind"] == "failure"]
+    assert [(r["path"], r["code"]) for r in failures] == [(BAD, "stage_source_mismatch")]
+
+    # stage 1's report, regenerated: stage 2 ended with a failure, so no RELEASED box, the card not safe
+    text, summary, main = _report(catalog, tmp_path / "out" / "stage1", "offload", str(first.offload_id))
+    assert "NOT YET SAFE" not in text and "NOT SAFE TO FORMAT" in text and summary["safe_to_format"] == "no"
+    [row] = _rows(main.with_name("stage1.stage2.csv"))
+    assert (row["state"], row["files_verified"], row["files_failed"]) == ("completed with errors", "3", "1")
+
+
+def test_redundancy_report_says_what_each_drive_copy_was_made_from(make_card: CardBuilder, tmp_path: Path,
+                                                                   other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    first = _stage1(card, raid, other_volume, catalog)
+    second = run_stage2(first.stage2[0], catalog=catalog, report=False)
+
+    text, _, main = _report(catalog, tmp_path / "out" / "red", "redundancy")
+    stage1_roll = raid / "Day01" / "A001"
+    made = {r["made_from"] for r in _rows(main.with_name("red.drives.csv"))}
+    assert f"the card (offload {first.offload_id})" in made
+    [copied] = [m for m in made if m.startswith("stage-1 copy")]
+    assert copied.startswith(f"stage-1 copy {stage1_roll} on ")
+    assert copied.endswith(f"(stage 2 offload {second.offload_id} of offload {first.offload_id})")
+    assert f"the card (offload {first.offload_id})" in text
+    assert _has(text, f"{copied} safe to format")
