@@ -81,11 +81,11 @@ def _offload(r: OffloadReport) -> dict[str, Table]:
     out["destinations"] = (
         ["destination", "path", "volume_label", "volume_identity", "disk", "mount_point", "fstype", "result",
          "files_ok", "files_failed", "copies_verified", "copies_size_only", "already_present",
-         "readbacks_bypassing_cache", "readbacks_maybe_cached", "code", "message"],
+         "readbacks_bypassing_cache", "readbacks_maybe_cached", "code", "message", "copies_changed_since"],
         ([d.tag, d.path, d.volume.label if d.volume else "", d.volume.key if d.volume else "",
           d.volume.disk if d.volume else "", d.volume.mount_point if d.volume else "",
           d.volume.fstype if d.volume else "", d.state, d.files_ok, d.files_failed, d.copies_verified,
-          d.copies_copied, d.already_present, d.bypassed, d.not_bypassed, d.code or "", d.message or ""]
+          d.copies_copied, d.already_present, d.bypassed, d.not_bypassed, d.code or "", d.message or "", d.changed]
          for d in r.destinations))
     ct = r.clip_table
     out["problems"] = (["kind", "where", "path", "code", "message"],
@@ -94,9 +94,10 @@ def _offload(r: OffloadReport) -> dict[str, Table]:
                         *(("warning", "clip", c.name, "clip_flagged", "; ".join(c.marks))
                           for c in (ct.flagged if ct else ()))])
     if r.cascade is not None and r.cascade.stage2:
-        out["stage2"] = (["offload", "state", "destinations", "made_from", "files", "files_verified", "files_failed"],
+        out["stage2"] = (["offload", "state", "destinations", "made_from", "files", "files_verified", "files_failed",
+                          "files_stage1_mismatch"],
                          ([s.offload_id, s.state, " ".join(s.destinations), s.made_from, s.files, s.files_verified,
-                           s.files_failed] for s in r.cascade.stage2))
+                           s.files_failed, s.files_mismatched] for s in r.cascade.stage2))
     if ct is not None:  # clips read: their table (an offload whose clips were not read has none)
         out["clips"] = _clips(ct)
     if "files" not in out:  # the summary is the main table when the per-file list was not built

@@ -82,6 +82,7 @@ class Destination:
     not_bypassed: int  # verified read-backs that may have come from it
     code: str | None = None
     message: str | None = None
+    changed: int = 0  # copies found different from the card since (a re-verify, a stage-2 copy reading them)
 
     @property
     def tag(self) -> str:
@@ -134,6 +135,7 @@ class StageTwo:
     files_verified: int
     files_failed: int
     made_from: str  # the stage-1 roll folder it reads
+    files_mismatched: int = 0  # failed: the stage-1 copy no longer matched the card (copy them from the card)
 
     @property
     def waiting(self) -> bool:

@@ -68,7 +68,7 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
 def _destination(db: Database, d: dict[str, Any]) -> Destination:
     return Destination(d["idx"] + 1, d["path"], volume(query.volume(db, d["volume_id"])), d["state"] or "",
                        d["files_ok"] or 0, d["files_failed"] or 0, d["verified"], d["copied"],
-                       d["already_present"], d["bypassed"], d["not_bypassed"], d["code"], d["message"])
+                       d["already_present"], d["bypassed"], d["not_bypassed"], d["code"], d["message"], d["changed"])
 
 
 def _cache_sentence(dests: tuple[Destination, ...], mode: str | None) -> str:

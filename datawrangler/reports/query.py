@@ -35,13 +35,15 @@ def volume(db: Database, volume_id: int | None) -> dict[str, Any] | None:
 
 
 def destinations(db: Database, offload_id: int) -> list[dict[str, Any]]:
-    """The offload's destinations by plan index, with their volume and read-back counts."""
+    """The offload's destinations by plan index, with their volume and read-back counts; `changed`: copies
+    found different from the card since (by a re-verify, or by a stage-2 copy that read them)."""
     cur = db.conn.execute(
         "SELECT d.id, d.idx, d.path, d.mount_point, d.volume_id, d.state, d.files_ok, d.files_failed, d.code,"
         " d.message, COALESCE(SUM(c.state = 'verified' AND c.cache_bypassed = 1), 0) AS bypassed,"
         " COALESCE(SUM(c.state = 'verified' AND c.cache_bypassed = 0), 0) AS not_bypassed,"
         " COALESCE(SUM(c.state = 'verified'), 0) AS verified, COALESCE(SUM(c.state = 'failed'), 0) AS failed,"
-        " COALESCE(SUM(c.state = 'copied'), 0) AS copied, COALESCE(SUM(c.already_present), 0) AS already_present"
+        " COALESCE(SUM(c.state = 'copied'), 0) AS copied, COALESCE(SUM(c.already_present), 0) AS already_present,"
+        " COALESCE(SUM(c.state = 'changed'), 0) AS changed"
         " FROM destinations d LEFT JOIN copies c ON c.destination_id = d.id"
         " WHERE d.offload_id = ? GROUP BY d.id ORDER BY d.idx", (offload_id,))
     names = [c[0] for c in cur.description]
@@ -187,10 +189,12 @@ def projects(db: Database, offload_ids: list[int]) -> set[str]:
 
 def stage2_offloads(db: Database, offload_id: int) -> list[dict[str, Any]]:
     """The stage-2 offloads made from a stage-1 offload's copies, any state, oldest first, with their file
-    counts (verified, failed) and the stage-1 roll folder each reads (its `source`)."""
+    counts (verified, failed, failed because the stage-1 copy no longer matched the card) and the stage-1 roll
+    folder each reads (its `source`)."""
     cur = db.conn.execute(
         "SELECT o.id, o.state, o.plan, o.source, COUNT(f.id) AS files,"
-        " COALESCE(SUM(f.status = 'verified'), 0) AS verified, COALESCE(SUM(f.status = 'failed'), 0) AS failed"
+        " COALESCE(SUM(f.status = 'verified'), 0) AS verified, COALESCE(SUM(f.status = 'failed'), 0) AS failed,"
+        " COALESCE(SUM(f.status = 'failed' AND f.code = 'stage_source_mismatch'), 0) AS mismatched"
         " FROM offloads o LEFT JOIN files f ON f.offload_id = o.id WHERE o.stage = 2 AND o.cascade_of = ?"
         " GROUP BY o.id ORDER BY o.id", (offload_id,))
     names = [c[0] for c in cur.description]

@@ -40,7 +40,7 @@ def _volume(db: Database, dest: dict[str, Any] | None) -> Volume | None:
 def _stage_two(r: dict[str, Any]) -> StageTwo:
     plan = plan_from_json(r["plan"])
     return StageTwo(r["id"], r["state"] or "", tuple(plan.destinations), r["files"], r["verified"], r["failed"],
-                    r["source"] or "")
+                    r["source"] or "", r["mismatched"])
 
 
 def made_from(db: Database, card_id: int) -> dict[str, tuple[str, ...]]:

@@ -65,10 +65,12 @@ def test_stage_one_report_says_released_until_stage_two_ends_then_lists_it(
 
     text, summary, main = _report(catalog, tmp_path / "before" / "stage1", "offload", str(first.offload_id))
     assert "RELEASED (the card may leave the reader)" in text and "NOT YET SAFE TO FORMAT" in text
+    assert f"offload {first.offload_id} · stage 1 of a cascading copy" in text
     assert _has(text, f"offload {second_id} to {shuttle_roll} (queued, 0 of 4 files verified)")
     assert "VERIFIED ON" not in text
     assert summary["verdict"] == "RELEASED · NOT YET SAFE TO FORMAT" and summary["safe_to_format"] == "no"
     assert summary["released"] == "yes" and summary["stage2_waiting"] == str(second_id)
+    assert f"'datawrangler stage2 run {second_id}'" in text
     [row] = _rows(main.with_name("stage1.stage2.csv"))
     assert (row["offload"], row["state"], row["destinations"], row["files_verified"]) == (
         str(second_id), "queued", shuttle_roll, "0")
@@ -100,6 +102,7 @@ def test_stage_two_report_says_what_it_was_made_from(make_card: CardBuilder, tmp
     assert _has(text, f"Stage 2 of offload {first.offload_id}: copied from the verified stage-1 copy at {stage1_roll}"
                 f" on {on}, each file checked against the card's hashes.")
     assert _has(text, f"Copied from {stage1_roll}")
+    assert f"offload {second.offload_id} · stage 2 of offload {first.offload_id}" in text
     assert summary["stage"] == "2" and summary["stage1_offload"] == str(first.offload_id)
     assert summary["made_from"] == str(stage1_roll) and summary["made_from_volume"]
     assert "VERIFIED ON 2 VOLUMES" in text
@@ -128,8 +131,15 @@ def test_stage_two_report_lists_files_that_no_longer_match_the_card(make_card: C
     # stage 1's report, regenerated: stage 2 ended with a failure, so no RELEASED box, the card not safe
     text, summary, main = _report(catalog, tmp_path / "out" / "stage1", "offload", str(first.offload_id))
     assert "NOT YET SAFE" not in text and "NOT SAFE TO FORMAT" in text and summary["safe_to_format"] == "no"
+    assert _has(text, f"Stage 2 offload {second.offload_id} ended completed with errors (1 of 4 files failed)")
+    assert _has(text, "1 file on the stage-1 copy no longer matches the card: copy it again from the card, and do "
+                "not format the card.")
+    assert _has(text, "verified: 4 ok; 1 found changed since (no longer matches the card; not counted)")
     [row] = _rows(main.with_name("stage1.stage2.csv"))
-    assert (row["state"], row["files_verified"], row["files_failed"]) == ("completed with errors", "3", "1")
+    assert (row["state"], row["files_verified"], row["files_failed"], row["files_stage1_mismatch"]) == (
+        "completed with errors", "3", "1", "1")
+    [d1] = _rows(main.with_name("stage1.destinations.csv"))
+    assert (d1["copies_verified"], d1["copies_changed_since"]) == ("3", "1")
 
 
 def test_redundancy_report_says_what_each_drive_copy_was_made_from(make_card: CardBuilder, tmp_path: Path,
