@@ -130,10 +130,12 @@ def _clip_summary(t: ClipTable | None) -> list[tuple[str, object]]:
 def _day(r: DayReport) -> dict[str, Table]:
     return {
         "cards": (["reel", "camera", "card_label", "clips", "files", "bytes", "copies_on_distinct_drives",
-                   "copies_required", "safe_to_format", "reasons", "offload", "result", "failed_copies", "start"],
+                   "copies_required", "safe_to_format", "reasons", "offload", "result", "failed_copies", "start",
+                   "released", "stage2"],
                   ([c.reel or "", c.camera or "", c.label or "", c.clips, c.files, c.bytes, c.verdict.copies,
                     c.verdict.required, "yes" if c.verdict.safe else "no", " ".join(c.verdict.reasons),
-                    c.offload_id, c.state, c.failures, _iso(c.started_at)] for c in r.cards)),
+                    c.offload_id, c.state, c.failures, _iso(c.started_at), "yes" if c.released else "no",
+                    c.stage2_words] for c in r.cards)),
         "cameras": (["camera", "cards", "clips", "files", "bytes", "cards_safe_to_format"],
                     ([c.camera, c.cards, c.clips, c.files, c.bytes, c.safe] for c in r.cameras)),
         "drives": (["drive", "disk", "cards", "copies_verified", "bytes_verified", "copies_failed"],

@@ -32,8 +32,8 @@ def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2
     start, end = window(day, day_start)
     offloads = query.offloads_between(db, start, end)
     latest: dict[int, dict] = {}
-    for o in offloads:  # one row per card: its latest offload of the day
-        if o["card_id"] is not None:
+    for o in offloads:  # one row per card: its latest offload of the day that read the card
+        if o["card_id"] is not None and (o.get("stage") or 1) == 1:
             latest[o["card_id"]] = o
     cards: list[DayCard] = []
     failures: list[Problem] = []
@@ -42,8 +42,12 @@ def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2
         c = query.card(db, card_id) or {}
         reel = o["reel"] or c.get("reel")
         shown = 0
+        stage2 = query.stage2_offloads(db, o["id"])  # its cascade's stage-2 copies, whenever they ran
         copy_failures = [(f"D{i + 1}", p, code, msg) for i, p, code, msg in query.failed_copies(db, o["id"])]
         copy_failures += [("card", p, code, msg) for p, code, msg in query.failed_files_without_copy(db, o["id"])]
+        for s2 in stage2:
+            copy_failures += [(f"stage 2 D{i + 1}", p, code, msg) for i, p, code, msg in
+                              query.failed_copies(db, s2["id"])]
         for where, path, code, msg in copy_failures:
             if shown < MAX_FAILURES_PER_CARD:
                 failures.append(Problem(f"{reel or c.get('label') or card_id} {where}", path, code or "failed",
@@ -53,7 +57,8 @@ def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2
         cards.append(DayCard(card_id, o["id"], reel, camera_of(o["camera"], reel), c.get("label"),
                              count_clips(query.rel_paths(db, o["id"])), o["files_total"] or 0,
                              o["bytes_total"] or 0, o["state"], o["started_at"], verdict(db, card_id, required),
-                             len(copy_failures)))
+                             len(copy_failures), tuple((s2["id"], s2["state"] or "") for s2 in stage2),
+                             o.get("released_at") is not None))
     cards.sort(key=lambda r: (r.camera or "~", r.reel or "~", r.started_at))
     projects = sorted({o["project"] for o in offloads if o["project"]})
     operators = tuple(sorted({o["operator"] for o in offloads if o["operator"]}))
@@ -64,7 +69,8 @@ def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2
         meta=meta("day", "Day report", day + (f" · {shooting_day}" if shooting_day else ""),
                   ", ".join(projects) or None, required, now=now, paper=paper),
         day=day, window=(start, end), shooting_day=shooting_day, location=location, operators=operators,
-        cards=tuple(cards), cameras=_cameras(cards), drives=_drives(db, [c.offload_id for c in cards]),
+        cards=tuple(cards), cameras=_cameras(cards),
+        drives=_drives(db, [i for c in cards for i in (c.offload_id, *(s2 for s2, _ in c.stage2))]),
         failures=tuple(failures), failures_total=failures_total)
 
 

@@ -240,6 +240,20 @@ class DayCard:
     started_at: float
     verdict: Verdict
     failures: int
+    stage2: tuple[tuple[int, str], ...] = ()  # its stage-2 offloads: (id, state)
+    released: bool = False  # stage 1 of a cascade ended verified: the card left the reader
+
+    @property
+    def stage2_words(self) -> str:
+        """'stage 2: offload 5 queued', for the day's card row; '' without a stage 2."""
+        if not self.stage2:
+            return ""
+        return "stage 2: " + ", ".join(f"offload {i} {state}" for i, state in self.stage2)
+
+    @property
+    def stage2_waiting(self) -> bool:
+        """A stage-2 offload of the card has not ended (queued, running, or stopped to resume)."""
+        return any(state in WAITING for _, state in self.stage2)
 
 
 @dataclass(frozen=True)

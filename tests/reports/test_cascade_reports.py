@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -158,3 +159,27 @@ def test_redundancy_report_says_what_each_drive_copy_was_made_from(make_card: Ca
     assert copied.endswith(f"(stage 2 offload {second.offload_id} of offload {first.offload_id})")
     assert f"the card (offload {first.offload_id})" in text
     assert _has(text, f"{copied} safe to format")
+
+
+def test_day_report_has_one_row_per_card_with_its_stage_two(make_card: CardBuilder, tmp_path: Path,
+                                                            other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    first = _stage1(card, raid, other_volume, catalog)
+    day = dt.date.today().isoformat()
+
+    text, _, main = _report(catalog, tmp_path / "before" / "day", "day", day)
+    [row] = _rows(main)  # the card once, by the offload that read it (not its queued stage 2)
+    assert (row["offload"], row["safe_to_format"], row["released"]) == (str(first.offload_id), "no", "yes")
+    assert row["stage2"] == f"stage 2: offload {first.stage2[0]} queued"
+    assert _has(text, f"NO {first.offload_id} verified, card released; stage 2: offload {first.stage2[0]} queued")
+    assert _has(text, f"A001: released (stage 1 verified), not yet safe to format: stage 2: offload {first.stage2[0]}"
+                " queued.")
+
+    second = run_stage2(first.stage2[0], catalog=catalog, report=False)
+    text, _, main = _report(catalog, tmp_path / "after" / "day", "day", day)
+    [row] = _rows(main)
+    assert (row["offload"], row["safe_to_format"]) == (str(first.offload_id), "yes")
+    assert row["stage2"] == f"stage 2: offload {second.offload_id} verified"
+    drives = _rows(main.with_name("day.drives.csv"))  # the stage-1 drive and the stage-2 drive
+    assert len(drives) == 2 and all(d["copies_verified"] == "4" for d in drives)
