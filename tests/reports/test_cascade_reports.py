@@ -8,12 +8,13 @@ import argparse
 import csv
 import datetime as dt
 import os
+import threading
 from pathlib import Path
 
 from pypdf import PdfReader
 
 from datawrangler.app.cascade import run_stage2
-from datawrangler.app.offload import OffloadOutcome, run_offload
+from datawrangler.app.offload import Observer, OffloadOutcome, run_offload
 from datawrangler.app.request import OffloadRequest
 from datawrangler.cli import report_cmd
 from tests.conftest import CardBuilder
@@ -183,3 +184,31 @@ def test_day_report_has_one_row_per_card_with_its_stage_two(make_card: CardBuild
     assert row["stage2"] == f"stage 2: offload {second.offload_id} verified"
     drives = _rows(main.with_name("day.drives.csv"))  # the stage-1 drive and the stage-2 drive
     assert len(drives) == 2 and all(d["copies_verified"] == "4" for d in drives)
+
+
+def test_stage_one_report_while_stage_two_runs_says_released_and_names_it_running(
+        make_card: CardBuilder, tmp_path: Path, other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    first = _stage1(card, raid, other_volume, catalog)
+    started, go = threading.Event(), threading.Event()
+
+    def hold(_: object) -> None:  # stage 2 has started (its row says running) and copies nothing yet
+        started.set()
+        assert go.wait(30)
+
+    outcome: list[OffloadOutcome] = []
+    worker = threading.Thread(target=lambda: outcome.append(
+        run_stage2(first.stage2[0], catalog=catalog, observer=Observer(started=hold), report=False)))
+    worker.start()
+    try:
+        assert started.wait(30)
+        text, summary, _ = _report(catalog, tmp_path / "during" / "stage1", "offload", str(first.offload_id))
+    finally:
+        go.set()
+        worker.join(60)
+    assert "RELEASED (the card may leave the reader)" in text and "NOT YET SAFE TO FORMAT" in text
+    assert _has(text, f"offload {first.stage2[0]} to {other_volume / 'Day01' / 'A001'} (running, 0 of 4 files "
+                "verified)")
+    assert summary["stage2_waiting"] == str(first.stage2[0])
+    assert outcome and outcome[0].safe  # and it ended verified once let go
