@@ -3,6 +3,8 @@
 - `query`: read-only SQL on the catalog connection (what the store's modules do not answer).
 - `offload`, `day`, `redundancy`, `contact` (the contact sheet of a card or a day): build a report model
   (frozen dataclasses, `model`) from the catalog.
+- `stages` (`stagemodel`): a cascading copy as the reports say it: stage 1 released the card and which stage-2
+  offloads copy on from it; what a stage-2 offload, and each drive's copies of a card, were made from.
 - `clipview`: the clips the catalog holds (`store.clips`) as the reports print them (`clipmodel`): timecode,
   duration at each clip's rate, format, flagged clips in words, thumbnails.
 - `html`: the model through the Jinja2 templates of `datawrangler.resources/reports`; thumbnails inside an

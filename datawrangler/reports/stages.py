@@ -12,7 +12,8 @@ from sqlite_utils import Database
 
 from datawrangler.reports import query
 from datawrangler.reports.common import volume
-from datawrangler.reports.model import Cascade, StageTwo, Volume
+from datawrangler.reports.model import Volume
+from datawrangler.reports.stagemodel import Cascade, StageTwo
 from datawrangler.store import cascade as store_cascade
 from datawrangler.store.offloads import plan_from_json
 
