@@ -12,6 +12,7 @@ from datawrangler.reports import clipview, common, query, stages
 from datawrangler.reports.common import camera_of, meta, verdict, volume
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
+from datawrangler.reports.stagemodel import Cascade
 from datawrangler.store import clips as store_clips
 
 MAX_FAILURES = 50  # listed one by one, with their messages; the rest are counted by drive and code
@@ -41,6 +42,7 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
     algorithms = tuple(a for a in (o["algorithms"] or "").split(",") if a)
     failures, total, grouped = _failures(db, offload_id)
     skipped = query.events(db, offload_id, ("skipped",))
+    cascade = stages.of_offload(db, o)
     files = None
     if with_files:
         ids = [d["id"] for d in query.destinations(db, offload_id)]
@@ -61,8 +63,8 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
         bytes_total=o["bytes_total"] or 0, clips=count_clips(query.rel_paths(db, offload_id)),
         started_at=o["started_at"], ended_at=o["ended_at"], resumes=o["resumes"] or 0,
         incremental_of=o["incremental_of"], verdict=verdict(db, o["card_id"], required),
-        warnings=_warnings(db, o, card, dests, counts, skipped), failures=failures, failures_total=total,
-        failures_grouped=grouped, files=files, clip_table=clip_table, cascade=stages.of_offload(db, o))
+        warnings=_warnings(db, o, card, dests, counts, skipped, cascade), failures=failures, failures_total=total,
+        failures_grouped=grouped, files=files, clip_table=clip_table, cascade=cascade)
 
 
 def _destination(db: Database, d: dict[str, Any]) -> Destination:
@@ -100,7 +102,7 @@ def _failures(db: Database, offload_id: int
 
 
 def _warnings(db: Database, o: dict[str, Any], card: CardInfo, dests: tuple[Destination, ...],
-              counts: dict[str, int], skipped: list[dict[str, Any]]) -> tuple[Problem, ...]:
+              counts: dict[str, int], skipped: list[dict[str, Any]], cascade: Cascade | None) -> tuple[Problem, ...]:
     out: list[Problem] = []
     if o["verify_mode"] == "size":
         out.append(Problem("", "", "size_only", "Verify mode 'size': sizes were compared, no copy was read back. "
@@ -118,6 +120,11 @@ def _warnings(db: Database, o: dict[str, Any], card: CardInfo, dests: tuple[Dest
         if card_disk and d.volume and d.volume.disk == card_disk:
             out.append(Problem(d.tag, d.path, "same_drive_as_card",
                                f"{d.tag} is on the same drive as the card: it is not a backup of it."))
+        made = cascade.made_from_volume if cascade else None
+        if cascade and made and made.disk and d.volume and d.volume.disk == made.disk:
+            out.append(Problem(d.tag, d.path, "same_drive_as_source",
+                               f"{d.tag} is on the same drive as the stage-1 copy it was made from "
+                               f"({cascade.made_from_path}): it adds no copy on a drive of its own."))
         if d.not_bypassed:
             out.append(Problem(d.tag, d.path, "cache_not_bypassed",
                                f"{d.not_bypassed:,} read-backs on {d.tag} may have come from the OS cache (this "

@@ -212,3 +212,19 @@ def test_stage_one_report_while_stage_two_runs_says_released_and_names_it_runnin
                 "verified)")
     assert summary["stage2_waiting"] == str(first.stage2[0])
     assert outcome and outcome[0].safe  # and it ended verified once let go
+
+
+def test_stage_two_report_warns_of_a_copy_on_the_drive_it_was_made_from(make_card: CardBuilder,
+                                                                        tmp_path: Path) -> None:
+    card, raid, shuttle, catalog = make_card(), tmp_path / "raid", tmp_path / "shuttle", tmp_path / "catalog.db"
+    raid.mkdir()
+    shuttle.mkdir()  # a folder beside the stage-1 copy: the same physical drive
+    first = _stage1(card, raid, shuttle, catalog)
+    second = run_stage2(first.stage2[0], catalog=catalog, report=False)
+    assert not second.safe
+
+    text, _, main = _report(catalog, tmp_path / "out" / "stage2", "offload", str(second.offload_id))
+    assert _has(text, f"D1 is on the same drive as the stage-1 copy it was made from ({raid / 'Day01' / 'A001'}): "
+                "it adds no copy on a drive of its own.")
+    warnings = [r for r in _rows(main.with_name("stage2.problems.csv")) if r["code"] == "same_drive_as_source"]
+    assert [w["where"] for w in warnings] == ["D1"]
