@@ -31,7 +31,7 @@ def _report(catalog: Path, out: Path, *argv: str) -> tuple[str, dict[str, str], 
     report_cmd.register(parser.add_subparsers(dest="command"))
     pdf, main = out.with_suffix(".pdf"), out.with_suffix(".csv")
     args = parser.parse_args(["--catalog", str(catalog), "report", *argv, "--pdf", str(pdf), "--csv", str(main),
-                              "--copies", "2"])
+                              "--html", str(out.with_suffix(".html")), "--copies", "2"])
     assert int(args.func(args)) == 0
     text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())  # content order
     side = main.with_name(f"{main.stem}.summary.csv")  # the main table is the per-file one when it was built
@@ -68,6 +68,8 @@ def test_stage_one_report_says_released_until_stage_two_ends_then_lists_it(
     text, summary, main = _report(catalog, tmp_path / "before" / "stage1", "offload", str(first.offload_id))
     assert "RELEASED (the card may leave the reader)" in text and "NOT YET SAFE TO FORMAT" in text
     assert f"offload {first.offload_id} · stage 1 of a cascading copy" in text
+    html = (tmp_path / "before" / "stage1.html").read_text(encoding="utf-8")  # the same words in the HTML
+    assert "RELEASED" in html and "NOT YET SAFE TO FORMAT" in html and f"stage2 run {second_id}" in html
     assert _has(text, f"offload {second_id} to {shuttle_roll} (queued, 0 of 4 files verified)")
     assert "VERIFIED ON" not in text
     assert summary["verdict"] == "RELEASED · NOT YET SAFE TO FORMAT" and summary["safe_to_format"] == "no"
