@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datawrangler.core.words import plural
 from datawrangler.reports.clipmodel import ClipTable
 from datawrangler.reports.stagemodel import WAITING, Cascade
+from datawrangler.reports.volumemodel import Volume
 
 
 @dataclass(frozen=True)
@@ -44,28 +45,6 @@ class Verdict:
             return (f"Safe to format: every file has a verified copy on at least "
                     f"{plural(self.copies, 'distinct drive')} (rule: {self.required}).")
         return " ".join(self.reasons)
-
-
-@dataclass(frozen=True)
-class Volume:
-    label: str | None
-    key: str | None  # the catalog's global identity (filesystem UUID where the OS gives one)
-    disk: str | None  # the physical disk: redundancy counts these
-    device: str | None = None
-    fstype: str | None = None
-    mount_point: str | None = None
-    capacity: int | None = None
-
-    @property
-    def name(self) -> str:
-        return self.label or self.mount_point or self.device or self.disk or "unknown drive"
-
-    @property
-    def called(self) -> str:
-        """The volume in a sentence: its label, else where it was mounted ('on the drive mounted at /')."""
-        if self.label:
-            return self.label
-        return f"the drive mounted at {self.mount_point}" if self.mount_point else self.name
 
 
 @dataclass(frozen=True)

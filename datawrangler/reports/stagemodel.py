@@ -4,10 +4,8 @@ and its stage-2 offloads, or what a stage-2 offload was made from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from datawrangler.reports.model import Volume
+from datawrangler.reports.volumemodel import Volume
 
 WAITING = ("queued", "running", "interrupted", "cancelled")  # a stage-2 offload that has not ended
 
