@@ -148,10 +148,11 @@ def _day(r: DayReport) -> dict[str, Table]:
 def _redundancy(r: RedundancyReport) -> dict[str, Table]:
     return {
         "cards": (["reel", "card_label", "card_id", "files", "bytes", "fewest_copies_on_distinct_drives",
-                   "copies_required", "files_short", "safe_to_format", "reasons", "offloads"],
+                   "copies_required", "files_short", "safe_to_format", "reasons", "offloads", "stage2_not_ended"],
                   ([c.reel or "", c.label or "", c.card_id, c.files, c.bytes, c.verdict.copies, c.verdict.required,
                     c.files_short, "yes" if c.verdict.safe else "no", " ".join(c.verdict.reasons),
-                    " ".join(map(str, c.offloads))] for c in r.cards)),
+                    " ".join(map(str, c.offloads)), " ".join(f"{i}:{state}" for i, state in c.stage2_waiting)]
+                   for c in r.cards)),
         "drives": (["drive", "disk", "volume_identities", "reel", "card_id", "files_verified_here", "bytes_here",
                     "files_here_below_rule", "card_files", "card_safe_to_format", "made_from"],
                    ([d.name, d.disk, " ".join(d.identities), c.reel or "", c.card_id, c.files, c.bytes,

@@ -242,6 +242,7 @@ class CardCopies:
     files_short: int
     verdict: Verdict
     short_sample: tuple[tuple[str, int], ...]  # (path, verified copies on distinct drives)
+    stage2_waiting: tuple[tuple[int, str], ...] = ()  # its stage-2 offloads not ended: (id, state)
 
     @property
     def short(self) -> bool:

@@ -222,3 +222,12 @@ def copy_sources(db: Database, card_id: int) -> Iterator[tuple[str, int, int, in
         " LEFT JOIN destinations m ON m.id = o.made_from"
         f" WHERE o.id IN ({', '.join('?' for _ in lineage)}) AND EXISTS (SELECT 1 FROM copies c"
         "   WHERE c.destination_id = d.id AND c.state = 'verified') ORDER BY o.id, d.idx", lineage)
+
+
+def stage2_not_ended(db: Database, offload_ids: list[int]) -> list[tuple[int, str]]:
+    """(id, state) of the stage-2 offloads among these that have not ended (queued, running, stopped)."""
+    if not offload_ids:
+        return []
+    return [(r[0], r[1]) for r in db.conn.execute(
+        f"SELECT id, state FROM offloads WHERE id IN ({', '.join('?' for _ in offload_ids)}) AND stage = 2"
+        " AND state IN ('queued', 'running', 'interrupted', 'cancelled') ORDER BY id", offload_ids)]

@@ -40,7 +40,8 @@ def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", r
         v = verdict(db, card_id, required)
         short = [(p, len(d)) for p, (_s, d) in counted.items() if len(d) < required]
         cards.append(CardCopies(card_id, reel, c.get("label"), tuple(offloads), len(files),
-                                sum(s for s, _d in files.values()), len(short), v, tuple(short[:SHORT_SAMPLE])))
+                                sum(s for s, _d in files.values()), len(short), v, tuple(short[:SHORT_SAMPLE]),
+                                tuple(query.stage2_not_ended(db, offloads))))
         on_disk: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for path, (size, disks) in files.items():
             for disk in disks:  # the card's own drive holds them too, but they count on the other drives only

@@ -151,9 +151,16 @@ def test_redundancy_report_says_what_each_drive_copy_was_made_from(make_card: Ca
     card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
     raid.mkdir()
     first = _stage1(card, raid, other_volume, catalog)
+    text, _, main = _report(catalog, tmp_path / "before" / "red", "redundancy")
+    [row] = _rows(main)  # short until stage 2 ends, and says why
+    assert (row["safe_to_format"], row["stage2_not_ended"]) == ("no", f"{first.stage2[0]}:queued")
+    assert _has(text, f"A001: stage 2 has not ended (offload {first.stage2[0]} queued): its copies count when it is "
+                "verified.")
     second = run_stage2(first.stage2[0], catalog=catalog, report=False)
 
     text, _, main = _report(catalog, tmp_path / "out" / "red", "redundancy")
+    [row] = _rows(main)
+    assert (row["safe_to_format"], row["stage2_not_ended"]) == ("yes", "")
     stage1_roll = raid / "Day01" / "A001"
     made = {r["made_from"] for r in _rows(main.with_name("red.drives.csv"))}
     assert f"the card (offload {first.offload_id})" in made
