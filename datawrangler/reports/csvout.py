@@ -114,7 +114,7 @@ def _stage_summary(r: OffloadReport) -> list[tuple[str, object]]:
         return [("stage", 2), ("stage1_offload", c.stage1 or ""), ("made_from", c.made_from_path or ""),
                 ("made_from_volume", c.made_from_volume.name if c.made_from_volume else ""),
                 ("made_from_sentence", c.made_from)]
-    return [("stage", 1), ("released", "yes" if c.released_at else "no"), ("released_at", _iso(c.released_at)),
+    return [("stage", 1), ("released", "yes" if c.released else "no"), ("released_at", _iso(c.released_at)),
             ("stage2_asked", " ".join(c.asked)), ("stage2_offloads", " ".join(str(s.offload_id) for s in c.stage2)),
             ("stage2_waiting", " ".join(str(s.offload_id) for s in c.waiting))]
 

@@ -143,7 +143,7 @@ class OffloadReport:
         """Stage 1 released the card, and its stage 2 has not ended: the card may leave the reader, and must
         not be formatted yet."""
         c = self.cascade
-        return c is not None and c.released_at is not None and not self.verdict.safe and bool(c.waiting)
+        return c is not None and c.released and not self.verdict.safe and bool(c.waiting or c.queueing)
 
     @property
     def headline(self) -> str:

@@ -40,6 +40,14 @@ class Cascade:
     asked: tuple[str, ...] = ()  # the stage-2 roll folders stage 1 asked for
     made_from_path: str | None = None  # of a stage-2 offload: the stage-1 copy it read
     made_from_volume: Volume | None = None
+    # stage 1 ended verified with stage 2 asked, and its stage 2 is not queued yet: the report filed as stage 1
+    # ends may be written just before the app queues it (and records the release)
+    queueing: bool = False
+
+    @property
+    def released(self) -> bool:
+        """Stage 1 ended verified: the card may leave the reader."""
+        return self.released_at is not None or self.queueing
 
     @property
     def waiting(self) -> tuple[StageTwo, ...]:

@@ -28,7 +28,8 @@ def of_offload(db: Database, o: dict[str, Any]) -> Cascade | None:
     asked = store_cascade.stage2_rolls(db, o["id"])
     if not children and not asked and o.get("released_at") is None:
         return None
-    return Cascade(1, released_at=o.get("released_at"), stage2=children, asked=asked)
+    queueing = bool(asked) and not children and o.get("released_at") is None and o.get("state") == "verified"
+    return Cascade(1, released_at=o.get("released_at"), stage2=children, asked=asked, queueing=queueing)
 
 
 def _volume(db: Database, dest: dict[str, Any] | None) -> Volume | None:

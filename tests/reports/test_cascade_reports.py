@@ -237,3 +237,20 @@ def test_stage_two_report_warns_of_a_copy_on_the_drive_it_was_made_from(make_car
                 "it adds no copy on a drive of its own.")
     warnings = [r for r in _rows(main.with_name("stage2.problems.csv")) if r["code"] == "same_drive_as_source"]
     assert [w["where"] for w in warnings] == ["D1"]
+
+
+def test_the_report_stage_one_files_as_it_ends_says_released(make_card: CardBuilder, tmp_path: Path,
+                                                             other_volume: Path) -> None:
+    """The report every offload files when it ends (report=True), not one regenerated later: written as stage 1
+    ends verified, when stage 2 may not be queued yet."""
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    raid.mkdir()
+    request = OffloadRequest(str(card), (str(raid),), "Day01/A001", copies_required=2, clips=None,
+                             stage2=(str(other_volume),))
+    first = run_offload(request, catalog=catalog)
+    [pdf] = [Path(p) for p in first.reports_written if p.endswith(".pdf")]
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(pdf).pages).split())
+    assert "RELEASED (the card may leave the reader)" in text and "NOT YET SAFE TO FORMAT" in text
+    assert "did not end verified" not in text
+    assert _has(text, "Do not format the card until stage 2 has verified its copies: ")
+    assert _has(text, f"{other_volume / 'Day01' / 'A001'}")
