@@ -17,7 +17,7 @@ from datawrangler.app.cascade import run_stage2
 from datawrangler.app.offload import Observer, OffloadOutcome, run_offload
 from datawrangler.app.request import OffloadRequest
 from datawrangler.cli import report_cmd
-from tests.conftest import CardBuilder
+from tests.conftest import CardBuilder, write_file
 
 BAD = "A001R2EC/A001C002_231014_R2EC.mov"
 
@@ -254,3 +254,19 @@ def test_the_report_stage_one_files_as_it_ends_says_released(make_card: CardBuil
     assert "did not end verified" not in text
     assert _has(text, "Do not format the card until stage 2 has verified its copies: ")
     assert _has(text, f"{other_volume / 'Day01' / 'A001'}")
+
+
+def test_stage_one_that_did_not_end_verified_is_not_released(make_card: CardBuilder, tmp_path: Path,
+                                                             other_volume: Path) -> None:
+    card, raid, catalog = make_card(), tmp_path / "raid", tmp_path / "catalog.db"
+    write_file(raid / "Day01" / "A001" / BAD, 99, seed=4242)  # a different file already there: never overwritten
+    request = OffloadRequest(str(card), (str(raid),), "Day01/A001", copies_required=2, report=False, clips=None,
+                             stage2=(str(other_volume),))
+    first = run_offload(request, catalog=catalog)
+    assert not first.released and first.stage2 == ()
+
+    text, summary, _ = _report(catalog, tmp_path / "out" / "stage1", "offload", str(first.offload_id))
+    assert "RELEASED" not in text and "NOT SAFE TO FORMAT" in text
+    assert _has(text, f"Stage 2 was asked for ({other_volume / 'Day01' / 'A001'}) and was not queued: stage 1 did not"
+                f" end verified. Resume or repeat stage 1 ('datawrangler resume {first.offload_id}').")
+    assert (summary["released"], summary["stage2_asked"]) == ("no", str(other_volume / "Day01" / "A001"))
