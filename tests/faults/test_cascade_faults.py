@@ -237,3 +237,41 @@ def test_a_stage_one_with_an_unreadable_file_does_not_release_the_card(
     reader.clear()  # the reader reads again: the retry of stage 1 releases the card and queues stage 2
     again = run_offload(resume_request(first.offload_id, str(card), Settings()), catalog=catalog)
     assert again.result.state is OffloadState.VERIFIED and again.released and len(again.stage2) == 1
+
+
+@pytest.mark.fuse
+def test_the_stage_one_drive_vanishing_mid_stage_two_leaves_it_to_resume(
+        faultfs: FaultFSFactory, tmp_path: Path) -> None:
+    """The RAID that stage 2 reads goes away part way (every operation fails ENODEV, as a yanked USB drive):
+    stage 2 ends interrupted and stays listed to resume, no file read after that is recorded verified on the
+    shuttle, the card is not safe to format, no stage-1 copy is condemned as different from the card, and
+    once the drive is back a resume ends VERIFIED and safe."""
+    card = tmp_path / "cards" / "A001R2EC"
+    names = [f"A001R2EC/A001C{i:03d}_231014_R2EC.mov" for i in range(1, 7)]
+    for i, rel in enumerate(names):
+        write_file(card / rel, 1 * MB + 4096, seed=i + 1)
+    raid, shuttle = faultfs("raid"), tmp_path / "shuttle"
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, Path(raid), [shuttle], required=2), catalog=catalog)
+    assert first.released and not first.safe
+    stage2 = first.stage2[0]
+    gone = raid.vanish(after_bytes=3 * MB)  # half way through stage 2's read of the stage-1 copy
+
+    out = run_stage2(stage2, catalog=catalog, report=False)
+    assert out.result.state is OffloadState.INTERRUPTED and not out.safe
+    assert all(f.code is not Code.STAGE_SOURCE_MISMATCH for f in out.result.failures), out.result.failures
+    assert [(j.offload_id, j.state) for j in pending_stage2(catalog)] == [(stage2, "interrupted")]
+    states = _copy_states(catalog, stage2)
+    assert "verified" not in {states.get(rel) for rel in names[4:]}, states  # read after the drive went away
+    for rel in names:  # a shuttle copy is either verified and whole, or not there under the card's name
+        path = shuttle / ROLL / rel
+        if states.get(rel) == "verified":
+            assert path.read_bytes() == (card / rel).read_bytes()
+    assert set(_copy_states(catalog, first.offload_id).values()) == {"verified"}  # no stage-1 copy condemned
+
+    raid.remove(gone)  # the drive is back
+    again = run_offload(resume_request(stage2, "", Settings()), catalog=catalog)
+    assert again.stage == 2 and again.result.state is OffloadState.VERIFIED and again.safe, again.reasons
+    for rel in names:
+        assert (shuttle / ROLL / rel).read_bytes() == (card / rel).read_bytes()
