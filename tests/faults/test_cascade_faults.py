@@ -22,7 +22,7 @@ import pytest
 
 from datawrangler.app.cascade import pending_stage2, run_stage2
 from datawrangler.app.catalog import open_db
-from datawrangler.app.offload import run_offload
+from datawrangler.app.offload import Refused, run_offload
 from datawrangler.app.request import OffloadRequest, resume_request
 from datawrangler.config import Settings
 from datawrangler.core.errors import Code, OffloadError
@@ -30,7 +30,7 @@ from datawrangler.core.events import OffloadState
 from datawrangler.store import cascade
 from tests.conftest import CardBuilder, write_file
 from tests.faultfs import cache_drops
-from tests.integration.conftest import Ext4Factory, FaultFSFactory
+from tests.integration.conftest import Ext4Factory, FaultFSFactory, TmpfsFactory
 
 pytestmark = [pytest.mark.root, pytest.mark.timeout(180)]
 
@@ -275,3 +275,41 @@ def test_the_stage_one_drive_vanishing_mid_stage_two_leaves_it_to_resume(
     assert again.stage == 2 and again.result.state is OffloadState.VERIFIED and again.safe, again.reasons
     for rel in names:
         assert (shuttle / ROLL / rel).read_bytes() == (card / rel).read_bytes()
+
+
+def _too_small_shuttle(make_card: CardBuilder, tmpfs_mount: TmpfsFactory, tmp_path: Path) -> tuple[Path, int, Path]:
+    """A card released to a RAID, its stage 2 queued to a 4 MB shuttle (too small) and a 32 MB one:
+    (catalog, the stage-2 offload id, the large shuttle)."""
+    card = make_card()  # 8 MB
+    raid = tmp_path / "raid"
+    raid.mkdir()
+    small, large = tmpfs_mount(4 * MB), tmpfs_mount(32 * MB)
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, raid, [Path(small), Path(large)], required=2), catalog=catalog)
+    assert first.released and len(first.stage2) == 1
+    return catalog, first.stage2[0], Path(large)
+
+
+def test_a_stage_two_drive_too_small_is_refused_before_a_byte_moves(
+        make_card: CardBuilder, tmpfs_mount: TmpfsFactory, tmp_path: Path) -> None:
+    catalog, stage2, large = _too_small_shuttle(make_card, tmpfs_mount, tmp_path)
+    with pytest.raises(Refused) as caught:
+        run_stage2(stage2, catalog=catalog, report=False)
+    assert "Not enough free space" in str(caught.value) and "Day01" in str(caught.value)
+    assert not [f for f in large.rglob("*") if f.is_file()]  # nothing written on the other shuttle either
+    assert not (large / ROLL).exists()
+    assert _copy_states(catalog, stage2) == {}
+    assert [(j.offload_id, j.state) for j in pending_stage2(catalog)] == [(stage2, "queued")]
+
+
+@pytest.mark.xfail(strict=True, reason="a stage-2 preflight refusal says 'Free space or choose a larger drive' (a "
+                   "queued stage-2 copy's drives cannot be chosen again) and neither that the released card is not "
+                   "safe to format nor the command that runs it once there is room")
+def test_a_stage_two_refusal_says_the_card_is_not_safe_and_how_to_run_it_again(
+        make_card: CardBuilder, tmpfs_mount: TmpfsFactory, tmp_path: Path) -> None:
+    catalog, stage2, _ = _too_small_shuttle(make_card, tmpfs_mount, tmp_path)
+    with pytest.raises(Refused) as caught:
+        run_stage2(stage2, catalog=catalog, report=False)
+    message = str(caught.value)
+    assert "not safe to format" in message, message
+    assert f"datawrangler stage2 run {stage2}" in message, message
