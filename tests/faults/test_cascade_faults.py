@@ -350,3 +350,21 @@ def test_a_stage_one_copy_found_gone_in_stage_two_is_said_of_the_stage_one_drive
     [failed] = out.result.failures
     assert "card reader" not in failed.message and "stage-1 copy" in failed.message, failed.message
     assert "Copy it again from the card" in failed.message, failed.message
+
+
+@pytest.mark.fuse
+@pytest.mark.xfail(strict=True, reason="stage 2 unable to read a stage-1 copy (EIO on the RAID) leaves it "
+                   "'verified': the card stays SAFE TO FORMAT on a copy that cannot be read")
+def test_a_stage_one_copy_stage_two_cannot_read_no_longer_counts(make_card: CardBuilder, faultfs: FaultFSFactory,
+                                                                 tmp_path: Path) -> None:
+    card = make_card()
+    raid, shuttle = faultfs("raid"), tmp_path / "shuttle"
+    shuttle.mkdir()
+    catalog = tmp_path / "catalog.db"
+    first = run_offload(_request(card, Path(raid), [shuttle], required=1), catalog=catalog)
+    assert first.released and first.safe
+    raid.eio_on_read(f"{ROLL}/{BAD}", offset=0)  # the RAID's sectors under that file went bad
+    out = run_stage2(first.stage2[0], catalog=catalog, report=False)
+    assert [f.rel_path for f in out.result.failures] == [BAD]
+    assert _copy_states(catalog, first.offload_id)[BAD] != "verified"
+    assert not out.safe, out.reasons
