@@ -175,6 +175,7 @@ def test_stage_two_killed_mid_copy_resumes_without_rewriting_verified_files(
     assert rewritten == [], rewritten[:3]
     assert set(_copy_states(catalog, stage2).values()) == {"verified"}
     assert pending_stage2(catalog) == []
+    assert not list(Path(shuttle).rglob(".dwtmp-*")), "the killed run's temporary files were left behind"
 
 
 def test_a_stage_one_drive_unplugged_before_stage_two_is_named_and_stays_pending(
