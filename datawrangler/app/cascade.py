@@ -35,7 +35,7 @@ from datawrangler.core.events import (
     VerifyMode,
 )
 from datawrangler.core.plan import OffloadPlan, preflight
-from datawrangler.core.words import plural
+from datawrangler.core.words import agree, plural
 from datawrangler.handoff.source import prepare_source
 from datawrangler.handoff.writer import HandoffOptions, write_handoff
 from datawrangler.platform import keep_awake
@@ -88,14 +88,17 @@ def pending_stage2(catalog: str | os.PathLike[str] | None = None) -> list[Stage2
 
 
 def card_check(expected: Mapping[str, Mapping[str, str]], source: str, rolls: tuple[str, ...],
-               found: list[tuple[str, dict[str, str], str]] | None = None) -> Callable[[FileResult], FileResult]:
+               found: list[cascade.Stage1Finding] | None = None) -> Callable[[FileResult], FileResult]:
     """The check of each stage-2 file against the card's digests: a file read from the stage-1 copy whose
     digests differ (or cannot be compared) comes back failed, each copy too, so it is never recorded verified;
     the copies this run wrote of it (into `rolls`) are removed, so no drive holds a copy of a copy that
-    differs from the card under the card's name. Each file found different is appended to `found`
-    (rel_path, digests read, message): its stage-1 copy is then no longer counted (store.cascade.mark_changed)."""
+    differs from the card under the card's name. A file the stage-1 drive could not give (gone, unreadable,
+    the drive itself still there) is said of the stage-1 copy, not of a card reader. Each such file goes into
+    `found`: its stage-1 copy no longer counts (store.cascade.mark_stage1)."""
     def check(f: FileResult) -> FileResult:
-        if f.status is FileStatus.FAILED or not f.digests:
+        if f.status is FileStatus.FAILED:
+            return _unreadable(f, source, found) if f.code is Code.SOURCE_READ_ERROR else f
+        if not f.digests:
             return f
         card = expected.get(f.rel_path, {})
         common = [a for a in card if a in f.digests]
@@ -105,17 +108,39 @@ def card_check(expected: Mapping[str, Mapping[str, str]], source: str, rolls: tu
         why = "; ".join(differ) if differ else "no hash taken from the card to compare with"
         left = [p for p in (_remove(rolls[c.destination], f.rel_path) for c in f.copies
                             if c.state is not CopyState.FAILED and not c.already_present) if p]
-        message = (f"{f.rel_path} on the stage-1 copy {source} does not match the card ({why}). It was not copied "
-                   "on. Copy it again from the card (do not format the card), and check the stage-1 drive."
+        message = (f"{f.rel_path} on the stage-1 copy {source} does not match the card ({why}). {_AGAIN}"
                    + (f" Remove {', '.join(left)} by hand: it could not be removed." if left else ""))
         if differ and found is not None:
-            found.append((f.rel_path, dict(f.digests), message))
-        copies = tuple(c if c.state is CopyState.FAILED else
-                       dataclasses.replace(c, state=CopyState.FAILED, code=Code.STAGE_SOURCE_MISMATCH, message=message)
-                       for c in f.copies)
-        return dataclasses.replace(f, status=FileStatus.FAILED, code=Code.STAGE_SOURCE_MISMATCH, message=message,
-                                   copies=copies)
+            found.append(cascade.Stage1Finding(f.rel_path, "changed", Code.STAGE_SOURCE_MISMATCH.value, message,
+                                               dict(f.digests)))
+        return _failed(f, Code.STAGE_SOURCE_MISMATCH, message)
     return check
+
+
+_AGAIN = "It was not copied on. Copy it again from the card (do not format the card), and check the stage-1 drive."
+
+
+def _failed(f: FileResult, code: Code, message: str) -> FileResult:
+    """The file failed with `code` and `message`, and each of its copies (one that failed of its own, e.g. a
+    shuttle write error, keeps its own failure; one failed for the file's own cause takes the new words)."""
+    copies = tuple(c if c.state is CopyState.FAILED and c.code not in (None, f.code) else
+                   dataclasses.replace(c, state=CopyState.FAILED, code=code, message=message) for c in f.copies)
+    return dataclasses.replace(f, status=FileStatus.FAILED, code=code, message=message, copies=copies)
+
+
+def _unreadable(f: FileResult, source: str, found: list[cascade.Stage1Finding] | None) -> FileResult:
+    """A stage-1 file the engine could not read: said of the stage-1 copy; missing or unreadable there. When
+    the stage-1 folder itself is gone (the drive unplugged) nothing is judged: the copy is resumed later."""
+    if not os.path.isdir(source):
+        return f
+    path = os.path.join(source, *f.rel_path.split("/"))
+    gone = not os.path.lexists(path)
+    detail = "it is not there any more" if gone else (f.message.rsplit("(", 1)[-1].rstrip(")") or "read error")
+    message = f"{f.rel_path} could not be read on the stage-1 copy {source} ({detail}). {_AGAIN}"
+    if found is not None:
+        found.append(cascade.Stage1Finding(f.rel_path, "missing" if gone else "unreadable",
+                                           Code.VERIFY_READ_ERROR.value, message))
+    return _failed(f, Code.SOURCE_READ_ERROR, message)
 
 
 def _remove(roll: str, rel_path: str) -> str | None:
@@ -192,8 +217,11 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
                 os.makedirs(os.path.dirname(roll), exist_ok=True)
     scan = cascade.scan_of(db, offload_id)
     pf = preflight(plan, scan)
-    if not pf.ok:
-        raise Refused(tuple(pf.errors))
+    if not pf.ok:  # the drives of a queued copy are not chosen again: say what it means and how to go on
+        *rest, last = pf.errors
+        raise Refused((*rest, dataclasses.replace(last, message=last.message + (
+            f" Stage 2 of offload {job.cascade_of} did not start: the card is not safe to format until it is "
+            f"verified. Once this is fixed, run 'datawrangler stage2 run {offload_id}'."))))
     # another instance running this stage-2 copy now refuses this one (card_busy, naming it) before it records
     uid = db.conn.execute("SELECT uuid FROM offloads WHERE id = ?", (offload_id,)).fetchone()[0]
     hold = held.enter_context(card_hold.hold_card(catalog_file(catalog), "stage2-" + uid.replace("-", ""),
@@ -227,7 +255,7 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
             observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
         written.extend(out.written)
 
-    found: list[tuple[str, dict[str, str], str]] = []  # stage-1 copies that differ from the card
+    found: list[cascade.Stage1Finding] = []  # stage-1 copies that no longer hold the card's file
     check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations, found),
                   history.check if history is not None else None)
     result = run_recorded(db, catalog_file(catalog), plan, scan, record,
@@ -236,12 +264,16 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
                           check=check)
     for said in result.warnings:
         observer.warn(said.message, said.code, path=said.path)
-    if cascade.mark_changed(db, offload_id, found):
-        observer.warn(f"{plural(len(found), 'file')} on the stage-1 copy {plan.source} no longer "
-                      f"{'matches' if len(found) == 1 else 'match'} the card: those stage-1 copies no longer count "
-                      "toward safe to format. Copy them again from the card, and check the stage-1 drive.",
-                      Code.STAGE_SOURCE_MISMATCH.value, path=plan.source)
+    if cascade.mark_stage1(db, offload_id, found):
+        n = len(found)
+        observer.warn(f"{plural(n, 'file')} on the stage-1 copy {plan.source} {agree(n, 'does', 'do')} not hold the "
+                      f"card's file any more (changed, missing or unreadable): {agree(n, 'that copy', 'those copies')} "
+                      f"no longer {agree(n, 'counts', 'count')} toward safe to format. Copy "
+                      f"{agree(n, 'it', 'them')} again from the card, and check the stage-1 drive.",
+                      found[0].code, path=plan.source)
     reports = offload_report(db, offload_id, required, observer) if report else []
+    if report:  # the stage-1 report filed at the release said NOT YET SAFE: filed again with stage 2 in it
+        reports += offload_report(db, job.cascade_of, required, observer)
     card_id = session.card_of(db, offload_id)
     red = redundancy.card_redundancy(db, card_id, required)
     return OffloadOutcome(offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,

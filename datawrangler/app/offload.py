@@ -199,9 +199,9 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
         clips = _clips(db, path, record.offload_id, req, control, observer)
         if clips is not None and req.handoff is not None:
             written.extend(_editorial(db, record.offload_id, req, observer))
+    queued = _queue_stage2(db, record.offload_id, result, observer)  # before the report, which names it
     reports = offload_report(db, record.offload_id, req.copies_required, observer, req.settings.report_paper) \
         if req.report else []
-    queued = _queue_stage2(db, record.offload_id, result, observer)
     card_id = session.card_of(db, record.offload_id)
     red = redundancy.card_redundancy(db, card_id, req.copies_required)
     return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,

@@ -9,13 +9,14 @@ hear the checked result, so no copy of such a file is ever recorded verified, no
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from datawrangler.core.errors import OffloadError
-from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent
+from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.outcome import fail_files
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
@@ -70,6 +71,9 @@ def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResul
                        f"{record.offload_id}'.")
         raise
     result = fail_files(result, changed)
+    reworded = {was.rel_path: now for was, now in changed if was.status is FileStatus.FAILED}
+    if reworded:  # a failure the check said in other words (a stage-2 copy's source is not a card)
+        result = dataclasses.replace(result, failures=tuple(reworded.get(f.rel_path, f) for f in result.failures))
     recorder.finish(result)
     if after_finish is not None:
         after_finish(record.offload_id, result)

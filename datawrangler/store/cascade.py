@@ -17,7 +17,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -238,34 +238,48 @@ def is_queued(db: Database, offload_id: int) -> bool:
     return bool(row) and row[0] == QUEUED
 
 
-def mark_changed(db: Database, offload_id: int, found: list[tuple[str, dict[str, str], str]]) -> int:
-    """A stage-2 copy read these files on its stage-1 copy and found them different from the card:
-    (rel_path, digests read, message). The stage-1 copies of them (at that roll folder, by any offload of the
-    card) are 'changed' now, with a verification saying so, so they no longer count toward safe to format.
-    Returns how many copies were marked."""
-    row = db.conn.execute("SELECT o.card_id, o.source, o.cascade_of FROM offloads o WHERE o.id = ? AND o.stage = 2",
+@dataclass(frozen=True)
+class Stage1Finding:
+    """What a stage-2 copy found of a file on the stage-1 copy it read: `changed` (its digests differ from
+    the card's: `digests` read), `missing` (not there) or `unreadable` (the drive could not read it)."""
+
+    rel_path: str
+    state: str
+    code: str
+    message: str
+    digests: Mapping[str, str] | None = None
+
+
+def mark_stage1(db: Database, offload_id: int, found: Sequence[Stage1Finding]) -> int:
+    """The stage-1 copies of these files (at the roll folder the stage-2 copy `offload_id` read, by any
+    offload of the card) take the state found, with a verification saying so, so they no longer count
+    toward safe to format. Returns how many copies were marked."""
+    row = db.conn.execute("SELECT o.card_id, o.source FROM offloads o WHERE o.id = ? AND o.stage = 2",
                           (offload_id,)).fetchone()
     if row is None or not found:
         return 0
-    card_id, roll, _ = row
+    card_id, roll = row
     ids = lineage_offloads(db, card_id) if card_id is not None else []
     marks = ",".join("?" for _ in ids) or "NULL"
     now = time.time()
     n = 0
     with db.atomic():
-        for rel, digests, message in found:
+        for f in found:
             for (cid,) in db.conn.execute(
                     "SELECT c.id FROM copies c JOIN files f ON f.id = c.file_id JOIN destinations d ON"
                     f" d.id = c.destination_id WHERE f.offload_id IN ({marks}) AND f.rel_path = ? AND d.path = ?"
-                    " AND c.state = 'verified'", (*ids, rel, roll)).fetchall():
-                db.conn.execute("UPDATE copies SET state = 'changed', code = 'stage_source_mismatch', message = ?"
-                                " WHERE id = ?", (message, cid))
+                    " AND c.state = 'verified'", (*ids, f.rel_path, roll)).fetchall():
+                db.conn.execute("UPDATE copies SET state = ?, code = ?, message = ? WHERE id = ?",
+                                (f.state, f.code, f.message, cid))
                 db.conn.execute("INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code,"
-                                " message) VALUES (?, ?, 'stage2-read', 1, ?, 'changed', 'stage_source_mismatch', ?)",
-                                (cid, now, json.dumps(digests), message))
+                                " message) VALUES (?, ?, 'stage2-read', 1, ?, ?, ?, ?)",
+                                (cid, now, json.dumps(dict(f.digests)) if f.digests else None, f.state, f.code,
+                                 f.message))
                 n += 1
         if n:
-            offloads.event(db, offload_id, "stage1_changed", f"{plural(n, 'stage-1 copy', 'stage-1 copies')} at "
-                           f"{roll} no longer match the card: they no longer count toward safe to format",
-                           code="stage_source_mismatch")
+            offloads.event(db, offload_id, "stage1_changed",
+                           f"{plural(n, 'stage-1 copy', 'stage-1 copies')} at {roll} "
+                           f"{'does' if n == 1 else 'do'} not hold the card's file any more (changed, missing or "
+                           f"unreadable): {'it no longer counts' if n == 1 else 'they no longer count'} toward safe "
+                           "to format", code=found[0].code)
     return n

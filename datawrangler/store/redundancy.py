@@ -99,8 +99,9 @@ def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]]
     own = card_disks(db, card_id) if own is None else list(own)
     _set_lineage(db, card_id)
     if listing is None:
-        latest = db.conn.execute("SELECT o.id FROM offloads o WHERE o.card_id = ? ORDER BY o.started_at DESC "
-                                 "LIMIT 1", (card_id,)).fetchone()
+        # the latest offload that read the card (a stage-2 copy lists only what its stage-1 copy held)
+        latest = db.conn.execute("SELECT o.id FROM offloads o WHERE o.card_id = ? AND COALESCE(o.stage, 1) = 1"
+                                 " ORDER BY o.started_at DESC LIMIT 1", (card_id,)).fetchone()
         latest_id = int(latest[0]) if latest else -1
         source = ("(SELECT rowid, rel_path, size, mtime_ns FROM files INDEXED BY idx_files_offload_id_rel_path"
                   f" WHERE offload_id = {latest_id})")
@@ -155,6 +156,13 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
         out.reasons.append(f"{plural(len(unknown), 'file')} on the card {agree(len(unknown), 'was', 'were')} never "
                            f"offloaded (added after the last offload?), e.g. {unknown[0].rel_path}. Offload the card "
                            "again (--incremental).")
+    lost = _lost_in_stage2(db, {f.rel_path for f in failed}) if failed else set()
+    if lost:
+        first = min(lost)
+        out.reasons.append(f"{plural(len(lost), 'file')} {agree(len(lost), 'has', 'have')} a stage-1 copy that "
+                           "stage 2 found changed, missing or unreadable (it no longer counts), e.g. "
+                           f"{first}. Copy {agree(len(lost), 'it', 'them')} again from the card; do not format it.")
+    failed = [f for f in failed if f.rel_path not in lost]
     if failed:
         out.reasons.append(f"{plural(len(failed), 'file')} {agree(len(failed), 'has', 'have')} a copy that failed "
                            "(at the offload or a later re-verify: missing, changed, unreadable), e.g. "
@@ -173,13 +181,24 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
         out.reasons.append(f"{plural(len(shared), 'file')} {agree(len(shared), 'has', 'have')} copies in several "
                            f"folders of one drive, which count as one copy, e.g. {shared[0].rel_path}. Copy to "
                            "another drive.")
-    rest = len(short) - len({f.rel_path for f in unknown + failed + on_card + unverified + shared})
+    rest = len(short) - len({f.rel_path for f in unknown + failed + on_card + unverified + shared} | lost)
     if rest > 0:
         out.reasons.append(_fewer(rest, required))
     if short and not out.reasons:
         out.reasons.append(_fewer(len(short), required))
     out.disks = disks_of_card(db, card_id, out.card_disks)
     return out
+
+
+def _lost_in_stage2(db: Database, paths: set[str]) -> set[str]:
+    """Of these files of the card (lineage set by per_file), those with a stage-1 copy that a stage-2 copy
+    found no longer holding the card's file (store.cascade.mark_stage1): the card must be read again."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT g.rel_path FROM files g JOIN copies c ON c.file_id = g.id"
+        " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) AND c.state IN ('changed', 'missing',"
+        " 'unreadable') AND EXISTS (SELECT 1 FROM verifications v WHERE v.copy_id = c.id AND v.method ="
+        " 'stage2-read')").fetchall()
+    return {r[0] for r in rows} & paths
 
 
 def _fewer(n: int, required: int) -> str:

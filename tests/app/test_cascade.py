@@ -22,7 +22,7 @@ from datawrangler.core.errors import Code
 from datawrangler.core.events import OffloadState, VerifyMode
 from datawrangler.core.scan import scan_source
 from datawrangler.handoff.writer import HandoffOptions
-from datawrangler.store import cascade, resume
+from datawrangler.store import cascade, redundancy, resume
 from datawrangler.store.cards import find_known
 from datawrangler.store.db import CatalogError
 from tests.faultfs import KernelMount, mount_tmpfs
@@ -108,7 +108,11 @@ def test_a_stage_one_copy_that_no_longer_matches_the_card_fails_in_stage_two(mak
             " f.rel_path = 'A001R2EC/A001C002_231014_R2EC.mov'", (first.offload_id,)).fetchone()
         assert stage1 == ("changed", "stage_source_mismatch")
         assert first.safe and not second.safe
-        assert any("A001C002_231014_R2EC.mov" in r for r in second.reasons), second.reasons
+        assert any("A001C002_231014_R2EC.mov" in r and "Copy it again from the card" in r
+                   for r in second.reasons), second.reasons
+        assert len(second.reasons) == 1, second.reasons  # said once, not also as 'fewer copies'
+        # the card's own listing is stage 1's, not the stage-2 copy's (which lists what its stage-1 copy held)
+        assert redundancy.card_redundancy(db, first.card_id, 1).files_total == 4
     finally:
         db.close()
 

@@ -303,9 +303,6 @@ def test_a_stage_two_drive_too_small_is_refused_before_a_byte_moves(
     assert [(j.offload_id, j.state) for j in pending_stage2(catalog)] == [(stage2, "queued")]
 
 
-@pytest.mark.xfail(strict=True, reason="a stage-2 preflight refusal says 'Free space or choose a larger drive' (a "
-                   "queued stage-2 copy's drives cannot be chosen again) and neither that the released card is not "
-                   "safe to format nor the command that runs it once there is room")
 def test_a_stage_two_refusal_says_the_card_is_not_safe_and_how_to_run_it_again(
         make_card: CardBuilder, tmpfs_mount: TmpfsFactory, tmp_path: Path) -> None:
     catalog, stage2, _ = _too_small_shuttle(make_card, tmpfs_mount, tmp_path)
@@ -334,17 +331,12 @@ def _stage1_copy_lost(make_card: CardBuilder, tmp_path: Path) -> tuple[Path, Off
     return catalog, out
 
 
-@pytest.mark.xfail(strict=True, reason="stage 2 finding a stage-1 copy gone (or unreadable) fails the file but "
-                   "leaves that stage-1 copy 'verified' in the catalog: the card stays SAFE TO FORMAT with its only "
-                   "copy of the file gone (app.cascade.card_check passes failed files through untouched)")
 def test_a_stage_one_copy_found_gone_in_stage_two_no_longer_counts(make_card: CardBuilder, tmp_path: Path) -> None:
     catalog, out = _stage1_copy_lost(make_card, tmp_path)
     assert _copy_states(catalog, out.cascade_of or 0)[BAD] != "verified"
     assert not out.safe and any(BAD.rsplit("/", 1)[1] in r for r in out.reasons), out.reasons
 
 
-@pytest.mark.xfail(strict=True, reason="a stage-1 copy stage 2 cannot read is reported with the card's words "
-                   "('The card could not be read ... Try another card reader'), not the stage-1 drive's")
 def test_a_stage_one_copy_found_gone_in_stage_two_is_said_of_the_stage_one_drive(make_card: CardBuilder,
                                                                                   tmp_path: Path) -> None:
     _, out = _stage1_copy_lost(make_card, tmp_path)
@@ -354,8 +346,6 @@ def test_a_stage_one_copy_found_gone_in_stage_two_is_said_of_the_stage_one_drive
 
 
 @pytest.mark.fuse
-@pytest.mark.xfail(strict=True, reason="stage 2 unable to read a stage-1 copy (EIO on the RAID) leaves it "
-                   "'verified': the card stays SAFE TO FORMAT on a copy that cannot be read")
 def test_a_stage_one_copy_stage_two_cannot_read_no_longer_counts(make_card: CardBuilder, faultfs: FaultFSFactory,
                                                                  tmp_path: Path) -> None:
     card = make_card()
