@@ -102,7 +102,8 @@ def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ..
 
 def _stage2_of(db: Database, offload_id: int) -> dict[str, Any]:
     row = db.conn.execute("SELECT stage2 FROM offloads WHERE id = ?", (offload_id,)).fetchone()
-    return json.loads(row[0]) if row and row[0] else {}
+    data = json.loads(row[0]) if row and row[0] else {}
+    return data if isinstance(data, dict) else {"targets": data}  # a bare list of targets: nothing else asked
 
 
 def stage2_targets(db: Database, offload_id: int) -> tuple[tuple[str, str], ...]:
