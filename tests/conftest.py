@@ -143,3 +143,21 @@ def dest_dirs(tmp_path: Path) -> Callable[[int], list[Path]]:
         return out
 
     return make
+
+
+@pytest.fixture
+def raid_and_shuttle(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """Two tmpfs drives, 'raid' and 'shuttle' (distinct physical volumes: a cascading copy's two stages);
+    skipped without root."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount two tmpfs drives (distinct physical volumes)")
+    from tests.faultfs import KernelMount, mount_tmpfs
+
+    mounts: list[KernelMount] = []
+    try:
+        for name in ("raid", "shuttle"):
+            mounts.append(mount_tmpfs(tmp_path / name, 64 << 20))
+        yield tmp_path / "raid", tmp_path / "shuttle"
+    finally:
+        for m in mounts:
+            m.cleanup()

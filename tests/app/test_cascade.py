@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,6 @@ from datawrangler.handoff.writer import HandoffOptions
 from datawrangler.store import cascade, redundancy, resume
 from datawrangler.store.cards import find_known
 from datawrangler.store.db import CatalogError
-from tests.faultfs import KernelMount, mount_tmpfs
 
 
 def _request(card: Path, stage1: Path, stage2: list[Path], required: int = 1) -> OffloadRequest:
@@ -33,13 +32,17 @@ def _request(card: Path, stage1: Path, stage2: list[Path], required: int = 1) ->
                           clips=None, stage2=tuple(map(str, stage2)))
 
 
-def test_stage_one_releases_the_card_and_stage_two_copies_the_verified_copy(make_card: Callable, tmp_path: Path,
-                                                                           ) -> None:
-    card = make_card()
+def _folders(make_card: Callable, tmp_path: Path) -> tuple[Path, Path, Path, Path]:
+    """A card, a 'RAID' and a 'shuttle' folder, and the catalog's path."""
     raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
     raid.mkdir()
     shuttle.mkdir()
-    catalog = tmp_path / "catalog.db"
+    return make_card(), raid, shuttle, tmp_path / "catalog.db"
+
+
+def test_stage_one_releases_the_card_and_stage_two_copies_the_verified_copy(make_card: Callable, tmp_path: Path,
+                                                                           ) -> None:
+    card, raid, shuttle, catalog = _folders(make_card, tmp_path)
     first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
     assert first.result.state is OffloadState.VERIFIED
     assert first.released and len(first.stage2) == 1
@@ -76,11 +79,7 @@ def test_stage_one_releases_the_card_and_stage_two_copies_the_verified_copy(make
 
 def test_a_stage_one_copy_that_no_longer_matches_the_card_fails_in_stage_two(make_card: Callable,
                                                                              tmp_path: Path) -> None:
-    card = make_card()
-    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
-    raid.mkdir()
-    shuttle.mkdir()
-    catalog = tmp_path / "catalog.db"
+    card, raid, shuttle, catalog = _folders(make_card, tmp_path)
     first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
     bad = raid / "Day01" / "A001" / "A001R2EC" / "A001C002_231014_R2EC.mov"
     data = bytearray(bad.read_bytes())
@@ -118,36 +117,18 @@ def test_a_stage_one_copy_that_no_longer_matches_the_card_fails_in_stage_two(mak
 
 
 def test_a_stage_two_offload_resumes_through_run_offload(make_card: Callable, tmp_path: Path) -> None:
-    card = make_card()
-    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
-    raid.mkdir()
-    shuttle.mkdir()
-    catalog = tmp_path / "catalog.db"
+    card, raid, shuttle, catalog = _folders(make_card, tmp_path)
     first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
     out = run_offload(resume_request(first.stage2[0], str(raid), Settings()), catalog=catalog)
     assert out.stage == 2 and out.result.state is OffloadState.VERIFIED
     assert (shuttle / "Day01" / "A001" / "ascmhl" / "ascmhl_chain.xml").is_file()
 
 
-@pytest.fixture
-def drives(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount two tmpfs drives (distinct physical volumes)")
-    mounts: list[KernelMount] = []
-    try:
-        for name in ("raid", "shuttle"):
-            mounts.append(mount_tmpfs(tmp_path / name, 64 << 20))
-        yield tmp_path / "raid", tmp_path / "shuttle"
-    finally:
-        for m in mounts:
-            m.cleanup()
-
-
 @pytest.mark.root
 def test_safe_to_format_only_once_stage_two_is_verified(make_card: Callable, tmp_path: Path,
-                                                        drives: tuple[Path, Path]) -> None:
+                                                        raid_and_shuttle: tuple[Path, Path]) -> None:
     card = make_card()
-    raid, shuttle = drives
+    raid, shuttle = raid_and_shuttle
     catalog = tmp_path / "catalog.db"
     first = run_offload(_request(card, raid, [shuttle], required=2), catalog=catalog)
     assert first.released and not first.safe and first.copies == 1
@@ -158,11 +139,7 @@ def test_safe_to_format_only_once_stage_two_is_verified(make_card: Callable, tmp
 def test_a_stage_two_copy_runs_in_one_process_at_a_time(make_card: Callable, tmp_path: Path) -> None:
     """The window and `datawrangler stage2 run` asked for the same stage-2 copy: the second is refused,
     naming the first, and the copy (its catalog row) is neither lost nor marked interrupted under it."""
-    card = make_card()
-    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
-    raid.mkdir()
-    shuttle.mkdir()
-    catalog = tmp_path / "catalog.db"
+    card, raid, shuttle, catalog = _folders(make_card, tmp_path)
     first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
     started, go = threading.Event(), threading.Event()
 
@@ -194,11 +171,7 @@ def test_stage_two_is_judged_and_written_as_its_stage_one_asked(make_card: Calla
     """Whoever runs the stage-2 copy later (the CLI's 'stage2 run' without a preset, a resume), its verdict
     counts the copies stage 1 required and it writes the handoff files stage 1 asked for; and its preflight
     warning names the stage-1 copy, not the card."""
-    card = make_card()
-    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
-    raid.mkdir()
-    shuttle.mkdir()
-    catalog = tmp_path / "catalog.db"
+    card, raid, shuttle, catalog = _folders(make_card, tmp_path)
     req = dataclasses.replace(_request(card, raid, [shuttle], required=3),
                               handoff=HandoffOptions(checksum_lists=("md5",)), algorithms=("xxh64", "md5"))
     first = run_offload(req, catalog=catalog)
@@ -213,11 +186,7 @@ def test_stage_two_is_judged_and_written_as_its_stage_one_asked(make_card: Calla
 
 
 def test_stage_two_reads_the_stage_one_drive_not_its_cached_pages(make_card: Callable, tmp_path: Path) -> None:
-    card = make_card()
-    raid, shuttle = tmp_path / "raid", tmp_path / "shuttle"
-    raid.mkdir()
-    shuttle.mkdir()
-    catalog = tmp_path / "catalog.db"
+    card, raid, shuttle, catalog = _folders(make_card, tmp_path)
     first = run_offload(_request(card, raid, [shuttle]), catalog=catalog)
     db = open_db(catalog)
     try:
@@ -230,11 +199,11 @@ def test_stage_two_reads_the_stage_one_drive_not_its_cached_pages(make_card: Cal
 
 @pytest.mark.root
 def test_a_queued_stage_two_copy_holds_the_drive_it_writes_not_the_one_it_reads(
-        make_card: Callable, tmp_path: Path, drives: tuple[Path, Path]) -> None:
+        make_card: Callable, tmp_path: Path, raid_and_shuttle: tuple[Path, Path]) -> None:
     """Before it runs, its roll folders do not exist yet: its drives are still those folders' drives (two
     stage-2 copies to one shuttle wait for each other), and never the stage-1 drive the next card writes."""
     card = make_card()
-    raid, shuttle = drives
+    raid, shuttle = raid_and_shuttle
     catalog = tmp_path / "catalog.db"
     first = run_offload(_request(card, raid, [shuttle], required=2), catalog=catalog)
     assert not (shuttle / "Day01").exists()

@@ -4,9 +4,7 @@ whether the card is now safe to format, and eject-after ejects it only then (as 
 
 from __future__ import annotations
 
-import os
 import queue
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,28 +16,13 @@ from datawrangler.store import cascade
 from datawrangler.store.db import open_catalog
 from datawrangler.volumes.monitor import VolumeMounted
 from tests.conftest import CardBuilder
-from tests.faultfs import KernelMount, mount_tmpfs
 from tests.volumes.test_auto import Ejector, _same_tree, _volume
-
-
-@pytest.fixture
-def two_drives(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount two tmpfs drives (two copies on distinct drives make a card safe)")
-    mounts: list[KernelMount] = []
-    try:
-        for name in ("raid", "shuttle"):
-            mounts.append(mount_tmpfs(tmp_path / name, 64 << 20))
-        yield tmp_path / "raid", tmp_path / "shuttle"
-    finally:
-        for m in mounts:
-            m.cleanup()
 
 
 @pytest.mark.root
 def test_a_cascade_card_is_released_then_ejected_once_stage_two_makes_it_safe(
-        make_card: CardBuilder, two_drives: tuple[Path, Path], no_leaked_threads: None) -> None:
-    raid, shuttle = two_drives
+        make_card: CardBuilder, raid_and_shuttle: tuple[Path, Path], no_leaked_threads: None) -> None:
+    raid, shuttle = raid_and_shuttle
     preset = Preset("cascade", destinations=(str(raid),), stage2=(str(shuttle),), template="{card}",
                     auto_offload=True, eject_after=True, keep_awake=False, copies_required=2, clips=False)
     seen: queue.Queue[AutoStatus] = queue.Queue()
