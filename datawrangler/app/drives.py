@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datawrangler import platform
 from datawrangler.app.catalog import open_db
 from datawrangler.app.request import OffloadRequest
+from datawrangler.core.plan import existing_ancestor
 from datawrangler.store import cascade, resume
 
 
@@ -32,20 +33,9 @@ def drives_of(req: OffloadRequest, catalog: str | os.PathLike[str] | None = None
     out = set()
     for p in paths:
         with contextlib.suppress(OSError):
-            out.add(platform.physical_volume(_existing(p)))
+            out.add(platform.physical_volume(existing_ancestor(os.path.abspath(p))))
     return frozenset(out)
 
-
-def _existing(path: str) -> str:
-    """The path, or its nearest folder that exists: a roll folder not made yet (a queued stage-2 copy, a
-    template's date folder) is on the drive of the folder it will be made in."""
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path
 
 
 @dataclass(frozen=True)

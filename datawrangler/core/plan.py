@@ -78,7 +78,9 @@ def _inside(child: str, parent: str) -> bool:
     return child != parent and child.startswith(parent.rstrip(os.sep) + os.sep)
 
 
-def _existing_ancestor(path: str) -> str:
+def existing_ancestor(path: str) -> str:
+    """The path, or its nearest folder that exists (a roll folder not made yet is on the drive of the
+    folder it will be made in)."""
     while not os.path.exists(path):
         parent = os.path.dirname(path)
         if parent == path:
@@ -127,7 +129,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
             pf.errors.append(Problem(Code.DEST_MISSING, f"The destination {root} does not exist or is not a "
                                      "folder. Connect the drive or create the folder.", root))
             continue
-        probe_dir = _existing_ancestor(dest)
+        probe_dir = existing_ancestor(dest)
         writable, insensitive, err = probe(probe_dir)
         if not writable:
             pf.errors.append(Problem(Code.DEST_READ_ONLY, f"Cannot write to {probe_dir} ({err}). Check the "
