@@ -3,10 +3,10 @@ stage-2 offload then copies a verified stage-1 copy to the slower drives (store.
 
 Stage 2 never trusts the copy it reads: its pages are dropped before each file is read (the plan's
 `source_uncached`: the bytes come from the drive), and each file's digests are compared with the digests taken
-from the card; a file that differs fails (`stage_source_mismatch`: copy it again from the card) and is never
-written on. Its own writes are read back from the medium like any other copy. The stage-1 roll's ASC MHL
-history is checked too, and continued into each stage-2 roll. The card counts as safe to format once enough
-verified copies exist on distinct drives, stage 1 and stage 2 alike.
+from the card; a file that differs fails (`stage_source_mismatch`: copy it again from the card), and the copy
+stage 2 wrote of it is removed. Its own writes are read back from the medium like any other copy. The stage-1
+roll's ASC MHL history is checked too, and continued into each stage-2 roll. The card counts as safe to format
+once enough verified copies exist on distinct drives, stage 1 and stage 2 alike.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datawrangler import platform
 from datawrangler.app.catalog import catalog_file, open_db
 from datawrangler.app.outcome import Observer, OffloadOutcome, Refused, Started, Verdict
 from datawrangler.app.recorded import run_recorded
-from datawrangler.app.report_step import offload_report
+from datawrangler.app.report_step import handoff_step, offload_report
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import (
     CopyState,
@@ -37,11 +37,11 @@ from datawrangler.core.events import (
 from datawrangler.core.plan import OffloadPlan, preflight
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.source import prepare_source
-from datawrangler.handoff.writer import HandoffOptions, write_handoff
+from datawrangler.handoff.writer import HandoffOptions
 from datawrangler.platform import keep_awake
 from datawrangler.store import card_hold, cascade, liveness, redundancy, resume, session
 from datawrangler.store.db import CatalogError
-from datawrangler.store.offloads import plan_from_json, reopen_offload
+from datawrangler.store.offloads import reopen_offload
 from datawrangler.store.resume import verified_pairs
 
 Stage2Job = cascade.Stage2Job
@@ -66,7 +66,7 @@ def queue_after_stage1(db: Database, offload_id: int, result: OffloadResult) -> 
     """Once a stage-1 offload ended: when it asked for stage 2 and ended VERIFIED, the card is released and
     the stage-2 offload is queued (once: an offload that queued it already queues nothing). Returns the
     stage-2 offload ids queued now."""
-    rolls = tuple(roll for _, roll in cascade.stage2_targets(db, offload_id))
+    rolls = cascade.stage2_rolls(db, offload_id)
     if not rolls or result.state is not OffloadState.VERIFIED or cascade.children(db, offload_id):
         return ()
     plan = resume.plan_of(db, offload_id)
@@ -78,7 +78,7 @@ def queue_after_stage1(db: Database, offload_id: int, result: OffloadResult) -> 
 
 
 def pending_stage2(catalog: str | os.PathLike[str] | None = None) -> list[Stage2Job]:
-    """The stage-2 copies still to run (queued, or interrupted by a crash or a quit), oldest first."""
+    """The stage-2 copies still to run (queued, interrupted by a crash, cancelled by a quit), oldest first."""
     db = open_db(catalog)
     try:
         liveness.mark_interrupted(db)
@@ -209,8 +209,9 @@ def _check_startable(db: Database, job: Stage2Job | None, offload_id: int) -> St
 def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
          handoff: HandoffOptions | None, report: bool, required: int, held: contextlib.ExitStack) -> OffloadOutcome:
     job = _check_startable(db, cascade.job(db, offload_id), offload_id)
-    row = db.conn.execute("SELECT plan FROM offloads WHERE id = ?", (offload_id,)).fetchone()
-    plan, history = prepare_source(plan_from_json(row[0]))
+    recorded = resume.plan_of(db, offload_id)
+    assert recorded is not None  # job() found its row
+    plan, history = prepare_source(recorded)
     for root, roll in cascade.stage2_targets(db, job.cascade_of):  # the roll's parents, on a drive that is there
         if roll in plan.destinations and os.path.isdir(root):  # a missing drive stays missing: preflight says so
             with contextlib.suppress(OSError):
@@ -223,8 +224,7 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
             f" Stage 2 of offload {job.cascade_of} did not start: the card is not safe to format until it is "
             f"verified. Once this is fixed, run 'datawrangler stage2 run {offload_id}'."))))
     # another instance running this stage-2 copy now refuses this one (card_busy, naming it) before it records
-    uid = db.conn.execute("SELECT uuid FROM offloads WHERE id = ?", (offload_id,)).fetchone()[0]
-    hold = held.enter_context(card_hold.hold_card(catalog_file(catalog), "stage2-" + uid.replace("-", ""),
+    hold = held.enter_context(card_hold.hold_card(catalog_file(catalog), "stage2-" + job.uuid.replace("-", ""),
                                                   source=plan.source, rolls=plan.destinations, db=db))
     job = _check_startable(db, cascade.job(db, offload_id), offload_id)  # as it is now that it is held
     hold.record(offload_id)
@@ -232,28 +232,15 @@ def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadCo
     if observer.started is not None:
         observer.started(Started(offload_id, plan.source, tuple(plan.destinations), len(scan.files), scan.total_bytes,
                                  tuple(plan.algorithms), plan.verify_mode.value))
-    for w in pf.warnings:  # preflight's "source" is the stage-1 copy here, not the card
-        text = (f"{w.path} is on the same drive as the stage-1 copy it is made from ({plan.source}): it adds no "
-                "copy on a drive of its own." if "same drive as the card" in w.message else w.message)
-        observer.warn(text, w.code.value, path=w.path)
+    for w in pf.warnings:
+        observer.warn(w.message, w.code.value, path=w.path)
     observer.say("stage2", f"Stage 2 of offload {job.cascade_of}: {plural(len(scan.files), 'file')} from the verified "
                  f"stage-1 copy {plan.source}, each checked against the card's hashes.", cascade_of=job.cascade_of)
     written: list[str] = []
 
     def after_finish(oid: int, result: OffloadResult) -> None:
-        if handoff is None:
-            return
-        try:
-            out = write_handoff(db, oid, handoff, source_history=history.history if history else None)
-        except (OSError, ValueError) as exc:
-            observer.warn(f"The handoff files could not be written ({exc}). The copies are not affected: write "
-                          f"them with 'datawrangler mhl-write {oid}'.", "handoff")
-            return
-        for w in out.warnings:
-            observer.warn(w, "handoff")
-        if out.written:
-            observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
-        written.extend(out.written)
+        if handoff is not None:
+            written.extend(handoff_step(db, oid, handoff, observer, history.history if history else None))
 
     found: list[cascade.Stage1Finding] = []  # stage-1 copies that no longer hold the card's file
     check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations, found),

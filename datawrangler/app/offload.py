@@ -33,7 +33,7 @@ from datawrangler.app.catalog import catalog_file, open_db
 from datawrangler.app.clips import ClipsRead, read_offload_clips
 from datawrangler.app.outcome import Notice, Observer, OffloadOutcome, Refused, Started, Verdict
 from datawrangler.app.recorded import run_recorded
-from datawrangler.app.report_step import offload_report
+from datawrangler.app.report_step import handoff_step, offload_report
 from datawrangler.app.request import OffloadRequest, make_plan
 from datawrangler.core.cards import CardInfo, default_reel, recognise
 from datawrangler.core.errors import OffloadError
@@ -42,7 +42,6 @@ from datawrangler.core.plan import OffloadPlan, Problem, preflight
 from datawrangler.core.scan import ScanResult, scan_source
 from datawrangler.core.words import agree, plural, when
 from datawrangler.handoff.source import SourceHistory, prepare_source
-from datawrangler.handoff.writer import write_handoff
 from datawrangler.platform import keep_awake
 from datawrangler.store import card_hold, cards, cascade, holders, offloads, redundancy, resume, session
 from datawrangler.store.liveness import mark_interrupted
@@ -212,8 +211,7 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
 def _queue_stage2(db: Database, offload_id: int, result: OffloadResult, observer: Observer) -> tuple[int, ...]:
     """A stage-1 offload of a cascading copy that ended verified: the card is released, stage 2 queued."""
     queued = queue_after_stage1(db, offload_id, result)
-    for job in map(lambda oid: cascade.job(db, oid), queued):
-        assert job is not None
+    for job in filter(None, (cascade.job(db, oid) for oid in queued)):
         to = ", ".join(job.destinations)
         observer.say("released", f"RELEASED: every file is verified on the stage-1 drive; the card may leave the "
                      f"reader. It is not safe to format until stage 2 ({plural(job.files, 'file')} from "
@@ -268,19 +266,8 @@ def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceH
              observer: Observer) -> list[str]:
     """The handoff files into each roll (none for an interrupted or cancelled offload: the writer says so),
     then what the card's own ASC MHL history check found."""
-    written: list[str] = []
-    if req.handoff is not None:
-        try:
-            out = write_handoff(db, offload_id, req.handoff, source_history=source.history if source else None)
-        except (OSError, ValueError) as exc:
-            observer.warn(f"The handoff files could not be written ({exc}). The copies are not affected: write "
-                          f"them with 'datawrangler mhl-write {offload_id}'.", "handoff")
-        else:
-            for w in out.warnings:
-                observer.warn(w, "handoff")
-            if out.written:
-                observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
-            written = out.written
+    written = [] if req.handoff is None else \
+        handoff_step(db, offload_id, req.handoff, observer, source.history if source else None)
     if source is not None:
         source.finish(f.rel_path for f in scan.files)
         rep = source.report()

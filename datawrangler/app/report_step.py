@@ -1,5 +1,5 @@
-"""The offload report, filed once an offload (stage 1 or stage 2) ended: built from the catalog, never
-changing how the offload ended."""
+"""What an offload (stage 1 or stage 2) writes once its copies ended: the handoff files into each roll and the
+offload report into the reports folder, both built from the catalog, neither ever changing how it ended."""
 
 from __future__ import annotations
 
@@ -9,6 +9,26 @@ from sqlite_utils import Database
 
 from datawrangler.app.outcome import Observer
 from datawrangler.config import app_paths
+from datawrangler.handoff.history import History
+from datawrangler.handoff.writer import HandoffOptions, write_handoff
+
+
+def handoff_step(db: Database, offload_id: int, options: HandoffOptions, observer: Observer,
+                 source_history: History | None = None) -> list[str]:
+    """The handoff files into each roll (none for an interrupted or cancelled offload: the writer says so),
+    continuing `source_history` (the source's own ASC MHL). What went wrong is said; the paths written
+    are returned."""
+    try:
+        out = write_handoff(db, offload_id, options, source_history=source_history)
+    except (OSError, ValueError) as exc:
+        observer.warn(f"The handoff files could not be written ({exc}). The copies are not affected: write "
+                      f"them with 'datawrangler mhl-write {offload_id}'.", "handoff")
+        return []
+    for w in out.warnings:
+        observer.warn(w, "handoff")
+    if out.written:
+        observer.say("handoff", f"handoff files written: {len(out.written)}", paths=out.written)
+    return list(out.written)
 
 
 def offload_report(db: Database, offload_id: int, required: int, observer: Observer, paper: str = "a4") -> list[str]:

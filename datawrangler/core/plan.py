@@ -139,8 +139,10 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
         volumes[vol].append(dest)
         filesystems[os.stat(root).st_dev].append(dest)
         if vol == src_volume:
-            pf.warnings.append(Problem(Code.SAME_VOLUME, f"{dest} is on the same drive as the card: it is not "
-                                       "a backup of it.", dest))
+            pf.warnings.append(Problem(Code.SAME_VOLUME, (
+                f"{dest} is on the same drive as the stage-1 copy it is made from ({plan.source}): it adds no copy "
+                "on a drive of its own." if plan.source_uncached else  # a cascade's stage 2 reads a copy
+                f"{dest} is on the same drive as the card: it is not a backup of it."), dest))
         check_names(pf, dest, scan.files, platform.fstype(root), bool(insensitive), folds_form(probe_dir))
     for dests in volumes.values():
         if len(dests) > 1:

@@ -41,6 +41,7 @@ class Stage2Job:
     """A stage-2 offload: what it reads (`source`, the stage-1 roll folder) and writes (`destinations`)."""
 
     offload_id: int
+    uuid: str
     cascade_of: int  # the stage-1 offload
     card_id: int | None
     reel: str | None
@@ -53,16 +54,16 @@ class Stage2Job:
     bytes: int
 
 
-_JOB = ("SELECT o.id, o.cascade_of, o.card_id, o.reel, o.source, o.plan, o.state, o.made_from,"
+_JOB = ("SELECT o.id, o.uuid, o.cascade_of, o.card_id, o.reel, o.source, o.plan, o.state, o.made_from,"
         " COALESCE(NULLIF(v.label, ''), d.mount_point, ''), o.files_total, o.bytes_total"
         " FROM offloads o LEFT JOIN destinations d ON d.id = o.made_from LEFT JOIN volumes v ON v.id = d.volume_id"
         " WHERE o.stage = 2")
 
 
 def _job(row: tuple) -> Stage2Job:
-    plan = plan_from_json(row[5])
-    return Stage2Job(row[0], row[1], row[2], row[3], row[4], tuple(plan.destinations), row[6], row[7], row[8],
-                     row[9] or 0, row[10] or 0)
+    plan = plan_from_json(row[6])
+    return Stage2Job(row[0], row[1], row[2], row[3], row[4], row[5], tuple(plan.destinations), row[7], row[8],
+                     row[9], row[10] or 0, row[11] or 0)
 
 
 def job(db: Database, offload_id: int) -> Stage2Job | None:

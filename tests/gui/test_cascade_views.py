@@ -128,7 +128,7 @@ def test_history_words_and_the_stage_2_drives_of_a_job() -> None:
     assert stage_text(row) == "stage 2 of #6"
     assert stage_text(HistoryRow(6, 0.0, 1.0, "verified", "", "A001", "", "/media/A001R2EC", 2, 2, 0, 10, "", 1,
                                  "", released=True)) == "released"
-    job = Stage2Job(7, 6, 1, "A001", "/mnt/FAST/day1/A001R2EC",
+    job = Stage2Job(7, "u-7", 6, 1, "A001", "/mnt/FAST/day1/A001R2EC",
                     ("/mnt/SLOW/day1/A001R2EC", "/Volumes/RAID/day1/A001R2EC"), "queued", 3, "FAST", 2, 10)
     assert stage2_roots(job) == ("/mnt/SLOW", "/Volumes/RAID")
 
