@@ -235,10 +235,6 @@ def card_digests(db: Database, offload_id: int) -> dict[str, dict[str, str]]:
     return out
 
 
-def is_queued(db: Database, offload_id: int) -> bool:
-    row = db.conn.execute("SELECT state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
-    return bool(row) and row[0] == QUEUED
-
 
 @dataclass(frozen=True)
 class Stage1Finding:
