@@ -6,10 +6,8 @@ import os
 import threading
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from datawrangler.config import app_paths
-from datawrangler.store.db import open_catalog
+from datawrangler.store.db import Catalog, open_catalog
 
 
 def catalog_file(catalog: str | os.PathLike[str] | None) -> Path:
@@ -20,7 +18,7 @@ _open_lock = threading.Lock()
 _ready: set[Path] = set()
 
 
-def open_db(catalog: str | os.PathLike[str] | None) -> Database:
+def open_db(catalog: str | os.PathLike[str] | None) -> Catalog:
     """open_catalog, with the first opening of a catalog (its creation or migration) done by one thread at a
     time: several of the window's workers start at once."""
     path = catalog_file(catalog)

@@ -53,8 +53,11 @@ def damaged(path: str | os.PathLike[str], what: str) -> CatalogDamaged:
     return CatalogDamaged(path, what, backups.last_good(path))
 
 
-class _Catalog(Database):
-    """sqlite-utils' Database, but a transaction takes the write lock when it begins (BEGIN IMMEDIATE).
+class Catalog(Database):
+    """The handle to the catalog that every layer above `store` holds and passes back to `store`'s functions;
+    only `store` looks inside it (it is how the catalog can later live on another backend without the callers
+    changing). Today it is sqlite-utils' Database, with a transaction that takes the write lock when it begins
+    (BEGIN IMMEDIATE).
 
     A plain BEGIN reads first and asks for the write lock later; if another connection (a second offload,
     the recorder of another card) committed in between, SQLite fails at once with 'database is locked'
@@ -80,10 +83,10 @@ class _Catalog(Database):
             raise
 
 
-def connect(path: str | os.PathLike[str]) -> Database:
+def connect(path: str | os.PathLike[str]) -> Catalog:
     """A connection with the catalog's pragmas. One per thread: sqlite3 connections are not shared."""
     conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT, check_same_thread=False)
-    db = _Catalog(conn, execute_plugins=False)
+    db = Catalog(conn, execute_plugins=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -116,7 +119,7 @@ def backup_path(path: Path, version: int) -> Path:
     return backups.before_migration_path(path, version)
 
 
-def open_catalog(path: str | os.PathLike[str]) -> Database:
+def open_catalog(path: str | os.PathLike[str]) -> Catalog:
     """Open (creating or migrating as needed) the catalog at path."""
     path = Path(path)
     try:
