@@ -17,8 +17,6 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from datawrangler import platform
 from datawrangler.app.catalog import catalog_file, open_db
 from datawrangler.app.outcome import Observer, OffloadOutcome, Refused, Started, Verdict
@@ -40,7 +38,7 @@ from datawrangler.handoff.source import prepare_source
 from datawrangler.handoff.writer import HandoffOptions
 from datawrangler.platform import keep_awake
 from datawrangler.store import card_hold, cascade, liveness, redundancy, resume, session
-from datawrangler.store.db import CatalogError
+from datawrangler.store.db import Catalog, CatalogError
 from datawrangler.store.offloads import reopen_offload
 from datawrangler.store.resume import verified_pairs
 
@@ -62,7 +60,7 @@ def stage2_plan(parent: OffloadPlan, source_roll: str, rolls: tuple[str, ...]) -
                                ignore=(), source_uncached=True)
 
 
-def queue_after_stage1(db: Database, offload_id: int, result: OffloadResult) -> tuple[int, ...]:
+def queue_after_stage1(db: Catalog, offload_id: int, result: OffloadResult) -> tuple[int, ...]:
     """Once a stage-1 offload ended: when it asked for stage 2 and ended VERIFIED, the card is released and
     the stage-2 offload is queued (once: an offload that queued it already queues nothing). Returns the
     stage-2 offload ids queued now."""
@@ -190,7 +188,7 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
             db.close()
 
 
-def _check_startable(db: Database, job: Stage2Job | None, offload_id: int) -> Stage2Job:
+def _check_startable(db: Catalog, job: Stage2Job | None, offload_id: int) -> Stage2Job:
     if job is None:
         raise CatalogError(f"Offload {offload_id} is not a stage-2 copy. 'datawrangler stage2' lists them.")
     if job.state == "running":
@@ -206,7 +204,7 @@ def _check_startable(db: Database, job: Stage2Job | None, offload_id: int) -> St
     return job
 
 
-def _run(db: Database, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
+def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
          handoff: HandoffOptions | None, report: bool, required: int, held: contextlib.ExitStack) -> OffloadOutcome:
     job = _check_startable(db, cascade.job(db, offload_id), offload_id)
     recorded = resume.plan_of(db, offload_id)

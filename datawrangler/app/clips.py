@@ -18,13 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from datawrangler.core.clips import ClipGroup, ClipMeta, ClipState, clip_flags, group_clips
 from datawrangler.core.timecode import clock
 from datawrangler.core.words import plural
 from datawrangler.store import clips as store_clips
 from datawrangler.store.clips import ClipRecord, CopyToRead
+from datawrangler.store.db import Catalog
 from datawrangler.store.handoff import offload_summary
 
 log = logging.getLogger(__name__)
@@ -110,7 +109,7 @@ def flagged_sentence(group: ClipGroup, meta: ClipMeta) -> str | None:
             "check the clip on the camera or in a player before the card is formatted.")
 
 
-def read_offload_clips(db: Database, catalog: str | os.PathLike[str], offload_id: int,
+def read_offload_clips(db: Catalog, catalog: str | os.PathLike[str], offload_id: int,
                        options: ClipOptions | None = None, *, cancelled: Callable[[], bool] | None = None,
                        on_clip: Callable[[int, int, str], None] | None = None) -> ClipsRead:
     """Group the offload's files into clips, read each from a verified destination copy, record them all in

@@ -10,8 +10,6 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.app.naming import name_card
 from datawrangler.config import Settings
 from datawrangler.core import cards as core_cards
@@ -19,7 +17,8 @@ from datawrangler.core.cards import CardRule
 from datawrangler.core.presets import Preset, TemplateError
 from datawrangler.core.scan import scan_source
 from datawrangler.core.words import plural
-from datawrangler.store import cards, redundancy
+from datawrangler.store import cards, offloads, redundancy
+from datawrangler.store.db import Catalog
 from datawrangler.store.handoff_names import ASCMHL_FOLDER
 
 
@@ -61,7 +60,7 @@ def source_ignore(path: str, ignore: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(ignore)
 
 
-def inspect_card(db: Database, path: str, settings: Settings, preset: Preset, label: str | None = None,
+def inspect_card(db: Catalog, path: str, settings: Settings, preset: Preset, label: str | None = None,
                  rules: list[CardRule] | None = None) -> Inspection:
     """Scan and recognise the card, name it under the preset, and ask the catalog whether it was offloaded
     and is safe to format (with the card's current listing: a file added since is not covered)."""
@@ -90,10 +89,7 @@ def inspect_card(db: Database, path: str, settings: Settings, preset: Preset, la
         safe = False
         reasons += (f"{plural(len(scan.errors), 'entry')} on the card cannot be read (e.g. {scan.errors[0].rel_path}): "
                     "copy what can be read, then check the card in its camera or another reader.",)
-    state = None
-    if known.last_offload_id is not None:
-        row = db.conn.execute("SELECT state FROM offloads WHERE id = ?", (known.last_offload_id,)).fetchone()
-        state = row[0] if row else None
+    state = None if known.last_offload_id is None else offloads.state_of(db, known.last_offload_id)
     return dataclasses.replace(info, card_id=known.card_id, known_exact=known.exact,
                                last_offload_id=known.last_offload_id, last_offload_at=known.last_offload_at,
                                offload_state=state, copies=red.min_disks, safe=safe, reasons=reasons,

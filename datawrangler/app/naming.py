@@ -10,23 +10,18 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.core.cards import CardInfo
 from datawrangler.core.presets import Preset, card_tokens, render_template
 from datawrangler.core.scan import SourceFile
 from datawrangler.store import cards as store_cards
+from datawrangler.store import reads_naming
+from datawrangler.store.db import Catalog
 
 
-def next_reel_number(db: Database, camera: str, project: str | None = None) -> int:
+def next_reel_number(db: Catalog, camera: str, project: str | None = None) -> int:
     """1 + the highest reel number offloaded for this camera letter (A007 -> 8), in this project if given."""
-    sql = "SELECT reel FROM offloads WHERE reel LIKE ?"
-    params: list[object] = [f"{camera}%"]
-    if project:
-        sql += " AND project = ?"
-        params.append(project)
     pattern = re.compile(rf"^{re.escape(camera)}(\d{{3,4}})$")
-    numbers = [int(m.group(1)) for (reel,) in db.conn.execute(sql, params) if reel and (m := pattern.match(reel))]
+    numbers = [int(m.group(1)) for reel in reads_naming.camera_reels(db, camera, project) if (m := pattern.match(reel))]
     return max(numbers, default=0) + 1
 
 
@@ -44,20 +39,14 @@ class ReelCollision:
                 "card. Check the card: give this one another reel name, or confirm it is the same card.")
 
 
-def reel_collision(db: Database, reel: str, fingerprint: str, files: list[SourceFile],
+def reel_collision(db: Catalog, reel: str, fingerprint: str, files: list[SourceFile],
                    project: str | None = None) -> ReelCollision | None:
     """A different card already offloaded as `reel`. The same card inserted again, or a card that went back
     into the camera and shot more (same lineage), is not a collision."""
     if store_cards.find_known(db, fingerprint, reel, files) is not None:
         return None
-    sql = ("SELECT o.id, o.started_at, c.fingerprint FROM offloads o JOIN cards c ON c.id = o.card_id "
-           "WHERE o.reel = ? AND c.fingerprint != ?")
-    params: list[object] = [reel, fingerprint]
-    if project:
-        sql += " AND (o.project = ? OR o.project IS NULL)"
-        params.append(project)
-    row = db.conn.execute(sql + " ORDER BY o.started_at DESC LIMIT 1", params).fetchone()
-    return ReelCollision(reel, row[0], row[1], row[2]) if row else None
+    taken = reads_naming.reel_taken(db, reel, fingerprint, project)
+    return ReelCollision(reel, taken.offload_id, taken.started_at, taken.fingerprint) if taken else None
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ class CardName:
     known: store_cards.KnownCard | None  # this card (or its earlier self) is in the catalog
 
 
-def name_card(db: Database, preset: Preset, card: CardInfo, files: list[SourceFile],
+def name_card(db: Catalog, preset: Preset, card: CardInfo, files: list[SourceFile],
               when: dt.date | None = None) -> CardName:
     """Reel, counter and roll folder for a card under a preset; known card and reel collision looked up.
 

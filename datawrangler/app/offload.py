@@ -26,8 +26,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from datawrangler.app.cascade import queue_after_stage1, run_stage2, stage2_targets
 from datawrangler.app.catalog import catalog_file, open_db
 from datawrangler.app.clips import ClipsRead, read_offload_clips
@@ -44,6 +42,7 @@ from datawrangler.core.words import agree, plural, when
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.platform import keep_awake
 from datawrangler.store import card_hold, cards, cascade, holders, offloads, redundancy, resume, session
+from datawrangler.store.db import Catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
 
@@ -94,7 +93,7 @@ def _preflight(plan: OffloadPlan, scan: ScanResult) -> list[Problem]:
     return list(pf.warnings)
 
 
-def _hold(db: Database, path: Path, held: contextlib.ExitStack, plan: OffloadPlan, card: CardInfo
+def _hold(db: Catalog, path: Path, held: contextlib.ExitStack, plan: OffloadPlan, card: CardInfo
           ) -> card_hold.CardHold:
     """Hold the card before its catalog row exists: another instance offloading it now refuses this one
     (OffloadError naming who), which then has recorded nothing."""
@@ -102,7 +101,7 @@ def _hold(db: Database, path: Path, held: contextlib.ExitStack, plan: OffloadPla
                                                   rolls=plan.destinations, db=db))
 
 
-def _begin_new(db: Database, path: Path, req: OffloadRequest, held: contextlib.ExitStack) -> _Begun:
+def _begin_new(db: Catalog, path: Path, req: OffloadRequest, held: contextlib.ExitStack) -> _Begun:
     plan, source = prepare_source(make_plan(req))
     scan = scan_source(plan.source, plan.ignore)
     warnings = _preflight(plan, scan)
@@ -123,7 +122,7 @@ def _begin_new(db: Database, path: Path, req: OffloadRequest, held: contextlib.E
     return _Begun(plan, scan, begun.record, begun.pairs, source, warnings, begun.known)
 
 
-def _begin_resume(db: Database, path: Path, req: OffloadRequest, held: contextlib.ExitStack) -> _Begun:
+def _begin_resume(db: Catalog, path: Path, req: OffloadRequest, held: contextlib.ExitStack) -> _Begun:
     assert req.resume_id is not None
     info = resume.load(db, req.resume_id)
     plan, source = prepare_source(info.plan)
@@ -142,7 +141,7 @@ def _vendor(card: CardInfo) -> str | None:
     return None if card.generic else card.vendor
 
 
-def _say_known(db: Database, known: cards.KnownCard, req: OffloadRequest, observer: Observer) -> None:
+def _say_known(db: Catalog, known: cards.KnownCard, req: OffloadRequest, observer: Observer) -> None:
     red = redundancy.card_redundancy(db, known.card_id, req.copies_required)
     reel = known.reel or "an unnamed card"
     if known.exact:
@@ -160,7 +159,7 @@ def _say_known(db: Database, known: cards.KnownCard, req: OffloadRequest, observ
                  new_or_changed=known.new_or_changed)
 
 
-def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer,
+def _run(db: Catalog, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer,
          held: contextlib.ExitStack) -> OffloadOutcome:
     begun = _begin_resume(db, path, req, held) if req.resume_id is not None else _begin_new(db, path, req, held)
     plan, scan, record, source = begun.plan, begun.scan, begun.record, begun.source
@@ -208,7 +207,7 @@ def _run(db: Database, path: Path, req: OffloadRequest, control: OffloadControl,
                           released=cascade.released_at(db, record.offload_id) is not None, stage2=queued)
 
 
-def _queue_stage2(db: Database, offload_id: int, result: OffloadResult, observer: Observer) -> tuple[int, ...]:
+def _queue_stage2(db: Catalog, offload_id: int, result: OffloadResult, observer: Observer) -> tuple[int, ...]:
     """A stage-1 offload of a cascading copy that ended verified: the card is released, stage 2 queued."""
     queued = queue_after_stage1(db, offload_id, result)
     for job in filter(None, (cascade.job(db, oid) for oid in queued)):
@@ -221,7 +220,7 @@ def _queue_stage2(db: Database, offload_id: int, result: OffloadResult, observer
     return queued
 
 
-def _clips(db: Database, path: Path, offload_id: int, req: OffloadRequest, control: OffloadControl,
+def _clips(db: Catalog, path: Path, offload_id: int, req: OffloadRequest, control: OffloadControl,
            observer: Observer) -> ClipsRead | None:
     """The offload's clips, read from a verified copy (app.clips). A failure here is said and never changes
     how the offload ended: the copies are verified whatever the clips' metadata says."""
@@ -242,7 +241,7 @@ def _clips(db: Database, path: Path, offload_id: int, req: OffloadRequest, contr
     return found
 
 
-def _editorial(db: Database, offload_id: int, req: OffloadRequest, observer: Observer) -> list[str]:
+def _editorial(db: Catalog, offload_id: int, req: OffloadRequest, observer: Observer) -> list[str]:
     """The editorial handoff (ALE, clip CSV) into each roll, when the preset asks, once the clips are read."""
     assert req.handoff is not None
     if not (req.handoff.ale or req.handoff.clip_csv):
@@ -262,7 +261,7 @@ def _editorial(db: Database, offload_id: int, req: OffloadRequest, observer: Obs
     return list(out.written)
 
 
-def _handoff(db: Database, offload_id: int, req: OffloadRequest, source: SourceHistory | None, scan: ScanResult,
+def _handoff(db: Catalog, offload_id: int, req: OffloadRequest, source: SourceHistory | None, scan: ScanResult,
              observer: Observer) -> list[str]:
     """The handoff files into each roll (none for an interrupted or cancelled offload: the writer says so),
     then what the card's own ASC MHL history check found."""

@@ -13,8 +13,6 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.outcome import fail_files
@@ -22,13 +20,14 @@ from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.core.transfer import offload
 from datawrangler.store import offloads, resume
+from datawrangler.store.db import Catalog
 from datawrangler.store.offloads import OffloadRecord
 from datawrangler.store.recorder import Recorder
 
 CARRIED_NOTE = "verified earlier: not copied again"
 
 
-def run_recorded(db: Database, catalog: Path, plan: OffloadPlan, scan: ScanResult, record: OffloadRecord, *,
+def run_recorded(db: Catalog, catalog: Path, plan: OffloadPlan, scan: ScanResult, record: OffloadRecord, *,
                  pairs: dict | None = None, control: OffloadControl | None = None,
                  on_progress: Callable[[ProgressEvent], None] | None = None,
                  on_file: Callable[[FileResult], None] | None = None,

@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler.app.clips import ClipOptions
 from datawrangler.app.inspection import Inspection, inspect_card
 from datawrangler.config import Settings
@@ -26,6 +24,7 @@ from datawrangler.core.hashing import parse_algorithms
 from datawrangler.core.plan import OffloadPlan, check_roll_name
 from datawrangler.core.presets import Preset, card_tokens, list_algorithms, render_template
 from datawrangler.handoff.writer import HandoffOptions
+from datawrangler.store.db import Catalog
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ def make_plan(req: OffloadRequest) -> OffloadPlan:
     return plan
 
 
-def from_arguments(db: Database, source: str, dests: Iterable[str], settings: Settings, preset: Preset | None = None,
+def from_arguments(db: Catalog, source: str, dests: Iterable[str], settings: Settings, preset: Preset | None = None,
                    *, read_clips: bool | None = None, thumbnails: int | None = None,
                    **overrides: Any) -> OffloadRequest:
     """The offload the command line asks for: with a preset, exactly what the window would queue for this

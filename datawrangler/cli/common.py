@@ -6,11 +6,9 @@ import argparse
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlite_utils import Database
-
 from datawrangler.config import app_paths
 from datawrangler.core.events import OffloadState
-from datawrangler.store.db import open_catalog
+from datawrangler.store.db import Catalog, open_catalog
 from datawrangler.store.liveness import mark_interrupted
 
 EXIT_OK, EXIT_ERRORS, EXIT_REFUSED, EXIT_NOT_VERIFIED, EXIT_INTERRUPTED, EXIT_CANCELLED, EXIT_BUG = 0, 1, 2, 3, 4, 5, 70
@@ -39,7 +37,7 @@ def catalog_path(args: argparse.Namespace) -> Path:
     return Path(given).expanduser() if given else app_paths().catalog_file
 
 
-def open_db(args: argparse.Namespace) -> tuple[Database, Path]:
+def open_db(args: argparse.Namespace) -> tuple[Catalog, Path]:
     """The catalog (created or migrated as needed); offloads whose process died are marked interrupted."""
     path = catalog_path(args)
     db = open_catalog(path)

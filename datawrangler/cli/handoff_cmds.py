@@ -10,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.words import agree, plural
@@ -19,12 +17,12 @@ from datawrangler.handoff.editorial import EditorialError, Kind, write_day_ale, 
 from datawrangler.handoff.history import find_histories
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
-from datawrangler.store.db import open_catalog
+from datawrangler.store.db import Catalog, open_catalog
 from datawrangler.store.handoff import destinations_at, destinations_under
 
 
-def _with_db(catalog: Database | str | os.PathLike[str], fn: Callable[[Database], Any]) -> Any:
-    if isinstance(catalog, Database):
+def _with_db(catalog: Catalog | str | os.PathLike[str], fn: Callable[[Catalog], Any]) -> Any:
+    if isinstance(catalog, Catalog):
         return fn(catalog)
     db = open_catalog(catalog)
     try:
@@ -43,12 +41,12 @@ def file_printer(out: Output) -> Callable[[str, str], None]:
     return on_file
 
 
-def after_reverify(catalog: Database | str | os.PathLike[str], rolls: list[str], out: Output | None = None
+def after_reverify(catalog: Catalog | str | os.PathLike[str], rolls: list[str], out: Output | None = None
                    ) -> list[str]:
     """After a re-verify: a generation (`in-place`, verified/failed) in each roll that has an ASC MHL history."""
     out = out or Output()
 
-    def run(db: Database) -> list[str]:
+    def run(db: Catalog) -> list[str]:
         result = write_reverify_generations(db, rolls, {r: destinations_at(db, r) for r in rolls})
         for w in result.warnings:
             out.warning(w, "handoff")
@@ -56,7 +54,7 @@ def after_reverify(catalog: Database | str | os.PathLike[str], rolls: list[str],
     return _with_db(catalog, run)
 
 
-def verify_if_unknown(db: Database, args: argparse.Namespace) -> int | None:
+def verify_if_unknown(db: Catalog, args: argparse.Namespace) -> int | None:
     """For `verify`: a target the catalog knows nothing of, that carries ASC MHL histories, is checked
     against them (exit 0 / 1). None: not such a target; verify against the catalog as usual."""
     target = args.target

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler.core.words import when
 from datawrangler.store import cascade
+from datawrangler.store.db import Catalog
 
 
-def made_from(db: Database, offload_id: int) -> dict[str, Any]:
+def made_from(db: Catalog, offload_id: int) -> dict[str, Any]:
     """{"kind": "card", "released_at", "stage2": [ids]} or {"kind": "stage1_copy", "offload_id" (the stage-1
     offload), "path" (its roll folder read), "drive", "destinations" (the stage-2 roll folders)}."""
     job = cascade.job(db, offload_id)

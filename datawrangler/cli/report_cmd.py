@@ -17,14 +17,14 @@ import argparse
 import logging
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.config import load_settings
-from datawrangler.reports import contact, day, offload, output, query, redundancy
+from datawrangler.reports import contact, day, offload, output, redundancy
 from datawrangler.reports.model import Report
 from datawrangler.store import history
+from datawrangler.store import reads_reports as query
+from datawrangler.store.db import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class _Nothing(Exception):
     pass
 
 
-def _build(db: Database, args: argparse.Namespace, required: int, with_files: bool) -> Report:
+def _build(db: Catalog, args: argparse.Namespace, required: int, with_files: bool) -> Report:
     if args.report_kind == "offload":
         try:
             return offload.build(db, args.offload, required=required, with_files=with_files,

@@ -1,9 +1,6 @@
 """Catalog reads for the History tab, one page at a time (lazy loading), and the clip list of a card or an
-offload; run on worker threads.
-
-`store.history.offloads` answers the CLI's `history` (with a limit but no offset, and a query per row for
-the destinations); a window that scrolls through a season of offloads needs pages and one query per
-page, so these read the same tables here. They belong in store.history once both agree.
+offload; run on worker threads. Each opens the catalog it needs; store answers the reads (store.reads_browse,
+store.clips), this module turns the window's filters and rows into what store takes and gives.
 """
 
 from __future__ import annotations
@@ -15,11 +12,15 @@ from pathlib import Path
 
 from datawrangler.core.clips import ClipState
 from datawrangler.gui.jobs import open_db
-from datawrangler.store import history
+from datawrangler.store import history, reads_browse
 from datawrangler.store.cards import lineage_offloads
 from datawrangler.store.clips import ClipRow, offload_clips, thumbnails_root
-from datawrangler.store.history import Filters, where_clause
+from datawrangler.store.history import Filters
 from datawrangler.store.liveness import mark_interrupted
+from datawrangler.store.reads_browse import CheckRow, HistoryRow
+
+__all__ = ["PAGE", "CheckRow", "ClipList", "FileRow", "HistoryQuery", "HistoryRow", "card_clip_list", "copy_history",
+           "files_page", "history_page", "latest_reads", "offload_clip_list", "resumable"]
 
 PAGE = 200
 
@@ -36,32 +37,9 @@ class HistoryQuery:
     state: str = ""
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    id: int
-    started_at: float
-    ended_at: float | None
-    state: str
-    project: str
-    reel: str
-    camera: str
-    source: str
-    files_total: int
-    files_verified: int
-    files_failed: int
-    bytes_total: int
-    destinations: str  # "label: state; label: state"
-    card_id: int | None
-    message: str
-    stage: int = 1  # the cascading copy: 2 for a copy made from a verified stage-1 copy
-    cascade_of: int | None = None  # stage 2: the stage-1 offload it copies from
-    released: bool = False  # stage 1: it ended verified and released the card before stage 2
-
-
-def _where(q: HistoryQuery) -> tuple[str, list]:
-    return where_clause(Filters(since=q.since or None, until=q.until or None, project=q.project or None,
-                                reel=q.reel or None, volume=q.volume or None, state=q.state or None,
-                                camera=q.camera or None, text=q.text or None))
+def _filters(q: HistoryQuery) -> Filters:
+    return Filters(since=q.since or None, until=q.until or None, project=q.project or None, reel=q.reel or None,
+                   volume=q.volume or None, state=q.state or None, camera=q.camera or None, text=q.text or None)
 
 
 def history_page(catalog: str | os.PathLike[str] | None, q: HistoryQuery, offset: int = 0,
@@ -71,17 +49,7 @@ def history_page(catalog: str | os.PathLike[str] | None, q: HistoryQuery, offset
     try:
         if offset == 0:
             mark_interrupted(db)
-        where, params = _where(q)
-        sql = ("SELECT o.id, o.started_at, o.ended_at, o.state, COALESCE(o.project, ''), COALESCE(o.reel, ''),"
-               " COALESCE(o.camera, ''), o.source, COALESCE(o.files_total, 0), COALESCE(o.files_verified, 0),"
-               " COALESCE(o.files_failed, 0), COALESCE(o.bytes_total, 0),"
-               " (SELECT group_concat(COALESCE(v.label, d.path) || ': ' || COALESCE(d.state, '?'), '; ')"
-               "  FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id WHERE d.offload_id = o.id),"
-               " o.card_id, COALESCE(o.message, ''), COALESCE(o.stage, 1), o.cascade_of, o.released_at IS NOT NULL"
-               f" FROM offloads o{where} ORDER BY o.started_at DESC, o.id DESC LIMIT ? OFFSET ?")
-        return [HistoryRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12] or "",
-                           r[13], r[14], r[15], r[16], bool(r[17]))
-                for r in db.conn.execute(sql, (*params, limit, offset))]
+        return reads_browse.history_page(db, _filters(q), offset, limit)
     finally:
         db.close()
 
@@ -100,35 +68,18 @@ def files_page(catalog: str | os.PathLike[str] | None, offload_id: int, offset: 
                limit: int = PAGE) -> list[FileRow]:
     db = open_db(catalog)
     try:
-        rows = db.conn.execute(
-            "SELECT f.id, f.rel_path, f.size, f.status, COALESCE(f.message, ''),"
-            " SUM(c.state = 'verified'), COUNT(c.id)"
-            " FROM files f LEFT JOIN copies c ON c.file_id = f.id WHERE f.offload_id = ?"
-            " GROUP BY f.id ORDER BY f.rel_path LIMIT ? OFFSET ?", (offload_id, limit, offset)).fetchall()
-        return [FileRow(r[0], r[1], r[2], r[3], f"{r[5] or 0}/{r[6]} verified" if r[6] else "–", r[4]) for r in rows]
+        rows = reads_browse.files_page(db, offload_id, offset, limit)
     finally:
         db.close()
-
-
-@dataclass(frozen=True)
-class CheckRow:
-    destination: str
-    at: float
-    method: str
-    result: str
-    cache_bypassed: bool | None
-    message: str
+    return [FileRow(r.id, r.rel_path, r.size, r.status, f"{r.verified}/{r.copies} verified" if r.copies else "–",
+                    r.message) for r in rows]
 
 
 def copy_history(catalog: str | os.PathLike[str] | None, file_id: int) -> list[CheckRow]:
     """Every verification of every copy of one file: the offload's read-back, then later re-verifies."""
     db = open_db(catalog)
     try:
-        rows = db.conn.execute(
-            "SELECT d.path, v.at, v.method, v.result, v.cache_bypassed, COALESCE(v.message, '')"
-            " FROM verifications v JOIN copies c ON c.id = v.copy_id JOIN destinations d ON d.id = c.destination_id"
-            " WHERE c.file_id = ? ORDER BY d.idx, v.at", (file_id,)).fetchall()
-        return [CheckRow(r[0], r[1], r[2], r[3], None if r[4] is None else bool(r[4]), r[5]) for r in rows]
+        return reads_browse.copy_checks(db, file_id)
     finally:
         db.close()
 

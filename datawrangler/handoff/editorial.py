@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from sqlite_utils import Database
-
 from datawrangler.core.timecode import rate_text
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.ale import build_ale, first_media_file
@@ -27,6 +25,7 @@ from datawrangler.handoff.clipcsv import render_clip_csv
 from datawrangler.handoff.common import write_atomic
 from datawrangler.handoff.writer import NOT_WRITTEN, HandoffOptions, HandoffResult, sidecar_names
 from datawrangler.store.clips import ClipRow, day_clips, offload_clips
+from datawrangler.store.db import Catalog
 from datawrangler.store.handoff import offload_files, offload_summary
 
 Kind = Literal["ale", "clip_csv"]
@@ -66,7 +65,7 @@ def render(kind: Kind, clips: Sequence[ClipRow], notes: dict[int, list[str]] | N
     return ale.render()
 
 
-def write_editorial(db: Database, offload_id: int, options: HandoffOptions) -> HandoffResult:
+def write_editorial(db: Catalog, offload_id: int, options: HandoffOptions) -> HandoffResult:
     """The ALE and/or clip CSV (as `options` asks) of offload `offload_id` into each of its destination rolls.
     ValueError for an offload the catalog does not have; what was not written is said in the warnings."""
     summary = offload_summary(db, offload_id)
@@ -142,7 +141,7 @@ def _suffix(kind: Kind) -> str:
     return "csv" if kind == "clip_csv" else "ale"
 
 
-def write_offload_ale(db: Database, offload_id: int, target: Path, *, kind: Kind = "ale") -> HandoffResult:
+def write_offload_ale(db: Catalog, offload_id: int, target: Path, *, kind: Kind = "ale") -> HandoffResult:
     """The ALE (or the clip CSV) of one offload's clips to `target`. EditorialError (said for a person) for an
     offload the catalog does not have, one without clips, or a target that cannot be a file; OSError when
     writing fails."""
@@ -176,7 +175,7 @@ def unique_clips(clips: Sequence[ClipRow]) -> list[ClipRow]:
     return list(out.values())
 
 
-def write_day_ale(db: Database, day: str, target: Path, *, day_start: str = "00:00",
+def write_day_ale(db: Catalog, day: str, target: Path, *, day_start: str = "00:00",
                   kind: Kind = "ale") -> HandoffResult:
     """The ALE (or the clip CSV) of every clip of the offloads that started in the shooting day `day`
     (YYYY-MM-DD, from `day_start` local time to the next day's) to `target`. EditorialError (said for a person) for

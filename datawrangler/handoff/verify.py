@@ -17,16 +17,16 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
 from datawrangler import platform
 from datawrangler.core.hashing import MultiHasher
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
 from datawrangler.handoff.history import ADVICE, History, HistoryError, find_histories, load, load_lenient
 from datawrangler.handoff.untrusted import escape_through_links
+from datawrangler.store.db import Catalog
 from datawrangler.store.handoff import ImportedFile, record_import
 from datawrangler.store.handoff_names import ASCMHL_FOLDER, ASCMHL_IGNORE
+from datawrangler.store.reads_verify import imported_rolls
 
 CHUNK = 4 << 20
 
@@ -156,7 +156,7 @@ def _fingerprint(history: History) -> str:
     return "ascmhl:" + h.hexdigest()
 
 
-def import_drive(db: Database, target: str) -> list[tuple[str, int | None, str]]:
+def import_drive(db: Catalog, target: str) -> list[tuple[str, int | None, str]]:
     """Add every ASC MHL history at or under target to the catalog, one 'imported' offload per roll, its
     files recorded 'copied' (not yet read back by this station). [(roll, offload id or None, message)]."""
     out: list[tuple[str, int | None, str]] = []
@@ -170,8 +170,7 @@ def import_drive(db: Database, target: str) -> list[tuple[str, int | None, str]]
         if (outside := outside_problem(history)) is not None:
             out.append((root, None, f"not imported: {outside}"))
             continue
-        known = {r[0] for r in db.conn.execute("SELECT path FROM destinations WHERE state = 'imported'")}
-        if root in known:
+        if root in imported_rolls(db):
             out.append((root, None, "already imported"))
             continue
         files, algorithms = [], []

@@ -7,11 +7,10 @@ import socket
 import time
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler import __version__
 from datawrangler.reports.model import Meta, Verdict, Volume
 from datawrangler.store import redundancy
+from datawrangler.store.db import Catalog
 
 PAPERS = ("a4", "letter")
 _REEL = re.compile(r"^([A-Z])\d{3}")
@@ -54,7 +53,7 @@ def camera_of(camera: str | None, reel: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def verdict(db: Database, card_id: int | None, required: int) -> Verdict:
+def verdict(db: Catalog, card_id: int | None, required: int) -> Verdict:
     """The store's safe-to-format rule, as of now (every offload of the card's lineage counts)."""
     red = redundancy.card_redundancy(db, card_id, required)
     return Verdict(red.safe, red.min_disks, required, tuple(red.reasons))

@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlite_utils import Database
-
-from datawrangler.reports import clipview, common, day, fmt, query
+from datawrangler.reports import clipview, common, day, fmt
 from datawrangler.reports.common import camera_of, meta
 from datawrangler.reports.model import ContactCard, ContactSheet
 from datawrangler.store import clips as store_clips
+from datawrangler.store import reads_reports as query
 from datawrangler.store.cards import lineage_offloads
 from datawrangler.store.clips import ClipRow
+from datawrangler.store.db import Catalog
 from datawrangler.store.history import find_card
 
 
@@ -35,7 +35,7 @@ def _read_hint(offload_ids: list[int]) -> str:
     return f"{cmds}{more} read{'s' if len(shown) == 1 else ''} them from a verified copy; then make the sheet again"
 
 
-def for_card(db: Database, card: str, *, required: int = 2, shooting_day: str | None = None,
+def for_card(db: Catalog, card: str, *, required: int = 2, shooting_day: str | None = None,
              location: str | None = None, now: float | None = None, paper: str = "a4") -> ContactSheet:
     """The sheet of one card, given as its reel (A001), its id or a fingerprint prefix."""
     card_id = find_card(db, card)
@@ -55,7 +55,7 @@ def for_card(db: Database, card: str, *, required: int = 2, shooting_day: str | 
                   required=required, shooting_day=shooting_day, location=location, now=now, paper=paper)
 
 
-def for_day(db: Database, date: str, *, day_start: str = "00:00", required: int = 2,
+def for_day(db: Catalog, date: str, *, day_start: str = "00:00", required: int = 2,
             shooting_day: str | None = None, location: str | None = None, now: float | None = None,
             paper: str = "a4") -> ContactSheet:
     """The sheet of every card offloaded in a shooting day (DATE from day_start, local time), camera by camera."""
@@ -92,7 +92,7 @@ def for_day(db: Database, date: str, *, day_start: str = "00:00", required: int 
                   shooting_day=shooting_day, location=location, now=now, paper=paper)
 
 
-def _sheet(db: Database, scope: str, subject: str, date: str | None, offloads: list[dict[str, Any]],
+def _sheet(db: Catalog, scope: str, subject: str, date: str | None, offloads: list[dict[str, Any]],
            cards: list[ContactCard], unread: tuple[tuple[str, int], ...], *, required: int, shooting_day: str | None,
            location: str | None, now: float | None, paper: str) -> ContactSheet:
     # the report's flags win over what the offloads recorded

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from sqlite_utils import Database
-
 from datawrangler.core.cards import count_clips
-from datawrangler.reports import common, query
+from datawrangler.reports import common
 from datawrangler.reports.common import camera_of, meta, verdict
 from datawrangler.reports.model import CameraTotal, DayCard, DayReport, DriveTotal, Problem
+from datawrangler.store import reads_reports as query
+from datawrangler.store.db import Catalog
 
 MAX_FAILURES_PER_CARD = 10
 
@@ -27,7 +27,7 @@ def window(day: str, day_start: str = "00:00") -> tuple[float, float]:
     return start.timestamp(), (start + dt.timedelta(days=1)).timestamp()
 
 
-def build(db: Database, day: str, *, day_start: str = "00:00", required: int = 2, shooting_day: str | None = None,
+def build(db: Catalog, day: str, *, day_start: str = "00:00", required: int = 2, shooting_day: str | None = None,
           location: str | None = None, now: float | None = None, paper: str = "a4") -> DayReport:
     start, end = window(day, day_start)
     offloads = query.offloads_between(db, start, end)
@@ -83,7 +83,7 @@ def _cameras(cards: list[DayCard]) -> tuple[CameraTotal, ...]:
                  for cam, cs in sorted(groups.items()))
 
 
-def _drives(db: Database, offload_ids: list[int]) -> tuple[DriveTotal, ...]:
+def _drives(db: Catalog, offload_ids: list[int]) -> tuple[DriveTotal, ...]:
     out = []
     for r in query.drive_totals(db, offload_ids):
         name = r["labels"] or r["mounts"] or r["disk"]

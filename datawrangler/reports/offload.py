@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler.core.cards import count_clips
-from datawrangler.reports import clipview, common, query, stages
+from datawrangler.reports import clipview, common, stages
 from datawrangler.reports.common import camera_of, meta, verdict, volume
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardInfo, Destination, FileRow, OffloadReport, Problem
 from datawrangler.reports.stagemodel import Cascade
 from datawrangler.store import clips as store_clips
+from datawrangler.store import reads_reports as query
+from datawrangler.store.db import Catalog
 
 MAX_FAILURES = 50  # listed one by one, with their messages; the rest are counted by drive and code
 MAX_SKIPPED = 20
@@ -24,7 +24,7 @@ class UnknownOffload(LookupError):
     pass
 
 
-def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool = False,
+def build(db: Catalog, offload_id: int, *, required: int = 2, with_files: bool = False,
           shooting_day: str | None = None, location: str | None = None, now: float | None = None,
           paper: str = "a4") -> OffloadReport:
     o = query.offload(db, offload_id)
@@ -67,7 +67,7 @@ def build(db: Database, offload_id: int, *, required: int = 2, with_files: bool 
         failures_grouped=grouped, files=files, clip_table=clip_table, cascade=cascade)
 
 
-def _destination(db: Database, d: dict[str, Any]) -> Destination:
+def _destination(db: Catalog, d: dict[str, Any]) -> Destination:
     return Destination(d["idx"] + 1, d["path"], volume(query.volume(db, d["volume_id"])), d["state"] or "",
                        d["files_ok"] or 0, d["files_failed"] or 0, d["verified"], d["copied"],
                        d["already_present"], d["bypassed"], d["not_bypassed"], d["code"], d["message"], d["changed"])
@@ -87,7 +87,7 @@ def _cache_sentence(dests: tuple[Destination, ...], mode: str | None) -> str:
             "so those read-backs may have come from memory.")
 
 
-def _failures(db: Database, offload_id: int
+def _failures(db: Catalog, offload_id: int
               ) -> tuple[tuple[Problem, ...], int, tuple[tuple[str, str, int], ...]]:
     shown: list[Problem] = []
     groups: Counter[tuple[str, str]] = Counter()
@@ -101,7 +101,7 @@ def _failures(db: Database, offload_id: int
     return tuple(shown), len(rows), grouped
 
 
-def _warnings(db: Database, o: dict[str, Any], card: CardInfo, dests: tuple[Destination, ...],
+def _warnings(db: Catalog, o: dict[str, Any], card: CardInfo, dests: tuple[Destination, ...],
               counts: dict[str, int], skipped: list[dict[str, Any]], cascade: Cascade | None) -> tuple[Problem, ...]:
     out: list[Problem] = []
     if o["verify_mode"] == "size":

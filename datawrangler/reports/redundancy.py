@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlite_utils import Database
-
-from datawrangler.reports import query, stages
+from datawrangler.reports import stages
 from datawrangler.reports.common import meta, verdict
 from datawrangler.reports.fmt import plural
 from datawrangler.reports.model import CardCopies, DriveCard, DriveCopies, RedundancyReport
+from datawrangler.store import reads_reports as query
 from datawrangler.store import redundancy
 from datawrangler.store.cards import lineage_offloads
+from datawrangler.store.db import Catalog
 
 SHORT_SAMPLE = 5  # files named per short card (the CSV of short files holds the same)
 
 
-def build(db: Database, card_ids: list[int] | None = None, *, scope: str = "", required: int = 2,
+def build(db: Catalog, card_ids: list[int] | None = None, *, scope: str = "", required: int = 2,
           now: float | None = None, paper: str = "a4") -> RedundancyReport:
     ids = query.card_ids(db) if card_ids is None else card_ids
     cards: list[CardCopies] = []

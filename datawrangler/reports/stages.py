@@ -8,17 +8,16 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlite_utils import Database
-
-from datawrangler.reports import query
 from datawrangler.reports.common import volume
 from datawrangler.reports.model import Volume
 from datawrangler.reports.stagemodel import Cascade, StageTwo
 from datawrangler.store import cascade as store_cascade
+from datawrangler.store import reads_reports as query
+from datawrangler.store.db import Catalog
 from datawrangler.store.offloads import plan_from_json
 
 
-def of_offload(db: Database, o: dict[str, Any]) -> Cascade | None:
+def of_offload(db: Catalog, o: dict[str, Any]) -> Cascade | None:
     """The offload's place in a cascade; None for an offload with no stage 2 asked and none made of it."""
     if (o.get("stage") or 1) == 2:
         made = query.destination(db, o.get("made_from"))
@@ -32,7 +31,7 @@ def of_offload(db: Database, o: dict[str, Any]) -> Cascade | None:
     return Cascade(1, released_at=o.get("released_at"), stage2=children, asked=asked, queueing=queueing)
 
 
-def _volume(db: Database, dest: dict[str, Any] | None) -> Volume | None:
+def _volume(db: Catalog, dest: dict[str, Any] | None) -> Volume | None:
     if dest is None:
         return None
     v = volume(query.volume(db, dest.get("volume_id")))
@@ -45,7 +44,7 @@ def _stage_two(r: dict[str, Any]) -> StageTwo:
                     r["source"] or "", r["mismatched"])
 
 
-def made_from(db: Database, card_id: int) -> dict[str, tuple[str, ...]]:
+def made_from(db: Catalog, card_id: int) -> dict[str, tuple[str, ...]]:
     """{disk: what its verified copies of the card were made from, in words}: 'the card (offload 3)' or
     'stage-1 copy /raid/A001 on RAID (stage 2 offload 4 of offload 3)', one entry per offload."""
     out: dict[str, list[str]] = defaultdict(list)

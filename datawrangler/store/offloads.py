@@ -127,6 +127,12 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
     return OffloadRecord(oid, uid, dest_ids)
 
 
+def state_of(db: Database, offload_id: int) -> str | None:
+    """The offload's state as recorded ('verified', 'running', 'interrupted', ...); None for no such offload."""
+    row = db.conn.execute("SELECT state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    return row[0] if row else None
+
+
 def discard_unstarted(db: Database, offload_id: int) -> bool:
     """Remove a new offload that was refused before a byte moved (e.g. another offload holds its roll
     folder): nothing to resume, so nothing stays in the catalog. False, and nothing removed, if it was ever

@@ -1,5 +1,8 @@
-"""Read-only SQL on the catalog for what the store's own queries do not answer (per-file tables, cache
-bypass counts, day windows, what each drive holds of a card). Nothing here writes."""
+"""The reports' reads of the catalog (per-file tables, cache-bypass counts, day windows, what each drive holds
+of a card): store answers them so that no layer above it speaks SQL. Nothing here writes.
+
+Each report asks a fixed number of these whatever the card holds (the file table is one joined query read
+as it streams, not one per file): a report of 100,000 files costs the queries of a report of ten."""
 
 from __future__ import annotations
 
