@@ -132,8 +132,7 @@ def _begin_resume(db: Catalog, path: Path, req: OffloadRequest, held: contextlib
     _hold(db, path, held, plan, card).record(info.offload_id)
     pairs = info.pairs(db)
     record = offloads.reopen_offload(db, info.offload_id, plan, scan)
-    with db.atomic():  # an offload begun before its card was recognised has no vendor yet
-        cards.fill_vendor(db, info.card_id, _vendor(card))
+    cards.record_vendor(db, info.card_id, _vendor(card))  # an offload begun before its card was recognised has none
     return _Begun(plan, scan, record, pairs, source, warnings)
 
 

@@ -93,3 +93,9 @@ def fill_vendor(db: Database, card_id: int, vendor: str | None) -> None:
     not recognise it). A vendor already recorded stays."""
     if vendor:
         db.conn.execute("UPDATE cards SET vendor = ? WHERE id = ? AND vendor IS NULL", (vendor, card_id))
+
+
+def record_vendor(db: Database, card_id: int, vendor: str | None) -> None:
+    """fill_vendor in a transaction of its own (a resumed offload recognising the card it began without)."""
+    with db.atomic():
+        fill_vendor(db, card_id, vendor)
