@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import os
 
-from sqlite_utils import Database
-
 from datawrangler.app.outcome import Observer
 from datawrangler.config import app_paths
 from datawrangler.handoff.history import History
 from datawrangler.handoff.writer import HandoffOptions, write_handoff
+from datawrangler.store.db import Catalog
 
 
-def handoff_step(db: Database, offload_id: int, options: HandoffOptions, observer: Observer,
+def handoff_step(db: Catalog, offload_id: int, options: HandoffOptions, observer: Observer,
                  source_history: History | None = None) -> list[str]:
     """The handoff files into each roll (none for an interrupted or cancelled offload: the writer says so),
     continuing `source_history` (the source's own ASC MHL). What went wrong is said; the paths written
@@ -31,7 +30,7 @@ def handoff_step(db: Database, offload_id: int, options: HandoffOptions, observe
     return list(out.written)
 
 
-def offload_report(db: Database, offload_id: int, required: int, observer: Observer, paper: str = "a4") -> list[str]:
+def offload_report(db: Catalog, offload_id: int, required: int, observer: Observer, paper: str = "a4") -> list[str]:
     """The offload report into the reports folder, built from the catalog. A folder that cannot be written
     is said and skipped: the report never changes how an offload ended."""
     from datawrangler.reports.output import write_offload_report

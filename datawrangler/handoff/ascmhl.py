@@ -7,14 +7,26 @@ implementation (ascmhl 1.2) reads. Output depends only on its inputs (`now`, Cre
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import io
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from datawrangler.core.hashing import c4_from_sha512, mhl_order, mhl_rank
-from datawrangler.handoff.common import CreatorInfo, attr, esc, iso, iso_ns, make_folder, write_atomic
+from datawrangler.handoff.common import (
+    AtomicFile,
+    CreatorInfo,
+    Sink,
+    attr,
+    esc,
+    iso,
+    iso_ns,
+    make_folder,
+    write_atomic,
+)
 from datawrangler.handoff.history import ChainLink, History
 from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, ASCMHL_IGNORE, manifest_name
 
@@ -68,35 +80,55 @@ def actions(history: History | None, path: str, digests: Mapping[str, str]) -> l
     return sorted(compared, key=lambda t: mhl_rank(t[0]))
 
 
-def render_manifest(entries: Iterable[Entry], creator: CreatorInfo, process: str, ignore: Sequence[str],
-                    now: dt.datetime) -> bytes:
-    if process not in PROCESSES:
-        raise ValueError(f"unknown ASC MHL process {process!r}")
-    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<hashlist version="2.0" xmlns="{MHL_NS}">\n',
-           "  <creatorinfo>\n", f"    <creationdate>{iso(now)}</creationdate>\n",
-           f"    <hostname>{esc(creator.hostname)}</hostname>\n",
-           f'    <tool version="{attr(creator.tool_version)}">{esc(creator.tool_name)}</tool>\n']
-    if creator.author:
-        out.append(f"    <author>{esc(creator.author)}</author>\n")
-    if creator.location:
-        out.append(f"    <location>{esc(creator.location)}</location>\n")
-    if creator.comment:
-        out.append(f"    <comment>{esc(creator.comment)}</comment>\n")
-    out += ["  </creatorinfo>\n", "  <processinfo>\n", f"    <process>{process}</process>\n", "    <ignore>\n"]
-    out += [f"      <pattern>{esc(p)}</pattern>\n" for p in ignore_list(ignore)]
-    out += ["    </ignore>\n", "  </processinfo>\n"]
-    body = []
-    for e in entries:
+class ManifestWriter:
+    """One manifest as it is produced: the header on creation, an entry per `add`, the end on `close`.
+    `count`: the entries written (the schema wants at least one in <hashes>, or no <hashes> at all)."""
+
+    def __init__(self, out: Sink, creator: CreatorInfo, process: str, ignore: Sequence[str],
+                 now: dt.datetime) -> None:
+        if process not in PROCESSES:
+            raise ValueError(f"unknown ASC MHL process {process!r}")
+        self.out = out
+        self.count = 0
+        head = ['<?xml version="1.0" encoding="UTF-8"?>\n', f'<hashlist version="2.0" xmlns="{MHL_NS}">\n',
+                "  <creatorinfo>\n", f"    <creationdate>{iso(now)}</creationdate>\n",
+                f"    <hostname>{esc(creator.hostname)}</hostname>\n",
+                f'    <tool version="{attr(creator.tool_version)}">{esc(creator.tool_name)}</tool>\n']
+        if creator.author:
+            head.append(f"    <author>{esc(creator.author)}</author>\n")
+        if creator.location:
+            head.append(f"    <location>{esc(creator.location)}</location>\n")
+        if creator.comment:
+            head.append(f"    <comment>{esc(creator.comment)}</comment>\n")
+        head += ["  </creatorinfo>\n", "  <processinfo>\n", f"    <process>{process}</process>\n", "    <ignore>\n"]
+        head += [f"      <pattern>{esc(p)}</pattern>\n" for p in ignore_list(ignore)]
+        head += ["    </ignore>\n", "  </processinfo>\n"]
+        out.write("".join(head).encode("utf-8"))
+
+    def add(self, e: Entry) -> None:
+        body = ["  <hashes>\n"] if self.count == 0 else []
         body.append("    <hash>\n")
         body.append(f'      <path size="{e.size}" lastmodificationdate="{iso_ns(e.mtime_ns)}">{esc(e.path)}</path>\n')
         for h in sorted(e.hashes, key=lambda h: mhl_rank(h.algorithm)):
             when = f' hashdate="{iso(h.hashdate, micro=True)}"' if h.hashdate is not None else ""
             body.append(f'      <{h.algorithm} action="{h.action}"{when}>{esc(h.value)}</{h.algorithm}>\n')
         body.append("    </hash>\n")
-    if body:  # the schema wants at least one entry in <hashes>, or no <hashes> at all
-        out += ["  <hashes>\n", *body, "  </hashes>\n"]
-    out.append("</hashlist>\n")
-    return "".join(out).encode("utf-8")
+        self.out.write("".join(body).encode("utf-8"))
+        self.count += 1
+
+    def close(self) -> None:
+        self.out.write(b"  </hashes>\n</hashlist>\n" if self.count else b"</hashlist>\n")
+
+
+def render_manifest(entries: Iterable[Entry], creator: CreatorInfo, process: str, ignore: Sequence[str],
+                    now: dt.datetime) -> bytes:
+    """A manifest in memory, for a few entries (tests, a hand-made history)."""
+    buf = io.BytesIO()
+    doc = ManifestWriter(buf, creator, process, ignore, now)
+    for e in entries:
+        doc.add(e)
+    doc.close()
+    return buf.getvalue()
 
 
 def render_chain(links: Iterable[ChainLink]) -> bytes:
@@ -112,19 +144,68 @@ def c4_of(data: bytes) -> str:
     return c4_from_sha512(hashlib.sha512(data).digest())
 
 
+class NewGeneration:
+    """One generation added to the history at root (new if `history` is None), written as its entries arrive:
+    the manifest goes to a temporary file in root (its C4 id taken on the way); `commit()` makes `ascmhl/` if
+    need be, puts the manifest there under its name, then writes the chain that names it, each synced and
+    renamed. Leaving the `with` block without `commit()`
+    (an error, or no entry at all) leaves the history as it was."""
+
+    def __init__(self, root: str, *, creator: CreatorInfo, process: str, ignore: Sequence[str], now: dt.datetime,
+                 history: History | None = None) -> None:
+        self.folder = os.path.join(root, ASCMHL_FOLDER)
+        self.history = history
+        self.number = (history.latest_number if history else 0) + 1
+        self.name = manifest_name(self.number, root, now)
+        self.path = os.path.join(self.folder, self.name)
+        if os.path.exists(self.path):
+            raise FileExistsError(f"{self.path} exists already: a manifest is never overwritten")
+        self._sha = hashlib.sha512()
+        self._file = AtomicFile(self.path, self._sha, temp_folder=root)  # no ascmhl/ folder for nothing
+        try:
+            self._doc = ManifestWriter(self._file, creator, process, ignore, now)
+        except BaseException:
+            self._file.discard()
+            raise
+
+    @property
+    def count(self) -> int:
+        return self._doc.count
+
+    def add(self, entry: Entry) -> None:
+        self._doc.add(entry)
+
+    def commit(self) -> str:
+        """The manifest, then the chain; returns the manifest's path."""
+        self._doc.close()
+        created = not os.path.isdir(self.folder)
+        make_folder(self.folder)
+        try:
+            if os.path.exists(self.path):  # a generation written meanwhile by someone else: never overwritten
+                raise FileExistsError(f"{self.path} exists already: a manifest is never overwritten")
+            self._file.commit()
+        except BaseException:
+            if created:  # an empty ascmhl/ would read as a history without its chain: refused ever after
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.folder)
+            raise
+        c4 = c4_from_sha512(self._sha.digest())
+        links = [*(self.history.chain if self.history else []), ChainLink(self.number, self.name, c4)]
+        write_atomic(os.path.join(self.folder, ASCMHL_CHAIN), render_chain(links))
+        return self.path
+
+    def __enter__(self) -> NewGeneration:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._file.discard()
+
+
 def write_generation(root: str, entries: Iterable[Entry], *, creator: CreatorInfo, process: str,
                      ignore: Sequence[str], now: dt.datetime, history: History | None = None) -> str:
     """Add one generation to the history at root (new if `history` is None): the manifest first, then the
     chain that names it, each written whole (temp name, fsync, rename). Returns the manifest's path."""
-    folder = os.path.join(root, ASCMHL_FOLDER)
-    make_folder(folder)
-    number = (history.latest_number if history else 0) + 1
-    name = manifest_name(number, root, now)
-    data = render_manifest(entries, creator, process, ignore, now)
-    path = os.path.join(folder, name)
-    if os.path.exists(path):
-        raise FileExistsError(f"{path} exists already: a manifest is never overwritten")
-    write_atomic(path, data)
-    links = [*(history.chain if history else []), ChainLink(number, name, c4_of(data))]
-    write_atomic(os.path.join(folder, ASCMHL_CHAIN), render_chain(links))
-    return path
+    with NewGeneration(root, creator=creator, process=process, ignore=ignore, now=now, history=history) as gen:
+        for e in entries:
+            gen.add(e)
+        return gen.commit()

@@ -1,5 +1,6 @@
 """What every handoff writer shares: who wrote it, dates as ASC MHL writes them, XML escaping, and writing
-a file so that it appears whole under its final name (temp name, fsync, rename, directory sync)."""
+a file as it is produced so that it appears whole under its final name (temp name, fsync, rename, directory
+sync): a roll of a million files is never held whole in memory, and a failure half way leaves no half file."""
 
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ import re
 import socket
 import uuid
 from dataclasses import dataclass
+from typing import BinaryIO, Protocol
 
 from datawrangler import __version__, platform
 
 TOOL_NAME = "DataWrangler"
+
+
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -76,26 +80,79 @@ def make_folder(folder: str) -> None:
         platform.sync_dir(os.path.dirname(new))
 
 
+class Hasher(Protocol):
+    def update(self, data: bytes, /) -> None: ...
+
+
+class Sink(Protocol):
+    """Where a handoff writer puts its bytes as it makes them: an AtomicFile, or io.BytesIO."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+class AtomicFile:
+    """A file written as it is produced, that appears whole under its final name or not at all: its bytes go to
+    a temporary name in the same folder; `commit()` syncs them, renames the file and syncs the folder. Leaving
+    the `with` block without `commit()` (an error half way, nothing worth keeping) removes the temporary file.
+    `hasher` (e.g. hashlib.sha512()) sees every byte written: the C4 id of a manifest without reading it back.
+    `temp_folder`: where the temporary file goes when the final folder may not exist yet (it must be on the same
+    drive; `commit()` needs the final folder then)."""
+
+    def __init__(self, path: str, hasher: Hasher | None = None, temp_folder: str | None = None) -> None:
+        self.path = path
+        self.folder = os.path.dirname(path) or "."
+        self.hasher = hasher
+        self._tmp = os.path.join(temp_folder or self.folder, f".dwtmp-{uuid.uuid4().hex[:8]}-handoff.part")
+        fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+        self._fh: BinaryIO | None = os.fdopen(fd, "wb", buffering=1 << 20)
+
+    def write(self, data: bytes, /) -> None:
+        if self._fh is None:
+            raise ValueError(f"{self.path} was committed or discarded already: nothing more can be written to it")
+        self._fh.write(data)
+        if self.hasher is not None:
+            self.hasher.update(data)
+
+    def commit(self) -> None:
+        """The bytes on the medium, then under the final name (replacing an older file of that name)."""
+        fh = self._fh
+        if fh is None:
+            raise ValueError(f"{self.path} was committed or discarded already")
+        try:
+            fh.flush()
+            platform.sync_file(fh.fileno())
+        except BaseException:
+            self.discard()
+            raise
+        self._fh = None
+        fh.close()
+        try:
+            os.replace(self._tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(self._tmp)
+            raise
+        platform.sync_dir(self.folder)
+
+    def discard(self) -> None:
+        """Remove the temporary file; the final name keeps what it had (or stays absent)."""
+        fh, self._fh = self._fh, None
+        if fh is None:
+            return
+        with contextlib.suppress(OSError):
+            fh.close()  # a failing flush of the unwanted bytes (a full drive) must not hide why we got here
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+
 def write_atomic(path: str, data: bytes) -> None:
     """Write data to path so that it is either absent/old or complete and on the medium."""
-    folder = os.path.dirname(path) or "."
-    tmp = os.path.join(folder, f".dwtmp-{uuid.uuid4().hex[:8]}-handoff.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        platform.sync_file(fd)
-    except BaseException:
-        os.close(fd)
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    platform.sync_dir(folder)
+    with AtomicFile(path) as out:
+        out.write(data)
+        out.commit()

@@ -9,7 +9,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
@@ -82,23 +82,46 @@ def offload_summary(db: Database, offload_id: int) -> OffloadSummary | None:
 
 
 def offload_files(db: Database, offload_id: int) -> Iterator[FileRow]:
-    """Every file of the offload in listing (scan) order, with its copies by destination id."""
+    """Every file of the offload in listing (scan) order, with its copies by destination id: one row at a time
+    from the cursor (a roll's handoff files for a million files are written in one pass, never held whole).
+
+    The files are read along their ids (the listing order) within the offload's range of ids, so that SQLite
+    streams them instead of sorting the whole offload first (which the index on offload_id would need: it
+    orders by path); each file's copies come in destination order from their own index."""
+    low, high = db.conn.execute("SELECT MIN(id), MAX(id) FROM files WHERE offload_id = ?", (offload_id,)).fetchone()
+    if low is None:
+        return
     current: FileRow | None = None
+    current_id = None
     for fid, rel, size, mtime, status, fdig, did, cstate, cdig, at, bypassed, present in db.conn.execute(
             "SELECT f.id, f.rel_path, f.size, f.mtime_ns, f.status, f.digests, c.destination_id, c.state, c.digests,"
             " c.verified_at, c.cache_bypassed, c.already_present FROM files f"
-            " LEFT JOIN copies c ON c.file_id = f.id WHERE f.offload_id = ? ORDER BY f.id, c.destination_id",
-            (offload_id,)):
-        if current is None or current.rel_path != rel:
+            " LEFT JOIN copies c ON c.file_id = f.id WHERE +f.offload_id = ? AND f.id BETWEEN ? AND ?"
+            " ORDER BY f.id, c.destination_id", (offload_id, low, high)):
+        if fid != current_id:
             if current is not None:
                 yield current
             current = FileRow(rel, size, mtime, status, json.loads(fdig or "{}"))
-            del fid
+            current_id = fid
         if did is not None:
+            assert current is not None
             current.copies[did] = CopyRow(cstate, json.loads(cdig or "{}"), at,
                                           None if bypassed is None else bool(bypassed), bool(present))
     if current is not None:
         yield current
+
+
+def files_named(db: Database, offload_id: int, names: Iterable[str]) -> set[str]:
+    """Which of these relative paths are files of the offload (a card file named as a handoff file would be
+    overwritten by it): looked up in the catalog, never by holding every path of the offload."""
+    wanted = sorted(set(names))
+    found: set[str] = set()
+    for i in range(0, len(wanted), 500):  # SQLite's limit on bound parameters is 999 in older builds
+        part = wanted[i:i + 500]
+        marks = ",".join("?" for _ in part)
+        found.update(r[0] for r in db.conn.execute(
+            f"SELECT rel_path FROM files WHERE offload_id = ? AND rel_path IN ({marks})", (offload_id, *part)))
+    return found
 
 
 @dataclass(frozen=True)
@@ -111,21 +134,24 @@ class ReverifyRow:
     at: float
 
 
-def latest_reverify(db: Database, destination_ids: Sequence[int]) -> list[ReverifyRow]:
-    """The most recent re-verification of each file recorded at these destinations (one roll folder)."""
+def latest_reverify(db: Database, destination_ids: Sequence[int]) -> Iterator[ReverifyRow]:
+    """The most recent re-verification of each file recorded at these destinations (one roll folder), by path,
+    one at a time from the cursor (a path recorded at several of them: the latest row)."""
     if not destination_ids:
-        return []
+        return
     marks = ",".join("?" for _ in destination_ids)
-    rows = db.conn.execute(
-        "SELECT f.rel_path, f.size, f.mtime_ns, v.result, v.digests, v.at FROM verifications v"
-        " JOIN copies c ON c.id = v.copy_id JOIN files f ON f.id = c.file_id"
-        f" WHERE c.destination_id IN ({marks}) AND v.method = 'reverify'"
-        " AND v.id = (SELECT MAX(v2.id) FROM verifications v2 WHERE v2.copy_id = c.id AND v2.method = 'reverify')"
-        " ORDER BY f.rel_path, v.id", tuple(destination_ids)).fetchall()
-    out: dict[str, ReverifyRow] = {}
-    for rel, size, mtime, result, dig, at in rows:
-        out[rel] = ReverifyRow(rel, size, mtime, result, json.loads(dig or "{}"), at)
-    return list(out.values())
+    last: ReverifyRow | None = None
+    for rel, size, mtime, result, dig, at in db.conn.execute(
+            "SELECT f.rel_path, f.size, f.mtime_ns, v.result, v.digests, v.at FROM verifications v"
+            " JOIN copies c ON c.id = v.copy_id JOIN files f ON f.id = c.file_id"
+            f" WHERE c.destination_id IN ({marks}) AND v.method = 'reverify'"
+            " AND v.id = (SELECT MAX(v2.id) FROM verifications v2 WHERE v2.copy_id = c.id AND v2.method = 'reverify')"
+            " ORDER BY f.rel_path, v.id", tuple(destination_ids)):
+        if last is not None and last.rel_path != rel:
+            yield last
+        last = ReverifyRow(rel, size, mtime, result, json.loads(dig or "{}"), at)
+    if last is not None:
+        yield last
 
 
 def sidecar_names_at(db: Database, destination_ids: Sequence[int]) -> set[str]:

@@ -1,0 +1,140 @@
+"""The handoff files of a roll are written as the catalog's rows arrive (handoff.roll): the same bytes as when
+they were made whole in memory (committed expectations, tests/handoff/golden/streamed), nothing under a final
+name when writing fails half way, and no generation (nor an ascmhl folder) for a roll where nothing is verified."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from datawrangler.handoff import common
+from datawrangler.handoff.options import HandoffResult
+from datawrangler.handoff.roll import write_roll
+from datawrangler.store.handoff import CopyRow, FileRow
+from tests.handoff import streamed_input as si
+from tests.handoff.conftest import CREATOR
+
+GOLDEN = Path(__file__).parent / "golden" / "streamed"
+
+
+def _write(out: Path, second: bool, rows: list[FileRow] | None = None) -> dict[str, dict[str, list[str]]]:
+    said = {}
+    summary = si.summary(second)
+    rows = si.rows(second) if rows is None else rows
+    for dest, d in zip(si.DESTS, summary.destinations, strict=True):
+        roll = out / dest / si.ROLL
+        roll.mkdir(parents=True, exist_ok=True)
+        res = HandoffResult()
+        write_roll(summary, d.id, str(roll), iter(rows), {f.rel_path for f in rows}, si.OPTIONS,
+                   si.NOW2 if second else si.NOW1, CREATOR, None, res)
+        said[f"{'second' if second else 'first'}/{dest}"] = {
+            "warnings": [w.replace(str(out), "<OUT>") for w in res.warnings],
+            "written": [w.replace(str(out), "<OUT>") for w in res.written]}
+    return said
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_two_offloads_give_the_bytes_the_whole_document_writer_gave(tmp_path: Path) -> None:
+    """Every sidecar, both ASC MHL generations (the second continues the first: verified, failed, original)
+    and the chains, byte for byte; the same warnings, in the same order, and the same files written."""
+    said = {**_write(tmp_path, False), **_write(tmp_path, True)}
+    expected = _tree(GOLDEN)
+    got = _tree(tmp_path)
+    assert json.loads(expected.pop("result.json")) == said
+    assert sorted(got) == sorted(expected)
+    for name, data in expected.items():
+        assert got[name] == data, f"{name} differs from the committed expectation"
+
+
+def test_a_roll_with_no_file_gives_empty_sidecars_and_no_generation(tmp_path: Path) -> None:
+    """No row at all: the CSV is its header, the JSON an empty file list, the lists are empty, and there is no
+    ASC MHL generation (said), nor an ascmhl folder, nor a temporary file left."""
+    summary = si.summary()
+    roll = tmp_path / si.ROLL
+    roll.mkdir()
+    res = HandoffResult()
+    write_roll(summary, 11, str(roll), iter(()), set(), si.OPTIONS, si.NOW1, CREATOR, None, res)
+    assert res.warnings == [f"{roll}: no file is verified there: no ASC MHL generation was written."]
+    assert not (roll / "ascmhl").exists()
+    assert not list(roll.glob(".dwtmp-*"))
+    stem = "A001R2EC_2023-10-14_223000Z"
+    doc = json.loads((roll / f"{stem}.json").read_text())
+    assert doc["files"] == [] and doc["offload"]["uuid"] == summary.uuid
+    assert (roll / f"{stem}.csv").read_bytes().count(b"\r\n") == 1
+    assert (roll / f"{stem}.xxh64").read_bytes() == b""
+    assert (roll / f"{stem}.mhl").read_bytes().endswith(b"</creatorinfo>\n</hashlist>\n")
+    assert sorted(res.written) == sorted(str(p) for p in roll.iterdir())
+
+
+def test_nothing_verified_there_writes_no_generation(tmp_path: Path) -> None:
+    """Files, none of them verified at this destination: sidecars listing none, no generation."""
+    rows = [FileRow("A.mov", 1, 0, "failed", {"xxh64": "1" * 16}, {11: CopyRow("failed", {}, None, None, False)})]
+    roll = tmp_path / si.ROLL
+    roll.mkdir()
+    res = HandoffResult()
+    write_roll(si.summary(), 11, str(roll), iter(rows), set(), si.OPTIONS, si.NOW1, CREATOR, None, res)
+    assert res.warnings[-1].endswith("no file is verified there: no ASC MHL generation was written.")
+    assert not (roll / "ascmhl").exists()
+    assert b"A.mov,1,1970-01-01T00:00:00+00:00,1111111111111111" in (roll / "A001R2EC_2023-10-14_223000Z.csv"
+                                                                      ).read_bytes()
+
+
+def _failing_rows(rows: list[FileRow], after: int) -> Iterator[FileRow]:
+    for i, f in enumerate(rows):
+        if i == after:
+            raise OSError(errno.EIO, "Input/output error (the catalog's drive)")
+        yield f
+
+
+def test_a_failure_half_way_leaves_no_half_file(tmp_path: Path) -> None:
+    """The rows stop half way (a read error): the earlier generation and its chain are as they were, no new
+    file is under a final name, and no temporary file is left."""
+    _write(tmp_path, False)
+    before = _tree(tmp_path)
+    summary = si.summary(True)
+    roll = tmp_path / "d1" / si.ROLL
+    with pytest.raises(OSError, match="Input/output error"):
+        write_roll(summary, 11, str(roll), _failing_rows(si.rows(True), 6), set(), si.OPTIONS, si.NOW2, CREATOR,
+                   None, HandoffResult())
+    assert _tree(tmp_path) == before
+    assert not [p for p in tmp_path.rglob(".dwtmp-*")]
+
+
+def test_a_full_drive_at_the_sync_leaves_no_half_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drive refuses the last bytes (ENOSPC when the manifest is synced): the sidecars already renamed
+    stay whole, the manifest and the chain do not appear, no temporary file is left."""
+    roll = tmp_path / si.ROLL
+    roll.mkdir()
+    real = common.platform.sync_file
+    synced: list[int] = []
+
+    def sync_file(fd: int) -> None:
+        synced.append(fd)
+        if len(synced) == 9:  # 8 sidecars, then the manifest
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd)
+
+    monkeypatch.setattr(common.platform, "sync_file", sync_file)
+    res = HandoffResult()
+    with pytest.raises(OSError, match="No space left"):
+        write_roll(si.summary(), 11, str(roll), iter(si.rows()), set(), si.OPTIONS, si.NOW1, CREATOR, None, res)
+    assert len(res.written) == 8 and all(os.path.dirname(p) == str(roll) for p in res.written)
+    assert not [p for p in roll.rglob("*") if p.is_file() and str(p) not in res.written]
+    for p in res.written:
+        assert Path(p).read_bytes() == (GOLDEN / "d1" / si.ROLL / Path(p).name).read_bytes()
+    monkeypatch.setattr(common.platform, "sync_file", real)  # space freed: written again, whole
+    again = HandoffResult()
+    write_roll(si.summary(), 11, str(roll), iter(si.rows()), set(), si.OPTIONS, si.NOW1, CREATOR, None, again)
+    expected = json.loads((GOLDEN / "result.json").read_text())["first/d1"]["warnings"]
+    assert [w.replace(str(tmp_path), "<OUT>/d1") for w in again.warnings] == expected
+    first = {k: v for k, v in _tree(GOLDEN / "d1" / si.ROLL).items() if "2023-10-14" in k}  # offload 1's
+    assert {k: v for k, v in _tree(roll).items() if k != "ascmhl/ascmhl_chain.xml"} == first
+    assert b"0001_A001R2EC_2023-10-14_224105Z.mhl" in (roll / "ascmhl" / "ascmhl_chain.xml").read_bytes()
