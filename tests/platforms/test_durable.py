@@ -1,6 +1,7 @@
 """Durable I/O ("on the medium") as the platform package gives it: the portable fallbacks never claim a
 read-back bypassed the cache, Windows' folder sync is a no-op, and on Linux the cache drop is proven by
-mincore (a file's pages are resident after a write, none after sync and drop)."""
+cachestat, or mincore on a kernel without it (a file's pages are resident after a write, none after sync and
+drop)."""
 
 from __future__ import annotations
 
@@ -78,5 +79,79 @@ def test_linux_proves_the_pages_are_gone(tmp_path: Path) -> None:
     fd, bypassed = platform.open_for_verify(str(f))
     try:
         assert bypassed is True and platform.resident_pages(fd, 1 << 20) == 0
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="cachestat is Linux's")
+def test_cachestat_counts_the_same_pages_as_mincore(tmp_path: Path) -> None:
+    from datawrangler.platform import linux
+
+    if platform.fstype(str(tmp_path)) in ("tmpfs", "ramfs"):
+        pytest.skip("tmpfs keeps its pages: they are the medium")
+    f = tmp_path / "frame.ari"
+    f.write_bytes(os.urandom(300_000))  # 74 pages
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        if linux.cached_pages(fd) is None:
+            pytest.skip("this kernel has no cachestat (older than 6.5): mincore alone proves the drop")
+        platform.sync_file(fd)
+        while os.read(fd, 1 << 16):
+            pass
+        assert linux.cached_pages(fd) == platform.resident_pages(fd, 300_000) == 74
+        assert platform.drop_cache(fd)
+        assert linux.cached_pages(fd) == platform.resident_pages(fd, 300_000) == 0
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the drop's proof is Linux's")
+def test_without_cachestat_mincore_still_proves_the_drop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel older than 6.5 says ENOSYS: the proof falls back to mincore, once for the process."""
+    from datawrangler.platform import linux
+
+    if platform.fstype(str(tmp_path)) in ("tmpfs", "ramfs"):
+        pytest.skip("tmpfs keeps its pages: they are the medium")
+    monkeypatch.setattr(linux, "_NR_CACHESTAT", 0x7FFF_FFFF)  # no such syscall: ENOSYS, as an old kernel says
+    monkeypatch.setattr(linux, "_cachestat_works", True)
+    f = tmp_path / "frame.ari"
+    f.write_bytes(os.urandom(100_000))
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        platform.sync_file(fd)
+        os.read(fd, 100_000)
+    finally:
+        os.close(fd)
+    fd, bypassed = platform.open_for_verify(str(f))
+    try:
+        assert bypassed is True and platform.resident_pages(fd, 100_000) == 0
+        assert linux._cachestat_works is False  # not asked again for the next file
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the drop's proof is Linux's")
+def test_pages_that_stay_are_never_called_dropped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whichever call counts them, pages still cached (dirty ones, or a filesystem that ignores the advice)
+    mean the read-back is not said to bypass the cache."""
+    from datawrangler.platform import linux
+
+    f = tmp_path / "frame.ari"
+    f.write_bytes(os.urandom(100_000))
+    fd = os.open(f, os.O_RDONLY)
+    try:
+        os.read(fd, 100_000)
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(linux, "drop_cache", lambda fd: True)  # the advice "taken" but nothing evicted
+    fd, bypassed = platform.open_for_verify(str(f))
+    try:
+        assert bypassed is False
+    finally:
+        os.close(fd)
+    monkeypatch.setattr(linux, "_cachestat_works", False)
+    fd, bypassed = platform.open_for_verify(str(f))
+    try:
+        assert bypassed is False
     finally:
         os.close(fd)
