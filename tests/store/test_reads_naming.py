@@ -40,6 +40,15 @@ def test_camera_reels_and_a_reel_taken_by_another_card(make_card: CardBuilder,
         assert reads_naming.reel_taken(db, "A001", "f" * 64, project="NS") == taken
     finally:
         db.close()
+    _offload(make_card(name="C009", files={"C009C001.mov": 100}), dests, "--reel", "C009")  # no project
+    db = open_catalog(app_paths().catalog_file)
+    try:
+        assert reads_naming.camera_reels(db, "C") == ["C009"] and reads_naming.camera_reels(db, "C", "NS") == []
+        unnamed = reads_naming.reel_taken(db, "C009", "f" * 64, project="NS")  # an offload of no project counts
+        latest = db.conn.execute("SELECT MAX(id) FROM offloads").fetchone()[0]
+        assert unnamed is not None and unnamed.offload_id == latest
+    finally:
+        db.close()
 
 
 def test_offload_state_and_a_vendor_recorded_later(make_card: CardBuilder,
