@@ -10,7 +10,7 @@ removable (or on a hotplug bus), and why; `NETWORK_FS`, `PSEUDO_FS`, `is_network
 name what is never a card. `volumes.cards` decides what is a card from these and the user's roots.
 
 Durable I/O: `sync_file`, `have_syncfs` + `sync_filesystem`, `sync_dir`, `make_dirs`, `drop_cache`, `resident_pages`,
-`open_for_verify` (see base for the contract, each OS module for what it does).
+`open_for_verify`, `rename_exclusive` (see base for the contract, each OS module for what it does).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ from datawrangler.platform.base import (
     physical_volume,
     process_alive,
     removable_media,
+    rename_exclusive,
     resident_pages,
     start_token,
     sync_dir,
@@ -80,6 +81,7 @@ if sys.platform.startswith("linux"):
         physical_volume,
         process_alive,
         removable_media,
+        rename_exclusive,
         resident_pages,
         start_token,
         sync_filesystem,
@@ -144,6 +146,7 @@ __all__ = [
     "physical_volume",
     "process_alive",
     "removable_media",
+    "rename_exclusive",
     "resident_pages",
     "start_token",
     "sync_dir",

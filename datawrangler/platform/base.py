@@ -371,6 +371,12 @@ def sync_dir(path: str) -> bool:
     return True
 
 
+def rename_exclusive(src: str, dst: str) -> bool:
+    """Rename src to dst in one step that never replaces dst (FileExistsError when dst exists). False when the
+    OS or the filesystem has no such rename (nothing was done): the caller links and unlinks instead."""
+    return False
+
+
 def drop_cache(fd: int) -> bool:
     """Ask the OS to forget the cached pages of fd. True when the OS offers a way to do it (not here)."""
     return False

@@ -411,6 +411,34 @@ def cached_pages(fd: int) -> int | None:
     return None
 
 
+# renameat2(2) with RENAME_NOREPLACE (Linux 3.15; ext4, xfs, btrfs, tmpfs, f2fs...): a verified copy takes its
+# name in one directory operation that fails with EEXIST when a file is there, where link + unlink take two
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_NOREPLACE_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+if _libc is not None and hasattr(_libc, "renameat2"):
+    _libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    _renameat2 = _libc.renameat2
+else:
+    _renameat2 = None
+
+
+def rename_exclusive(src: str, dst: str) -> bool:
+    """Rename src to dst, never replacing dst: FileExistsError when something is there, another OSError as the
+    rename failed. False when the filesystem (FUSE, NFS, exFAT on older kernels...) has no RENAME_NOREPLACE:
+    nothing was done, and the caller links and unlinks instead."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in _NOREPLACE_UNSUPPORTED:
+        return False
+    if err == errno.EEXIST:
+        raise FileExistsError(err, os.strerror(err), dst)
+    raise OSError(err, os.strerror(err), src, None, dst)
+
+
 def _dropped(fd: int) -> bool:
     """The pages of fd evicted, and the kernel says none is left (cachestat, else mincore). tmpfs and ramfs
     keep a file only in RAM: their pages are the medium and stay resident, so a read-back there is not said to

@@ -177,3 +177,56 @@ def test_open_medium_is_the_filesystem_for_a_path(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     assert medium.free_space() > 0
     assert medium.identity() == open_medium(str(tmp_path / "sub")).identity()  # one volume, one identity
+
+
+def _temp_and_final(tmp_path: Path) -> tuple[FsMedium, str, str]:
+    medium = FsMedium(str(tmp_path / "roll"))
+    medium.lock()
+    final = medium.locate("CLIP/A001C001.mov")
+    tf = medium.create_temp(final, "t1")
+    tf.write(b"card bytes")
+    tf.finish(1_700_000_000_000_000_000)
+    return medium, tf.locator, final
+
+
+@pytest.mark.parametrize("exclusive", [True, False], ids=["renameat2", "link-unlink"])
+def test_commit_gives_the_final_name_and_never_replaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        exclusive: bool) -> None:
+    """The commit is one exclusive rename where the filesystem has it, link + unlink where it does not
+    (rename_exclusive False); either way a file already at the final name stays untouched."""
+    calls: list[str] = []
+    real = platform.rename_exclusive
+
+    def rename_exclusive(src: str, dst: str) -> bool:
+        calls.append(dst)
+        return real(src, dst) if exclusive else False
+
+    monkeypatch.setattr(platform, "rename_exclusive", rename_exclusive)
+    medium, temp, final = _temp_and_final(tmp_path)
+    try:
+        medium.commit(temp, final)
+        assert Path(final).read_bytes() == b"card bytes" and not os.path.exists(temp)
+        assert os.stat(final).st_nlink == 1 and os.stat(final).st_mtime_ns == 1_700_000_000_000_000_000
+        tf = medium.create_temp(final, "t2")
+        tf.write(b"other bytes")
+        tf.finish(0)
+        with pytest.raises(FileExistsError):
+            medium.commit(tf.locator, final)
+        assert Path(final).read_bytes() == b"card bytes" and Path(tf.locator).read_bytes() == b"other bytes"
+        assert calls == [final, final]
+    finally:
+        medium.unlock()
+
+
+@pytest.mark.skipif(not platform.rename_exclusive.__module__.endswith("linux"), reason="renameat2 is Linux's")
+def test_rename_exclusive_is_one_rename_on_a_local_drive(tmp_path: Path) -> None:
+    src, dst = tmp_path / "a.part", tmp_path / "a.mov"
+    src.write_bytes(b"x")
+    assert platform.rename_exclusive(str(src), str(dst)) is True
+    assert dst.read_bytes() == b"x" and not src.exists()
+    src.write_bytes(b"y")
+    with pytest.raises(FileExistsError):
+        platform.rename_exclusive(str(src), str(dst))
+    with pytest.raises(FileNotFoundError):
+        platform.rename_exclusive(str(tmp_path / "gone"), str(tmp_path / "b.mov"))
+    assert dst.read_bytes() == b"x" and src.read_bytes() == b"y"

@@ -91,8 +91,10 @@ def read_back(path: str, algorithms: Iterable[str], buf: bytearray,
 
 
 def rename_no_replace(src: str, dst: str) -> None:
-    """Rename that never replaces an existing file (hard link + unlink; plain checked rename where links
-    are not supported, e.g. exFAT)."""
+    """Rename that never replaces an existing file: one exclusive rename where the OS has it (Linux's
+    RENAME_NOREPLACE), else hard link + unlink, else (no links, e.g. exFAT) a plain rename checked first."""
+    if platform.rename_exclusive(src, dst):
+        return
     try:
         os.link(src, dst)
     except FileExistsError:
