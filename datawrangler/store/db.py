@@ -19,7 +19,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from datawrangler.store import backups, damage, schema
+from datawrangler.store import backups, damage, migrations, schema
+from datawrangler.store.migrations import stamp
 
 log = logging.getLogger(__name__)
 
@@ -198,10 +199,21 @@ def _refuse_newer(path: Path) -> None:
         return  # damaged or not a database: migrate() says so, and never writes to it
     finally:
         conn.close()
+    # the Alembic revision is checked by migrate(), before anything writes: reading it here would parse the
+    # schema on this connection too, a third of the cost of opening a current catalog
+    _refuse_unknown(path, version, ())
+
+
+def _refuse_unknown(path: Path, version: int, stamped: tuple[str, ...]) -> None:
+    """A catalog of a schema version above this code's, or stamped with a revision this code does not know,
+    was written by a newer DataWrangler: refused, untouched."""
     if version > schema.schema_version():
         raise CatalogError(f"The catalog {path} was written by a newer DataWrangler (schema version {version}; "
                            f"this version reads up to {schema.schema_version()}). Update DataWrangler, or point "
                            "--catalog at another file. The catalog was left untouched.")
+    unknown = [r for r in stamped if not migrations.known(r)]
+    if unknown or len(stamped) > 1:
+        raise CatalogError(migrations.too_new(str(path), ", ".join(unknown or stamped)))
 
 
 def migrate(db: Database, path: Path) -> None:
@@ -210,11 +222,15 @@ def migrate(db: Database, path: Path) -> None:
     waits for the other's migration to commit), and the migrations run inside that one transaction."""
     target = schema.schema_version()
     version = _user_version(db, path)
-    if version >= target:
+    stamped = _stamped(db, path)
+    _refuse_unknown(path, version, stamped)
+    if version == target and stamped == _stamp_of(target):  # current: the path of (nearly) every open
         _migrate(db, path, version, target)
         return
     taken = None
-    if version > 0:  # checked and backed up before the write lock: the backup API cannot copy from inside it
+    # checked and backed up before the write lock (the backup API cannot copy from inside it), unless the only
+    # change is the stamp on a version-4 catalog that a DataWrangler without Alembic made (a new small table)
+    if version > 0 and (version, stamped) != (migrations.BASELINE_VERSION, ()):
         try:
             ok = db.conn.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:
@@ -229,6 +245,9 @@ def migrate(db: Database, path: Path) -> None:
         except (sqlite3.Error, OSError) as exc:
             raise CatalogError(damage.backup_failed(path, version, target, exc)) from exc
         backups.prune(path)
+    if target > migrations.BASELINE_VERSION:  # Alembic's revisions after the baseline too
+        _migrate_with_alembic(path, version, target, taken)
+        return
     try:
         db.conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError:
@@ -255,7 +274,22 @@ def _user_version(db: Database, path: Path) -> int:
         raise _not_a_catalog(path, exc) from exc
 
 
+def _stamped(db: Database, path: Path) -> tuple[str, ...]:
+    try:
+        return stamp.revisions(db.conn)
+    except sqlite3.DatabaseError as exc:
+        raise _not_a_catalog(path, exc) from exc
+
+
+def _stamp_of(version: int) -> tuple[str, ...]:
+    """The Alembic revision a catalog of this code's `version` carries: none below the baseline (what an older
+    DataWrangler wrote: tests make one by shortening store.schema.MIGRATIONS), else the head."""
+    return () if version < migrations.BASELINE_VERSION else (migrations.head(),)
+
+
 def _migrate(db: Database, path: Path, version: int, target: int) -> None:
+    """store.schema's migrations up to `target` (at most version 4), and the baseline stamp when the catalog
+    is at version 4 without one. Inside the caller's transaction, but for a current catalog (which it checks)."""
     try:
         tables = set(db.table_names())
     except sqlite3.DatabaseError as exc:
@@ -264,14 +298,51 @@ def _migrate(db: Database, path: Path, version: int, target: int) -> None:
         raise CatalogError(f"The catalog {path} was written by a newer DataWrangler (schema version {version}; "
                            f"this version reads up to {target}). Update DataWrangler, or point --catalog at "
                            "another file. The catalog was left untouched.")
-    if version == target:
+    if version == 0 and tables:
+        raise _not_a_catalog(path, ValueError("it holds tables but no DataWrangler schema version"))
+    if version > 0:
         missing = [t for t in schema.CORE_TABLES if t not in tables]
         if missing:
             raise _not_a_catalog(path, ValueError(f"tables missing: {', '.join(missing)}"))
-        return
-    if version == 0 and tables:
-        raise _not_a_catalog(path, ValueError("it holds tables but no DataWrangler schema version"))
-    for v in range(version, target):
+    for v in range(version, min(target, len(schema.MIGRATIONS))):
         with db.atomic():
             schema.MIGRATIONS[v](db)
             db.conn.execute(f"PRAGMA user_version = {v + 1}")
+    reached = max(version, min(target, len(schema.MIGRATIONS)))
+    if reached == migrations.BASELINE_VERSION <= target and migrations.VERSION_TABLE not in tables:
+        with db.atomic():
+            stamp.stamp_baseline(db.conn)
+
+
+def _migrate_with_alembic(path: Path, version: int, target: int, taken: Path | None) -> None:
+    """store.schema's migrations, the baseline stamp and Alembic's later revisions in one transaction, on a
+    connection of their own that holds the write lock (the backup was taken before): a failure anywhere leaves
+    the catalog as it was. The version is read again under the lock: another process may have migrated it."""
+    from sqlalchemy.exc import DBAPIError
+
+    from datawrangler.store.migrations import run
+
+    try:
+        with run.sqlite_transaction(path) as conn:
+            raw = conn.connection.dbapi_connection
+            assert isinstance(raw, sqlite3.Connection)
+            legacy = Database(raw, execute_plugins=False)
+            _migrate(legacy, path, _user_version(legacy, path), target)
+            stamped = run.current(conn)
+            _refuse_unknown(path, 0, stamped)
+            if stamped != (migrations.head(),):
+                run.upgrade(conn)
+                conn.exec_driver_sql(f"PRAGMA user_version = {migrations.head_version()}")
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise CatalogError(f"The catalog {path} could not be migrated from schema version {version} to "
+                                   f"{target}: the migration left {len(broken)} rows pointing at rows that do not "
+                                   f"exist (the first: {tuple(broken[0])}). The migration was undone: the catalog "
+                                   "is as it was. This is a bug in DataWrangler: please report it with this message.")
+    except DBAPIError as exc:
+        cause = exc.orig if isinstance(exc.orig, sqlite3.Error) else None
+        if isinstance(cause, sqlite3.OperationalError) and "locked" not in str(cause):  # a full disk, an I/O error
+            raise CatalogError(damage.migration_failed(path, version, target, cause, taken)) from exc
+        if isinstance(cause, sqlite3.DatabaseError) and not isinstance(cause, sqlite3.OperationalError):
+            raise _not_a_catalog(path, cause) from exc
+        raise

@@ -1,8 +1,11 @@
-"""The catalog's schema and its migrations.
+"""The SQLite catalog's schema versions 1 to 4 and their migrations.
 
-`PRAGMA user_version` holds the schema version. `MIGRATIONS[i]` takes a catalog from version i to i+1,
-so a new version is one function appended to the list (and a test with a catalog of the version before).
+`PRAGMA user_version` holds the schema version. `MIGRATIONS[i]` takes a catalog from version i to i+1.
 Migrations run in one transaction each, after a backup of the file (see `db.open_catalog`).
+
+The list ends at version 4, Alembic's baseline (`store.migrations`): a catalog that reaches it is stamped
+with the baseline revision, and every later version is an Alembic revision that serves SQLite and PostgreSQL
+alike (`store.tables` describes the current schema). Nothing is appended here any more.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlite_utils import Database
+
+from datawrangler.store import migrations
 
 # the tables every version has; the check that a file is a DataWrangler catalog at all
 CORE_TABLES = ("volumes", "cards", "offloads", "destinations", "files", "copies", "verifications", "events")
@@ -157,5 +162,12 @@ MIGRATIONS: list[Migration] = [_v1, _v2, _v3, _v4]
 
 
 def schema_version() -> int:
-    """The version this code writes: the number of migrations."""
-    return len(MIGRATIONS)
+    """The version this code writes: the Alembic head's. A shorter MIGRATIONS (how the tests play an older
+    DataWrangler, which knew nothing of Alembic) writes its own length."""
+    legacy = len(MIGRATIONS)
+    if legacy < migrations.BASELINE_VERSION:
+        return legacy
+    if legacy > migrations.BASELINE_VERSION:
+        raise RuntimeError(f"store.schema.MIGRATIONS ends at version {migrations.BASELINE_VERSION}, the Alembic "
+                           "baseline; a later schema change is an Alembic revision (store/migrations/versions)")
+    return migrations.head_version()

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from datawrangler import cli
 from datawrangler.core.words import when
@@ -32,6 +31,7 @@ from datawrangler.store import db as dbmod
 from datawrangler.store.db import CatalogDamaged, CatalogError, backup_path, open_catalog
 from tests.integration.conftest import TmpfsFactory, tmpfs_mount
 from tests.store.conftest import RunCli
+from tests.store.revisions import add_revision
 
 __all__ = ["tmpfs_mount"]
 
@@ -384,15 +384,10 @@ def _leave_free(mount: Path, room: int) -> Path:
     return filler
 
 
-def _index_everything(db: Database) -> None:
-    """A later version's migration that needs room: an index over every file's path and digests."""
-    db.conn.execute("CREATE INDEX files_everything ON files (rel_path, digests, size, mtime_ns)")
-
-
 @pytest.mark.root
 @pytest.mark.parametrize("fills", ["during the backup", "during the migration"])
 def test_a_migration_on_a_disk_that_fills_up_leaves_the_catalog_intact(
-        tmpfs_mount: TmpfsFactory, monkeypatch: pytest.MonkeyPatch, fills: str) -> None:
+        tmpfs_mount: TmpfsFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fills: str) -> None:
     mount = Path(tmpfs_mount(24 << 20))
     cat = _old_catalog_on(mount, monkeypatch)
     before = cat.read_bytes()
@@ -401,7 +396,11 @@ def test_a_migration_on_a_disk_that_fills_up_leaves_the_catalog_intact(
     if fills == "during the backup":
         filler = _leave_free(mount, size // 2)
     else:
-        monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _index_everything])
+        # a later version's migration (an Alembic revision) that needs room: an index over every file's
+        # path and digests, after store.schema's migrations 3 and 4 in the same transaction
+        add_revision(tmp_path, monkeypatch, """
+            op.create_index("files_everything", "files", ["rel_path", "digests", "size", "mtime_ns"])
+        """)
         filler = _leave_free(mount, size + (192 << 10))  # the backup fits; the new index does not
     target = schema.schema_version()
     with pytest.raises(CatalogError) as err:

@@ -9,10 +9,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from sqlite_utils import Database
 
 from datawrangler.store import schema
 from datawrangler.store.db import CatalogError, backup_path, open_catalog
+from tests.store.revisions import add_revision
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,33 +40,39 @@ def test_reopening_a_current_catalog_changes_nothing(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.bak-v*"))
 
 
-def _next(db: Database) -> None:
-    db.table("offloads").add_column("not_yet", int)
-
-
 def test_migration_to_a_new_version_backs_up_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A later schema change is an Alembic revision: the catalog is backed up, migrated by Alembic, stamped
+    with the new head, and PRAGMA user_version follows (an older DataWrangler refuses it by that)."""
     path = tmp_path / "catalog.sqlite"
     current = schema.schema_version()
     db = open_catalog(path)  # a current catalog with some history in it
     with db.atomic():
         db.conn.execute("INSERT INTO events (at, kind, message) VALUES (1.0, 'note', 'from before')")
     db.close()
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, _next])
+    add_revision(tmp_path, monkeypatch, """
+        with op.batch_alter_table("offloads") as batch:
+            batch.add_column(sa.Column("not_yet", sa.Integer()))
+    """)
     db = open_catalog(path)
     try:
-        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == current + 1
+        assert db.conn.execute("PRAGMA user_version").fetchone()[0] == current + 1 == schema.schema_version()
+        assert db.conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("v5",)]
         assert "not_yet" in {c.name for c in db["offloads"].columns}
         assert db.conn.execute("SELECT message FROM events").fetchone()[0] == "from before"
+        assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:
         db.close()
     bak = backup_path(path, current)
     con = sqlite3.connect(bak)
     try:
         assert con.execute("PRAGMA user_version").fetchone()[0] == current
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("v4",)]
         assert "not_yet" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
         assert con.execute("SELECT message FROM events").fetchone()[0] == "from before"
     finally:
         con.close()
+    open_catalog(path).close()  # migrated once: the next open has nothing to do
+    assert [p.name for p in tmp_path.glob("catalog.sqlite.bak-v*")] == [bak.name]
 
 
 def _v1_catalog(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,6 +103,8 @@ def test_a_version_1_catalog_gets_shooting_day_and_location(tmp_path: Path,
         assert row == [(7, "u-7", 1, "A001", "/media/A001", "verified", 1.5, 3, None, None)]
         assert db.conn.execute("SELECT fingerprint, reel FROM cards").fetchall() == [("fp1", "A001")]
         assert db.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        # migrated to version 4 by store.schema, then stamped with Alembic's baseline
+        assert db.conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("v4",)]
     finally:
         db.close()
     con = sqlite3.connect(backup_path(path, 1))
@@ -104,6 +112,7 @@ def test_a_version_1_catalog_gets_shooting_day_and_location(tmp_path: Path,
         assert con.execute("PRAGMA user_version").fetchone()[0] == 1
         assert "shooting_day" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
         assert con.execute("SELECT uuid FROM offloads").fetchall() == [("u-7",)]
+        assert "alembic_version" not in {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
     finally:
         con.close()
 
@@ -157,17 +166,16 @@ def test_a_failing_migration_leaves_the_old_version(tmp_path: Path, monkeypatch:
     path = tmp_path / "catalog.sqlite"
     open_catalog(path).close()
     current = schema.schema_version()
-
-    def broken(db: Database) -> None:
-        db.table("offloads").add_column("half_done", int)
+    add_revision(tmp_path, monkeypatch, """
+        op.add_column("offloads", sa.Column("half_done", sa.Integer()))
         raise RuntimeError("migration bug")
-
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
-    with pytest.raises(RuntimeError):
+    """)
+    with pytest.raises(RuntimeError, match="migration bug"):
         open_catalog(path)
     con = sqlite3.connect(path)
     try:
         assert con.execute("PRAGMA user_version").fetchone()[0] == current
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("v4",)]
         assert "half_done" not in {r[1] for r in con.execute("PRAGMA table_info(offloads)")}
     finally:
         con.close()
@@ -243,3 +251,59 @@ def test_a_catalog_killed_mid_transaction_passes_integrity_check(tmp_path: Path)
     finally:
         con.close()
     open_catalog(path).close()  # and it opens as a catalog again
+
+
+def test_a_catalog_stamped_with_an_unknown_revision_is_refused_untouched(tmp_path: Path) -> None:
+    """A newer DataWrangler's Alembic revision that this code does not know, at a schema version it does
+    know: refused by the revision, the file left as it was."""
+    path = tmp_path / "catalog.sqlite"
+    open_catalog(path).close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE alembic_version SET version_num = 'v9_from_the_future'")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    with pytest.raises(CatalogError, match=r"newer DataWrangler \(schema revision 'v9_from_the_future'; this "
+                                           r"version knows up to 'v4'.*Update DataWrangler.*left untouched"):
+        open_catalog(path)
+    assert path.read_bytes() == before
+
+
+def test_a_new_catalog_is_stamped_with_the_baseline_without_loading_alembic(tmp_path: Path) -> None:
+    """The stamp is written by store itself: opening and creating catalogs never imports Alembic or
+    SQLAlchemy (a fresh interpreter, as a command-line run starts)."""
+    path = tmp_path / "catalog.sqlite"
+    script = textwrap.dedent(f"""
+        import sys
+        from datawrangler.store.db import open_catalog
+        open_catalog({str(path)!r}).close()
+        open_catalog({str(path)!r}).close()
+        print(sorted(m for m in ("alembic", "sqlalchemy") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("v4",)]
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 4
+    finally:
+        con.close()
+
+
+def test_a_version_4_catalog_without_a_stamp_is_stamped_without_a_backup(tmp_path: Path) -> None:
+    """A catalog that the DataWrangler before Alembic brought to version 4: the baseline stamp is all it lacks
+    (its tables are schema 4 already), added under the write lock; nothing else changes."""
+    path = tmp_path / "catalog.sqlite"
+    open_catalog(path).close()
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE alembic_version")
+    con.execute("INSERT INTO events (at, kind, message) VALUES (1.0, 'note', 'from before')")
+    con.commit()
+    con.close()
+    db = open_catalog(path)
+    try:
+        assert db.conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("v4",)]
+        assert db.conn.execute("SELECT message FROM events").fetchall() == [("from before",)]
+    finally:
+        db.close()
+    assert not list(tmp_path.glob("catalog.sqlite.bak-v*"))
