@@ -188,6 +188,34 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
             db.close()
 
 
+def _make_parents(folder: str) -> list[str]:
+    """Make `folder` and its missing parents; the folders made, deepest last. Preflight measures the drive at
+    the roll's parent; a folder that cannot be made is left for preflight to report."""
+    missing: list[str] = []
+    at = os.path.abspath(folder)
+    while at and not os.path.exists(at):
+        missing.append(at)
+        parent = os.path.dirname(at)
+        if parent == at:
+            break
+        at = parent
+    made: list[str] = []
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except OSError:
+            break
+        made.append(path)
+    return made
+
+
+def _remove_empty(folders: list[str]) -> None:
+    """Remove the folders this run made (deepest first) while they are still empty."""
+    for path in reversed(folders):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)
+
+
 def _check_startable(db: Catalog, job: Stage2Job | None, offload_id: int) -> Stage2Job:
     if job is None:
         raise CatalogError(f"Offload {offload_id} is not a stage-2 copy. 'datawrangler stage2' lists them.")
@@ -210,13 +238,14 @@ def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadCon
     recorded = resume.plan_of(db, offload_id)
     assert recorded is not None  # job() found its row
     plan, history = prepare_source(recorded)
-    for root, roll in cascade.stage2_targets(db, job.cascade_of):  # the roll's parents, on a drive that is there
+    made: list[str] = []  # the roll's parents made here, on a drive that is there
+    for root, roll in cascade.stage2_targets(db, job.cascade_of):
         if roll in plan.destinations and os.path.isdir(root):  # a missing drive stays missing: preflight says so
-            with contextlib.suppress(OSError):
-                os.makedirs(os.path.dirname(roll), exist_ok=True)
+            made += _make_parents(os.path.dirname(roll))
     scan = cascade.scan_of(db, offload_id)
     pf = preflight(plan, scan)
     if not pf.ok:  # the drives of a queued copy are not chosen again: say what it means and how to go on
+        _remove_empty(made)  # a refused stage 2 leaves the drives as it found them
         *rest, last = pf.errors
         raise Refused((*rest, dataclasses.replace(last, message=last.message + (
             f" Stage 2 of offload {job.cascade_of} did not start: the card is not safe to format until it is "

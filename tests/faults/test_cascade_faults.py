@@ -299,6 +299,8 @@ def test_a_stage_two_drive_too_small_is_refused_before_a_byte_moves(
     assert "Not enough free space" in str(caught.value) and "Day01" in str(caught.value)
     assert not [f for f in large.rglob("*") if f.is_file()]  # nothing written on the other shuttle either
     assert not (large / ROLL).exists()
+    # nor the roll's parent folders that the refused run made to measure the drives: both shuttles as they were
+    assert not [p for p in large.rglob("*") if p.name != "lost+found"]
     assert _copy_states(catalog, stage2) == {}
     assert [(j.offload_id, j.state) for j in pending_stage2(catalog)] == [(stage2, "queued")]
 
