@@ -22,6 +22,7 @@ from datawrangler.app.catalog import catalog_file, open_db
 from datawrangler.app.outcome import Observer, OffloadOutcome, Refused, Started, Verdict
 from datawrangler.app.recorded import run_recorded
 from datawrangler.app.report_step import handoff_step, offload_report
+from datawrangler.config import load_settings_leniently
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import (
     CopyState,
@@ -163,9 +164,11 @@ def _both(first: Callable[[FileResult], FileResult],
 def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
                catalog: str | os.PathLike[str] | None = None, observer: Observer | None = None,
                handoff: HandoffOptions | str | None = AS_ASKED, report: bool = True,
-               copies_required: int | None = None, keep_awake_: bool = False) -> OffloadOutcome:
+               copies_required: int | None = None, keep_awake_: bool = False,
+               paper: str | None = None) -> OffloadOutcome:
     """Run (or resume) the stage-2 offload `offload_id` to its verdict. The copies required and the handoff
-    files are those its stage 1 asked for (store.cascade.stage2_asked; else 2 and the ASC MHL) unless given.
+    files are those its stage 1 asked for (store.cascade.stage2_asked; else 2 and the ASC MHL) unless given;
+    the reports' paper is the settings' (`report_paper`) unless given.
     OffloadError when it cannot start (the stage-1 copy is not there, preflight refuses), CatalogError when it
     is not a stage-2 offload or is running elsewhere."""
     observer = observer or Observer()
@@ -181,9 +184,11 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
             if isinstance(handoff, str):  # AS_ASKED
                 handoff = _ASCMHL if asked is None else (
                     None if asked.handoff is None else HandoffOptions.from_mapping(asked.handoff))
+            if paper is None:  # a settings file that cannot be read does not stop stage 2: its defaults
+                paper = load_settings_leniently()[0].report_paper
             with contextlib.ExitStack() as held:  # the stage-2 copy's hold: one process runs it at a time
-                return _run(db, path, offload_id, control or OffloadControl(), observer, handoff, report,
-                            copies_required, held)
+                return _run(db, path, offload_id, control or OffloadControl(), observer, handoff,
+                            paper if report else None, copies_required, held)
         finally:
             db.close()
 
@@ -233,7 +238,9 @@ def _check_startable(db: Catalog, job: Stage2Job | None, offload_id: int) -> Sta
 
 
 def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
-         handoff: HandoffOptions | None, report: bool, required: int, held: contextlib.ExitStack) -> OffloadOutcome:
+         handoff: HandoffOptions | None, paper: str | None, required: int,
+         held: contextlib.ExitStack) -> OffloadOutcome:
+    """`paper` None: no report."""
     job = _check_startable(db, cascade.job(db, offload_id), offload_id)
     recorded = resume.plan_of(db, offload_id)
     assert recorded is not None  # job() found its row
@@ -285,9 +292,9 @@ def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadCon
                       f"no longer {agree(n, 'counts', 'count')} toward safe to format. Copy "
                       f"{agree(n, 'it', 'them')} again from the card, and check the stage-1 drive.",
                       found[0].code, path=plan.source)
-    reports = offload_report(db, offload_id, required, observer) if report else []
-    if report:  # the stage-1 report filed at the release said NOT YET SAFE: filed again with stage 2 in it
-        reports += offload_report(db, job.cascade_of, required, observer)
+    reports = offload_report(db, offload_id, required, observer, paper) if paper else []
+    if paper:  # the stage-1 report filed at the release said NOT YET SAFE: filed again with stage 2 in it
+        reports += offload_report(db, job.cascade_of, required, observer, paper)
     card_id = session.card_of(db, offload_id)
     red = redundancy.card_redundancy(db, card_id, required)
     return OffloadOutcome(offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
