@@ -230,3 +230,40 @@ def test_rename_exclusive_is_one_rename_on_a_local_drive(tmp_path: Path) -> None
     with pytest.raises(FileNotFoundError):
         platform.rename_exclusive(str(tmp_path / "gone"), str(tmp_path / "b.mov"))
     assert dst.read_bytes() == b"x" and src.read_bytes() == b"y"
+
+
+def test_a_folder_this_run_made_is_not_searched_and_an_intruder_there_is_never_replaced(tmp_path: Path) -> None:
+    """find() asks nothing of the drive in a folder this run made (one lstat less per file); a file that
+    appears there anyway (another program) is refused by the no-replace commit, and stays as it was."""
+    (tmp_path / "roll" / "OLD").mkdir(parents=True)
+    (tmp_path / "roll" / "OLD" / "A001C009.mov").write_bytes(b"y" * 7)
+    medium, _, _ = _temp_and_final(tmp_path)  # roll/CLIP made by this run
+    try:
+        intruder = medium.locate("CLIP/A001C002.mov")
+        Path(intruder).write_bytes(b"someone else's")
+        assert medium.find(intruder) is None
+        tf = medium.create_temp(intruder, "t2")
+        tf.write(b"card bytes")
+        tf.finish(0)
+        with pytest.raises(FileExistsError):
+            medium.commit(tf.locator, intruder)
+        assert Path(intruder).read_bytes() == b"someone else's"
+        found = medium.find(medium.locate("OLD/A001C009.mov"))  # a folder that was there: asked
+        assert found is not None and found.regular and found.size == 7
+        assert medium.find(medium.locate("OLD/A001C010.mov")) is None
+    finally:
+        medium.unlock()
+
+
+def test_a_resumed_copy_in_a_folder_made_before_is_verified_not_rewritten(make_card: CardBuilder,
+                                                                          tmp_path: Path) -> None:
+    card = make_card({"CLIP/A001C001.mov": 50_000, "CLIP/A001C002.mov": 60_000})
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    first, _ = run(OffloadPlan.create(card, [dest], verify_mode="destinations"))
+    assert first.state is OffloadState.VERIFIED
+    copy = dest / card.name / "CLIP" / "A001C001.mov"
+    inode = os.stat(copy).st_ino
+    _, files = run(OffloadPlan.create(card, [dest], verify_mode="destinations"))
+    assert files["CLIP/A001C001.mov"].copies[0].already_present is True
+    assert os.stat(copy).st_ino == inode
