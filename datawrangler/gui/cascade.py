@@ -15,25 +15,21 @@ The functions here that take a catalog run on the bridge's workers: no Qt in the
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Iterable
 
 from datawrangler.app import request as requests
 from datawrangler.app.cascade import pending_stage2
-from datawrangler.app.drives import drives_of
-from datawrangler.app.request import OffloadRequest
 from datawrangler.config import Settings
 from datawrangler.core.presets import Preset
 from datawrangler.gui import catalog_reads as reads
 from datawrangler.gui.jobs import open_db
 from datawrangler.gui.models.queue import QueueItem, drive_names
 from datawrangler.gui.theme import Status
-from datawrangler.platform import physical_volume
 from datawrangler.store import cascade as store_cascade
 from datawrangler.store.cascade import Stage2Job
 
-__all__ = ["Stage2Job", "StartupJobs", "card_stage2", "stage2_drives", "stage2_item", "stage2_jobs", "stage2_label",
+__all__ = ["Stage2Job", "StartupJobs", "card_stage2", "stage2_item", "stage2_jobs", "stage2_label",
            "stage2_roots", "startup_jobs", "stopped_text"]
 
 
@@ -45,18 +41,6 @@ def stage2_jobs(catalog: str | os.PathLike[str] | None, offload_id: int, ids: It
         return [j for j in store_cascade.children(db, offload_id) if j.offload_id in wanted]
     finally:
         db.close()
-
-
-def stage2_drives(req: OffloadRequest, roots: Iterable[str],
-                  catalog: str | os.PathLike[str] | None = None) -> frozenset[str]:
-    """The drives a stage-2 job writes, for the scheduler: app.drives.drives_of (its write drives only), and
-    the drives of its roots, which exist before the job has made its roll folders (drives_of measures the
-    roll folders and finds none of a job that has not started: it would wait for nobody)."""
-    out = set(drives_of(req, catalog))
-    for root in roots:
-        with contextlib.suppress(OSError):
-            out.add(physical_volume(root))
-    return frozenset(out)
 
 
 def card_stage2(catalog: str | os.PathLike[str] | None, card_id: int) -> list[Stage2Job]:

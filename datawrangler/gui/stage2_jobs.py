@@ -12,6 +12,7 @@ import os
 from functools import partial
 from typing import Any
 
+from datawrangler.app.drives import drives_of
 from datawrangler.app.offload import OffloadOutcome
 from datawrangler.core.errors import Code
 from datawrangler.gui import cascade
@@ -101,7 +102,7 @@ class Stage2Jobs:
         if item.card_path:
             self.cards.update(item.card_path, queue_id=item.id)
         if item.status is Status.QUEUED:
-            self.bridge.run(cascade.stage2_drives, item.request, item.targets, self.catalog,
+            self.bridge.run(drives_of, item.request, self.catalog,
                             on_done=partial(self._drives_known, item.id),
                             on_error=partial(self._drives_unknown, item.id))
         return item
