@@ -9,15 +9,20 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from datawrangler.handoff import common
 from datawrangler.handoff.options import HandoffResult
 from datawrangler.handoff.roll import write_roll
-from datawrangler.store.handoff import CopyRow, FileRow
+from datawrangler.handoff.writer import HandoffOptions, write_handoff
+from datawrangler.store import offloads
+from datawrangler.store.db import open_catalog
+from datawrangler.store.handoff import CopyRow, FileRow, files_named
+from datawrangler.store.handoff_names import sidecar_name
 from tests.handoff import streamed_input as si
-from tests.handoff.conftest import CREATOR
+from tests.handoff.conftest import CREATOR, Oracle, RunOffload
 
 GOLDEN = Path(__file__).parent / "golden" / "streamed"
 
@@ -138,3 +143,29 @@ def test_a_full_drive_at_the_sync_leaves_no_half_file(tmp_path: Path, monkeypatc
     first = {k: v for k, v in _tree(GOLDEN / "d1" / si.ROLL).items() if "2023-10-14" in k}  # offload 1's
     assert {k: v for k, v in _tree(roll).items() if k != "ascmhl/ascmhl_chain.xml"} == first
     assert b"0001_A001R2EC_2023-10-14_224105Z.mhl" in (roll / "ascmhl" / "ascmhl_chain.xml").read_bytes()
+
+
+def test_a_card_file_named_as_a_sidecar_is_found_in_the_catalog_and_kept(
+        make_card, dest_dirs, recorded_offload: RunOffload, oracle: Oracle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real offload whose card holds, at its top, a file named as the roll's CSV manifest: the catalog says
+    so (store.handoff.files_named, no set of every path), the card's file is left as copied, the other files
+    are written, and the reference verifies the roll."""
+    monkeypatch.setattr(offloads, "time", SimpleNamespace(time=lambda: si.STARTED1))  # the offload's start
+    name = sidecar_name(si.ROLL, si.STARTED1, "csv")
+    card = make_card({"A001C001.mov": 20_000, name: 300, "Clips/B.wav": 0}, name=si.ROLL)
+    rec = recorded_offload(card, dest_dirs(2))
+    db = open_catalog(rec.db_path)
+    try:
+        assert files_named(db, rec.offload_id, [name, "Clips/B.wav", "B.wav", "nothing"]) == {name, "Clips/B.wav"}
+        result = write_handoff(db, rec.offload_id, HandoffOptions(csv=True, json=True), now=si.NOW1,
+                               creator=CREATOR)
+    finally:
+        db.close()
+    for dest in rec.plan.destinations:
+        roll = Path(dest)
+        assert f"{dest}: the card has a file named {name}; the csv file was not written." in result.warnings
+        assert (roll / name).read_bytes() == (card / name).read_bytes()
+        assert (roll / sidecar_name(si.ROLL, si.STARTED1, "json")).is_file()
+        done = oracle.verify(roll)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert len(result.written) == 4  # per roll: the JSON and the ASC MHL manifest
