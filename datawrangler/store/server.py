@@ -272,7 +272,7 @@ def _unreachable(where: CatalogLocation, timeout: float) -> str | None:
 # server's language: these are PostgreSQL's English ones; any other language falls back to asking the server
 # again with the maintenance database.
 _AUTH = ("password authentication failed", "no password supplied", "authentication failed",
-         "no pg_hba.conf entry", "pg_hba.conf rejects")
+         "no pg_hba.conf entry", "pg_hba.conf rejects", "permission denied for database")
 
 
 def _refused(where: CatalogLocation, error: BaseException, can_connect: Callable[[URL], bool]) -> ConnectionCheck:
@@ -288,10 +288,15 @@ def _refused(where: CatalogLocation, error: BaseException, can_connect: Callable
                                f"{database!r} (it said: {said}). Create it on the server (createdb -O {user} "
                                f"{database}, or ask its administrator), or correct the database name in the URL.")
     if any(a in text for a in _AUTH) or f'role "{user}" does not exist' in text:
-        hint = (" The server's pg_hba.conf does not let this user in from this computer: ask its administrator "
-                "to add an entry." if "pg_hba.conf" in text else
-                " Check the user name and password in the catalog URL (the password may be given there or in "
-                "~/.pgpass).")
+        if "pg_hba.conf" in text:
+            hint = (" The server's pg_hba.conf does not let this user in from this computer: ask its "
+                    "administrator to add an entry.")
+        elif "permission denied for database" in text:
+            hint = (f" The user may not connect to that database: ask the server's administrator to run GRANT "
+                    f"CONNECT ON DATABASE {database} TO {user}.")
+        else:
+            hint = (" Check the user name and password in the catalog URL (the password may be given there or "
+                    "in ~/.pgpass).")
         return ConnectionCheck(Status.AUTH_FAILED, f"The catalog server {where.url.host} refused the user "
                                f"{user!r} (it said: {said}).{hint}")
     return ConnectionCheck(Status.ERROR, f"Could not connect to the catalog server {where.shown()}: {said}. Check "
