@@ -156,7 +156,7 @@ def preflight(plan: OffloadPlan, scan: ScanResult) -> Preflight:
 HANDOFF_ENTRIES = 3  # what the handoff adds to a roll: the ascmhl folder, a manifest, the chain file
 
 
-def _check_space(pf: Preflight, dests: list[str], files: list[SourceFile]) -> None:
+def _check_space(pf: Preflight, dests: list[str], files: Sequence[SourceFile]) -> None:
     """Bytes and file-table entries (inodes) on one filesystem, for every destination it holds: a drive can
     run out of either, and tmpfs, ext4 and most others count both."""
     root = os.path.dirname(os.path.normpath(dests[0]))

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.events import SkippedEntry
@@ -39,13 +40,92 @@ class SourceFile(NamedTuple):
     mtime_ns: int
 
 
+class FileList(Sequence[SourceFile]):
+    """The scan's files, packed: a card of 1,000,000 frames is a list the size of its names, not 1,000,000
+    objects. Each folder's path is kept once; each file is its folder's number, its name's UTF-8 bytes (with
+    surrogates passed through: any name the filesystem gave round-trips) in one buffer, its size and its
+    modification time in arrays. About 60 bytes a file where a list of SourceFile took about 300; a SourceFile
+    is made when asked for (index, iteration), and equals the one appended."""
+
+    __slots__ = ("_dir_of", "_dirs", "_ends", "_folder", "_mtimes", "_names", "_sizes")
+
+    def __init__(self, files: Iterable[SourceFile] = ()) -> None:
+        self._dirs: list[str] = []  # folder paths ('' for the card's top), each once
+        self._folder: dict[str, int] = {}
+        self._dir_of = array("I")  # per file: its folder's number
+        self._names = bytearray()  # every file name, UTF-8, back to back
+        self._ends = array("Q")  # per file: where its name ends in _names
+        self._sizes = array("q")
+        self._mtimes = array("q")
+        for f in files:
+            self.append(f)
+
+    def append(self, f: SourceFile) -> None:
+        folder, _, name = f.rel_path.rpartition("/")
+        n = self._folder.get(folder)
+        if n is None:
+            n = self._folder[folder] = len(self._dirs)
+            self._dirs.append(folder)
+        self._dir_of.append(n)
+        self._names += name.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._names))
+        self._sizes.append(f.size)
+        self._mtimes.append(f.mtime_ns)
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    @overload
+    def __getitem__(self, i: int) -> SourceFile: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SourceFile]: ...
+
+    def __getitem__(self, i: int | slice) -> SourceFile | list[SourceFile]:
+        if isinstance(i, slice):
+            return [self._file(k) for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError("file index out of range")
+        return self._file(i)
+
+    def _file(self, i: int) -> SourceFile:
+        start = self._ends[i - 1] if i else 0
+        name = self._names[start:self._ends[i]].decode("utf-8", "surrogatepass")
+        folder = self._dirs[self._dir_of[i]]
+        return SourceFile(f"{folder}/{name}" if folder else name, self._sizes[i], self._mtimes[i])
+
+    def __iter__(self) -> Iterator[SourceFile]:
+        names, dirs, dir_of, sizes, mtimes = self._names, self._dirs, self._dir_of, self._sizes, self._mtimes
+        prefixes = [f"{d}/" if d else "" for d in dirs]
+        start = 0
+        for i, end in enumerate(self._ends):  # a snapshot's length: what is appended meanwhile comes next time
+            yield SourceFile(prefixes[dir_of[i]] + names[start:end].decode("utf-8", "surrogatepass"),
+                             sizes[i], mtimes[i])
+            start = end
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the list it replaces
+
+    def __repr__(self) -> str:
+        return f"FileList({len(self)} files)"
+
+
 @dataclass(frozen=True)
 class ScanResult:
     root: str
-    files: list[SourceFile]
+    files: Sequence[SourceFile]  # a FileList (any sequence given is packed into one)
     skipped: list[SkippedEntry]
     ignored: list[str]
     total_bytes: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.files, FileList):
+            object.__setattr__(self, "files", FileList(self.files))
 
     @property
     def errors(self) -> list[SkippedEntry]:
@@ -72,7 +152,7 @@ def scan_source(root: str | os.PathLike[str], ignore: Iterable[str] = ()) -> Sca
         raise OffloadError(Code.SOURCE_NOT_DIR, f"The source {root} is not a folder. Give the card's "
                            "mount point or the folder that holds the clips.", path=root)
     rules = IgnoreRules(ignore)
-    files: list[SourceFile] = []
+    files = FileList()
     skipped: list[SkippedEntry] = []
     ignored: list[str] = []
     total = 0

@@ -416,11 +416,10 @@ def cached_pages(fd: int) -> int | None:
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _NOREPLACE_UNSUPPORTED = {errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP}
+_renameat2: Callable[[int, bytes, int, bytes, int], int] | None = None
 if _libc is not None and hasattr(_libc, "renameat2"):
     _libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     _renameat2 = _libc.renameat2
-else:
-    _renameat2 = None
 
 
 def rename_exclusive(src: str, dst: str) -> bool:

@@ -390,3 +390,48 @@ def test_ten_thousand_small_files(tmp_path: Path) -> None:
     assert rels(result) == expected  # already in name order
     assert result.total_bytes == 100 * sum(i % 7 for i in range(100))
     assert result.skipped == []
+
+
+def test_the_file_list_is_packed_and_gives_back_every_file_exactly(tmp_path: Path) -> None:
+    """The scan's list keeps folders once and names in one buffer, yet gives back each SourceFile as
+    appended: names with undecodable bytes (surrogates), non-ASCII, top-level files, in order."""
+    from datawrangler.core.scan import FileList
+
+    files = [SourceFile("top.mov", 0, -1), SourceFile("A001/é\u0301 clip.mov", 2**40, 1_700_000_000_123_456_789),
+             SourceFile("A001/bad\udcff.R3D", 7, 0), SourceFile("A001/B/C/frame.0000001.ari", 16_000, 5),
+             SourceFile("A002/x", 1, 2)]
+    packed = FileList(files)
+    assert len(packed) == 5 and list(packed) == files and packed == files
+    assert [packed[i] for i in range(5)] == files and packed[-1] == files[-1] and packed[1:3] == files[1:3]
+    with pytest.raises(IndexError):
+        packed[5]
+    assert packed._dirs == ["", "A001", "A001/B/C", "A002"]  # each folder once
+    assert ScanResult("/card", files, [], [], 0).files == files  # a plain list given is packed
+    assert isinstance(ScanResult("/card", files, [], [], 0).files, FileList)
+
+
+def test_the_scans_file_list_is_a_fraction_of_a_list_of_tuples() -> None:
+    """A card of 20,000 frames (1,000 to a folder): the packed list takes under a third of what a list of
+    SourceFile took (the scan of 1,000,000 files was 296 MB of an offload's 647 MB peak)."""
+    import tracemalloc
+
+    from datawrangler.core.scan import FileList
+
+    def frames() -> Iterator[SourceFile]:
+        for i in range(20_000):
+            clip = f"A001C{i // 1000 + 1:03d}_231014_R2EC"
+            yield SourceFile(f"A001R2EC/{clip}/{clip}.{i % 1000:07d}.ari", 16_000 + i, 1_700_000_000_000_000_000 + i)
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        plain = list(frames())
+        as_list = tracemalloc.get_traced_memory()[0] - base
+        del plain
+        base = tracemalloc.get_traced_memory()[0]
+        packed = FileList(frames())
+        as_packed = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert len(packed) == 20_000 and packed[12_345] == next(f for n, f in enumerate(frames()) if n == 12_345)
+    assert as_packed * 3 < as_list, (as_packed, as_list)
