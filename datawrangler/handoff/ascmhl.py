@@ -146,10 +146,11 @@ def c4_of(data: bytes) -> str:
 
 class NewGeneration:
     """One generation added to the history at root (new if `history` is None), written as its entries arrive:
-    the manifest goes to a temporary file in root (its C4 id taken on the way); `commit()` makes `ascmhl/` if
-    need be, puts the manifest there under its name, then writes the chain that names it, each synced and
-    renamed. Leaving the `with` block without `commit()`
-    (an error, or no entry at all) leaves the history as it was."""
+    the manifest goes to a temporary file (in `ascmhl/`, or in root for a first generation: no folder is made
+    for nothing), its C4 id taken on the way; `commit()` makes `ascmhl/` if need be, puts the manifest there
+    under its name, then writes the chain that names it, each synced and renamed. Leaving the `with` block
+    without `commit()` (an error, or no entry at all), or a failure in `commit()`, leaves the history as it
+    was."""
 
     def __init__(self, root: str, *, creator: CreatorInfo, process: str, ignore: Sequence[str], now: dt.datetime,
                  history: History | None = None) -> None:
@@ -161,7 +162,8 @@ class NewGeneration:
         if os.path.exists(self.path):
             raise FileExistsError(f"{self.path} exists already: a manifest is never overwritten")
         self._sha = hashlib.sha512()
-        self._file = AtomicFile(self.path, self._sha, temp_folder=root)  # no ascmhl/ folder for nothing
+        self._file = AtomicFile(self.path, self._sha,
+                                temp_folder=self.folder if os.path.isdir(self.folder) else root)
         try:
             self._doc = ManifestWriter(self._file, creator, process, ignore, now)
         except BaseException:
@@ -180,18 +182,23 @@ class NewGeneration:
         self._doc.close()
         created = not os.path.isdir(self.folder)
         make_folder(self.folder)
+        committed = False
         try:
             if os.path.exists(self.path):  # a generation written meanwhile by someone else: never overwritten
                 raise FileExistsError(f"{self.path} exists already: a manifest is never overwritten")
             self._file.commit()
+            committed = True
+            c4 = c4_from_sha512(self._sha.digest())
+            links = [*(self.history.chain if self.history else []), ChainLink(self.number, self.name, c4)]
+            write_atomic(os.path.join(self.folder, ASCMHL_CHAIN), render_chain(links))
         except BaseException:
-            if created:  # an empty ascmhl/ would read as a history without its chain: refused ever after
-                with contextlib.suppress(OSError):
+            # a manifest its chain does not name, or an empty ascmhl/, reads as a broken history: refused ever after
+            with contextlib.suppress(OSError):
+                if committed:
+                    os.unlink(self.path)
+                if created:
                     os.rmdir(self.folder)
             raise
-        c4 = c4_from_sha512(self._sha.digest())
-        links = [*(self.history.chain if self.history else []), ChainLink(self.number, self.name, c4)]
-        write_atomic(os.path.join(self.folder, ASCMHL_CHAIN), render_chain(links))
         return self.path
 
     def __enter__(self) -> NewGeneration:

@@ -169,3 +169,33 @@ def test_a_card_file_named_as_a_sidecar_is_found_in_the_catalog_and_kept(
         done = oracle.verify(roll)
         assert done.returncode == 0, done.stdout + done.stderr
     assert len(result.written) == 4  # per roll: the JSON and the ASC MHL manifest
+
+
+def test_a_chain_that_cannot_be_written_takes_its_manifest_back(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The drive fails when the chain of the second generation is synced: the new manifest is removed again,
+    so that the history is what it was (a manifest its chain does not name would break it for good), and
+    writing again later gives the very files of an undisturbed run."""
+    _write(tmp_path, False)
+    history_before = _tree(tmp_path / "d1" / si.ROLL / "ascmhl")
+    rows = si.rows(True)
+    roll = tmp_path / "d1" / si.ROLL
+    real = common.platform.sync_file
+    synced: list[int] = []
+
+    def sync_file(fd: int) -> None:
+        synced.append(fd)
+        if len(synced) == 9:  # 7 sidecars (the md5 list's name is a card file's), the manifest, then the chain
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(common.platform, "sync_file", sync_file)
+    with pytest.raises(OSError, match="Input/output error"):
+        write_roll(si.summary(True), 11, str(roll), iter(rows), {f.rel_path for f in rows}, si.OPTIONS, si.NOW2,
+                   CREATOR, None, HandoffResult())
+    assert _tree(roll / "ascmhl") == history_before
+    assert not list(roll.rglob(".dwtmp-*"))
+    monkeypatch.setattr(common.platform, "sync_file", real)
+    write_roll(si.summary(True), 11, str(roll), iter(rows), {f.rel_path for f in rows}, si.OPTIONS, si.NOW2,
+               CREATOR, None, HandoffResult())
+    assert _tree(roll) == _tree(GOLDEN / "d1" / si.ROLL)
