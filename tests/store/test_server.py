@@ -238,7 +238,7 @@ def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
 
 
 def _table_names(url: str) -> set[str]:
-    return {r[0] for r in _rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    return {str(r[0]) for r in _rows(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
 def test_an_sqlite_file_in_a_folder_that_does_not_exist(tmp_path: Path) -> None:

@@ -98,9 +98,11 @@ def test_postgresql_keeps_the_catalogs_values_whole(pg_url: str) -> None:
     try:
         tables.metadata.create_all(engine)
         with engine.begin() as conn:
-            offload = conn.execute(insert(tables.offloads).values(
+            key = conn.execute(insert(tables.offloads).values(
                 uuid="u-1", source="/media/A001", plan="{}", state="verified", started_at=started)
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+            assert key is not None
+            offload = key[0]
             conn.execute(insert(tables.files).values(offload_id=offload, rel_path="A001C001.mov", size=size,
                                                      mtime_ns=mtime_ns, status="verified"))
         with engine.connect() as conn:
