@@ -8,7 +8,8 @@ A catalog location is a plain path or `sqlite:///path` (the SQLite file, the def
 
 `check_connection` tells apart, in this order: the host not found or not answering, the server refusing the
 user or password, the database missing, a server older than PostgreSQL 14, a database that holds no catalog
-yet (`create_schema` creates it), one that holds other tables under a catalog's names, a catalog written by a
+yet (`create_schema` creates it) or that this user may not create tables in (PostgreSQL 15 lets only the
+owner, by default), one that holds other tables under a catalog's names, a catalog written by a
 newer DataWrangler (refused: never touched), an older one (`create_schema` upgrades it), and a catalog ready
 to use, with the server's version. The server's own words are kept in the message when it gave a reason.
 """
@@ -110,6 +111,7 @@ class Status(enum.Enum):
     NO_DATABASE = "database missing"
     SERVER_TOO_OLD = "server too old"
     NO_SCHEMA = "schema missing"  # an empty database: create_schema makes the catalog
+    NO_PERMISSION = "may not create"  # an empty database this user may not create tables in
     NOT_A_CATALOG = "not a catalog"
     SCHEMA_TOO_NEW = "schema too new"
     SCHEMA_OLDER = "schema older"  # create_schema (or the next open) upgrades it
@@ -187,6 +189,14 @@ def _check_schema(conn: Connection, where: CatalogLocation) -> ConnectionCheck:
                                    f"({', '.join(sorted(present))}) but no DataWrangler schema revision, so "
                                    "DataWrangler will not write to it. Use an empty database for the catalog.",
                                    version)
+        schema_name = conn.execute(select(func.current_schema())).scalar()
+        if schema_name is None or not conn.execute(select(func.has_schema_privilege(schema_name, "CREATE"))).scalar():
+            return ConnectionCheck(Status.NO_PERMISSION, f"Connected to PostgreSQL {version}: {db} holds no "
+                                   f"catalog yet, and the user {where.url.username!r} may not create tables in it "
+                                   f"(schema {schema_name or '(none on the search path)'}). Ask the server's "
+                                   f"administrator to make the user the database's owner, or to run GRANT CREATE "
+                                   f"ON SCHEMA {schema_name or 'public'} TO {where.url.username}; then create the "
+                                   "catalog.", version)
         return ConnectionCheck(Status.NO_SCHEMA, f"Connected to PostgreSQL {version}: {db} holds no catalog "
                                "yet. Create the catalog in it (DataWrangler creates it when asked to: nothing else is "
                                "needed on the server), then every station can use it.", version)

@@ -258,3 +258,23 @@ def test_a_database_the_user_may_not_connect_to_is_not_called_missing(pg_cluster
     assert check.status is Status.AUTH_FAILED
     assert "permission denied for database" in check.message
     assert "GRANT CONNECT ON DATABASE not_for_dits TO dw_test" in check.message
+
+
+def test_a_database_the_user_may_not_create_tables_in(pg_cluster: PgCluster) -> None:
+    """PostgreSQL 15 and later let only the owner create tables in a database's public schema: the check says
+    so (and how to grant it) before create_schema would fail half-way."""
+    with psycopg.connect(pg_cluster.admin_url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE admins_own")
+    with psycopg.connect(pg_cluster.admin_url("admins_own"), autocommit=True) as conn:
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    url = pg_cluster.url("admins_own")
+    check = server.check_connection(url)
+    assert check.status is Status.NO_PERMISSION and not check.can_create
+    assert "may not create tables in it (schema public)" in check.message
+    assert "GRANT CREATE ON SCHEMA public TO dw_test" in check.message
+    with pytest.raises(CatalogError, match="may not create tables"):
+        server.create_schema(url)
+    with psycopg.connect(pg_cluster.admin_url("admins_own"), autocommit=True) as conn:
+        conn.execute("GRANT CREATE ON SCHEMA public TO dw_test")
+    assert server.check_connection(url).status is Status.NO_SCHEMA
+    assert server.create_schema(url).ok
