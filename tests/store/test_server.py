@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from datawrangler.store import migrations, server, tables
-from datawrangler.store.db import CatalogError
+from datawrangler.store import migrations, schema, server, tables
+from datawrangler.store.db import CatalogError, open_catalog
 from datawrangler.store.server import Status
 from tests.pg import PgCluster, free_port
 from tests.store.revisions import add_revision
@@ -278,3 +278,17 @@ def test_a_database_the_user_may_not_create_tables_in(pg_cluster: PgCluster) -> 
         conn.execute("GRANT CREATE ON SCHEMA public TO dw_test")
     assert server.check_connection(url).status is Status.NO_SCHEMA
     assert server.create_schema(url).ok
+
+
+def test_check_of_an_older_sqlite_catalog_changes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A version-2 catalog (an older DataWrangler's): 'migrated when opened', and the check itself neither
+    migrates nor stamps it."""
+    path = tmp_path / "catalog.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:2])
+        open_catalog(path).close()
+    before = path.read_bytes()
+    check = server.check_connection(path)
+    assert check.status is Status.SCHEMA_OLDER and check.can_create and check.revision is None
+    assert "at schema version 2; it is migrated to 4 (a backup of it first)" in check.message
+    assert path.read_bytes() == before
