@@ -1,0 +1,122 @@
+"""`datawrangler catalog export DEST`: a self-contained SQLite catalog for post to take with the drives.
+
+The export is a new catalog of this code's schema into which the whole catalog (a file or a server) is merged
+(store.merge: the same matching, the same one transaction), so post opens it like any catalog and can merge it
+into theirs. It is one file: written in rollback-journal mode (no -wal or -shm beside it), under a temporary
+name in the destination folder, and given its name only when complete, never over an existing file. No
+backups folder is made beside it: it is a copy, not a station's catalog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from datawrangler import platform
+from datawrangler.store.db import BUSY_TIMEOUT, CatalogError, connect
+from datawrangler.store.merge import Where, merge_engines
+from datawrangler.store.merge_open import location, other_engine, sqlite_engine
+from datawrangler.store.merge_result import MergeResult
+from datawrangler.store.migrations import catalog_file
+
+
+class ExportError(CatalogError):
+    """The export cannot be written; the message says why and what to do. No file was left behind."""
+
+
+def export(catalog: Where, dest: str | os.PathLike[str],
+           on_step: Callable[[str], None] | None = None) -> MergeResult:
+    """Write the catalog (a path or URL) to the new SQLite file `dest`; what was written, as a MergeResult
+    (its `added` counts every row). ExportError when dest exists or cannot be written, MergeError when the
+    catalog cannot be read; either way nothing is left at dest."""
+    source = location(catalog)
+    target = Path(dest).expanduser().absolute()
+    if os.path.lexists(target):
+        raise ExportError(f"{target} already exists: an export never replaces a file. Choose a new file name, or "
+                          "move that file away first.")
+    if not target.parent.is_dir():
+        raise ExportError(f"The folder {target.parent} does not exist. Create it (or plug in the drive), then "
+                          "export again.")
+    if source.path is not None and source.path.exists() and source.path.resolve() == target.resolve():
+        raise ExportError(f"{target} is the catalog itself. Give the export a new file name.")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    src = other_engine(source)
+    try:
+        _new_catalog(partial)
+        dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE",
+                      foreign_keys=True)
+        try:
+            result = merge_engines(dst, src, str(target), source.shown(), on_step)
+        finally:
+            dst.dispose()
+        _one_file(partial)
+        _take_name(partial, target)
+    except BaseException:
+        _remove(partial)
+        raise
+    finally:
+        src.dispose()
+    return result
+
+
+def _new_catalog(path: Path) -> None:
+    """A new, empty catalog of the current schema (stamped), made the way every catalog is (store.db), without
+    the daily backup that opening a station's catalog takes."""
+    _remove(path)  # a leftover of an export of this process id that was killed
+    try:
+        db = connect(path)
+    except (CatalogError, sqlite3.Error) as exc:
+        raise ExportError(f"Cannot write the export in {path.parent} ({exc}). Check that the drive is writable "
+                          "and has room, then export again.") from exc
+    try:
+        catalog_file.migrate(db, path)
+    finally:
+        db.close()
+
+
+def _one_file(path: Path) -> None:
+    """Everything in the main file, and no journal beside it."""
+    conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        mode = conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+    finally:
+        conn.close()
+    if str(mode).lower() != "delete":
+        raise ExportError(f"The export {path} could not be made a single file (journal mode {mode}). Export to a "
+                          "local folder, then copy the file.")
+
+
+def _take_name(partial: Path, target: Path) -> None:
+    """Rename, never over a file that appeared meanwhile: renameat2(NOREPLACE), else a hard link, else (a
+    drive without either, exFAT on an older kernel) a check just before a plain rename."""
+    try:
+        if platform.rename_exclusive(os.fspath(partial), os.fspath(target)):
+            return
+        try:
+            os.link(partial, target)
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.EXDEV):
+                raise
+            if os.path.lexists(target):
+                raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), os.fspath(target)) from exc
+            os.rename(partial, target)
+            return
+        os.unlink(partial)
+    except FileExistsError as exc:
+        raise ExportError(f"{target} appeared while the export was written: it was left alone. Choose a new "
+                          "file name and export again.") from exc
+    except OSError as exc:
+        raise ExportError(f"The export could not be named {target} ({exc.strerror}). Check the drive, then "
+                          "export again.") from exc
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
+              path.with_name(path.name + "-journal")):
+        with contextlib.suppress(FileNotFoundError):
+            p.unlink()

@@ -1,0 +1,98 @@
+"""The two catalogs of a merge as SQLAlchemy engines: this one (written, in one transaction) and the other
+(read only, in one snapshot, never changed), each an SQLite file or a PostgreSQL server.
+
+The other catalog is refused, untouched, unless it is a DataWrangler catalog at the schema this code merges
+(store.server.check_connection tells what it is); merging a catalog into itself is refused too. An SQLite file
+is read through a read-only URI connection: not even its header or its WAL index is written.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.pool import NullPool
+
+from datawrangler.store import server
+from datawrangler.store.db import BUSY_TIMEOUT, CatalogError, open_catalog
+from datawrangler.store.server import CatalogLocation, Status
+
+
+class MergeError(CatalogError):
+    """The merge cannot be made; the message says why and what to do. Nothing was changed."""
+
+
+def location(where: str | os.PathLike[str] | CatalogLocation) -> CatalogLocation:
+    return where if isinstance(where, CatalogLocation) else server.parse(where)
+
+
+def refuse_same(this: CatalogLocation, other: CatalogLocation) -> None:
+    """Merging a catalog into itself would add nothing and read what it writes: refused."""
+    if this.path is not None and other.path is not None:
+        same = this.path == other.path or (this.path.exists() and other.path.exists()
+                                           and os.path.samefile(this.path, other.path))
+    elif this.path is None and other.path is None:
+        a, b = this.url, other.url
+        same = (a.host or "", a.port or 5432, a.database) == (b.host or "", b.port or 5432, b.database)
+    else:
+        same = False
+    if same:
+        raise MergeError(f"{other.shown()} is this catalog itself: there is nothing to merge. Give the other "
+                         "station's catalog (its file, or its server's URL).")
+
+
+def this_engine(where: CatalogLocation) -> Engine:
+    """This catalog, opened for writing: an SQLite file is first opened as every command opens it (created or
+    migrated, a backup first), a server must pass the connection check."""
+    if where.path is not None:
+        open_catalog(where.path).close()
+        return sqlite_engine(lambda: sqlite3.connect(os.fspath(where.path), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE",
+                       foreign_keys=True)
+    check = server.check_connection(where)
+    if not check.ok:
+        raise MergeError(f"{check.message} Nothing was merged.")
+    return server.engine(where)
+
+
+def other_engine(where: CatalogLocation) -> Engine:
+    """The other catalog, read only; MergeError (it is left untouched) unless it is a catalog of this
+    code's schema."""
+    check = server.check_connection(where)
+    if check.status is Status.NO_SCHEMA:
+        raise MergeError(f"There is no catalog at {where.shown()}: nothing to merge. Give the other station's "
+                         "catalog file (catalog.sqlite) or its server's URL.")
+    if check.status is Status.SCHEMA_OLDER:
+        raise MergeError(f"{check.message.split(';')[0]}, older than this DataWrangler's. It was not changed. "
+                         "Open a copy of it with this DataWrangler once (datawrangler --catalog COPY history), "
+                         "which upgrades the copy, then merge the copy.")
+    if not check.ok:
+        raise MergeError(f"{check.message} Nothing was merged.")
+    if where.path is None:
+        return server.engine(where).execution_options(isolation_level="REPEATABLE READ",
+                                                      postgresql_readonly=True)
+    path: Path = where.path
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    return sqlite_engine(lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT), "BEGIN", foreign_keys=False)
+
+
+def sqlite_engine(connect: Any, begin: str, *, foreign_keys: bool) -> Engine:
+    """An engine on an SQLite catalog whose transactions begin with `begin`: BEGIN IMMEDIATE takes the write
+    lock first (as store.db.Catalog does), a plain BEGIN on the reading side holds one snapshot for the whole
+    read. Foreign keys are checked on the written side."""
+    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # the driver's own BEGIN would be a deferred one, and late
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
+        dbapi_connection.execute(f"PRAGMA foreign_keys = {'ON' if foreign_keys else 'OFF'}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
