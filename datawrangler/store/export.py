@@ -2,26 +2,25 @@
 
 The export is a new catalog of this code's schema into which the whole catalog (a file or a server) is merged
 (store.merge: the same matching, the same one transaction), so post opens it like any catalog and can merge it
-into theirs. It is one file: written in rollback-journal mode (no -wal or -shm beside it), under a temporary
-name in the destination folder, and given its name only when complete, never over an existing file. No
-backups folder is made beside it: it is a copy, not a station's catalog.
+into theirs. It is one file: written in rollback-journal mode (no -wal or -shm beside it), in a temporary
+folder beside its place (which also takes the backup that opening a catalog makes), and given its name only
+when complete, never over an existing file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from datawrangler import platform
-from datawrangler.store.db import BUSY_TIMEOUT, CatalogError, connect
+from datawrangler.store.db import BUSY_TIMEOUT, CatalogError, open_catalog
 from datawrangler.store.merge import Where, merge_engines
 from datawrangler.store.merge_open import location, other_engine, sqlite_engine
 from datawrangler.store.merge_result import MergeResult
-from datawrangler.store.migrations import catalog_file
 
 
 class ExportError(CatalogError):
@@ -41,41 +40,35 @@ def export(catalog: Where, dest: str | os.PathLike[str],
     if not target.parent.is_dir():
         raise ExportError(f"The folder {target.parent} does not exist. Create it (or plug in the drive), then "
                           "export again.")
-    if source.path is not None and source.path.exists() and source.path.resolve() == target.resolve():
-        raise ExportError(f"{target} is the catalog itself. Give the export a new file name.")
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    work = target.with_name(f".{target.name}.{os.getpid()}.partial")  # a folder: what opening a catalog
+    partial = work / "catalog.sqlite"  # makes beside it (its backups) stays in there
     src = other_engine(source)
     try:
-        _new_catalog(partial)
+        _new_catalog(work, partial)
         dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE",
-                      foreign_keys=True)
+                            foreign_keys=True)
         try:
             result = merge_engines(dst, src, str(target), source.shown(), on_step)
         finally:
             dst.dispose()
         _one_file(partial)
         _take_name(partial, target)
-    except BaseException:
-        _remove(partial)
-        raise
     finally:
         src.dispose()
+        shutil.rmtree(work, ignore_errors=True)
     return result
 
 
-def _new_catalog(path: Path) -> None:
-    """A new, empty catalog of the current schema (stamped), made the way every catalog is (store.db), without
-    the daily backup that opening a station's catalog takes."""
-    _remove(path)  # a leftover of an export of this process id that was killed
+def _new_catalog(work: Path, path: Path) -> None:
+    """A new, empty catalog of the current schema (stamped), made as every catalog is (store.db.open_catalog),
+    in a folder of its own: the daily backup that opening takes lands there, not beside the export."""
+    shutil.rmtree(work, ignore_errors=True)  # a leftover of an export of this process id that was killed
     try:
-        db = connect(path)
-    except (CatalogError, sqlite3.Error) as exc:
-        raise ExportError(f"Cannot write the export in {path.parent} ({exc}). Check that the drive is writable "
-                          "and has room, then export again.") from exc
-    try:
-        catalog_file.migrate(db, path)
-    finally:
-        db.close()
+        work.mkdir()
+        open_catalog(path).close()
+    except OSError as exc:
+        raise ExportError(f"Cannot write the export in {work.parent} ({exc.strerror}). Check that the drive is "
+                          "writable and has room, then export again.") from exc
 
 
 def _one_file(path: Path) -> None:
@@ -113,10 +106,3 @@ def _take_name(partial: Path, target: Path) -> None:
     except OSError as exc:
         raise ExportError(f"The export could not be named {target} ({exc.strerror}). Check the drive, then "
                           "export again.") from exc
-
-
-def _remove(path: Path) -> None:
-    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"),
-              path.with_name(path.name + "-journal")):
-        with contextlib.suppress(FileNotFoundError):
-            p.unlink()
