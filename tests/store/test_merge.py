@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 
 from datawrangler.app.offload import run_offload
 from datawrangler.app.request import OffloadRequest
+from datawrangler.store import server
 from datawrangler.store.db import open_catalog
 from datawrangler.store.merge import MergeError, merge
 from datawrangler.store.redundancy import card_redundancy
@@ -50,14 +51,9 @@ _DUMP = {
 }
 
 
-def url_of(catalog: str | os.PathLike[str]) -> str:
-    text_ = os.fspath(catalog)
-    return text_ if "://" in text_ else f"sqlite:///{text_}"
-
-
 def identities(catalog: str | os.PathLike[str]) -> dict[str, list[tuple[Any, ...]]]:
     """Every table's rows with ids replaced by global identities, sorted: equal for equal records."""
-    engine = create_engine(url_of(catalog))
+    engine = create_engine(server.parse(catalog).url)  # a file, or a server with psycopg
     try:
         with engine.connect() as conn:
             return {name: sorted((tuple(r) for r in conn.execute(text(sql))), key=repr) for name, sql in _DUMP.items()}

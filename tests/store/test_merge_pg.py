@@ -1,0 +1,42 @@
+"""A catalog on PostgreSQL merged with station catalogs on SQLite, both ways: the same records by identity,
+ids from the server's sequences (so a station's own inserts after the merge still work), and a second merge
+that adds nothing. Skipped, with the reason, where PostgreSQL is not installed (tests/pg.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, select
+
+from datawrangler.store import server
+from datawrangler.store import tables as t
+from datawrangler.store.merge import merge
+from tests.store.test_merge import identities, two_stations
+
+__all__ = ["two_stations"]  # the fixture, for pytest
+
+
+def test_a_server_catalog_takes_in_two_stations_and_gives_them_back(two_stations: tuple[Path, Path], pg_url: str,
+                                                                     tmp_path: Path) -> None:
+    a, b = two_stations
+    assert server.create_schema(pg_url).ok
+    first = merge(pg_url, a)
+    assert first.added["offloads"] == 2 and first.stations == ("cart-a",)
+    assert merge(pg_url, b).added["offloads"] == 1
+    assert merge(pg_url, a).nothing_new and merge(pg_url, b).nothing_new
+    merge(a, b)
+    assert identities(pg_url) == identities(a)
+    # the server as the other catalog: a new station catalog gets everything
+    c = tmp_path / "c.sqlite"
+    assert merge(c, pg_url).added["offloads"] == 3
+    assert identities(c) == identities(pg_url)
+    # the sequences moved past the merged ids: a station's next insert does not collide
+    engine = create_engine(server.parse(pg_url).url)
+    try:
+        with engine.begin() as conn:
+            top = conn.execute(select(t.volumes.c.id).order_by(t.volumes.c.id.desc())).first()
+            new = conn.execute(insert(t.volumes).values(key="uuid:new", disk="id:new", kind="destination")
+                               .returning(t.volumes.c.id)).scalar_one()
+            assert top is not None and new > top[0]
+    finally:
+        engine.dispose()
