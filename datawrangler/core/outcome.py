@@ -105,7 +105,7 @@ class Outcomes:
         self.started_at = started
         self.states: dict[tuple[int, int], FileState] = {}
         self.kept: dict[int, dict[int, CopyResult]] = {}  # verified copies of files being retried
-        self.done: set[tuple[int, int]] = set()
+        self._finished: set[tuple[int, int]] = set()  # finished, not yet taken by pop_finished (one or none)
         self.files_done = 0
         self.verified = self.copied = self.failed = 0
         self.failures: list[FileResult] = []
@@ -135,8 +135,17 @@ class Outcomes:
     def started(self, key: tuple[int, int]) -> bool:
         return key in self.states
 
-    def finished(self, key: tuple[int, int]) -> bool:
-        return key in self.done
+    def any_started(self) -> bool:
+        """Is a file started (an outcome in) and not yet finished?"""
+        return bool(self.states)
+
+    def pop_finished(self, key: tuple[int, int]) -> bool:
+        """Did the file just finish (all its outcomes in)? Said once: the engine keeps its own done flags, so
+        nothing is kept here per finished file."""
+        if key in self._finished:
+            self._finished.discard(key)
+            return True
+        return False
 
     def warn(self, warning: OffloadWarning) -> None:
         self.warnings.append(warning)
@@ -161,7 +170,7 @@ class Outcomes:
                 return None
             if len(st.copies) < len(job.dests):
                 return None
-        self.done.add(job.key)
+        self._finished.add(job.key)
         del self.states[job.key]
         self.engine.verdicts.forget(job.key)
         self.engine.source_failure.pop(job.key, None)

@@ -7,7 +7,11 @@ import contextlib
 import os
 import queue
 import threading
+from array import array
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import overload
 
 from datawrangler.core.errors import Code
 from datawrangler.core.events import CopyResult, OffloadControl, OffloadWarning
@@ -41,6 +45,59 @@ class Job:
     file: SourceFile
     dests: tuple[int, ...]
     attempt: int
+
+
+class JobList(Sequence[Job]):
+    """One pass's jobs, made when asked for: a pass over 1,000,000 files holds their file numbers (a range, or
+    an array when a resume left some out), and a Job (with its SourceFile) exists only while a thread uses
+    it. `position(key)` finds a job from the key its outcomes carry. A retry pass (a few files) is a list."""
+
+    __slots__ = ("_attempt", "_dests", "_everywhere", "_files", "_indices", "_jobs", "_pass", "_where")
+
+    def __init__(self, files: Sequence[SourceFile], indices: range | array[int], everywhere: tuple[int, ...],
+                 dests: dict[int, tuple[int, ...]] | None = None, pass_no: int = 0, attempt: int = 1) -> None:
+        self._files = files
+        self._indices = indices  # ascending file numbers
+        self._everywhere = everywhere
+        self._dests = dests or {}  # file number -> its destinations, where not every one (resume)
+        self._pass = pass_no
+        self._attempt = attempt
+        self._jobs: list[Job] | None = None
+        self._where: dict[tuple[int, int], int] = {}
+
+    @classmethod
+    def of(cls, jobs: list[Job]) -> JobList:
+        """A retry pass: its few jobs as they are."""
+        self = cls((), range(0), ())
+        self._jobs = jobs
+        self._where = {j.key: n for n, j in enumerate(jobs)}
+        return self
+
+    def __len__(self) -> int:
+        return len(self._jobs) if self._jobs is not None else len(self._indices)
+
+    @overload
+    def __getitem__(self, n: int) -> Job: ...
+    @overload
+    def __getitem__(self, n: slice) -> list[Job]: ...
+
+    def __getitem__(self, n: int | slice) -> Job | list[Job]:
+        if isinstance(n, slice):
+            return [self[k] for k in range(*n.indices(len(self)))]
+        if self._jobs is not None:
+            return self._jobs[n]
+        i = self._indices[n]
+        return Job((self._pass, i), i, self._files[i], self._dests.get(i, self._everywhere), self._attempt)
+
+    def position(self, key: tuple[int, int]) -> int | None:
+        """Where the job with this key is in the pass, or None when it is not one of this pass's."""
+        if self._jobs is not None:
+            return self._where.get(key)
+        pass_no, i = key
+        if pass_no != self._pass:
+            return None
+        n = bisect_left(self._indices, i)
+        return n if n < len(self._indices) and self._indices[n] == i else None
 
 
 @dataclass(slots=True)

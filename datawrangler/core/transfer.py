@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ from datawrangler.core.pipeline import (
     FileFailed,
     FlushPass,
     Job,
+    JobList,
     ReaderDone,
     Several,
     Shared,
@@ -147,7 +149,7 @@ class Engine:
         except OSError:
             return True
 
-    def _read_pass(self, jobs: list[Job]) -> None:
+    def _read_pass(self, jobs: Sequence[Job]) -> None:
         self._ahead_next = 0
         try:
             for n, job in enumerate(jobs):
@@ -186,7 +188,7 @@ class Engine:
     def _card_path(self, f: SourceFile) -> str:
         return os.path.join(self.plan.source, *f.rel_path.split("/"))
 
-    def _open_ahead(self, jobs: list[Job], start: int) -> None:
+    def _open_ahead(self, jobs: Sequence[Job], start: int) -> None:
         """Open the next CARD_AHEAD small files of the pass and ask the kernel to start reading them, so
         the card serves several small reads at once. Each is still read (and checked against the scan)
         when its turn comes, from this descriptor; a file that cannot be opened now is opened again then,
@@ -479,7 +481,8 @@ class Engine:
                     break
                 pass_no += 1
                 self.phase = "retrying"
-                jobs = [Job((pass_no, j.index), j.index, j.file, dests, j.attempt + 1) for j, dests in retries]
+                jobs = JobList.of([Job((pass_no, j.index), j.index, j.file, dests, j.attempt + 1)
+                                   for j, dests in retries])
             for d in self.dests:
                 d.inbox.put(StopWriter())
             for d in self.dests:
@@ -498,26 +501,34 @@ class Engine:
             self.rereads.put(None)
             self.rereader.join()
 
-    def _first_jobs(self, acc: Outcomes) -> list[Job]:
-        """Every file to every destination, less what a previous run already verified (resume)."""
+    def _first_jobs(self, acc: Outcomes) -> JobList:
+        """Every file to every destination, less what a previous run already verified (resume). Jobs are made
+        as the pass reaches them (JobList): what is kept per file is its number, and only after a resume."""
         everywhere = tuple(range(len(self.dests)))
-        jobs: list[Job] = []
-        for i, f in enumerate(self.scan.files):
-            dests = everywhere
-            if self.already_verified is not None:
-                done = set(self.already_verified(f))
-                dests = tuple(d for d in everywhere if d not in done)
-                if not dests:
-                    acc.count_previously_verified(everywhere)
-                    continue
-                for d in done.intersection(everywhere):
-                    acc.dest_ok[d] += 1
-            jobs.append(Job((0, i), i, f, dests, 1))
+        files = self.scan.files
+        if self.already_verified is None:
+            for f in files:
+                acc.add_work(f.size, len(everywhere))
+            return JobList(files, range(len(files)), everywhere)
+        indices = array("q")
+        partial: dict[int, tuple[int, ...]] = {}
+        for i, f in enumerate(files):
+            done = set(self.already_verified(f))
+            dests = tuple(d for d in everywhere if d not in done)
+            if not dests:
+                acc.count_previously_verified(everywhere)
+                continue
+            for d in done.intersection(everywhere):
+                acc.dest_ok[d] += 1
+            indices.append(i)
+            if dests != everywhere:
+                partial[i] = dests
             acc.add_work(f.size, len(dests))
-        return jobs
+        return JobList(files, indices, everywhere, partial)
 
-    def _run_pass(self, jobs: list[Job], acc: Outcomes) -> list[tuple[Job, tuple[int, ...]]]:
-        by_key = {j.key: j for j in jobs}
+    def _run_pass(self, jobs: JobList, acc: Outcomes) -> list[tuple[Job, tuple[int, ...]]]:
+        done = bytearray(len(jobs))  # one byte a file: its outcomes are all in
+        remaining = len(jobs)
         reader = threading.Thread(target=self._read_pass, args=(jobs,), name="dw-read", daemon=True)
         reader.start()
         reader_done = False
@@ -540,26 +551,27 @@ class Engine:
                     assert isinstance(msg, CardRead | CardReread | CopyDone | Several)
                     items = msg.items if isinstance(msg, Several) else (msg,)
                     for item in items:
-                        key = item.key
-                        job = by_key.get(key)
-                        if job is not None:
+                        n = jobs.position(item.key)
+                        if n is not None and not done[n]:
+                            job = jobs[n]
                             retry = acc.take(job, item)
                             if retry is not None:
                                 retries.append((job, retry))
-                            if acc.finished(key):
-                                del by_key[key]
+                            if acc.pop_finished(item.key):
+                                done[n] = 1
+                                remaining -= 1
             acc.emit_progress()
-            if reader_done and (not by_key or self._only_unstarted(by_key, acc)):
+            if reader_done and (not remaining or self._only_unstarted(acc)):
                 break
         reader.join()
         return retries
 
-    def _only_unstarted(self, by_key: dict[tuple[int, int], Job], acc: Outcomes) -> bool:
+    def _only_unstarted(self, acc: Outcomes) -> bool:
         """After a cancel or a pulled card: the files never read will get no outcome; stop waiting once
-        every file that was read has all of its outcomes."""
+        every file that was read has all of its outcomes (no file is started and unfinished)."""
         if not (self.control.cancelled or self.interrupted):
             return False
-        return all(not acc.started(k) for k in by_key)
+        return not acc.any_started()
 
 
 def offload(

@@ -293,3 +293,51 @@ def test_a_prefetched_read_back_reads_the_drive_as_a_plain_one_does(tmp_path: Pa
         assert again.digests == hash_file(paths[2], ("xxh64",))
     finally:
         medium.unlock()
+
+
+def test_a_pass_holds_file_numbers_and_makes_each_job_when_asked() -> None:
+    """JobList: the jobs of a pass over many files are made from the scan when a thread asks, equal to the
+    Job a list would have held; a resume's pass keeps only the files still owed, each with the destinations
+    it still needs; a job's key finds it again (and a key of another pass finds nothing)."""
+    from array import array
+
+    from datawrangler.core.pipeline import Job, JobList
+    from datawrangler.core.scan import FileList
+
+    files = FileList(SourceFile(f"A001/F{i:04d}.ari", 1000 + i, i) for i in range(1000))
+    every = JobList(files, range(1000), (0, 1))
+    assert len(every) == 1000 and every[7] == Job((0, 7), 7, files[7], (0, 1), 1)
+    assert every.position((0, 999)) == 999 and every.position((1, 7)) is None and every.position((0, 1000)) is None
+    assert [j.index for j in every][-3:] == [997, 998, 999]
+
+    owed = JobList(files, array("q", [3, 10, 500]), (0, 1), {10: (1,)})  # 10 verified on destination 0 already
+    assert [(j.key, j.dests) for j in owed] == [((0, 3), (0, 1)), ((0, 10), (1,)), ((0, 500), (0, 1))]
+    assert owed.position((0, 10)) == 1 and owed.position((0, 11)) is None and owed[-1].file == files[500]
+
+    retry = JobList.of([Job((1, 10), 10, files[10], (1,), 2)])
+    assert len(retry) == 1 and retry.position((1, 10)) == 0 and retry.position((0, 10)) is None
+    assert retry[0].attempt == 2
+
+
+def test_a_retry_pass_copies_again_only_where_it_failed(make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
+    """A read-back that fails once on one destination: that copy (only) is made again in a second pass, whose
+    jobs carry attempt 2; the other destination's verified copy is kept."""
+    card = make_card({f"SEQ/F{i:03d}.ari": 3000 + i for i in range(40)})
+    drives = dest_dirs(2)
+    real = read_back
+    failed: list[str] = []
+
+    def flaky(path: str, *a: object, **kw: object):  # type: ignore[no-untyped-def]
+        if path.startswith(str(drives[1])) and path.endswith("-17.part") and not failed:  # F017's temp name
+            failed.append(path)
+            raise OSError(errno.EIO, "Input/output error", path)
+        return real(path, *a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("datawrangler.core.medium.fs.read_back", flaky)
+    results: dict[str, object] = {}
+    result = offload(OffloadPlan.create(card, drives, verify_mode="destinations", retries=1),
+                     on_file=lambda f: results.__setitem__(f.rel_path, f))
+    assert failed and result.files_verified == 40 and result.files_failed == 0
+    again = results["SEQ/F017.ari"]
+    assert [c.attempts for c in again.copies] == [1, 2]  # type: ignore[attr-defined]
+    assert all(c.attempts == 1 for f in results.values() if f is not again for c in f.copies)  # type: ignore[attr-defined]
