@@ -10,12 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from datawrangler.store import migrations, schema, server, tables
 from datawrangler.store.db import open_catalog
+from datawrangler.store.migrations import __main__ as revision_command
 from datawrangler.store.migrations import run, stamp
 from tests.store.schema_shape import sqlite_shape
 
@@ -117,3 +119,20 @@ def test_the_wheel_carries_the_history(tmp_path: Path) -> None:
     with run.sqlite_transaction(catalog) as conn:
         run.upgrade(conn, script_location=shipped)
     assert set(sqlite_shape(catalog)) == set(tables.metadata.tables)
+
+
+def test_the_next_revision_from_store_tables_is_empty_while_nothing_changed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """The developer's command writes the next revision from the difference between store.tables and the
+    history's head: with store.tables unchanged it has nothing to do (the history ends in store.tables), and
+    it names the revision and what to do next."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrations.SCRIPT_LOCATION, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(migrations, "SCRIPT_LOCATION", folder)
+    assert revision_command.main(["revision", "-m", "nothing yet"]) == 0
+    (written,) = (folder / "versions").glob("v5_*.py")
+    text = written.read_text()
+    assert "revision: str = 'v5'" in text and "down_revision: str | None = 'v4'" in text
+    upgrade = text[text.index("def upgrade()"):text.index("def downgrade()")]
+    assert "op." not in upgrade
+    assert "add 'v5': 5 to REVISIONS" in capsys.readouterr().out
