@@ -16,9 +16,12 @@
     drives, plus verification rows; each card offloaded from its volume's mount point, so copies on the
     card's own disk would not count): time card_redundancy() for a 10,000-file card and a 100,000-file
     card. Requirement: < 2 s.
+(d) `datawrangler catalog merge`: a synthetic 1,000,000-file station catalog (built as in (c), another
+    station's cards and offloads) merged into a 100,000-file one, then merged again (nothing new). Requirement:
+    the first merge < 60 s.
 
 Run: .venv/bin/python benchmarks/bench_catalog.py [--offload-files 20000] [--rounds 5] [--tmpfs-catalog]
-     [--files 100000] [--big 1000000]   (0 skips a part)
+     [--files 100000] [--big 1000000] [--merge 1000000] [--merge-into 100000]   (0 skips a part)
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from datawrangler.core.scan import ScanResult, SourceFile, scan_source
 from datawrangler.core.transfer import offload
 from datawrangler.store import cards
 from datawrangler.store.db import open_catalog
+from datawrangler.store.merge import merge
 from datawrangler.store.offloads import OffloadMeta, begin_offload
 from datawrangler.store.recorder import Recorder
 from datawrangler.store.redundancy import card_redundancy
@@ -215,8 +219,9 @@ def bench_recorder(tmp: Path, n: int) -> dict:
             "per_file_us": round((listing + recorder.write_seconds) / n * 1e6, 1)}
 
 
-def build_big(path: Path, total: int, big_card: int, small_card: int) -> tuple[int, int]:
-    """A catalog of `total` files: one card of big_card files, the rest in cards of small_card files."""
+def build_big(path: Path, total: int, big_card: int, small_card: int, tag: str = "") -> tuple[int, int]:
+    """A catalog of `total` files: one card of big_card files, the rest in cards of small_card files. `tag`
+    makes the cards and offloads another station's (the drives are the same)."""
     db = open_catalog(path)
     conn = db.conn
     now = time.time()
@@ -230,10 +235,10 @@ def build_big(path: Path, total: int, big_card: int, small_card: int) -> tuple[i
         fid = cid = 0
         for k, n in enumerate(sizes, start=1):
             conn.execute("INSERT INTO cards (id, fingerprint, reel, lineage, file_count, volume_id)"
-                         " VALUES (?, ?, ?, ?, ?, 3)", (k, f"{k:064x}", f"A{k:03d}", k, n))
+                         " VALUES (?, ?, ?, ?, ?, 3)", (k, f"{tag}{k:064x}", f"A{k:03d}", k, n))
             conn.execute("INSERT INTO offloads (id, uuid, card_id, reel, source, plan, state, started_at, files_total)"
                          " VALUES (?, ?, ?, ?, '/card', '{}', 'verified', ?, ?)",
-                         (k, f"u{k}", k, f"A{k:03d}", now + k, n))
+                         (k, f"{tag}u{k}", k, f"A{k:03d}", now + k, n))
             conn.executemany("INSERT INTO destinations (id, offload_id, idx, path, volume_id, state)"
                              " VALUES (?, ?, ?, ?, ?, 'verified')",
                              [(2 * k - 1, k, 0, f"/a/A{k:03d}", 1), (2 * k, k, 1, f"/b/A{k:03d}", 2)])
@@ -280,6 +285,29 @@ def bench_redundancy(tmp: Path, total: int) -> dict:
     return out
 
 
+def bench_merge(tmp: Path, total: int, ours: int) -> dict:
+    """(d) `datawrangler catalog merge`: a station catalog of `total` files (2 verified copies and 2
+    verifications each) merged into one of `ours` files, then merged again (nothing new: every row matched).
+    Requirement: the first merge < 60 s."""
+    other, this = tmp / "station.sqlite", tmp / "this.sqlite"
+    t0 = time.perf_counter()
+    build_big(other, total, min(100_000, total // 2), 10_000, tag="b")
+    build_big(this, ours, min(100_000, ours // 2), 10_000, tag="a")
+    out: dict = {"files_other": total, "files_this": ours, "build_s": round(time.perf_counter() - t0, 1)}
+    t = time.perf_counter()
+    first = merge(this, other)
+    out["merge_s"] = round(time.perf_counter() - t, 2)
+    out["added"] = first.added
+    assert first.added["files"] == total and not first.conflicts, first.lines()
+    t = time.perf_counter()
+    again = merge(this, other)
+    out["remerge_s"] = round(time.perf_counter() - t, 2)
+    assert again.nothing_new, again.lines()
+    out["size_mb"] = round(this.stat().st_size / 1e6, 1)
+    out["requirement_60s"] = out["merge_s"] < 60
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--offload-files", type=int, default=20_000, help="small files of the real offload")
@@ -289,6 +317,8 @@ def main() -> int:
                     help="also run with the catalog on /dev/shm (the syncfs question)")
     ap.add_argument("--files", type=int, default=100_000, help="files of the synthetic recorded offload")
     ap.add_argument("--big", type=int, default=1_000_000, help="files in the synthetic catalog")
+    ap.add_argument("--merge", type=int, default=1_000_000, help="files of the station catalog merged")
+    ap.add_argument("--merge-into", type=int, default=100_000, help="files of the catalog it is merged into")
     ap.add_argument("--dir", default=None, help="work folder (default: the system's temp folder)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="dw-bench-catalog-", dir=args.dir))
@@ -306,6 +336,9 @@ def main() -> int:
             report["requirement_2s"] = max(report["redundancy"]["card_100k_s"],
                                            report["redundancy"]["card_10k_s"]) < 2
             ok &= report["requirement_2s"]
+        if args.merge:
+            report["merge"] = bench_merge(tmp / "merge", args.merge, args.merge_into)
+            ok &= report["merge"]["requirement_60s"]
         print(json.dumps(report, indent=2))
         if args.offload_files:
             eng = report["offload"]
@@ -314,6 +347,11 @@ def main() -> int:
                   f"({'PASS' if eng['requirement_5pct'] else 'FAIL'}, limit {SHARE_LIMIT_PCT:.0f}%)")
         if args.big:
             print(f"redundancy on a {args.big}-file catalog: {'PASS' if report['requirement_2s'] else 'FAIL'}")
+        if args.merge:
+            m = report["merge"]
+            print(f"merge of a {args.merge}-file catalog into a {args.merge_into}-file one: {m['merge_s']:.1f} s "
+                  f"({'PASS' if m['requirement_60s'] else 'FAIL'}, limit 60 s); again, nothing new: "
+                  f"{m['remerge_s']:.1f} s")
         return 0 if ok else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

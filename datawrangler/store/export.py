@@ -45,8 +45,7 @@ def export(catalog: Where, dest: str | os.PathLike[str],
     src = other_engine(source)
     try:
         _new_catalog(work, partial)
-        dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE",
-                            foreign_keys=True)
+        dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE")
         try:
             result = merge_engines(dst, src, str(target), source.shown(), on_step)
         finally:

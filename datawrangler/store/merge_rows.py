@@ -48,16 +48,34 @@ def _names(table: t.Table) -> list[str]:
 
 
 def _rows(table: t.Table, rows: Sequence[Any], new_ids: Sequence[int], refs: dict[str, list[Any]]
-          ) -> Iterator[dict[str, Any]]:
-    """Dicts to insert, made as they are written: the other's rows with new ids and remapped references."""
+          ) -> Iterator[list[Any]]:
+    """Rows to insert, made as they are written: the other's rows with new ids and remapped references."""
     names = _names(table)
+    at = [(names.index(col), values) for col, values in refs.items()]
+    id_at = names.index("id") if "id" in names else None
     for i, (row, new_id) in enumerate(zip(rows, new_ids, strict=True)):
-        d = dict(zip(names, row, strict=True))
-        if "id" in d:
-            d["id"] = new_id
-        for col, values in refs.items():
-            d[col] = values[i]
-        yield d
+        out = list(row)
+        if id_at is not None:
+            out[id_at] = new_id
+        for pos, values in at:
+            out[pos] = values[i]
+        yield out
+
+
+def _refs(m: Merge, rows: Sequence[Any], columns: tuple[tuple[int, dict[int, int], str], ...]) -> list[tuple[Any, ...]]:
+    """Per row, the ids here of what its columns (position, map, what it names) point at; MergeError (via
+    Merge.remap) for a reference to a row the other catalog does not hold."""
+    try:
+        if len(columns) == 1:
+            (pos, ids, _), = columns
+            return [(ids[r[pos]],) if r[pos] is not None else (None,) for r in rows]
+        (p1, ids1, _), (p2, ids2, _) = columns
+        return [(ids1[r[p1]], ids2[r[p2]]) for r in rows]
+    except KeyError:
+        for r in rows:
+            for pos, ids, what in columns:
+                m.remap(ids, r[pos], what)
+        raise
 
 
 def merge_group(m: Merge, group: list[int]) -> None:
@@ -79,23 +97,26 @@ def _files(m: Merge, group: list[int], shared: list[int]
             ours[(r.offload_id, r.rel_path)] = r
     theirs = m.src.execute(select(f).where(f.c.offload_id.in_(group)).order_by(f.c.id)).all()
     ids: dict[int, int] = {}
-    new = []
-    for r in theirs:
-        mine = ours.get((m.offloads[r.offload_id], r.rel_path))
-        if mine is None:
-            new.append(r)
-            continue
-        ids[r.id] = mine.id
-        if (mine.size, mine.mtime_ns) != (r.size, r.mtime_ns) or None is not mine.digests != r.digests is not None:
-            m.conflicts.add("file", m.scopes[r.offload_id], r.rel_path,
-                            f"size {mine.size}, digests {mine.digests}", f"size {r.size}, digests {r.digests}",
-                            "The catalogs disagree about what the card held: offload the card again if you still "
-                            "have it, and check the copies against it.")
+    new = theirs
+    if ours:
+        new = []
+        for r in theirs:
+            mine = ours.get((m.offloads[r.offload_id], r.rel_path))
+            if mine is None:
+                new.append(r)
+                continue
+            ids[r.id] = mine.id
+            if (mine.size, mine.mtime_ns) != (r.size, r.mtime_ns) or None is not mine.digests != r.digests is not None:
+                m.conflicts.add("file", m.scopes[r.offload_id], r.rel_path,
+                                f"size {mine.size}, digests {mine.digests}", f"size {r.size}, digests {r.digests}",
+                                "The catalogs disagree about what the card held: offload the card again if you "
+                                "still have it, and check the copies against it.")
     new_ids = m.ids.take(f, len(new))
-    ids.update(zip((r.id for r in new), new_ids, strict=True))
-    m.add("files", _rows(f, new, new_ids, {"offload_id": [m.offloads[r.offload_id] for r in new]}))
-    m.touched.update(r.offload_id for r in new)
-    return ids, {r.id: r.offload_id for r in theirs}, {r.id: r.rel_path for r in theirs}
+    ids.update(zip((r[0] for r in new), new_ids, strict=True))
+    offloads = m.offloads
+    m.add("files", _rows(f, new, new_ids, {"offload_id": [offloads[r[1]] for r in new]}))
+    m.touched.update({r[1] for r in new})
+    return ids, {r[0]: r[1] for r in theirs}, {r[0]: r[2] for r in theirs}
 
 
 def _copies(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, int], file_offload: dict[int, int],
@@ -121,14 +142,16 @@ def _copies(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, i
             if at > their_latest.get(cid, (0.0, ""))[0]:
                 their_latest[cid] = (at, result)
     ids: dict[int, int] = {}
-    new, refs, worse = [], [], []
-    for r in theirs:
-        file_id = m.remap(file_ids, r.file_id, "a copy is of the file")
-        dest = m.remap(m.destinations, r.destination_id, "a copy is on the destination")
-        mine = ours.get((file_id or 0, dest or 0))
+    new, worse = [], []
+    keys = _refs(m, theirs, ((1, file_ids, "a copy is of the file"),
+                             (2, m.destinations, "a copy is on the destination")))
+    refs = keys if not ours else []
+    for r, key in zip(theirs, keys, strict=True):
+        mine = ours.get(key) if ours else None
         if mine is None:
             new.append(r)
-            refs.append((file_id, dest))
+            if ours:
+                refs.append(key)
             continue
         ids[r.id] = mine.id
         if mine.state == r.state:
@@ -153,8 +176,8 @@ def _copies(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, i
     new_ids = m.ids.take(c, len(new))
     ids.update(zip((r.id for r in new), new_ids, strict=True))
     m.add("copies", _rows(c, new, new_ids, {"file_id": [a for a, _ in refs], "destination_id": [b for _, b in refs]}))
-    m.touched.update(file_offload[r.file_id] for r in new)
-    return ids, {r.id: file_offload[r.file_id] for r in theirs}
+    m.touched.update({file_offload[r[1]] for r in new})
+    return ids, {r[0]: file_offload[r[1]] for r in theirs}
 
 
 def _verifications(m: Merge, group: list[int], shared: list[int], copy_ids: dict[int, int],
@@ -167,14 +190,14 @@ def _verifications(m: Merge, group: list[int], shared: list[int], copy_ids: dict
         ours = {(r[0], r[1], r[2], r[3]) for r in m.dst.execute(mine)}
     theirs = m.src.execute(select(v).join(c, c.c.id == v.c.copy_id).join(f, f.c.id == c.c.file_id)
                            .where(f.c.offload_id.in_(group)).order_by(v.c.id)).all()
-    new, copies = [], []
-    for r in theirs:
-        copy = m.remap(copy_ids, r.copy_id, "a verification is of the copy")
-        if (copy, r.at, r.method, r.result) not in ours:
-            new.append(r)
-            copies.append(copy)
+    copies = [k[0] for k in _refs(m, theirs, ((1, copy_ids, "a verification is of the copy"),))]
+    new = theirs
+    if ours:
+        kept = [(r, copy) for r, copy in zip(theirs, copies, strict=True)
+                if (copy, r.at, r.method, r.result) not in ours]
+        new, copies = [r for r, _ in kept], [copy for _, copy in kept]
     m.add("verifications", _rows(v, new, m.ids.take(v, len(new)), {"copy_id": copies}))
-    m.touched.update(offload_of[r.copy_id] for r in new)
+    m.touched.update({offload_of[r[1]] for r in new})
 
 
 def _clips(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, int]) -> None:
@@ -210,7 +233,7 @@ def _clips(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, in
     for clip, file in links:
         ours_file = m.remap(file_ids, file, "a clip holds the file")
         if ours_file not in clipped:
-            rows.append({"clip_id": m.remap(ids, clip, "a clip-file link names the clip"), "file_id": ours_file})
+            rows.append((m.remap(ids, clip, "a clip-file link names the clip"), ours_file))  # column order
     m.add("clip_files", rows)
 
 
