@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sqlite3
 import traceback
 from collections.abc import Sequence
 
@@ -40,7 +39,7 @@ from datawrangler.cli.common import (
 from datawrangler.cli.output import Output
 from datawrangler.config import SettingsError
 from datawrangler.core.errors import OffloadError
-from datawrangler.store.db import CatalogError
+from datawrangler.store.db import BACKEND_ERRORS, CatalogError
 
 __all__ = ["EXIT_BUG", "EXIT_CANCELLED", "EXIT_ERRORS", "EXIT_FOR_STATE", "EXIT_INTERRUPTED", "EXIT_NOT_VERIFIED",
            "EXIT_OK", "EXIT_REFUSED", "build_parser", "main"]
@@ -185,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = getattr(exc, "code", None) or ("catalog" if isinstance(exc, CatalogError) else "settings")
         Output.of(args).error(str(code), str(exc))
         return EXIT_REFUSED
-    except sqlite3.OperationalError as exc:  # e.g. the catalog's disk filled up before the offload was recorded
+    except BACKEND_ERRORS as exc:  # e.g. the catalog's disk filled up before the offload was recorded
         Output.of(args).error("catalog", f"The catalog could not be written ({exc}). Free space on the catalog's "
                               "disk (or move it with --catalog or DATAWRANGLER_HOME), then run the command again. "
                               "What was verified before stays verified on the destinations.")

@@ -42,6 +42,11 @@ class CatalogError(Exception):
     """The catalog cannot be used as it is; the message says what happened and what to do."""
 
 
+# What the catalog's backend raises when it cannot be read or written at all (a full disk, an I/O error, a lock
+# held beyond the busy timeout): the layers above store catch it by this name, never by the driver's.
+BACKEND_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+
+
 class CatalogDamaged(CatalogError):
     """The catalog file is damaged (or is not a catalog). `what` says how, `backup` is the last good backup
     (None when there is none): a front end can offer to restore it (`backups.restore`)."""
