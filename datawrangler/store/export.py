@@ -42,19 +42,19 @@ def export(catalog: Where, dest: str | os.PathLike[str],
                           "export again.")
     work = target.with_name(f".{target.name}.{os.getpid()}.partial")  # a folder: what opening a catalog
     partial = work / "catalog.sqlite"  # makes beside it (its backups) stays in there
-    src = other_engine(source)
-    try:
-        _new_catalog(work, partial)
-        dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE")
+    with other_engine(source) as src:
         try:
-            result = merge_engines(dst, src, str(target), source.shown(), on_step)
+            _new_catalog(work, partial)
+            dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE")
+            try:
+                result = merge_engines(dst, src, str(target), source.shown(), on_step)
+            finally:
+                dst.dispose()
+            _one_file(partial)
+            _take_name(partial, target)
         finally:
-            dst.dispose()
-        _one_file(partial)
-        _take_name(partial, target)
-    finally:
-        src.dispose()
-        shutil.rmtree(work, ignore_errors=True)
+            src.dispose()
+            shutil.rmtree(work, ignore_errors=True)
     return result
 
 

@@ -38,15 +38,15 @@ def merge(this: Where, other: Where, on_step: Callable[[str], None] | None = Non
     the merge fails; `on_step` hears each step ("volumes", "cards", "offloads", "files 1/3", ...)."""
     here, there = location(this), location(other)
     refuse_same(here, there)
-    src = other_engine(there)
-    try:
-        dst = this_engine(here)
+    with other_engine(there) as src:
         try:
-            return merge_engines(dst, src, here.shown(), there.shown(), on_step)
+            dst = this_engine(here)
+            try:
+                return merge_engines(dst, src, here.shown(), there.shown(), on_step)
+            finally:
+                dst.dispose()
         finally:
-            dst.dispose()
-    finally:
-        src.dispose()
+            src.dispose()
 
 
 def merge_engines(dst: Engine, src: Engine, this: str, other: str,

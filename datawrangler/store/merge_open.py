@@ -3,13 +3,17 @@
 
 The other catalog is refused, untouched, unless it is a DataWrangler catalog at the schema this code merges
 (store.server.check_connection tells what it is); merging a catalog into itself is refused too. An SQLite file
-is read through a read-only URI connection: not even its header or its WAL index is written.
+is read through a read-only URI connection: not even its header or its WAL index is written. An older SQLite
+catalog is merged from an upgraded private copy.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,25 +63,53 @@ def this_engine(where: CatalogLocation) -> Engine:
     return server.engine(where)
 
 
-def other_engine(where: CatalogLocation) -> Engine:
-    """The other catalog, read only; MergeError (it is left untouched) unless it is a catalog of this
-    code's schema."""
+@contextmanager
+def other_engine(where: CatalogLocation) -> Iterator[Engine]:
+    """The other catalog, read only; MergeError (it is left untouched) unless it is a catalog of this code's
+    schema. An older SQLite catalog is copied to a private folder and the copy migrated (as opening it would),
+    so the file the other station gave is never changed."""
     check = server.check_connection(where)
     if check.status is Status.NO_SCHEMA:
         raise MergeError(f"There is no catalog at {where.shown()}: nothing to merge. Give the other station's "
                          "catalog file (catalog.sqlite) or its server's URL.")
-    if check.status is Status.SCHEMA_OLDER:
-        raise MergeError(f"{check.message.split(';')[0]}, older than this DataWrangler's. It was not changed. "
-                         "Open a copy of it with this DataWrangler once (datawrangler --catalog COPY history), "
-                         "which upgrades the copy, then merge the copy.")
+    if check.status is Status.SCHEMA_OLDER and where.path is not None:
+        with tempfile.TemporaryDirectory(prefix="dw-merge-") as work:
+            yield _file_engine(_upgraded_copy(where.path, Path(work) / "catalog.sqlite"))
+        return
     if not check.ok:
         raise MergeError(f"{check.message} Nothing was merged.")
-    if where.path is None:
-        return server.engine(where).execution_options(isolation_level="REPEATABLE READ",
-                                                      postgresql_readonly=True)
-    path: Path = where.path
+    if where.path is not None:
+        yield _file_engine(where.path)
+        return
+    engine = server.engine(where).execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def _file_engine(path: Path) -> Engine:
     uri = f"{path.resolve().as_uri()}?mode=ro"
     return sqlite_engine(lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT), "BEGIN")
+
+
+def _upgraded_copy(path: Path, copy: Path) -> Path:
+    """A copy of an older catalog (SQLite's backup, from a read-only connection), migrated to this schema."""
+    src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT)
+    try:
+        dst = sqlite3.connect(copy)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    except sqlite3.Error as exc:
+        raise MergeError(f"The older catalog {path} could not be copied to be upgraded for the merge ({exc}). "
+                         "It was not changed. Check the file and the temporary folder's free space, then try "
+                         "again.") from exc
+    finally:
+        src.close()
+    open_catalog(copy).close()
+    return copy
 
 
 def sqlite_engine(connect: Any, begin: str) -> Engine:

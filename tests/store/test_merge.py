@@ -227,3 +227,34 @@ def test_a_catalog_of_a_newer_datawrangler_is_refused_untouched(two_stations: tu
     with pytest.raises(MergeError, match="newer DataWrangler"):
         merge(a, b)
     assert b.read_bytes() == stamp and raw(a) == before
+
+
+def test_an_older_catalog_is_merged_from_an_upgraded_copy_and_left_as_it_was(
+        two_stations: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A station still on a DataWrangler of schema 3 (before the cascading copy): its file is read through an
+    upgraded private copy; the file itself keeps its version and bytes."""
+    from datawrangler.store import schema
+
+    a, _ = two_stations
+    old = tmp_path / "old-station.sqlite"
+    with monkeypatch.context() as m:
+        m.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:3])
+        db = open_catalog(old)
+        with db.atomic():
+            db.conn.execute("INSERT INTO cards (id, fingerprint, reel, lineage) VALUES (1, 'fp-old', 'C003', 1)")
+            db.conn.execute("INSERT INTO offloads (id, uuid, card_id, reel, source, plan, state, started_at, host)"
+                            " VALUES (1, 'u-old', 1, 'C003', '/media/C003', '{}', 'verified', 2.0, 'cart-b')")
+            db.conn.execute("INSERT INTO files (id, offload_id, rel_path, size, mtime_ns, status) VALUES"
+                            " (1, 1, 'C003C001.mov', 10, 1, 'verified')")
+        db.close()
+    stamp = old.read_bytes()
+    result = merge(a, old)
+    assert result.added["offloads"] == 1 and result.added["files"] == 1 and result.stations == ("cart-b",)
+    assert old.read_bytes() == stamp
+    conn = sqlite3.connect(old)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    finally:
+        conn.close()
+    assert ("u-old", "fp-old", "verified", "cart-b", None, None, None, None, None, "/media/C003") in \
+        identities(a)["offloads"]
