@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from datawrangler.app.inspection import source_ignore
-from datawrangler.cli import handoff_cmds
+from datawrangler.cli import catalog_merge, handoff_cmds
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path, open_db
 from datawrangler.cli.made_from import made_from, made_from_text, stage_note
 from datawrangler.cli.output import Output
@@ -148,16 +148,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """`datawrangler catalog backups` and `datawrangler catalog restore [BACKUP]`."""
+    """`datawrangler catalog backups`, `catalog restore [BACKUP]`, `catalog merge OTHER`, `catalog export FILE`."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
                         help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
     common.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    c = sub.add_parser("catalog", help="the catalog's backups, and restoring one",
+    c = sub.add_parser("catalog", help="the catalog's backups, restoring one, merging another station's, exporting",
                        description="The catalog is backed up beside itself each day it is used and before each "
                        f"migration (the last {backups.KEEP_DAILY} daily and {backups.KEEP_BEFORE_MIGRATION} "
-                       "pre-migration backups are kept). These commands work on a damaged catalog too.")
-    kinds = c.add_subparsers(dest="catalog_command", required=True, metavar="backups|restore")
+                       "pre-migration backups are kept); backups and restore work on a damaged catalog too. merge "
+                       "brings another station's catalog into this one; export writes it as one file for post.")
+    kinds = c.add_subparsers(dest="catalog_command", required=True, metavar="backups|restore|merge|export")
     b = kinds.add_parser("backups", parents=[common], help="the catalog's state and its backups, newest first",
                          description="Check the catalog (SQLite's quick check, read-only) and list its backups, "
                          "newest first, with their age; the last good one is checked and marked.")
@@ -172,6 +173,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--force", action="store_true", help="restore even though the catalog is not damaged: what was "
                    "recorded after the backup leaves the catalog (the current file is moved aside, not deleted)")
     r.set_defaults(func=cmd_restore)
+    catalog_merge.register(kinds, common)
 
 
 def cmd_backups(args: argparse.Namespace) -> int:

@@ -1,0 +1,95 @@
+"""`datawrangler catalog merge OTHER` and `datawrangler catalog export FILE`: catalogs that were apart.
+
+On set there is often no network: each station records into its own catalog. `merge` brings another station's
+catalog (an SQLite file, or a server's URL) into this one, by global identities, in one transaction
+(store.merge); `export` writes the whole catalog as one self-contained SQLite file for post (store.export).
+Exit 0 when the merge had nothing to report, 1 when records disagree (listed: this catalog's were kept), 2 when
+it could not run (nothing was changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from collections.abc import Callable
+
+from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path
+from datawrangler.cli.output import Output
+from datawrangler.store.db import CatalogError, open_catalog
+from datawrangler.store.export import export
+from datawrangler.store.merge import MergeResult, merge
+
+
+def _this(args: argparse.Namespace) -> str:
+    """This station's catalog, created or migrated first (as every command opens it) so a merge writes into a
+    catalog of the current schema, with its backup taken before any migration."""
+    path = catalog_path(args)
+    open_catalog(path).close()
+    return str(path)
+
+
+def _steps(out: Output) -> Callable[[str], None] | None:
+    # steps of a long merge on stderr, so stdout stays the result (and JSON lines only with --json)
+    if out.json or not sys.stderr.isatty():
+        return None
+    def say(step: str) -> None:
+        print(f"  … {step}", file=sys.stderr, flush=True)
+    return say
+
+
+def _emit(out: Output, event: str, result: MergeResult) -> None:
+    if out.json:
+        out.emit(event, this=result.this, other=result.other, added=result.added, downgraded=result.downgraded,
+                 stations=list(result.stations), running=result.running,
+                 conflicts=[dataclasses.asdict(c) | {"sentence": c.sentence()} for c in result.conflicts])
+        return
+    for line in result.lines():
+        out.line(line)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    out = Output.of(args)
+    try:
+        this = _this(args)
+        result = merge(this, args.other, on_step=_steps(out))
+    except CatalogError as exc:
+        out.error("merge_failed", f"{exc} This catalog was not changed.")
+        return EXIT_REFUSED
+    _emit(out, "merged", result)
+    return EXIT_ERRORS if result.conflicts else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out = Output.of(args)
+    try:
+        result = export(_this(args), args.file, on_step=_steps(out))
+    except CatalogError as exc:
+        out.error("export_failed", str(exc))
+        return EXIT_REFUSED
+    if out.json:
+        out.emit("exported", file=str(args.file), catalog=result.other, added=result.added)
+    else:
+        n = result.added.get("offloads", 0)
+        files = result.added.get("files", 0)
+        out.line(f"Exported {result.other} to {args.file}: {n:,} offloads, {files:,} files, one SQLite file that "
+                 "any DataWrangler opens (datawrangler --catalog FILE history) and merges (datawrangler catalog "
+                 "merge FILE).")
+    return EXIT_OK
+
+
+def register(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    m = kinds.add_parser("merge", parents=[common], help="bring another station's catalog into this one",
+                         description="Add what another station's catalog (an SQLite file, or a server's URL "
+                         "postgresql://USER@HOST/DB) holds and this one lacks, matched by global identities (drives, "
+                         "cards, offload ids), in one transaction: merging twice adds nothing. Records both hold "
+                         "that disagree are listed and this catalog's are kept; a merge never makes a copy "
+                         "verified. Exit 0: merged; 1: merged, with records that disagree; 2: nothing changed.")
+    m.add_argument("other", metavar="OTHER", help="the other catalog: a file (another station's catalog.sqlite, "
+                   "an export) or postgresql://... ; only read")
+    m.set_defaults(func=cmd_merge)
+    e = kinds.add_parser("export", parents=[common], help="write the catalog as one SQLite file for post",
+                         description="Write everything this catalog holds into the new file FILE: one "
+                         "self-contained SQLite catalog to travel with the drives. Never replaces a file.")
+    e.add_argument("file", metavar="FILE", help="the new catalog file (must not exist)")
+    e.set_defaults(func=cmd_export)
