@@ -137,6 +137,8 @@ def test_linux_bundle_is_named_and_versioned_from_pyproject(monkeypatch: pytest.
     # the version reaches the bundle through the package's metadata (datawrangler.__version__)
     assert ("copy_metadata", "otherapp") in calls
     assert ("collect_data_files", "datawrangler.resources") in calls
+    # the catalog's migration history is read from files by Alembic
+    assert ("collect_data_files", "datawrangler.store.migrations") in calls
     [analysis] = of(made, "Analysis")
     assert ("collect_data_files:datawrangler.resources", ".") in analysis.kwargs["datas"]
     assert analysis.args[0] == [str(other_project / "packaging" / "entry.py")]
