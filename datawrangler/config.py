@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -116,6 +117,10 @@ class Settings:
     mount_roots: tuple[str, ...] = ()  # roots the user added: every local volume at or under one is a card; the
     # platform's roots (/media, /Volumes, ...) are watched besides, for removable media only
     report_paper: str = "a4"  # the paper of the report filed after each offload: a4 or letter
+    # this station's name on each offload it makes ("": the host name) and the place it stands ("": not said):
+    # a rule that asks for a copy in another place (3-2-1) counts the sites the copies were made at
+    station: str = ""
+    site: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -135,6 +140,16 @@ class Settings:
             if why:
                 raise SettingsError(f"{source}: '{key}' {why}. {_FIX_KEY}")
         return cls(**values)
+
+    @property
+    def station_name(self) -> str:
+        """The name recorded on each offload: the `station` setting, else this computer's host name."""
+        return self.station.strip() or socket.gethostname()
+
+    @property
+    def site_name(self) -> str | None:
+        """The site recorded on each offload; None when nobody said where this station stands."""
+        return self.site.strip() or None
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

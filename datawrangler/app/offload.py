@@ -111,7 +111,8 @@ def _begin_new(db: Catalog, path: Path, req: OffloadRequest, held: contextlib.Ex
     meta = OffloadMeta(project=req.project or req.settings.production or None, reel=reel,
                        camera=req.camera or (card.camera_letter if reel == card.reel else None),
                        operator=req.operator or req.settings.operator or None,
-                       vendor=req.vendor or _vendor(card), shooting_day=req.shooting_day, location=req.location)
+                       vendor=req.vendor or _vendor(card), shooting_day=req.shooting_day, location=req.location,
+                       station=req.settings.station_name, site=req.settings.site_name)
     begun = session.begin(db, plan, scan, card.fingerprint, meta, incremental=req.incremental)
     hold.record(begun.record.offload_id)
     if req.stage2:  # a cascading copy: the stage-2 drives, recorded now so a resume of stage 1 queues them too

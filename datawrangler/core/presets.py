@@ -22,6 +22,7 @@ from datawrangler.core.cards import CardInfo
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import VerifyMode
 from datawrangler.core.hashing import REGISTRY, parse_algorithms
+from datawrangler.core.protection import Rule, RuleError
 from datawrangler.core.typed import field_values
 
 TOKENS = {
@@ -142,6 +143,18 @@ def card_tokens(preset: Preset, card: CardInfo, *, reel: str, counter: int | Non
     }
 
 
+RULE_CHOICES = ("", "3-2-1")  # what the preset editor and --rule offer (any number of copies is accepted too)
+
+
+def protection_rule(copies_required: int, rule: str | None = None) -> Rule:
+    """The rule a card is judged by: `rule` when one is given ("3-2-1", or a number of copies), else
+    `copies_required` verified copies on distinct drives, the rule every preset had before `rule` existed.
+    RuleError (its message names the choices) for a rule that cannot be read."""
+    if rule is not None and str(rule).strip():
+        return Rule.parse(str(rule))
+    return Rule(copies_required)
+
+
 class PresetError(ValueError):
     """A preset cannot be used; the message names the preset and the field."""
 
@@ -156,6 +169,9 @@ class Preset:
     algorithms: tuple[str, ...] = ("xxh64",)
     verify_mode: str = "full"
     copies_required: int = 2
+    # the rule a card must meet before it may be formatted: "" = copies_required copies on distinct drives,
+    # "3-2-1" = a studio's rule (three copies, two kinds of media, one in another place: core.protection)
+    rule: str = ""
     handoff: tuple[str, ...] = ("ascmhl",)  # files written into each roll after the offload
     clips: bool = True  # read each clip's metadata from a verified copy once the copies are verified
     thumbnails: int = 1  # thumbnails per clip: 0, 1 or 3 (JPEGs beside the catalog)
@@ -191,6 +207,10 @@ class Preset:
             raise PresetError(f"{where}: 'verify_mode' must be full, destinations or size, not {self.verify_mode!r}.")
         if self.copies_required < 1:
             raise PresetError(f"{where}: 'copies_required' must be at least 1.")
+        try:
+            protection_rule(self.copies_required, self.rule)
+        except RuleError as exc:
+            raise PresetError(f"{where}: 'rule': {exc}") from None
         if self.thumbnails not in (0, 1, 3):
             raise PresetError(f"{where}: 'thumbnails' must be 0, 1 or 3 (per clip), not {self.thumbnails!r}.")
         if self.day is not None and self.day < 0:
@@ -217,6 +237,11 @@ class Preset:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @property
+    def protection(self) -> Rule:
+        """The rule this preset's cards are judged by (see protection_rule)."""
+        return protection_rule(self.copies_required, self.rule)
 
     def camera_for(self, card: CardInfo) -> str:
         """The camera letter of a card: its own, else the preset's (the sound letter for a sound card)."""

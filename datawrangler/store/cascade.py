@@ -178,7 +178,7 @@ def queue(db: Database, parent_id: int, made_from: StageOneCopy, plan: OffloadPl
     files = _held_files(db, parent_id, made_from.path)
     now = time.time()
     with db.atomic():
-        row = db.conn.execute("SELECT card_id, project, reel, camera, operator, shooting_day, location"
+        row = db.conn.execute("SELECT card_id, project, reel, camera, operator, shooting_day, location, station, site"
                               " FROM offloads WHERE id = ?", (parent_id,)).fetchone()
         if row is None:
             raise CatalogError(f"There is no offload {parent_id} in the catalog to copy on from.")
@@ -186,13 +186,13 @@ def queue(db: Database, parent_id: int, made_from: StageOneCopy, plan: OffloadPl
         cur = db.conn.execute(
             "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
             " plan, operator, app_version, started_at, state, files_total, bytes_total, shooting_day, location,"
-            " stage, cascade_of, made_from, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " 2, ?, ?, ?)",
+            " stage, cascade_of, made_from, message, station, site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, 2, ?, ?, ?, ?, ?)",
             (uid, row[0], row[1], row[2], row[3], plan.source,
              os.path.basename(plan.destinations[0]) if plan.destinations else None, ",".join(plan.algorithms),
              plan.verify_mode.value, plan_to_json(plan), row[4], __version__, now, QUEUED, len(files),
              sum(f.size for f in files), row[5], row[6], parent_id, made_from.destination_id,
-             f"Queued: stage 2 of offload {parent_id}, from {plan.source}."))
+             f"Queued: stage 2 of offload {parent_id}, from {plan.source}.", row[7], row[8]))
         oid = int(cur.lastrowid or 0)
         db.conn.executemany("INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (?, ?, ?, ?,"
                             " 'pending')", ((oid, f.rel_path, f.size, f.mtime_ns) for f in files))

@@ -37,6 +37,8 @@ class OffloadMeta:
     lineage: int | None = None  # the card this one grew from (a card that went back into the camera)
     shooting_day: int | None = None  # the production's day number (the preset's 'day', or --day)
     location: str | None = None
+    station: str | None = None  # the station that makes the copies (None: this computer's host name)
+    site: str | None = None  # where the station stands now (None: not said); a station moves, the row keeps it
 
 
 @dataclass(frozen=True)
@@ -110,15 +112,16 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
         cur = db.conn.execute(
             "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
             " plan, operator, host, pid, start_token, app_version, started_at, state, files_total, bytes_total,"
-            " incremental_of, shooting_day, location) VALUES (:uuid, :card, :project, :reel, :camera, :source, :roll,"
-            " :alg, :mode, :plan, :operator, :host, :pid, :start_token, :version, :now, 'running', :files, :bytes,"
-            " :inc, :day, :location)",
+            " incremental_of, shooting_day, location, station, site) VALUES (:uuid, :card, :project, :reel, :camera,"
+            " :source, :roll, :alg, :mode, :plan, :operator, :host, :pid, :start_token, :version, :now, 'running',"
+            " :files, :bytes, :inc, :day, :location, :station, :site)",
             {"uuid": uid, "card": card_id, "project": meta.project, "reel": meta.reel, "camera": meta.camera,
              "source": plan.source, "roll": os.path.basename(plan.destinations[0]) if plan.destinations else None,
              "alg": ",".join(plan.algorithms), "mode": plan.verify_mode.value, "plan": plan_to_json(plan),
              "operator": meta.operator, **_process(), "version": __version__, "now": now,
              "files": len(scan.files), "bytes": scan.total_bytes, "inc": meta.incremental_of,
-             "day": meta.shooting_day, "location": meta.location})
+             "day": meta.shooting_day, "location": meta.location,
+             "station": meta.station or socket.gethostname(), "site": meta.site or None})
         oid = int(cur.lastrowid or 0)
         dest_ids = _destinations(db, oid, plan)
         _insert_listing(db, oid, scan)

@@ -1,11 +1,11 @@
-"""The catalog's tables as SQLAlchemy Core metadata: schema version 4, for SQLite and PostgreSQL alike.
+"""The catalog's tables as SQLAlchemy Core metadata: schema version 5, for SQLite and PostgreSQL alike.
 
-`store.schema` builds the SQLite catalog of versions 1 to 4 step by step (sqlite-utils); this module says what
-version 4 is, once, in a form that serves both backends: SQLAlchemy renders its DDL for either dialect and
-Alembic (store/migrations) compares it with a live database and writes the revisions that change it. A later
-schema change edits this module and adds an Alembic revision; tests/store/test_tables.py proves that this
-metadata and `store.schema` give SQLite the same tables, columns, indexes and foreign keys, and that the
-migration history ends in exactly this metadata on both backends.
+`store.schema` builds the SQLite catalog of versions 1 to 4 step by step (sqlite-utils), Alembic's revisions
+(store/migrations) the later ones; this module says what the newest version is, once, in a form that serves
+both backends: SQLAlchemy renders its DDL for either dialect and Alembic compares it with a live database and
+writes the revisions that change it. A later schema change edits this module and adds an Alembic revision;
+tests/store/test_tables.py and test_migrations.py prove that the history ends in exactly this metadata on both
+backends, and that an SQLite catalog made by `store.schema` and migrated is the same catalog.
 
 Types are chosen for both dialects at once:
 - `ID` (keys and the columns that point at them) and `INT` are 64-bit on PostgreSQL (sizes, byte counts and
@@ -60,6 +60,8 @@ volumes = Table(
     Column("fs_uuid", TEXT), Column("label", TEXT), Column("device", TEXT), Column("fstype", TEXT),
     Column("capacity", INT), Column("kind", TEXT, nullable=False),  # card / destination
     Column("host", TEXT), Column("last_mount_point", TEXT), Column("first_seen", REAL), Column("last_seen", REAL),
+    # version 5: what the drive is (core.protection.MediaKind), for a rule that counts kinds of media; NULL: not said
+    Column("media_kind", TEXT),
 )
 _index(volumes, "key", unique=True)
 
@@ -97,6 +99,9 @@ offloads = Table(
     # version 4: the cascading copy (store.cascade)
     Column("stage", INT), Column("cascade_of", INT), Column("made_from", INT), Column("stage2", TEXT),
     Column("released_at", REAL),
+    # version 5: the station that made the offload (its name, default the host name) and the station's site at
+    # the time (a station moves): a rule that counts places reads it
+    Column("station", TEXT), Column("site", TEXT),
 )
 _index(offloads, "uuid", unique=True)
 _index(offloads, "card_id")

@@ -58,10 +58,13 @@ def test_the_revisions_listed_are_the_script_folders() -> None:
     assert list(migrations.REVISIONS.values()) == sorted(set(migrations.REVISIONS.values()))
 
 
-def test_the_baseline_on_sqlite_makes_what_store_schema_makes(tmp_path: Path) -> None:
+def test_the_history_on_sqlite_makes_what_store_schema_and_the_revisions_make(tmp_path: Path) -> None:
+    """Alembic's whole history from nothing (baseline, then every revision) and an SQLite catalog made by
+    store.schema's migrations 1 to 4, stamped with the baseline and brought to the head by the later revisions,
+    are the same catalog, down to the stamp's table."""
     by_alembic = tmp_path / "alembic.sqlite"
     with run.sqlite_transaction(by_alembic) as conn:
-        run.upgrade(conn, migrations.BASELINE)
+        run.upgrade(conn)
     by_store = tmp_path / "store.sqlite"
     open_catalog(by_store).close()
     assert sqlite_shape(by_alembic) == sqlite_shape(by_store)
@@ -69,10 +72,22 @@ def test_the_baseline_on_sqlite_makes_what_store_schema_makes(tmp_path: Path) ->
     a, b = sqlite3.connect(by_alembic), sqlite3.connect(by_store)
     try:
         assert a.execute(ddl).fetchall() == b.execute(ddl).fetchall() != []  # store's stamp is Alembic's own
-        assert stamp.revisions(a) == stamp.revisions(b) == (migrations.BASELINE,)
+        assert stamp.revisions(a) == stamp.revisions(b) == (migrations.head(),)
     finally:
         a.close()
         b.close()
+
+
+def test_the_baseline_on_sqlite_makes_schema_4(tmp_path: Path) -> None:
+    """The baseline alone makes the tables of version 4: every table store.tables has, without the columns
+    later revisions add."""
+    by_alembic = tmp_path / "alembic.sqlite"
+    with run.sqlite_transaction(by_alembic) as conn:
+        run.upgrade(conn, migrations.BASELINE)
+    shape = sqlite_shape(by_alembic)
+    assert set(shape) == set(tables.metadata.tables)
+    names = {c[0] for c in shape["volumes"]["columns"]} | {c[0] for c in shape["offloads"]["columns"]}
+    assert "media_kind" not in names and "station" not in names and "site" not in names
 
 
 def test_alembic_reads_store_stamp_and_finds_nothing_to_change(tmp_path: Path) -> None:
@@ -130,9 +145,10 @@ def test_the_next_revision_from_store_tables_is_empty_while_nothing_changed(
     shutil.copytree(migrations.SCRIPT_LOCATION, folder, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(migrations, "SCRIPT_LOCATION", folder)
     assert revision_command.main(["revision", "-m", "nothing yet"]) == 0
-    (written,) = (folder / "versions").glob("v5_*.py")
+    following, current = migrations.head_version() + 1, migrations.head()
+    (written,) = (folder / "versions").glob(f"v{following}_*.py")
     text = written.read_text()
-    assert "revision: str = 'v5'" in text and "down_revision: str | None = 'v4'" in text
+    assert f"revision: str = 'v{following}'" in text and f"down_revision: str | None = '{current}'" in text
     upgrade = text[text.index("def upgrade()"):text.index("def downgrade()")]
     assert "op." not in upgrade
-    assert "add 'v5': 5 to REVISIONS" in capsys.readouterr().out
+    assert f"add 'v{following}': {following} to REVISIONS" in capsys.readouterr().out

@@ -29,6 +29,7 @@ SCRIPT_LOCATION = Path(__file__).resolve().parent
 REVISIONS: dict[str, int] = {
     "v4": 4,  # baseline: schema 4 (volumes, cards, offloads, destinations, files, copies, verifications,
     # events, clips, clip_files), what store.schema's migrations 1 to 4 make of an SQLite catalog
+    "v5": 5,  # volumes.media_kind, offloads.station and offloads.site: a studio's rule (3-2-1) per station
 }
 BASELINE = "v4"
 BASELINE_VERSION = REVISIONS[BASELINE]
