@@ -19,7 +19,7 @@ from pathlib import Path
 from datawrangler import platform
 from datawrangler.store.db import BUSY_TIMEOUT, CatalogError, open_catalog
 from datawrangler.store.merge import Where, merge_engines
-from datawrangler.store.merge_open import location, other_engine, sqlite_engine
+from datawrangler.store.merge_open import location, other_engine, writable_engine
 from datawrangler.store.merge_result import MergeResult
 
 
@@ -42,12 +42,12 @@ def export(catalog: Where, dest: str | os.PathLike[str],
                           "export again.")
     work = target.with_name(f".{target.name}.{os.getpid()}.partial")  # a folder: what opening a catalog
     partial = work / "catalog.sqlite"  # makes beside it (its backups) stays in there
-    with other_engine(source) as src:
+    with other_engine(source) as (src, src_file):
         try:
             _new_catalog(work, partial)
-            dst = sqlite_engine(lambda: sqlite3.connect(os.fspath(partial), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE")
+            dst = writable_engine(partial)
             try:
-                result = merge_engines(dst, src, str(target), source.shown(), on_step)
+                result = merge_engines(dst, src, str(target), source.shown(), on_step, attach=src_file)
             finally:
                 dst.dispose()
             _one_file(partial)

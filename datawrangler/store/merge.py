@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 
+from datawrangler.store import merge_bulk
 from datawrangler.store.merge_ids import Ids
 from datawrangler.store.merge_open import MergeError, location, other_engine, refuse_same, this_engine
 from datawrangler.store.merge_result import Conflict, MergeResult
@@ -38,40 +40,49 @@ def merge(this: Where, other: Where, on_step: Callable[[str], None] | None = Non
     the merge fails; `on_step` hears each step ("volumes", "cards", "offloads", "files 1/3", ...)."""
     here, there = location(this), location(other)
     refuse_same(here, there)
-    with other_engine(there) as src:
+    with other_engine(there) as (src, src_file):
         try:
             dst = this_engine(here)
             try:
-                return merge_engines(dst, src, here.shown(), there.shown(), on_step)
+                return merge_engines(dst, src, here.shown(), there.shown(), on_step, attach=src_file)
             finally:
                 dst.dispose()
         finally:
             src.dispose()
 
 
-def merge_engines(dst: Engine, src: Engine, this: str, other: str,
-                  on_step: Callable[[str], None] | None = None) -> MergeResult:
-    """The merge itself, between two engines already checked (store.export makes its own `dst`)."""
+def merge_engines(dst: Engine, src: Engine, this: str, other: str, on_step: Callable[[str], None] | None = None,
+                  attach: Path | None = None) -> MergeResult:
+    """The merge itself, between two engines already checked (store.export makes its own `dst`). `attach`:
+    the other catalog's file, when it is one, for the offloads new here to be copied inside SQLite when this
+    catalog is an SQLite file too (merge_bulk)."""
     step = on_step or (lambda _: None)
     result = MergeResult(this, other)
     try:
-        with src.connect() as read, dst.begin() as write:
-            if write.dialect.name == "postgresql":  # one merge at a time into a shared catalog
-                write.execute(select(func.pg_advisory_xact_lock(LOCK_KEY + 1)))
-            m = Merge(read, write, Ids(write), result)
-            for name, run in (("volumes", merge_volumes), ("cards", merge_cards), ("offloads", merge_offloads)):
-                step(name)
-                run(m)
-            todo = list(groups(m))
-            for i, group in enumerate(todo, start=1):
-                step(f"files {i}/{len(todo)}")
-                merge_group(m, group)
-            step("events")
-            merge_loose_events(m)
-            result.conflicts = m.conflicts.all()
-            result.stations = tuple(sorted({m.hosts[o] for o in m.touched if o in m.hosts}))
+        with src.connect() as read, dst.connect() as write:
+            bulk = attach is not None and write.dialect.name == "sqlite"
+            if attach is not None and bulk:
+                merge_bulk.attach(write.connection.dbapi_connection, attach)
+            with write.begin():
+                if write.dialect.name == "postgresql":  # one merge at a time into a shared catalog
+                    write.execute(select(func.pg_advisory_xact_lock(LOCK_KEY + 1)))
+                m = Merge(read, write, Ids(write), result)
+                for name, run in (("volumes", merge_volumes), ("cards", merge_cards), ("offloads", merge_offloads)):
+                    step(name)
+                    run(m)
+                if bulk:
+                    step("new offloads")
+                    merge_bulk.copy_new_offloads(m)
+                todo = list(groups(m, bulk))
+                for i, group in enumerate(todo, start=1):
+                    step(f"files {i}/{len(todo)}")
+                    merge_group(m, group)
+                step("events")
+                merge_loose_events(m)
+                result.conflicts = m.conflicts.all()
+                result.stations = tuple(sorted({m.hosts[o] for o in m.touched if o in m.hosts}))
     except DBAPIError as exc:
-        raise MergeError(f"The merge of {other} into {this} stopped: {exc.orig or exc}. Nothing was merged: "
-                         f"{this} is as it was. Check both catalogs' disks (or the server), then try "
-                         "again.") from exc
+        said = str(exc.orig or exc).rstrip(".")
+        raise MergeError(f"The merge of {other} into {this} stopped: {said}. Nothing was merged: {this} is as "
+                         "it was. Check both catalogs' disks (or the server), then try again.") from exc
     return result

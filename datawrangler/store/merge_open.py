@@ -56,34 +56,42 @@ def this_engine(where: CatalogLocation) -> Engine:
     migrated, a backup first), a server must pass the connection check."""
     if where.path is not None:
         open_catalog(where.path).close()
-        return sqlite_engine(lambda: sqlite3.connect(os.fspath(where.path), timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE")
+        return writable_engine(where.path)
     check = server.check_connection(where)
     if not check.ok:
         raise MergeError(f"{check.message} Nothing was merged.")
     return server.engine(where)
 
 
+def writable_engine(path: Path) -> Engine:
+    """This catalog's file, its transactions taking the write lock; opened as a URI, so that the other catalog
+    can be attached to it read-only (merge_bulk)."""
+    uri = path.absolute().as_uri()
+    return sqlite_engine(lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT), "BEGIN IMMEDIATE")
+
+
 @contextmanager
-def other_engine(where: CatalogLocation) -> Iterator[Engine]:
-    """The other catalog, read only; MergeError (it is left untouched) unless it is a catalog of this code's
-    schema. An older SQLite catalog is copied to a private folder and the copy migrated (as opening it would),
-    so the file the other station gave is never changed."""
+def other_engine(where: CatalogLocation) -> Iterator[tuple[Engine, Path | None]]:
+    """The other catalog, read only, with the file's path when it is one; MergeError (it is left untouched)
+    unless it is a catalog of this code's schema. An older SQLite catalog is copied to a private folder and the
+    copy migrated (as opening it would), so the file the other station gave is never changed."""
     check = server.check_connection(where)
     if check.status is Status.NO_SCHEMA:
         raise MergeError(f"There is no catalog at {where.shown()}: nothing to merge. Give the other station's "
                          "catalog file (catalog.sqlite) or its server's URL.")
     if check.status is Status.SCHEMA_OLDER and where.path is not None:
         with tempfile.TemporaryDirectory(prefix="dw-merge-") as work:
-            yield _file_engine(_upgraded_copy(where.path, Path(work) / "catalog.sqlite"))
+            copy = _upgraded_copy(where.path, Path(work) / "catalog.sqlite")
+            yield _file_engine(copy), copy
         return
     if not check.ok:
         raise MergeError(f"{check.message} Nothing was merged.")
     if where.path is not None:
-        yield _file_engine(where.path)
+        yield _file_engine(where.path), where.path
         return
     engine = server.engine(where).execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     try:
-        yield engine
+        yield engine, None
     finally:
         engine.dispose()
 

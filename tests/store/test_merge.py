@@ -258,3 +258,27 @@ def test_an_older_catalog_is_merged_from_an_upgraded_copy_and_left_as_it_was(
         conn.close()
     assert ("u-old", "fp-old", "verified", "cart-b", None, None, None, None, None, "/media/C003") in \
         identities(a)["offloads"]
+
+
+def test_rows_copied_inside_sqlite_equal_rows_merged_one_by_one(two_stations: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    """The SQLite-to-SQLite copy of new offloads (merge_bulk) and the row-by-row path every other pair of
+    backends takes give the same catalog."""
+    import shutil
+
+    from datawrangler.store.merge import merge_engines
+    from datawrangler.store.merge_open import location, other_engine, writable_engine
+
+    a, b = two_stations
+    a2 = tmp_path / "a2.sqlite"
+    shutil.copy(a, a2)
+    bulk = merge(a, b)
+    with other_engine(location(b)) as (src, _path):
+        dst = writable_engine(a2)
+        try:
+            rows = merge_engines(dst, src, str(a2), str(b))
+        finally:
+            dst.dispose()
+            src.dispose()
+    assert rows.added == bulk.added and rows.stations == bulk.stations
+    assert identities(a2) == identities(a)
