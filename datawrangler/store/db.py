@@ -241,6 +241,8 @@ def migrate(db: Database, path: Path) -> None:
     if version == target and stamped == _stamp_of(target):  # current: the path of (nearly) every open
         _migrate(db, path, version, target)
         return
+    if version == 0 and not stamped and _create_current(db, path, target):
+        return
     taken = None
     # checked and backed up before the write lock (the backup API cannot copy from inside it), unless the only
     # change is the stamp on a version-4 catalog that a DataWrangler without Alembic made (a new small table)
@@ -279,6 +281,42 @@ def migrate(db: Database, path: Path) -> None:
         if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):  # a full disk, an I/O error
             raise CatalogError(damage.migration_failed(path, version, target, exc, taken)) from exc
         raise
+
+
+def _create_current(db: Database, path: Path, target: int) -> bool:
+    """A new, empty file: the newest schema at once (store.current_ddl, generated from store.tables), stamped
+    with the newest revision, in one transaction: neither SQLAlchemy nor Alembic is loaded, and no history is
+    replayed. False (nothing done) when the generated DDL is not this code's newest schema (a shortened
+    history in a test, a developer's schema change not yet regenerated) or when another process created the
+    catalog first: the history's path then runs as before."""
+    from datawrangler.store import current_ddl
+
+    if (current_ddl.REVISION, current_ddl.VERSION, target) != (migrations.head(), migrations.head_version(),
+                                                                 migrations.head_version()):
+        return False
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:
+        raise  # locked beyond the busy timeout: not a damaged file
+    except sqlite3.DatabaseError as exc:
+        raise not_a_catalog(path, exc) from exc
+    try:
+        if _user_version(db, path) != 0 or db.table_names():  # made meanwhile, or holding tables of its own
+            db.conn.execute("ROLLBACK")
+            return False
+        for statement in current_ddl.STATEMENTS:
+            db.conn.execute(statement)
+        stamp.stamp_baseline(db.conn, current_ddl.REVISION)
+        db.conn.execute(f"PRAGMA user_version = {current_ddl.VERSION}")
+        db.conn.execute("COMMIT")
+    except BaseException as exc:
+        if db.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                db.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):  # a full disk, an I/O error
+            raise CatalogError(damage.migration_failed(path, 0, target, exc, None)) from exc
+        raise
+    return True
 
 
 def _user_version(db: Database, path: Path) -> int:

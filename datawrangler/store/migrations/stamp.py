@@ -23,9 +23,9 @@ def revisions(conn: sqlite3.Connection) -> tuple[str, ...]:
         raise
 
 
-def stamp_baseline(conn: sqlite3.Connection) -> None:
+def stamp_baseline(conn: sqlite3.Connection, revision: str = migrations.BASELINE) -> None:
     """Record the baseline revision, inside the caller's transaction (the one that brought the catalog to
-    version 4)."""
+    version 4); or `revision`, the newest, on a catalog created at once at the newest schema (store.db)."""
     conn.execute(f"CREATE TABLE {migrations.VERSION_TABLE} (\n\tversion_num VARCHAR(32) NOT NULL, \n\t"
                  "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)")
-    conn.execute(f"INSERT INTO {migrations.VERSION_TABLE} (version_num) VALUES (?)", (migrations.BASELINE,))
+    conn.execute(f"INSERT INTO {migrations.VERSION_TABLE} (version_num) VALUES (?)", (revision,))
