@@ -34,6 +34,8 @@ from datawrangler.core.events import (
     VerifyMode,
 )
 from datawrangler.core.plan import OffloadPlan, preflight
+from datawrangler.core.presets import protection_rule
+from datawrangler.core.protection import Rule
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.source import prepare_source
 from datawrangler.handoff.writer import HandoffOptions
@@ -165,10 +167,11 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
                catalog: str | os.PathLike[str] | None = None, observer: Observer | None = None,
                handoff: HandoffOptions | str | None = AS_ASKED, report: bool = True,
                copies_required: int | None = None, keep_awake_: bool = False,
-               paper: str | None = None) -> OffloadOutcome:
+               paper: str | None = None, rule: str | None = None) -> OffloadOutcome:
     """Run (or resume) the stage-2 offload `offload_id` to its verdict. The copies required and the handoff
     files are those its stage 1 asked for (store.cascade.stage2_asked; else 2 and the ASC MHL) unless given;
-    the reports' paper is the settings' (`report_paper`) unless given.
+    the protection rule (`rule`: '3-2-1', or '' for the copies on distinct drives) too; the reports' paper is the
+    settings' (`report_paper`) unless given.
     OffloadError when it cannot start (the stage-1 copy is not there, preflight refuses), CatalogError when it
     is not a stage-2 offload or is running elsewhere."""
     observer = observer or Observer()
@@ -181,6 +184,9 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
             asked = cascade.stage2_asked(db, offload_id)
             if copies_required is None:
                 copies_required = asked.copies_required if asked else 2
+            if rule is None:
+                rule = asked.rule if asked else ""
+            protection = protection_rule(copies_required, rule)
             if isinstance(handoff, str):  # AS_ASKED
                 handoff = _ASCMHL if asked is None else (
                     None if asked.handoff is None else HandoffOptions.from_mapping(asked.handoff))
@@ -188,7 +194,7 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
                 paper = load_settings_leniently()[0].report_paper
             with contextlib.ExitStack() as held:  # the stage-2 copy's hold: one process runs it at a time
                 return _run(db, path, offload_id, control or OffloadControl(), observer, handoff,
-                            paper if report else None, copies_required, held)
+                            paper if report else None, copies_required, held, protection)
         finally:
             db.close()
 
@@ -239,7 +245,7 @@ def _check_startable(db: Catalog, job: Stage2Job | None, offload_id: int) -> Sta
 
 def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
          handoff: HandoffOptions | None, paper: str | None, required: int,
-         held: contextlib.ExitStack) -> OffloadOutcome:
+         held: contextlib.ExitStack, protection: Rule | None = None) -> OffloadOutcome:
     """`paper` None: no report."""
     job = _check_startable(db, cascade.job(db, offload_id), offload_id)
     recorded = resume.plan_of(db, offload_id)
@@ -296,6 +302,7 @@ def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadCon
     if paper:  # the stage-1 report filed at the release said NOT YET SAFE: filed again with stage 2 in it
         reports += offload_report(db, job.cascade_of, required, observer, paper)
     card_id = session.card_of(db, offload_id)
-    red = redundancy.card_redundancy(db, card_id, required)
-    return OffloadOutcome(offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
+    red = redundancy.card_redundancy(db, card_id, protection or required)
+    return OffloadOutcome(offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons), red.rule.name,
+                                                      red.sentence), card_id,
                           required, tuple(written), tuple(reports), None, stage=2, cascade_of=job.cascade_of)

@@ -118,7 +118,7 @@ def _begin_new(db: Catalog, path: Path, req: OffloadRequest, held: contextlib.Ex
     if req.stage2:  # a cascading copy: the stage-2 drives, recorded now so a resume of stage 1 queues them too
         cascade.set_stage2(db, begun.record.offload_id,
                            stage2_targets(plan.destinations[0], req.dest_roots[0], req.stage2),
-                           copies_required=req.copies_required,
+                           copies_required=req.copies_required, rule=req.rule,
                            handoff=None if req.handoff is None else dataclasses.asdict(req.handoff))
     return _Begun(plan, scan, begun.record, begun.pairs, source, warnings, begun.known)
 
@@ -142,7 +142,7 @@ def _vendor(card: CardInfo) -> str | None:
 
 
 def _say_known(db: Catalog, known: cards.KnownCard, req: OffloadRequest, observer: Observer) -> None:
-    red = redundancy.card_redundancy(db, known.card_id, req.copies_required)
+    red = redundancy.card_redundancy(db, known.card_id, req.protection)
     reel = known.reel or "an unnamed card"
     if known.exact:
         text = (f"This card was already offloaded as {reel} on {when(known.last_offload_at)} (offload "
@@ -201,8 +201,9 @@ def _run(db: Catalog, path: Path, req: OffloadRequest, control: OffloadControl, 
     reports = offload_report(db, record.offload_id, req.copies_required, observer, req.settings.report_paper) \
         if req.report else []
     card_id = session.card_of(db, record.offload_id)
-    red = redundancy.card_redundancy(db, card_id, req.copies_required)
-    return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons)), card_id,
+    red = redundancy.card_redundancy(db, card_id, req.protection)
+    return OffloadOutcome(record.offload_id, result, Verdict(red.safe, red.min_disks, tuple(red.reasons),
+                                                             red.rule.name, red.sentence), card_id,
                           req.copies_required, tuple(written), tuple(reports), clips,
                           released=cascade.released_at(db, record.offload_id) is not None, stage2=queued)
 

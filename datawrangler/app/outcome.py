@@ -48,6 +48,8 @@ class Verdict:
     safe: bool
     copies: int  # fewest verified copies of any file, on distinct drives
     reasons: tuple[str, ...] = ()
+    rule: str = ""  # the rule's name ('2', '3-2-1'): core.protection.Rule.name
+    sentence: str = ""  # the weakest file against the rule: '2 copies, 1 media kind, 1 site: needs ...'
 
 
 @dataclass(frozen=True)

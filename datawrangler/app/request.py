@@ -22,7 +22,8 @@ from datawrangler.config import Settings
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.hashing import parse_algorithms
 from datawrangler.core.plan import OffloadPlan, check_roll_name
-from datawrangler.core.presets import Preset, card_tokens, list_algorithms, render_template
+from datawrangler.core.presets import Preset, card_tokens, list_algorithms, protection_rule, render_template
+from datawrangler.core.protection import Rule
 from datawrangler.handoff.writer import HandoffOptions
 from datawrangler.store.db import Catalog
 
@@ -50,6 +51,7 @@ class OffloadRequest:
     default_ignore: bool = True  # False: ignore only extra_ignore (no system-file list)
     retries: int | None = None  # None: the settings' value
     copies_required: int = 2
+    rule: str = ""  # the protection rule ("3-2-1"); "": copies_required copies on distinct drives
     handoff: HandoffOptions | None = field(default_factory=HandoffOptions)  # None: no handoff files
     keep_awake: bool = False  # hold a sleep inhibitor while this offload runs
     report: bool = True  # write the offload report into the reports folder when it ends
@@ -57,6 +59,11 @@ class OffloadRequest:
     notes: tuple[tuple[str, str], ...] = ()  # (code, text) warnings found while building it, said once it starts
     label: str = ""  # how the window and messages name the card
     stage2: tuple[str, ...] = ()  # cascading copy: roots written from a verified stage-1 copy (app.cascade)
+
+    @property
+    def protection(self) -> Rule:
+        """The rule the card is judged by (core.presets.protection_rule)."""
+        return protection_rule(self.copies_required, self.rule)
 
     @property
     def name(self) -> str:
@@ -108,7 +115,7 @@ def from_preset(inspection: Inspection | str, preset: Preset, settings: Settings
     stage2 = tuple(d for d in preset.stage2 if d)
     common = dict(project=preset.project or settings.production or None, operator=settings.operator or None,
                   shooting_day=preset.day, algorithms=tuple(preset.algorithms), verify_mode=preset.verify_mode,
-                  copies_required=preset.copies_required, handoff=handoff_options(preset.handoff),
+                  copies_required=preset.copies_required, rule=preset.rule, handoff=handoff_options(preset.handoff),
                   keep_awake=preset.keep_awake, clips=clip_options(preset))
     if isinstance(inspection, str):
         name = os.path.basename(os.path.normpath(inspection))
@@ -125,8 +132,9 @@ def resume_request(offload_id: int, source: str, settings: Settings, preset: Pre
     and whether to keep awake from the preset (else the settings)."""
     if preset is not None:
         return OffloadRequest(source, (), settings=settings, resume_id=offload_id,
-                              copies_required=preset.copies_required, handoff=handoff_options(preset.handoff),
-                              keep_awake=preset.keep_awake, clips=clip_options(preset), label=label)
+                              copies_required=preset.copies_required, rule=preset.rule,
+                              handoff=handoff_options(preset.handoff), keep_awake=preset.keep_awake,
+                              clips=clip_options(preset), label=label)
     handoff, notes = settings_handoff(settings)
     return OffloadRequest(source, (), settings=settings, resume_id=offload_id,
                           copies_required=settings.copies_required, handoff=handoff, label=label, notes=notes)

@@ -69,11 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
         cards_cmds,
         catalog,
         clips_cmd,
+        drive_cmds,
         gui_cmds,
         handoff_cmds,
         offload,
         report_cmd,
         stage2_cmd,
+        status_cmd,
     )
 
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
@@ -116,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--no-clips", action="store_true", help="do not read the clips' metadata and thumbnails once the "
                    "copies are verified (read them later with 'datawrangler clips OFFLOAD --read')")
     o.add_argument("--thumbnails", type=int, choices=[0, 1, 3], help="thumbnails per clip (default 1, or the preset's)")
+    o.add_argument("--rule", help="the rule the card must meet before it is safe to format: '3-2-1' (three "
+                   "copies, two kinds of media, one in another place) or a number of copies on distinct drives "
+                   "(default: the preset's, else the settings' copies_required)")
     o.add_argument("--stage2", action="append", metavar="ROOT", help="cascading copy: once every file is verified "
                    "on the DESTs (stage 1) the card is released, and the verified stage-1 copy is copied to "
                    "ROOT/<roll> (stage 2, checked against the card's hashes). Repeat for more drives; replaces "
@@ -156,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "format (exit 0) or not (exit 1, with the reasons).")
     s.add_argument("card", metavar="CARD", help="the card's mount point, its reel (A001) or its id")
     s.add_argument("--copies", type=int, help="verified copies required on distinct drives (default: settings, 2)")
+    s.add_argument("--rule", help="the rule the card must meet: '3-2-1' (three copies, two kinds of media, one in "
+                   "another place) or a number of copies on distinct drives (default: --copies)")
     s.add_argument("--reel", help="the reel of a mounted card, when its folder name does not say")
-    s.set_defaults(func=catalog.cmd_status)
+    s.set_defaults(func=status_cmd.cmd_status)
 
     stage2_cmd.register(sub)
     catalog.register(sub)
@@ -165,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     clips_cmd.register(sub)
     report_cmd.register(sub)
     cards_cmds.register(sub)
+    drive_cmds.register(sub)
     gui_cmds.register(sub)
     return p
 

@@ -93,7 +93,7 @@ def after_stage1(args: argparse.Namespace, out: Output, outcome: OffloadOutcome,
         if control.cancelled:
             break
         c, done = run_job(args, out, job.offload_id, control, required=req.copies_required, handoff=req.handoff,
-                          report=req.report, keep_awake=req.keep_awake)
+                          report=req.report, keep_awake=req.keep_awake, rule=req.rule)
         codes.append(c)
         last = done or last
     final = worst(codes)
@@ -120,27 +120,31 @@ def _say_released(out: Output, outcome: OffloadOutcome, jobs: list[cascade.Stage
 
 def say_verdict(out: Output, outcome: OffloadOutcome, code: int) -> None:
     """The card's verdict once every stage this command ran ended (the last one's: it counts them all)."""
-    if outcome.safe:
+    rule = outcome.verdict.rule
+    if outcome.safe and rule and not rule.isdigit():
+        text = f"SAFE TO FORMAT: every file of the card meets the rule {rule} ({outcome.verdict.sentence})."
+    elif outcome.safe:
         text = (f"SAFE TO FORMAT: every file of the card is verified on {plural(outcome.copies, 'distinct drive')} "
                 f"({outcome.copies_required} required).")
     else:
         text = "NOT SAFE TO FORMAT: " + (" ".join(outcome.reasons) or "the card lacks verified copies.")
     out.emit("verdict", offload_id=outcome.offload_id, card_id=outcome.card_id, safe_to_format=outcome.safe,
              copies=outcome.copies, copies_required=outcome.copies_required, reasons=list(outcome.reasons),
-             message=text, exit_code=code)
+             rule=rule, judgement=outcome.verdict.sentence, message=text, exit_code=code)
     out.line(text)
 
 
 def run_job(args: argparse.Namespace, out: Output, offload_id: int, control: OffloadControl, *,
             required: int | None, handoff: HandoffOptions | str | None, report: bool,
-            keep_awake: bool) -> tuple[int, OffloadOutcome | None]:
+            keep_awake: bool, rule: str | None = None) -> tuple[int, OffloadOutcome | None]:
     """Run one stage-2 copy with an offload's progress and summary: its exit code and outcome (None when it
     could not start; it then stays queued, and the error says why)."""
     view = OffloadView(out)
     out.context["offload_id"] = offload_id
     try:
         outcome = run_stage2(offload_id, control, catalog=catalog_path(args), observer=view.observer(),
-                             handoff=handoff, report=report, copies_required=required, keep_awake_=keep_awake)
+                             handoff=handoff, report=report, copies_required=required, keep_awake_=keep_awake,
+                             rule=rule)
     except Refused as exc:
         view.refused(exc)
         out.warning(f"Stage-2 offload {offload_id} was not started and stays queued: fix what is said above, then "

@@ -15,6 +15,7 @@ from datawrangler.cli.offload_view import OffloadView
 from datawrangler.cli.output import Output
 from datawrangler.config import find_preset, load_settings
 from datawrangler.core.events import OffloadControl
+from datawrangler.core.protection import Rule, RuleError
 
 
 def cmd_offload(args: argparse.Namespace) -> int:
@@ -25,6 +26,12 @@ def cmd_offload(args: argparse.Namespace) -> int:
         out.error("no_destination", "no destination: name one or more after the card, or use --preset with a "
                   "preset that has destination drives.")
         return EXIT_REFUSED
+    if args.rule is not None:
+        try:
+            Rule.parse(args.rule)
+        except RuleError as exc:
+            out.error("bad_argument", f"--rule: {exc}")
+            return EXIT_REFUSED
     db, _path = open_db(args)
     try:
         req = requests.from_arguments(
@@ -34,7 +41,7 @@ def cmd_offload(args: argparse.Namespace) -> int:
             reel=args.reel, camera=args.camera, operator=args.operator, shooting_day=args.day,
             location=args.location, incremental=True if args.incremental else None,
             read_clips=False if args.no_clips else None, thumbnails=args.thumbnails,
-            stage2=tuple(args.stage2) if args.stage2 else None)
+            stage2=tuple(args.stage2) if args.stage2 else None, rule=args.rule)
     finally:
         db.close()
     if not cascade_cmds.check_stage2(out, req, args.stage2_later):

@@ -70,7 +70,8 @@ class OffloadView:
                       files_total=r.files_total, files_verified=r.files_verified, files_failed=r.files_failed,
                       files_skipped=r.files_skipped, bytes_total=r.bytes_total, duration=round(r.duration, 3),
                       destinations=r.destinations, exit_code=code, safe_to_format=outcome.safe,
-                      copies_required=outcome.copies_required, reasons=list(outcome.reasons), stage=outcome.stage,
+                      copies_required=outcome.copies_required, reasons=list(outcome.reasons),
+                      rule=outcome.verdict.rule, judgement=outcome.verdict.sentence, stage=outcome.stage,
                       cascade_of=outcome.cascade_of, released=outcome.released, stage2=list(outcome.stage2))
         for line in summary(r):
             self.out.line(line)

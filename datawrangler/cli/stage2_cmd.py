@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             code, outcome = run_job(args, out, oid, control,
                                     required=args.copies or (req.copies_required if preset else None),
                                     handoff=req.handoff if preset else AS_ASKED, report=req.report,
-                                    keep_awake=req.keep_awake)
+                                    keep_awake=req.keep_awake, rule=req.rule if preset else None)
             codes.append(code)
             if outcome is not None:
                 say_verdict(out, outcome, code)

@@ -90,15 +90,16 @@ def parent_of(db: Database, offload_id: int) -> int | None:
 
 
 def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ...], *, copies_required: int,
-               handoff: Mapping[str, Any] | None) -> None:
+               handoff: Mapping[str, Any] | None, rule: str = "") -> None:
     """Record on a stage-1 offload the stage-2 drives asked for, as (root, roll folder) pairs, and what its
     stage 2 is to require and write (the copies required for safe to format; the handoff options as a
-    mapping, None for none): a resume of stage 1 queues them too, and whichever front end runs the stage-2
+    mapping, None for none; the protection rule beside the copies, "" for N copies): a resume of stage 1
+    queues them too, and whichever front end runs the stage-2
     copy later judges and writes it as stage 1 was asked to."""
     with db.atomic():
         db.conn.execute("UPDATE offloads SET stage2 = ? WHERE id = ?", (json.dumps({
             "targets": [{"root": r, "roll": f} for r, f in targets], "copies_required": copies_required,
-            "handoff": None if handoff is None else dict(handoff)}), offload_id))
+            "rule": rule, "handoff": None if handoff is None else dict(handoff)}), offload_id))
 
 
 def _stage2_of(db: Database, offload_id: int) -> dict[str, Any]:
@@ -119,6 +120,7 @@ class Stage2Asked:
 
     copies_required: int
     handoff: Mapping[str, Any] | None
+    rule: str = ""  # core.presets.protection_rule's text: "" = copies_required copies on distinct drives
 
 
 def stage2_asked(db: Database, offload_id: int) -> Stage2Asked | None:
@@ -128,7 +130,7 @@ def stage2_asked(db: Database, offload_id: int) -> Stage2Asked | None:
     data = _stage2_of(db, parent)
     if "copies_required" not in data:
         return None
-    return Stage2Asked(int(data["copies_required"]), data.get("handoff"))
+    return Stage2Asked(int(data["copies_required"]), data.get("handoff"), str(data.get("rule") or ""))
 
 
 def stage2_rolls(db: Database, offload_id: int) -> tuple[str, ...]:

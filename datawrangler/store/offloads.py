@@ -197,3 +197,13 @@ def finish_offload(db: Database, record: OffloadRecord, result: OffloadResult) -
     for s in result.skipped:
         event(db, record.offload_id, "skipped", s.message, s.code.value, {"path": s.rel_path})
     event(db, record.offload_id, "finished", result.message, data={"state": result.state.value})
+
+
+def stations(db: Database, offload_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
+    """{offload id: (station, site)} as each offload recorded them (None: an offload made before schema 5, or
+    imported from another unit's manifests)."""
+    if not offload_ids:
+        return {}
+    marks = ", ".join("?" for _ in offload_ids)
+    rows = db.conn.execute(f"SELECT id, station, site FROM offloads WHERE id IN ({marks})", offload_ids).fetchall()
+    return {int(r[0]): (r[1], r[2]) for r in rows}

@@ -9,6 +9,11 @@ Copies on the card's own disk do not count when an offload of the lineage read t
 all. When the source is a folder inside a bigger disk (a card dumped into a folder on a shuttle drive,
 test folders on one disk), the catalog cannot tell what "format" would erase, so copies on that disk
 count as usual (preflight warns `same_volume` before such an offload starts).
+
+The rule is a core.protection.Rule: N copies on distinct drives (an int `required` is that rule), or a
+studio's rule such as 3-2-1, which also counts the kinds of media the drives are (`volumes.media_kind`) and the
+sites of the stations that made the copies (`offloads.site`). Each file is judged by core.protection.judge;
+the card is safe only when every file meets the rule, and the weakest file's judgement says what is missing.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from datawrangler.core.protection import Copy, Judgement, MediaKind, Rule, judge
 from datawrangler.core.words import agree, plural
 from datawrangler.store.cards import lineage_offloads
 
@@ -29,7 +35,8 @@ SELECT l.rel_path, l.size,
   COALESCE(SUM(c.state IN ('failed', 'stale', 'missing', 'changed', 'unreadable')), 0),
   COALESCE(SUM(c.state = 'copied'), 0),
   COUNT(g.id) > 0,
-  {on_card}
+  {on_card},
+  l.mtime_ns
 FROM {listing} l
 LEFT JOIN files g INDEXED BY idx_files_offload_id_rel_path ON g.offload_id IN (SELECT id FROM temp.lineage_offloads)
   AND g.rel_path = l.rel_path AND g.size = l.size AND g.mtime_ns = l.mtime_ns
@@ -50,6 +57,7 @@ class FileRedundancy:
     unverified: int  # copied, sizes checked only
     known: bool  # the catalog lists this file for the card
     on_card_disk: int = 0  # verified copies on the card's own disk: not counted in `disks`
+    mtime_ns: int = 0
 
 
 @dataclass
@@ -65,6 +73,14 @@ class CardRedundancy:
     short: list[FileRedundancy] = field(default_factory=list)  # a sample of files below the rule
     disks: list[dict] = field(default_factory=list)  # the disks holding verified copies, with file counts
     card_disks: list[str] = field(default_factory=list)  # the card's own disks: their copies do not count
+    rule: Rule = field(default_factory=lambda: Rule(2))
+    weakest: Judgement | None = None  # the judgement of the file furthest from the rule (any file when all meet it)
+
+    @property
+    def sentence(self) -> str:
+        """'2 copies, 1 media kind, 1 site: needs a copy on another media kind at another site' for the weakest
+        file; '' when the card has no file."""
+        return self.weakest.sentence() if self.weakest else ""
 
 
 def _set_lineage(db: Database, card_id: int) -> None:
@@ -118,20 +134,25 @@ def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]]
         rows = db.conn.execute(sql, [*own, *own]).fetchall()
     else:
         rows = db.conn.execute(_PER_FILE.format(listing=source, not_card="", on_card="0")).fetchall()
-    return [FileRedundancy(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7]) for r in rows]
+    return [FileRedundancy(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
 
 
-def card_redundancy(db: Database, card_id: int | None, required: int = 2,
+def card_redundancy(db: Database, card_id: int | None, required: int | Rule = 2,
                     listing: Iterable[tuple[str, int, int]] | None = None) -> CardRedundancy:
-    """Safe to format? With the reasons when not, most important first."""
+    """Safe to format? With the reasons when not, most important first. `required`: the rule, or a number
+    of copies on distinct drives (the rule every caller had before core.protection)."""
+    rule = required if isinstance(required, Rule) else Rule(int(required))
+    required = rule.copies
     if card_id is None:
-        out = CardRedundancy(None, None, required, files_total=len(list(listing or ())))
+        out = CardRedundancy(None, None, required, files_total=len(list(listing or ())), rule=rule)
+        out.weakest = judge(rule, ())
         out.reasons.append("This card was never offloaded: the catalog holds no copy of it.")
         return out
     reel = db.conn.execute("SELECT reel FROM cards WHERE id = ?", (card_id,)).fetchone()
-    out = CardRedundancy(card_id, reel[0] if reel else None, required)
+    out = CardRedundancy(card_id, reel[0] if reel else None, required, rule=rule)
     out.card_disks = card_disks(db, card_id)
     files = per_file(db, card_id, listing, out.card_disks)
+    judged = _judge_files(db, rule, files, out.card_disks)
     out.files_total = len(files)
     unknown = [f for f in files if not f.known]
     failed = [f for f in files if f.failed and f.disks < required]
@@ -140,11 +161,13 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
     # several verified copies on one counted disk (copies on the card's own disk are said apart)
     shared = [f for f in files if f.verified - f.on_card_disk > f.disks and f.disks < required]
     short = [f for f in files if f.disks < required]
+    beyond = [f for f, j in zip(files, judged, strict=True) if f.disks >= required and not j.met]
+    out.weakest = max(judged, key=_distance, default=None)
     unread = unreadable_entries(db, card_id) if listing is None else []
-    out.files_ok = len(files) - len(short)
+    out.files_ok = len(files) - len(short) - len(beyond)
     out.min_disks = min((f.disks for f in files), default=0)
-    out.short = short[:20]
-    out.safe = bool(files) and not short and not unread
+    out.short = (short + beyond)[:20]
+    out.safe = bool(files) and not short and not beyond and not unread
     if unread:
         n = len(unread)
         out.reasons.append(f"{plural(n, 'entry')} of the card could not be read at its last offload, so "
@@ -186,8 +209,70 @@ def card_redundancy(db: Database, card_id: int | None, required: int = 2,
         out.reasons.append(_fewer(rest, required))
     if short and not out.reasons:
         out.reasons.append(_fewer(len(short), required))
+    if (short or beyond) and out.weakest is not None and not _plain(rule):
+        out.reasons.append(_rule_reason(rule, len(short) + len(beyond), out.weakest))
     out.disks = disks_of_card(db, card_id, out.card_disks)
     return out
+
+
+def _plain(rule: Rule) -> bool:
+    """N copies on distinct drives: judged by the per-file disk count alone, as before core.protection."""
+    return rule.media_kinds == 1 and rule.sites == 1
+
+
+def _distance(j: Judgement) -> tuple[int, int]:
+    return j.more_copies, int(j.needs_media) + int(j.needs_site)
+
+
+def _rule_reason(rule: Rule, n: int, weakest: Judgement) -> str:
+    fix = []
+    if weakest.needs_media:
+        fix.append("say what each drive is ('datawrangler drive kind PATH KIND'; a drive of no recorded kind "
+                   "never counts as another kind)")
+    if weakest.needs_site:
+        fix.append("set each station's site in its settings (a copy made at no recorded site never counts as "
+                   "another place)")
+    then = f" If the copies exist, {' and '.join(fix)}; else copy the card to what is missing." if fix else ""
+    return (f"{plural(n, 'file')} {agree(n, 'does', 'do')} not meet the rule {rule.name} ({rule.describe()}); "
+            f"the weakest: {weakest.sentence()}.{then}")
+
+
+def _judge_files(db: Database, rule: Rule, files: Sequence[FileRedundancy],
+                 own: Sequence[str]) -> list[Judgement]:
+    """Each file judged by core.protection.judge over its verified copies on the drives that count. For N
+    copies the per-file disk count is the whole answer; a rule that counts kinds of media or places reads
+    each counted copy's drive kind and the site of the offload that made it (lineage set by per_file). Files
+    with the same copies share one judgement: a card's files are nearly always on the same drives."""
+    if _plain(rule):
+        by_count: dict[int, Judgement] = {}
+        return [by_count.get(f.disks) or by_count.setdefault(f.disks, judge(rule, (Copy(str(i)) for i in
+                                                                                  range(f.disks))))
+                for f in files]
+    where = f" AND v.disk NOT IN ({', '.join('?' for _ in own)})" if own else ""
+    rows = db.conn.execute(
+        "SELECT DISTINCT g.rel_path, g.size, g.mtime_ns, v.disk, v.media_kind, o.site"
+        " FROM files g JOIN copies c ON c.file_id = g.id JOIN destinations d ON d.id = c.destination_id"
+        " JOIN volumes v ON v.id = d.volume_id JOIN offloads o ON o.id = d.offload_id"
+        " WHERE c.state = 'verified' AND g.offload_id IN (SELECT id FROM lineage_offloads)" + where,
+        list(own)).fetchall()
+    copies: dict[tuple[str, int, int], set[tuple[str, str, str]]] = {}
+    for rel_path, size, mtime_ns, disk, media, site in rows:
+        copies.setdefault((rel_path, size, mtime_ns), set()).add((disk, media or "", site or ""))
+    cache: dict[frozenset[tuple[str, str, str]], Judgement] = {}
+    out = []
+    for f in files:
+        held = frozenset(copies.get((f.rel_path, f.size, f.mtime_ns), ()))
+        if held not in cache:
+            cache[held] = judge(rule, (Copy(disk, _kind(media), site or None) for disk, media, site in sorted(held)))
+        out.append(cache[held])
+    return out
+
+
+def _kind(text: str) -> MediaKind | None:
+    try:
+        return MediaKind(text) if text else None
+    except ValueError:  # a kind written by a newer DataWrangler: not one this version can count
+        return None
 
 
 def _lost_in_stage2(db: Database, paths: set[str]) -> set[str]:
@@ -231,5 +316,29 @@ def disks_of_card(db: Database, card_id: int, own: Sequence[str] | None = None) 
         " FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
         " JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
         " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
+    made = _made_by(db)
     return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3],
-             "card_disk": r[0] in own} for r in rows]
+             "card_disk": r[0] in own, **made.get(r[0], {"media_kind": None, "stations": [], "sites": []})}
+            for r in rows]
+
+
+def _made_by(db: Database) -> dict[str, dict]:
+    """Per disk holding verified copies of the lineage (set by the caller): its media kind (None: not said)
+    and the stations that made the copies, with their sites: 'which station made each copy'."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT v.disk, v.media_kind, o.station, o.site FROM offloads o"
+        " JOIN destinations d ON d.offload_id = o.id JOIN volumes v ON v.id = d.volume_id"
+        " WHERE o.id IN (SELECT id FROM lineage_offloads) AND EXISTS (SELECT 1 FROM copies c"
+        " WHERE c.destination_id = d.id AND c.state = 'verified')").fetchall()
+    out: dict[str, dict] = {}
+    for disk, media, station, site in rows:
+        entry = out.setdefault(disk, {"media_kind": None, "stations": [], "sites": []})
+        entry["media_kind"] = entry["media_kind"] or media
+        if station and station not in entry["stations"]:
+            entry["stations"].append(station)
+        if site and site not in entry["sites"]:
+            entry["sites"].append(site)
+    for entry in out.values():
+        entry["stations"].sort()
+        entry["sites"].sort()
+    return out

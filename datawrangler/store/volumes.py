@@ -67,3 +67,50 @@ def record_volume(db: Database, vol: VolumeIdentity, kind: str, now: float | Non
         "INSERT INTO volumes (key, kind, first_seen, " + ", ".join(values) + ") VALUES (?, ?, ?, "
         + ", ".join("?" for _ in values) + ")", (vol.key, kind, now, *values.values()))
     return int(cur.lastrowid or 0)
+
+
+@dataclass(frozen=True)
+class Drive:
+    """A physical drive as the catalog knows it, for `datawrangler drive list` and the window."""
+
+    disk: str
+    labels: tuple[str, ...]
+    mount_points: tuple[str, ...]
+    media_kind: str | None  # core.protection.MediaKind value; None: nobody said
+    kind: str  # card / destination (the role the drive was first seen in)
+    last_seen: float | None
+
+
+def set_media_kind(db: Database, path: str, media_kind: str | None) -> tuple[VolumeIdentity, int]:
+    """Record what the drive holding `path` is (a MediaKind value; None forgets it) on its volume row, made
+    when the catalog has not seen the volume yet, and on every other volume of the same physical disk: a
+    rule counts disks, and one disk is one kind of media. Returns the identity and how many rows say so."""
+    vol = identify(path)
+    with db.atomic():
+        record_volume(db, vol, "destination")
+        cur = db.conn.execute("UPDATE volumes SET media_kind = ? WHERE disk = ?", (media_kind, vol.disk))
+    return vol, int(cur.rowcount or 0)
+
+
+def drives(db: Database) -> list[Drive]:
+    """Every physical drive in the catalog, most recently seen first, with its recorded media kind."""
+    rows = db.conn.execute("SELECT disk, label, last_mount_point, media_kind, kind, last_seen FROM volumes"
+                           " ORDER BY disk, last_seen").fetchall()
+    grouped: dict[str, list[tuple[str | None, str | None, str | None, str, float | None]]] = {}
+    for disk, label, mount, media, kind, seen in rows:
+        grouped.setdefault(disk, []).append((label, mount, media, kind, seen))
+    out = []
+    for disk, vols in grouped.items():
+        kinds = [v[2] for v in vols if v[2]]
+        out.append(Drive(disk, tuple(sorted({v[0] for v in vols if v[0]})), tuple(sorted({v[1] for v in vols if v[1]})),
+                         kinds[-1] if kinds else None, "destination" if any(v[3] == "destination" for v in vols)
+                         else vols[-1][3], max((v[4] for v in vols if v[4] is not None), default=None)))
+    return sorted(out, key=lambda d: -(d.last_seen or 0))
+
+
+def media_kind_at(db: Database, path: str) -> str | None:
+    """The media kind recorded for the drive holding `path` (None when not said, or not in the catalog)."""
+    vol = identify(path)
+    row = db.conn.execute("SELECT media_kind FROM volumes WHERE disk = ? AND media_kind IS NOT NULL"
+                          " ORDER BY last_seen DESC", (vol.disk,)).fetchone()
+    return row[0] if row else None
