@@ -158,7 +158,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        f"migration (the last {backups.KEEP_DAILY} daily and {backups.KEEP_BEFORE_MIGRATION} "
                        "pre-migration backups are kept); backups and restore work on a damaged catalog too. merge "
                        "brings another station's catalog into this one; export writes it as one file for post.")
-    kinds = c.add_subparsers(dest="catalog_command", required=True, metavar="backups|restore|merge|export")
+    kinds = c.add_subparsers(dest="catalog_command", required=True, metavar="backups|restore|merge|export|check")
     b = kinds.add_parser("backups", parents=[common], help="the catalog's state and its backups, newest first",
                          description="Check the catalog (SQLite's quick check, read-only) and list its backups, "
                          "newest first, with their age; the last good one is checked and marked.")

@@ -13,17 +13,25 @@ import argparse
 import dataclasses
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path
 from datawrangler.cli.output import Output
 from datawrangler.store.db import CatalogError, open_catalog
-from datawrangler.store.export import export
-from datawrangler.store.merge import MergeResult, merge
+
+if TYPE_CHECKING:  # store.merge, export and server load SQLAlchemy: only these commands pay for it
+    from datawrangler.store.merge import MergeResult
 
 
 def _this(args: argparse.Namespace) -> str:
-    """This station's catalog, created or migrated first (as every command opens it) so a merge writes into a
-    catalog of the current schema, with its backup taken before any migration."""
+    """This station's catalog: a server's URL as given (the merge checks its schema), or the file, created or
+    migrated first (as every command opens it) so a merge writes into a catalog of the current schema, with its
+    backup taken before any migration."""
+    from datawrangler.store import server
+
+    given = getattr(args, "catalog", None)
+    if given and server.parse(given).is_server:
+        return str(given)
     path = catalog_path(args)
     open_catalog(path).close()
     return str(path)
@@ -49,6 +57,8 @@ def _emit(out: Output, event: str, result: MergeResult) -> None:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
+    from datawrangler.store.merge import merge
+
     out = Output.of(args)
     try:
         this = _this(args)
@@ -61,6 +71,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from datawrangler.store.export import export
+
     out = Output.of(args)
     try:
         result = export(_this(args), args.file, on_step=_steps(out))
@@ -78,7 +90,38 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """The window's "test connection", for a script or a terminal: exit 0 when a station can use the catalog."""
+    from datawrangler.store import server
+
+    out = Output.of(args)
+    where = args.location or getattr(args, "catalog", None) or str(catalog_path(args))
+    check = server.create_schema(where) if args.create else server.check_connection(where)
+    if out.json:
+        out.emit("catalog_check", location=str(where), status=check.status.value, ok=check.ok, message=check.message,
+                 server_version=check.server_version, revision=check.revision, can_create=check.can_create)
+    else:
+        out.line(check.message)
+    return EXIT_OK if check.ok else EXIT_REFUSED
+
+
+def _create(args: argparse.Namespace) -> int:
+    try:
+        return cmd_check(args)
+    except CatalogError as exc:
+        Output.of(args).error("catalog", str(exc))
+        return EXIT_REFUSED
+
+
 def register(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    c = kinds.add_parser("check", parents=[common], help="can this station use the catalog there? (test connection)",
+                         description="Check a catalog location (a file, or postgresql://USER@HOST:PORT/DB) and say "
+                         "exactly what is wrong: host unreachable, authentication failed, database missing, server "
+                         "too old, schema missing, schema too new. Only reads, unless --create. Exit 0: usable.")
+    c.add_argument("location", nargs="?", metavar="LOCATION", help="default: this station's catalog (--catalog)")
+    c.add_argument("--create", action="store_true", help="create the catalog's tables in an empty database, or "
+                   "upgrade an older catalog (another station doing it at the same time waits)")
+    c.set_defaults(func=_create)
     m = kinds.add_parser("merge", parents=[common], help="bring another station's catalog into this one",
                          description="Add what another station's catalog (an SQLite file, or a server's URL "
                          "postgresql://USER@HOST/DB) holds and this one lacks, matched by global identities (drives, "

@@ -110,3 +110,32 @@ def test_export_writes_one_catalog_that_opens_with_every_offload(run: Run, stati
     assert code == 0 and len(next(e for e in events if e["event"] == "history")["offloads"]) == 2
     code, events = run("catalog", "export", "--catalog", str(a), str(out))  # never over an existing file
     assert code == 2 and "already exists" in next(e for e in events if e["event"] == "error")["message"]
+
+
+def test_a_lab_server_checked_created_and_fed_from_two_stations(run: Run, stations: tuple[Path, Path],
+                                                                pg_url: str) -> None:
+    """The lab's PostgreSQL catalog: `catalog check` says the database holds no catalog yet, `--create`
+    makes it, and each station's catalog merged into it makes one catalog with both offloads."""
+    a, b = stations
+    code, events = run("catalog", "check", pg_url)
+    [check] = [e for e in events if e["event"] == "catalog_check"]
+    assert code == 2 and check["status"] == "schema missing" and check["can_create"], check
+    code, events = run("catalog", "check", pg_url, "--create")
+    assert code == 0 and [e["status"] for e in events if e["event"] == "catalog_check"] == ["ok"]
+    assert "@" in pg_url and ":" in pg_url.split("@")[0][len("postgresql://"):]  # a password to hide
+    assert all(pg_url.split("@")[0].split(":")[-1] not in e["message"] for e in events if "message" in e)
+    for station in (a, b):
+        code, events = run("catalog", "merge", "--catalog", pg_url, str(station))
+        assert code == 0, events
+    code, events = run("catalog", "merge", "--catalog", pg_url, str(a))
+    assert code == 0 and not any(next(e for e in events if e["event"] == "merged")["added"].values())
+    out = b.parent / "lab-export.sqlite"
+    code, events = run("catalog", "export", "--catalog", pg_url, str(out))
+    assert code == 0 and next(e for e in events if e["event"] == "exported")["added"]["offloads"] == 2
+
+
+def test_check_says_what_is_wrong_with_a_server_nobody_answers_at(run: Run) -> None:
+    code, events = run("catalog", "check", "postgresql://dit@127.0.0.1:1/catalog")
+    [check] = [e for e in events if e["event"] == "catalog_check"]
+    assert code == 2 and check["status"] == "host unreachable" and not check["ok"]
+    assert "127.0.0.1" in check["message"]
