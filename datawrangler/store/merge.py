@@ -26,6 +26,7 @@ from datawrangler.store.merge_ids import Ids
 from datawrangler.store.merge_open import MergeError, location, other_engine, refuse_same, this_engine
 from datawrangler.store.merge_result import Conflict, MergeResult
 from datawrangler.store.merge_rows import groups, merge_group, merge_loose_events
+from datawrangler.store.merge_same import unchanged
 from datawrangler.store.merge_top import Merge, merge_cards, merge_offloads, merge_volumes
 from datawrangler.store.server import LOCK_KEY, CatalogLocation
 
@@ -73,7 +74,9 @@ def merge_engines(dst: Engine, src: Engine, this: str, other: str, on_step: Call
                 if bulk:
                     step("new offloads")
                     merge_bulk.copy_new_offloads(m)
-                todo = list(groups(m, bulk))
+                step("unchanged offloads")
+                same = unchanged(m, sorted(set(m.offloads) - m.new_offloads))
+                todo = list(groups(m, bulk, same))
                 for i, group in enumerate(todo, start=1):
                     step(f"files {i}/{len(todo)}")
                     merge_group(m, group)

@@ -27,14 +27,14 @@ GROUP_FILES = 50_000  # files per group of offloads (one offload is never split)
 GROUP_OFFLOADS = 500
 
 
-def groups(m: Merge, bulk: bool = False) -> Iterator[list[int]]:
-    """The other catalog's offloads, by id, in groups of about GROUP_FILES files; only those both catalogs
-    hold when the new ones were copied in `bulk` (merge_bulk)."""
+def groups(m: Merge, bulk: bool = False, skip: frozenset[int] | set[int] = frozenset()) -> Iterator[list[int]]:
+    """The other catalog's offloads, by id, in groups of about GROUP_FILES files; not those to `skip`
+    (merge_same: unchanged since the last merge), nor the new ones when they were copied in `bulk`."""
     f = t.files
     counts = {oid: n for oid, n in m.src.execute(select(f.c.offload_id, func.count()).group_by(f.c.offload_id))}
     group: list[int] = []
     n = 0
-    for oid in sorted(m.offloads if not bulk else set(m.offloads) - m.new_offloads):
+    for oid in sorted(o for o in m.offloads if o not in skip and not (bulk and o in m.new_offloads)):
         group.append(oid)
         n += counts.get(oid, 0)
         if n >= GROUP_FILES or len(group) >= GROUP_OFFLOADS:
