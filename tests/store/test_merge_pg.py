@@ -1,6 +1,7 @@
 """A catalog on PostgreSQL merged with station catalogs on SQLite, both ways: the same records by identity,
-ids from the server's sequences (so a station's own inserts after the merge still work), and a second merge
-that adds nothing. Skipped, with the reason, where PostgreSQL is not installed (tests/pg.py)."""
+ids from the server's sequences (so a station's own inserts after the merge still work), a second merge that
+adds nothing, and the server's catalog exported to one SQLite file. Skipped, with the reason, where
+PostgreSQL is not installed (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import create_engine, insert, select
 
 from datawrangler.store import server
 from datawrangler.store import tables as t
+from datawrangler.store.export import export
 from datawrangler.store.merge import merge
 from tests.store.test_merge import identities, two_stations
 
@@ -30,6 +32,9 @@ def test_a_server_catalog_takes_in_two_stations_and_gives_them_back(two_stations
     c = tmp_path / "c.sqlite"
     assert merge(c, pg_url).added["offloads"] == 3
     assert identities(c) == identities(pg_url)
+    # and exported for post: the one file holds what the server holds
+    export(pg_url, tmp_path / "for-post.sqlite")
+    assert identities(tmp_path / "for-post.sqlite") == identities(pg_url)
     # the sequences moved past the merged ids: a station's next insert does not collide
     engine = create_engine(server.parse(pg_url).url)
     try:
