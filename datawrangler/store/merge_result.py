@@ -81,6 +81,18 @@ class MergeResult:
         return out
 
 
+def export_lines(result: MergeResult) -> list[str]:
+    """What `datawrangler catalog export` prints (result.this is the exported file)."""
+    parts = [plural(n, _NOUNS[t]) for t in ("offloads", "files", "copies", "verifications") if (n := result.added[t])]
+    out = [f"Wrote {result.this}: {', '.join(parts) or 'no offloads'} from {result.other}, in one file. Post opens "
+           f"it with DataWrangler (--catalog {result.this}) or merges it into their catalog (datawrangler catalog "
+           f"merge {result.this})."]
+    if result.running:
+        out.append(f"{plural(result.running, 'offload')} {agree(result.running, 'was', 'were')} still running "
+                   "when the catalog was read: the export holds what was recorded until then.")
+    return out
+
+
 class Conflicts:
     """Conflicts gathered by (kind, scope): the first example is kept, the rest counted."""
 

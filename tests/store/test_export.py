@@ -15,6 +15,7 @@ from datawrangler.store import history
 from datawrangler.store.db import open_catalog
 from datawrangler.store.export import ExportError, export
 from datawrangler.store.merge import MergeError, merge
+from datawrangler.store.merge_result import export_lines
 from tests.store.test_merge import identities, offload
 
 
@@ -41,6 +42,7 @@ def test_the_export_is_one_file_that_opens_as_the_same_catalog(station: Path, tm
     drive.mkdir()
     result = export(station, drive / "for-post.sqlite")
     assert result.added["offloads"] == 2 and result.added["files"] == 5
+    assert export_lines(result)[0].startswith(f"Wrote {drive / 'for-post.sqlite'}: 2 offloads, 5 files, 5 copies")
     assert sorted(p.name for p in drive.iterdir()) == ["for-post.sqlite"]  # no -wal, -shm, backups, partial
     conn = sqlite3.connect(drive / "for-post.sqlite")
     try:
