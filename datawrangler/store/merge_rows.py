@@ -165,7 +165,7 @@ def _copies(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, i
             m.touched.add(file_offload[r.file_id])
         elif r.state == "verified":
             m.conflicts.add("copy_not_promoted", scope, example, f"the copy is {mine.state}",
-                            f"it was verified on {when(at or r.verified_at)} at {m.hosts[file_offload[r.file_id]]}",
+                            f"it was verified on {when(at or r.verified_at)}",
                             "A merge never makes a copy verified: re-verify the drive (datawrangler reverify) to "
                             "settle it.")
         elif not (mine_at and mine_at >= at):  # unless this catalog's own read is the later one
