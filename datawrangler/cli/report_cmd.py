@@ -20,6 +20,8 @@ from typing import Any
 from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.config import load_settings
+from datawrangler.core.presets import protection_rule
+from datawrangler.core.protection import RuleError
 from datawrangler.reports import contact, day, offload, output, redundancy
 from datawrangler.reports.model import Report
 from datawrangler.store import history
@@ -70,6 +72,8 @@ def register(subparsers: Any) -> None:
     red.add_argument("--card", action="append", metavar="CARD", help="a card's reel (A001), id or fingerprint "
                      "prefix; repeat for several")
     red.add_argument("--day", metavar="DATE", help="the cards offloaded that day")
+    red.add_argument("--rule", help="the rule each card must meet: '3-2-1' (three copies, two kinds of media, one "
+                     "in another place) or a number of copies on distinct drives (default: --copies)")
     red.set_defaults(func=cmd_report)
 
     cs = kinds.add_parser("contact-sheet", parents=[common, header], help="thumbnails of a card's or a day's clips",
@@ -128,12 +132,18 @@ def _build(db: Catalog, args: argparse.Namespace, required: int, with_files: boo
         if not ids:
             raise _Nothing(f"No card was offloaded on {args.day}.")
         scope = f"cards offloaded on {args.day}"
-    return redundancy.build(db, ids, scope=scope, required=required, paper=args.paper)
+    return redundancy.build(db, ids, scope=scope, required=protection_rule(required, getattr(args, "rule", None)),
+                            paper=args.paper)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     out = Output.of(args)
     required = args.copies or load_settings().copies_required
+    try:
+        protection_rule(required, getattr(args, "rule", None))
+    except RuleError as exc:
+        out.error("bad_argument", f"--rule: {exc}")
+        return EXIT_REFUSED
     files_in_pdf = bool(getattr(args, "files", False))
     pdf, csv, html = args.pdf, args.csv, args.html
     default = not (pdf or csv or html)

@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from datawrangler import __version__
+from datawrangler.core.protection import Rule
 from datawrangler.reports.model import Meta, Verdict, Volume
 from datawrangler.store import redundancy
 from datawrangler.store.db import Catalog
@@ -17,11 +18,12 @@ _REEL = re.compile(r"^([A-Z])\d{3}")
 
 
 def meta(kind: str, title: str, subject: str, production: str | None, required: int, *,
-         now: float | None = None, paper: str = "a4") -> Meta:
+         now: float | None = None, paper: str = "a4", rule: Rule | None = None) -> Meta:
     if paper not in PAPERS:
         raise ValueError(f"Unknown paper size {paper!r}: use a4 or letter.")
     return Meta(kind, title, subject, production or None, time.time() if now is None else now, __version__,
-                socket.gethostname(), required, paper)
+                socket.gethostname(), required, paper,
+                rule.describe() if rule is not None and (rule.media_kinds > 1 or rule.sites > 1) else "")
 
 
 def volume(row: dict[str, Any] | None) -> Volume | None:
@@ -53,7 +55,10 @@ def camera_of(camera: str | None, reel: str | None) -> str | None:
     return m.group(1) if m else None
 
 
-def verdict(db: Catalog, card_id: int | None, required: int) -> Verdict:
+def verdict(db: Catalog, card_id: int | None, required: int | Rule) -> Verdict:
     """The store's safe-to-format rule, as of now (every offload of the card's lineage counts)."""
-    red = redundancy.card_redundancy(db, card_id, required)
-    return Verdict(red.safe, red.min_disks, required, tuple(red.reasons))
+    return verdict_of(redundancy.card_redundancy(db, card_id, required))
+
+
+def verdict_of(red: redundancy.CardRedundancy) -> Verdict:
+    return Verdict(red.safe, red.min_disks, red.required, tuple(red.reasons), red.rule.name, red.sentence)

@@ -24,6 +24,7 @@ class Meta:
     host: str
     required: int  # verified copies on distinct drives that make a card safe to format
     paper: str = "a4"
+    rule_text: str = ""  # a studio's rule in words (core.protection.Rule.describe); "": N copies on distinct drives
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,8 @@ class Verdict:
     copies: int  # the fewest verified copies on distinct drives that any file of the card has
     required: int
     reasons: tuple[str, ...] = ()
+    rule: str = ""  # the rule's name ('2', '3-2-1')
+    sentence: str = ""  # the weakest file against the rule: '2 copies, 1 media kind, 1 site: needs ...'
 
     @property
     def headline(self) -> str:
@@ -41,6 +44,8 @@ class Verdict:
 
     @property
     def detail(self) -> str:
+        if self.safe and self.rule and not self.rule.isdigit():
+            return f"Safe to format: every file meets the rule {self.rule} ({self.sentence.split(':')[0]})."
         if self.safe:
             return (f"Safe to format: every file has a verified copy on at least "
                     f"{plural(self.copies, 'distinct drive')} (rule: {self.required}).")
@@ -274,6 +279,8 @@ class DriveCopies:
     identities: tuple[str, ...]  # volume keys (filesystem UUIDs) on this disk
     mount_points: tuple[str, ...]
     cards: tuple[DriveCard, ...]
+    media_kind: str = ""  # what the drive is in words ('LTO tape'), "" when nobody said
+    made_by: tuple[str, ...] = ()  # the stations that made its copies: 'cart-a at Stage 4'
 
     @property
     def short(self) -> bool:

@@ -12,11 +12,13 @@ import pytest
 from datawrangler.store import migrations
 
 
-def add_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upgrade: str, revision: str = "v5",
+def add_revision(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, upgrade: str, revision: str | None = None,
                  version: int | None = None) -> Path:
-    """Make `revision` (schema version `version`, by default one above the head) the head, its upgrade() body
-    the source `upgrade` (with `op` and `sa` imported). Returns the script folder used."""
+    """Make `revision` (by default v<N>, N one above the head's schema version; schema version `version`, by
+    default one above the head) the head, its upgrade() body the source `upgrade` (with `op` and `sa`
+    imported). Returns the script folder used."""
     down = migrations.head()
+    revision = revision or f"v{migrations.head_version() + 1}"
     version = migrations.head_version() + 1 if version is None else version
     folder = tmp_path / "migrations"
     if not folder.exists():
