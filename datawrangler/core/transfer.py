@@ -357,8 +357,9 @@ class Engine:
             if job.attempt > 1 or self.plan.source_uncached:
                 platform.drop_cache(fd)
         try:
-            st = os.fstat(fd)
-            if st.st_size != f.size or st.st_mtime_ns != f.mtime_ns:
+            # a large file is checked before its chunks go out; a small one (read whole in one call) only after
+            # its read: the fstat below says the same of it, one system call less a file
+            if fan_out and self._changed_since_scan(job, fd):
                 raise FileFailed(Code.SOURCE_CHANGED, "size or modification time differs from the scan")
             offset = 0
             failures = 0
@@ -372,7 +373,9 @@ class Engine:
                         self.control.wait_while_paused()
                     continue
                 try:
-                    chunk = os.read(fd, self.plan.chunk_size)
+                    # a small file: exactly what is left of it (one allocation of its size, not a chunk's
+                    # shrunk), or one byte for an empty one: its end, or proof that it grew
+                    chunk = os.read(fd, self.plan.chunk_size if fan_out else max(f.size - offset, 1))
                 except OSError as exc:
                     if self._source_gone(exc):
                         raise SourceGone from exc
@@ -399,7 +402,11 @@ class Engine:
                         self.dests[i].inbox.put(msg)
                 else:
                     whole.append(chunk)
+                    if offset == f.size:  # no read for the end: the fstat below proves the file is this long
+                        break
             st2 = os.fstat(fd)
+            if not fan_out and (st2.st_size != f.size or st2.st_mtime_ns != f.mtime_ns):
+                raise FileFailed(Code.SOURCE_CHANGED, "size or modification time differs from the scan")
             if offset != f.size or st2.st_size != f.size or st2.st_mtime_ns != f.mtime_ns:
                 raise FileFailed(Code.SOURCE_CHANGED, f"read {offset} bytes, the card listed {f.size}")
         except OSError as exc:  # fstat or lseek on the card: it stopped answering, or this file is unreadable
@@ -435,11 +442,12 @@ class Engine:
                 platform.drop_cache(fd)
             if self._changed_since_scan(job, fd):
                 return False, Code.SOURCE_CHANGED, "size or modification time differs from the scan at the re-read"
+            size, chunk_size, done = job.file.size, self.plan.chunk_size, 0
             while True:
                 if self.control.cancelled:
                     return False, Code.CANCELLED, ""
-                try:
-                    chunk = os.read(fd, self.plan.chunk_size)
+                try:  # no more than what is left and one byte (a small file: no chunk-sized buffer shrunk)
+                    chunk = os.read(fd, min(chunk_size, max(size - done, 0) + 1))
                 except OSError as exc:
                     if self._source_gone(exc):
                         raise SourceGone from exc
@@ -447,6 +455,7 @@ class Engine:
                 if not chunk:
                     break
                 mh.update(chunk)
+                done += len(chunk)
                 self.bytes_reread += len(chunk)
             if self._changed_since_scan(job, fd):
                 return False, Code.SOURCE_CHANGED, "size or modification time changed during the re-read"

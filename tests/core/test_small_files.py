@@ -193,8 +193,8 @@ def test_full_mode_re_reads_every_small_file(make_card: CardBuilder, dest_dirs, 
     assert result.state is OffloadState.VERIFIED
     assert all(f.source_reverified for f in out.values())
     assert len(seen) == 40
-    for path, n in seen.items():  # a data read and an end-of-file read, twice (the empty frame: the latter)
-        assert n == (2 if path.endswith(".0000005.ari") else 4), path
+    for path, n in seen.items():  # the first read in one call (its length proven by fstat), the re-read's
+        assert n == (2 if path.endswith(".0000005.ari") else 3), path  # data and end; the empty frame: two ends
 
 
 def test_a_cancel_among_small_files_leaves_no_half_file(make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
@@ -341,3 +341,50 @@ def test_a_retry_pass_copies_again_only_where_it_failed(make_card: CardBuilder, 
     again = results["SEQ/F017.ari"]
     assert [c.attempts for c in again.copies] == [1, 2]  # type: ignore[attr-defined]
     assert all(c.attempts == 1 for f in results.values() if f is not again for c in f.copies)  # type: ignore[attr-defined]
+
+
+def test_a_small_file_changed_before_or_during_its_read_fails_and_an_intact_one_is_read_once(
+        make_card: CardBuilder, dest_dirs, monkeypatch) -> None:
+    """A small file is read in one call with no read for its end and no fstat before it: the fstat after the
+    read still catches a file touched, grown or shrunk since the scan, and one that grows right after its
+    bytes were read; none of them is copied, and the intact files are verified."""
+    from datawrangler.core.scan import scan_source
+
+    names = ["touched", "grown", "shrunk", "grows_after_read", "intact"]
+    card = make_card({f"SEQ/{n}.wav": 20_000 for n in names})
+    scan = scan_source(card)
+    seq = card / "SEQ"
+    os.utime(seq / "touched.wav", ns=(1, 1_000_000_000))
+    with open(seq / "grown.wav", "ab") as f:
+        f.write(b"x")
+    os.truncate(seq / "shrunk.wav", 10_000)
+    real_read, real_open = os.read, os.open
+    fds: dict[int, str] = {}
+    reads: dict[str, int] = {}
+
+    def opener(path, flags, *a, **kw):  # type: ignore[no-untyped-def]
+        fd = real_open(path, flags, *a, **kw)
+        fds[fd] = os.fspath(path)
+        return fd
+
+    def read(fd: int, n: int) -> bytes:
+        data = real_read(fd, n)
+        path = fds.get(fd, "")
+        if path.startswith(str(seq)):
+            reads[os.path.basename(path)] = reads.get(os.path.basename(path), 0) + 1
+            if path.endswith("grows_after_read.wav") and data:
+                with open(path, "ab") as f:
+                    f.write(b"late")
+        return data
+
+    monkeypatch.setattr(os, "open", opener)
+    monkeypatch.setattr(os, "read", read)
+    d1, d2 = dest_dirs(2)
+    files: dict[str, object] = {}
+    offload(OffloadPlan.create(card, [d1, d2], verify_mode="destinations", retries=0), scan=scan,
+            on_file=lambda r: files.__setitem__(r.rel_path.split("/")[-1], r))
+    for n in names[:4]:
+        assert files[f"{n}.wav"].code is Code.SOURCE_CHANGED, n  # type: ignore[attr-defined]
+        assert not (d1 / card.name / "SEQ" / f"{n}.wav").exists()
+    assert files["intact.wav"].status is FileStatus.VERIFIED  # type: ignore[attr-defined]
+    assert reads["intact.wav"] == 1  # the card read once, in one call
