@@ -4,6 +4,7 @@ Destinations list (run on a worker: statvfs on a sleeping drive can take seconds
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from datawrangler import platform
 from datawrangler.app.catalog import open_db
 from datawrangler.app.request import OffloadRequest
 from datawrangler.core.plan import existing_ancestor
-from datawrangler.store import cascade, resume
+from datawrangler.store import cascade, resume, volumes
 
 
 def drives_of(req: OffloadRequest, catalog: str | os.PathLike[str] | None = None) -> frozenset[str]:
@@ -48,6 +49,7 @@ class DriveInfo:
     label: str = ""
     fstype: str = ""
     measured_at: float = 0.0
+    media_kind: str = ""  # what the catalog says the drive is (core.protection.MediaKind), "" when not said
 
 
 def measure_drives(paths: Iterable[str]) -> list[DriveInfo]:
@@ -69,3 +71,30 @@ def measure_drives(paths: Iterable[str]) -> list[DriveInfo]:
         except OSError:
             out.append(DriveInfo(p, False, measured_at=time.time()))
     return out
+
+
+def measure_with_kinds(paths: Iterable[str], catalog: str | os.PathLike[str] | None = None) -> list[DriveInfo]:
+    """measure_drives, with each present drive's media kind from the catalog (a rule such as 3-2-1 counts
+    them). A catalog that cannot be read leaves the kinds unsaid: measuring free space must not fail for it."""
+    infos = measure_drives(paths)
+    try:
+        db = open_db(catalog)
+    except Exception:  # the catalog's own problems are said where it is opened for an offload
+        return infos
+    try:
+        return [dataclasses.replace(i, media_kind=volumes.media_kind_at(db, i.path) or "") if i.present else i
+                for i in infos]
+    finally:
+        db.close()
+
+
+def set_media_kind(catalog: str | os.PathLike[str] | None, path: str, kind: str | None) -> str:
+    """Record what the drive holding `path` is (None: not said) and return the sentence the window says."""
+    db = open_db(catalog)
+    try:
+        vol, _rows = volumes.set_media_kind(db, path, kind)
+    finally:
+        db.close()
+    name = vol.label or vol.mount_point or path
+    return f"Drive {name}: " + (f"media kind {kind}." if kind else "media kind not said (it never counts as "
+                                "another kind for a 3-2-1 rule).")

@@ -47,6 +47,7 @@ class Inspection:
     copies: int = 0  # fewest verified copies of any file, on distinct drives
     safe: bool = False
     reasons: tuple[str, ...] = ()
+    judgement: str = ""  # the weakest file against the preset's rule: '2 copies, 1 media kind, 1 site: needs ...'
     new_or_changed: int = 0
     scan_problems: int = 0  # unreadable entries
 
@@ -83,7 +84,7 @@ def inspect_card(db: Catalog, path: str, settings: Settings, preset: Preset, lab
     if known is None:
         return info
     listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan.files]
-    red = redundancy.card_redundancy(db, known.card_id, preset.copies_required, listing)
+    red = redundancy.card_redundancy(db, known.card_id, preset.protection, listing)
     safe, reasons = red.safe, tuple(red.reasons)
     if scan.errors:  # what cannot be read now is in no listing: the card is not known to be complete
         safe = False
@@ -93,7 +94,7 @@ def inspect_card(db: Catalog, path: str, settings: Settings, preset: Preset, lab
     return dataclasses.replace(info, card_id=known.card_id, known_exact=known.exact,
                                last_offload_id=known.last_offload_id, last_offload_at=known.last_offload_at,
                                offload_state=state, copies=red.min_disks, safe=safe, reasons=reasons,
-                               new_or_changed=known.new_or_changed)
+                               judgement=red.sentence, new_or_changed=known.new_or_changed)
 
 
 @dataclass(frozen=True)

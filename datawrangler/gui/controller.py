@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from datawrangler.app import request as requests
 from datawrangler.app import scheduler
-from datawrangler.app.drives import DriveInfo, drives_of, measure_drives
+from datawrangler.app.drives import DriveInfo, drives_of, measure_with_kinds, set_media_kind
 from datawrangler.app.inspection import Inspection, auto_decision
 from datawrangler.app.isolated import run_offload_isolated
 from datawrangler.app.offload import Notice, Observer, OffloadOutcome, run_offload
@@ -117,7 +117,7 @@ class Controller(QObject, Stage2Jobs):
             else:
                 self.cards.update(path, status=Status.SCANNING, detail="", auto=auto)
         else:
-            self.cards.append(CardRow(path, required=self.preset.copies_required, auto=auto))
+            self.cards.append(CardRow(path, required=self.preset.copies_required, rule=self.preset.rule, auto=auto))
         self.bridge.run(jobs.inspect, path, self.settings, self.preset, self.catalog, label,
                         on_done=self._card_inspected, on_error=partial(self._card_failed, path))
 
@@ -143,7 +143,8 @@ class Controller(QObject, Stage2Jobs):
         if info.collision:
             detail = info.collision + " " + detail
             self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
-        self.cards.update(info.path, info=info, status=status, copies=info.copies, detail=detail)
+        self.cards.update(info.path, info=info, status=status, copies=info.copies, detail=detail,
+                          judgement=info.judgement)
         if status is Status.KNOWN and info.card_id is not None and not info.new_or_changed:
             self.bridge.run(cascade.card_stage2, self.catalog, info.card_id,
                             on_done=partial(self._card_stage2, info.path),
@@ -197,6 +198,7 @@ class Controller(QObject, Stage2Jobs):
         self.destinations.set_preset(profile.preset, profile.gui)
         for r in self.cards.rows:
             r.required = profile.preset.copies_required
+            r.rule = profile.preset.rule
         self.refresh_drives()
 
     def refresh_drives(self) -> None:
@@ -206,7 +208,18 @@ class Controller(QObject, Stage2Jobs):
         if not paths:
             return
         self._measuring = True
-        self.bridge.run(measure_drives, paths, on_done=self._drives_measured, on_error=self._drives_failed)
+        self.bridge.run(measure_with_kinds, paths, self.catalog, on_done=self._drives_measured,
+                        on_error=self._drives_failed)
+
+    def set_media_kind(self, path: str, kind: str | None) -> None:
+        """Say in the catalog what the drive holding `path` is (a 3-2-1 rule counts kinds of media)."""
+        self.bridge.run(set_media_kind, self.catalog, path, kind,
+                        on_done=self._media_kind_set,
+                        on_error=partial(self.messages.exception, context=f"{path}: recording its media kind"))
+
+    def _media_kind_set(self, text: str) -> None:
+        self.messages.info(text)
+        self.refresh_drives()
 
     def _drives_measured(self, infos: list[DriveInfo]) -> None:
         self._measuring = False
@@ -364,7 +377,7 @@ class Controller(QObject, Stage2Jobs):
             if item.status is Status.RELEASED:
                 detail = released_text(item.stage2_to)
             self.cards.update(item.card_path, status=card_status, copies=outcome.copies, progress=-1.0,
-                              failed_files=item.failed_count, detail=detail)
+                              failed_files=item.failed_count, detail=detail, judgement=outcome.verdict.sentence)
         if outcome.stage2:
             self._queue_stage2(item, outcome)
         if item.status is Status.RELEASED:
@@ -478,7 +491,7 @@ class Controller(QObject, Stage2Jobs):
             self._stage2_card(new, status=Status.RELEASED, progress=-1.0, detail=released_text(new.targets))
             return new
         if self.cards.by_path(item.card_path) < 0:
-            self.cards.append(CardRow(item.card_path, required=self.preset.copies_required))
+            self.cards.append(CardRow(item.card_path, required=self.preset.copies_required, rule=self.preset.rule))
             self._reinspect(new)
         return self._add(new)
 

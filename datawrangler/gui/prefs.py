@@ -106,9 +106,9 @@ def check(profile: Profile) -> dict[str, str]:
         p.validate()
     except PresetError as exc:
         text = str(exc)
-        key = next((k for k in ("verify_mode", "copies_required", "algorithms", "handoff", "day", "camera",
-                                "auto") if k in text), "stage2" if "stage" in text else "preset")
-        out.setdefault("template" if "template" in text else key, text.split(": ", 1)[-1])
+        key = next((k for k in ("verify_mode", "copies_required", "'rule'", "algorithms", "handoff", "day",
+                                "camera", "auto") if k in text), "stage2" if "stage" in text else "preset")
+        out.setdefault("template" if "template" in text else key.strip("'"), text.split(": ", 1)[-1])
     names = [x.name for x in profile.presets]
     if len(set(names)) != len(names):
         out["preset"] = "Two presets share a name: rename one."

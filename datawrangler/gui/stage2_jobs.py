@@ -138,4 +138,4 @@ class Stage2Jobs:
                     else "resume stage 2 from the queue, or copy the card again")
             detail = f"Stage 2 to {drive_names(item.targets)} failed: {detail} The card is NOT safe to format: {todo}."
         self._stage2_card(item, status=status, copies=outcome.copies, progress=-1.0, failed_files=item.failed_count,
-                          detail=detail)
+                          detail=detail, judgement=outcome.verdict.sentence)

@@ -31,6 +31,8 @@ class CardRow:
     progress: float = -1.0  # 0..1 while copying/verifying
     copies: int = 0  # verified copies on distinct drives (after the last offload)
     required: int = 2
+    rule: str = ""  # the preset's protection rule ("3-2-1"); "": `required` copies on distinct drives
+    judgement: str = ""  # the weakest file against the rule, from the catalog: '2 copies, 1 media kind, 1 site: ...'
     failed_files: int = 0
     detail: str = ""  # the reasons, an error, what to do
     queue_id: int | None = None
@@ -66,6 +68,8 @@ def status_text(r: CardRow) -> str:
         return s.value.upper() + pct
     if s is Status.FAILED:
         return f"FAILED · {plural(r.failed_files, 'file')}" if r.failed_files else "FAILED"
+    if s is Status.VERIFIED and r.rule and r.judgement:  # a studio's rule: what is met and what is missing
+        return f"NOT SAFE · {r.judgement}"
     if s is Status.VERIFIED:
         return f"VERIFIED ON {r.copies} · NOT SAFE"
     if s is Status.RELEASED:  # the card may leave the reader; stage 2 makes it safe (or not)
@@ -74,7 +78,8 @@ def status_text(r: CardRow) -> str:
     if s is Status.SAFE:
         ejected = {True: " · EJECTED", False: " · NOT EJECTED", None: ""}[r.ejected]
         out = "" if r.present else " · CARD OUT"
-        return f"SAFE TO FORMAT · {plural(r.copies, 'copy')}{ejected}{out}"
+        met = f"{r.rule} MET" if r.rule else plural(r.copies, "copy")
+        return f"SAFE TO FORMAT · {met}{ejected}{out}"
     return s.value.upper()
 
 
@@ -91,6 +96,8 @@ class CardsModel(TableModel[CardRow]):
             lines = [row.path]
             if info and info.vendor:
                 lines.append(f"{info.vendor} · {plural(info.files, 'file')}")
+            if row.judgement:
+                lines.append(f"Rule {row.rule or row.required}: {row.judgement}")
             if row.detail:
                 lines.append(row.detail)
             if row.ejected is not None and row.eject is not None:

@@ -90,12 +90,13 @@ class DestinationsModel(TableModel[DestRow]):
             return Status.FAILED if row.warning.startswith(("MISSING", "TOO SMALL")) else (
                 Status.WARNING if row.warning else Status.DONE)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.spec.path + (f"\n{row.warning}" if row.warning else "")
+            kind = f"\nMedia kind: {i.media_kind}" if i and i.media_kind else "\nMedia kind: not said"
+            return row.spec.path + kind + (f"\n{row.warning}" if row.warning else "")
         right = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if column == 0 and role == Qt.ItemDataRole.DisplayRole:
             return (i.label if i and i.label else os.path.basename(os.path.normpath(row.spec.path))) or row.spec.path
         if column == 1 and role in (Qt.ItemDataRole.DisplayRole, SortRole):
-            return row.spec.role
+            return row.spec.role + (f" · {i.media_kind}" if i and i.media_kind else "")
         if column == 2:
             if role == Qt.ItemDataRole.DisplayRole:
                 return human_bytes(i.free) if i and i.present else "–"

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from datawrangler.core.protection import MEDIA_WORDS, MediaKind
 from datawrangler.core.words import plural
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.models.queue import ACTIVE
@@ -175,12 +176,20 @@ class DestinationsPanel(QGroupBox):
         self.role = QComboBox()
         self.role.addItems(ROLES)
         self.role.setToolTip("The role of the selected drive")
+        self.media = QComboBox()  # what the drive is: a 3-2-1 rule counts kinds of media (store.volumes)
+        self.media.addItem("kind not said", "")
+        for kind in MediaKind:
+            self.media.addItem(MEDIA_WORDS[kind], kind.value)
+        self.media.setToolTip("What the selected drive is (shuttle, RAID, LTO...): a 3-2-1 rule needs copies on two "
+                              "kinds of media, and a drive whose kind is not said never counts as another kind")
         row = QHBoxLayout()
         row.addWidget(self.add_btn)
         row.addWidget(self.remove_btn)
         row.addStretch(1)
         row.addWidget(QLabel("Role"))
         row.addWidget(self.role)
+        row.addWidget(QLabel("Media"))
+        row.addWidget(self.media)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
         lay.addWidget(self.warning)
@@ -189,6 +198,7 @@ class DestinationsPanel(QGroupBox):
         self.add_btn.clicked.connect(self._add)
         self.remove_btn.clicked.connect(self._remove)
         self.role.activated.connect(self._set_role)
+        self.media.activated.connect(self._set_media)
         controller.destinations.dataChanged.connect(self._update)
         controller.destinations.modelReset.connect(self._update)
         controller.settings_changed.connect(self._update)
@@ -213,8 +223,11 @@ class DestinationsPanel(QGroupBox):
         sel = self.view.selectionModel().selectedRows()
         self.remove_btn.setEnabled(bool(sel))
         self.role.setEnabled(bool(sel))
-        if sel:
-            self.role.setCurrentText(self.c.destinations.row(sel[0].row()).spec.role)
+        first = self.c.destinations.row(sel[0].row()) if sel else None
+        self.media.setEnabled(bool(first and first.info and first.info.present))
+        if first is not None:
+            self.role.setCurrentText(first.spec.role)
+            self.media.setCurrentIndex(max(0, self.media.findData(first.info.media_kind if first.info else "")))
 
     def _edit(self, dests: tuple[str, ...], role: tuple[str, str] | None = None) -> None:
         profile = self.c.profile
@@ -241,6 +254,11 @@ class DestinationsPanel(QGroupBox):
     def _remove(self) -> None:
         sel = {i.row() for i in self.view.selectionModel().selectedRows()}
         self._edit(tuple(d for i, d in enumerate(self.c.preset.destinations) if i not in sel))
+
+    def _set_media(self) -> None:
+        kind = str(self.media.currentData() or "") or None
+        for i in self.view.selectionModel().selectedRows():
+            self.c.set_media_kind(self.c.destinations.row(i.row()).spec.path, kind)
 
     def _set_role(self) -> None:
         for i in self.view.selectionModel().selectedRows():

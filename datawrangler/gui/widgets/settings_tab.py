@@ -1,12 +1,14 @@
 """Settings and presets: production, DIT, shooting day, naming template (with a live example of the path),
-stage-2 destinations (the cascading copy), algorithms, verify mode, copies required, ignore list, handoff
-files, auto-offload, eject, sound. Each problem is said next to its field; Save stays off until there are
-none."""
+stage-2 destinations (the cascading copy), algorithms, verify mode, copies required and the protection rule
+(N copies, or a studio's 3-2-1), ignore list, handoff files, auto-offload, eject, sound, and this station's
+name and site (recorded on each offload: a 3-2-1 rule counts the sites its copies were made at). Each problem
+is said next to its field; Save stays off until there are none."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,6 +42,8 @@ EXAMPLE_CARD = core_cards.CardInfo("/media/A001R2EC", "ARRI", "ALEXA", "camera",
 HANDOFF_LABELS = {"ascmhl": "ASC MHL", "mhl": "MHL 1.1 (legacy)", "md5sum": "md5 list", "xxhsum": "xxh64 list",
                   "csv": "CSV manifest", "json": "JSON manifest", "ale": "Avid ALE", "clip_csv": "Clip CSV"}
 THUMBNAIL_CHOICES = {"No thumbnails": 0, "1 thumbnail per clip": 1, "3 thumbnails per clip": 3}
+RULE_CHOICES = {"": "The copies required, on distinct drives",
+                "3-2-1": "3-2-1: three copies, two kinds of media, one in another place"}
 
 
 def example_path(preset: Preset, root: str) -> str:
@@ -86,6 +90,15 @@ class SettingsTab(QWidget):
                                " size: sizes only, never safe to format")
         self.copies = QSpinBox()
         self.copies.setRange(1, 9)
+        self.rule = QComboBox()
+        for value, text in RULE_CHOICES.items():
+            self.rule.addItem(text, value)
+        self.rule.setToolTip("What a card needs before it is safe to format. 3-2-1 counts each drive's media kind "
+                             "(said in Destinations) and each station's site: unknown never counts as another.")
+        self.station = QLineEdit()
+        self.station.setPlaceholderText(f"this computer's name ({socket.gethostname()})")
+        self.site = QLineEdit()
+        self.site.setPlaceholderText("where this station stands (e.g. Stage 4, the lab): not said")
         self.ignore = QPlainTextEdit()
         self.ignore.setMaximumHeight(110)
         self.handoff = {k: QCheckBox(HANDOFF_LABELS.get(k, k)) for k in HANDOFF_KINDS}
@@ -124,6 +137,7 @@ class SettingsTab(QWidget):
         self._row(form, "Hashes", algs, "algorithms")
         self._row(form, "Verify mode", self.verify, "verify_mode")
         self._row(form, "Copies required", self.copies, "copies_required")
+        self._row(form, "Protection rule", self.rule, "rule")
         self._row(form, "Ignore (one per line)", self.ignore, "ignore")
         hand = QGridLayout()
         for i, cb in enumerate(self.handoff.values()):
@@ -139,6 +153,8 @@ class SettingsTab(QWidget):
             opts.addWidget(w)
         self._row(form, "When a card comes", opts, "auto")
         self._row(form, "Mount roots", self.roots, "roots")
+        self._row(form, "Station", self.station, "station")
+        self._row(form, "Site", self.site, "site")
 
         self.save_btn = button("Save", primary=True)
         self.revert_btn = button("Revert")
@@ -159,11 +175,12 @@ class SettingsTab(QWidget):
         lay.addWidget(scroll, 1)
         lay.addLayout(bottom)
 
-        for e in (self.production, self.dit, self.template, self.roots):
+        for e in (self.production, self.dit, self.template, self.roots, self.station, self.site):
             e.textChanged.connect(self.validate)
         for s in (self.day, self.copies):
             s.valueChanged.connect(self.validate)
         self.verify.currentIndexChanged.connect(self.validate)
+        self.rule.currentIndexChanged.connect(self.validate)
         self.thumbs.currentIndexChanged.connect(self.validate)
         self.clips.toggled.connect(self.thumbs.setEnabled)
         self.ignore.textChanged.connect(self.validate)
@@ -263,6 +280,11 @@ class SettingsTab(QWidget):
             cb.setChecked(a in p.algorithms)
         self.verify.setCurrentText(p.verify_mode)
         self.copies.setValue(p.copies_required)
+        if self.rule.findData(p.rule) < 0:  # a rule written in the file by hand ('4'): shown as it is
+            self.rule.addItem(p.rule, p.rule)
+        self.rule.setCurrentIndex(self.rule.findData(p.rule))
+        self.station.setText(prof.settings.station)
+        self.site.setText(prof.settings.site)
         self.ignore.setPlainText("\n".join(prof.settings.ignore))
         for k, cb in self.handoff.items():
             cb.setChecked(k in p.handoff)
@@ -290,13 +312,15 @@ class SettingsTab(QWidget):
             prof.preset, project=self.production.text().strip(), day=self.day.value() or None,
             template=self.template.text().strip(), stage2=self.stage2_roots(), algorithms=algs,
             verify_mode=self.verify.currentText(),
-            copies_required=self.copies.value(), handoff=tuple(k for k, cb in self.handoff.items() if cb.isChecked()),
+            copies_required=self.copies.value(), rule=str(self.rule.currentData() or ""),
+            handoff=tuple(k for k, cb in self.handoff.items() if cb.isChecked()),
             clips=self.clips.isChecked(), thumbnails=THUMBNAIL_CHOICES[self.thumbs.currentText()],
             auto_offload=self.auto.isChecked(), eject_after=self.eject.isChecked(), keep_awake=self.awake.isChecked())
         settings = dataclasses.replace(
             prof.settings, production=self.production.text().strip(), operator=self.dit.text().strip(),
             ignore=tuple(x.strip() for x in self.ignore.toPlainText().splitlines() if x.strip()),
-            mount_roots=tuple(r.strip() for r in self.roots.text().split(",") if r.strip()))
+            mount_roots=tuple(r.strip() for r in self.roots.text().split(",") if r.strip()),
+            station=self.station.text().strip(), site=self.site.text().strip())
         gui = dataclasses.replace(prof.gui, sound=self.sound.isChecked())
         return dataclasses.replace(prof, settings=settings, gui=gui).with_preset(preset)
 
