@@ -124,10 +124,15 @@ def merge_cards(m: Merge) -> None:
                            "lineage": m.remap(m.cards, r["lineage"], "a card's lineage names the card")} for r in new])
 
 
+def _station(r: dict[str, Any]) -> str:
+    """The station that made an offload: its name (schema 5), else its computer's."""
+    return str(r.get("station") or r["host"] or "an unnamed station")
+
+
 def _scope(r: dict[str, Any]) -> str:
     roll = f", roll {r['roll_name']}" if r["roll_name"] else ""
-    return (f"The offload of reel {r['reel'] or '?'}{roll} (started {when(r['started_at'])} at "
-            f"{r['host'] or 'an unnamed station'}, {r['uuid']})")
+    return (f"The offload of reel {r['reel'] or '?'}{roll} (started {when(r['started_at'])} at {_station(r)}, "
+            f"{r['uuid']})")
 
 
 def merge_offloads(m: Merge) -> None:
@@ -137,7 +142,7 @@ def merge_offloads(m: Merge) -> None:
     theirs = _read(m.src, t.offloads)
     for r in theirs:
         m.scopes[r["id"]] = _scope(r)
-        m.hosts[r["id"]] = r["host"] or "an unnamed station"
+        m.hosts[r["id"]] = _station(r)
         m.result.running += r["state"] == "running"
         if r["uuid"] in ours:
             m.offloads[r["id"]] = ours[r["uuid"]].id

@@ -85,7 +85,7 @@ def set_host(catalog: Path, host: str) -> None:
     """The station's name on its offloads (every test offload runs on this one computer)."""
     conn = sqlite3.connect(catalog)
     with conn:
-        conn.execute("UPDATE offloads SET host = ?", (host,))
+        conn.execute("UPDATE offloads SET host = ?, station = ?", (host, host))
     conn.close()
 
 
