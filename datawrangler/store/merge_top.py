@@ -77,18 +77,34 @@ def _read(conn: Connection, table: t.Table) -> list[dict[str, Any]]:
 
 
 def merge_volumes(m: Merge) -> None:
-    ours = {r.key: (r.id, r.disk) for r in m.dst.execute(select(t.volumes.c.id, t.volumes.c.key, t.volumes.c.disk))}
-    theirs = _read(m.src, t.volumes)
+    """Drives by key; a drive's media kind (schema 5: what a studio's rule counts) is filled in where this
+    catalog has none, and a different one is a conflict."""
+    v = t.volumes
+    kind = v.c.get("media_kind")
+    ours = {r.key: r for r in m.dst.execute(select(v.c.id, v.c.key, v.c.disk, *([kind] if kind is not None else [])))}
+    theirs = _read(m.src, v)
+    kinds = []
     for r in theirs:
-        if r["key"] in ours:
-            our_id, disk = ours[r["key"]]
-            m.volumes[r["id"]] = our_id
-            if disk != r["disk"]:
-                m.conflicts.add("volume_disk", f"The drive {r['label'] or r['key']}", f"key {r['key']}",
-                                f"it is on the physical disk {disk}", f"{r['disk']}",
-                                "Redundancy counts the disk this catalog names; if that is wrong, re-verify the "
-                                "drive's rolls at this station (datawrangler reverify) to record it again.")
-    new = _new_ids(m, t.volumes, theirs, m.volumes)
+        if r["key"] not in ours:
+            continue
+        mine = ours[r["key"]]
+        m.volumes[r["id"]] = mine.id
+        scope = f"The drive {r['label'] or r['key']}"
+        if mine.disk != r["disk"]:
+            m.conflicts.add("volume_disk", scope, f"key {r['key']}", f"it is on the physical disk {mine.disk}",
+                            f"{r['disk']}", "Redundancy counts the disk this catalog names; if that is wrong, "
+                            "re-verify the drive's rolls at this station (datawrangler reverify) to record it again.")
+        theirs_kind = r.get("media_kind")
+        if kind is not None and theirs_kind and mine.media_kind != theirs_kind:
+            if mine.media_kind is None:
+                kinds.append({"b_id": mine.id, "b_kind": theirs_kind})
+            else:
+                m.conflicts.add("volume_media_kind", scope, "its media kind", repr(mine.media_kind),
+                                repr(theirs_kind), "Set the drive's media kind here (Destinations) if this "
+                                "catalog's is wrong: the studio's rule counts it.")
+    if kinds and kind is not None:
+        m.dst.execute(update(v).where(v.c.id == bindparam("b_id")).values(media_kind=bindparam("b_kind")), kinds)
+    new = _new_ids(m, v, theirs, m.volumes)
     m.add_dicts("volumes", [{**r, "id": m.volumes[r["id"]]} for r in new])
 
 

@@ -154,3 +154,14 @@ def test_the_row_by_row_path_stops_at_the_same_damage(station: tuple[Path, Path,
             dst.dispose()
             src.dispose()
     assert raw(a) == before
+
+
+def test_a_drives_media_kind_is_filled_in_or_reported(station: tuple[Path, Path, int]) -> None:
+    a, b, _ = station
+    _sql(b, "UPDATE volumes SET media_kind = 'lto'")
+    assert merge(a, b).nothing_new  # filled in: nothing added, no conflict
+    assert {r[0] for r in _sql(a, "SELECT media_kind FROM volumes")} == {"lto"}
+    _sql(b, "UPDATE volumes SET media_kind = 'hdd'")
+    [conflict] = merge(a, b).conflicts
+    assert conflict.kind == "volume_media_kind" and "'lto'" in conflict.sentence()
+    assert {r[0] for r in _sql(a, "SELECT media_kind FROM volumes")} == {"lto"}
