@@ -220,8 +220,9 @@ def _plain(rule: Rule) -> bool:
     return rule.media_kinds == 1 and rule.sites == 1
 
 
-def _distance(j: Judgement) -> tuple[int, int]:
-    return j.more_copies, int(j.needs_media) + int(j.needs_site)
+def _distance(j: Judgement) -> tuple[int, int, int, int, int]:
+    """How far a file is from the rule; among equals, the one with the fewest copies, kinds, places."""
+    return j.more_copies, int(j.needs_media) + int(j.needs_site), -j.copies, -j.media_kinds, -j.sites
 
 
 def _rule_reason(rule: Rule, n: int, weakest: Judgement) -> str:
@@ -249,6 +250,10 @@ def _judge_files(db: Database, rule: Rule, files: Sequence[FileRedundancy],
                                                                                   range(f.disks))))
                 for f in files]
     where = f" AND v.disk NOT IN ({', '.join('?' for _ in own)})" if own else ""
+    every = _same_copies(db, files, where, own)
+    if every is not None:  # every file is on every drive that holds copies: one judgement for all
+        judged = judge(rule, (Copy(disk, _kind(media), site or None) for disk, media, site in every))
+        return [judged] * len(files)
     rows = db.conn.execute(
         "SELECT DISTINCT g.rel_path, g.size, g.mtime_ns, v.disk, v.media_kind, o.site"
         " FROM files g JOIN copies c ON c.file_id = g.id JOIN destinations d ON d.id = c.destination_id"
@@ -266,6 +271,23 @@ def _judge_files(db: Database, rule: Rule, files: Sequence[FileRedundancy],
             cache[held] = judge(rule, (Copy(disk, _kind(media), site or None) for disk, media, site in sorted(held)))
         out.append(cache[held])
     return out
+
+
+def _same_copies(db: Database, files: Sequence[FileRedundancy], where: str,
+                 own: Sequence[str]) -> list[tuple[str, str, str]] | None:
+    """The (drive, media kind, site) of every drive holding verified copies of the lineage, when each file
+    provably has a copy on every one of them: its count of drives (per_file) is the number of drives, and each
+    drive has one kind and one site. None otherwise (the files are judged one by one). A card's files nearly
+    always share their drives, and this asks the catalog per destination, not per copy."""
+    rows = db.conn.execute(
+        "SELECT DISTINCT v.disk, v.media_kind, o.site FROM offloads o JOIN destinations d ON d.offload_id = o.id"
+        " JOIN volumes v ON v.id = d.volume_id WHERE o.id IN (SELECT id FROM lineage_offloads) AND EXISTS"
+        " (SELECT 1 FROM copies c WHERE c.destination_id = d.id AND c.state = 'verified')" + where,
+        list(own)).fetchall()
+    drives = {r[0] for r in rows}
+    if len(drives) != len(rows) or any(f.disks != len(drives) for f in files):
+        return None
+    return sorted((disk, media or "", site or "") for disk, media, site in rows)
 
 
 def _kind(text: str) -> MediaKind | None:

@@ -103,3 +103,24 @@ def test_three_copies_of_two_kinds_at_one_site_need_a_copy_elsewhere(
     assert "meeting the rule 3-2-1 (3 verified copies on distinct drives, on at least 2 kinds of media" in text
     assert "Weakest file: 3 copies, 2 media kinds, 1 site: needs a copy at another site" in text
     assert "(RAID), copies made by cart-a:" in text and "(kind not said), copies made by cart-a:" in text
+
+
+def test_files_on_different_drives_are_judged_one_by_one(
+        dw: RunCli, make_card: CardBuilder, drives: list[Path]) -> None:
+    """A copy lost on one drive (found missing by a re-verify): that file alone is the weakest; the others
+    meet the rule."""
+    _station("cart-a", "Stage 4")
+    card = make_card()
+    assert dw("offload", str(card), str(drives[0]), str(drives[1]))[0] == 0
+    _station("lab-1", "Lab")
+    assert dw("offload", str(card), str(drives[2]))[0] == 0
+    for drive, kind in zip(drives, ("raid", "shuttle", "lto"), strict=True):
+        assert dw("drive", "kind", str(drive), kind)[0] == 0
+    (drives[2] / card.name / "SDINFO.TXT").unlink()  # the lab's copy of one file is gone
+    assert dw("verify", str(drives[2]))[0] == 1
+    code, st = _status(dw, "--rule", "3-2-1")
+    assert code == 1 and st["files_ok"] == 3
+    assert st["judgement"] == "2 copies, 2 media kinds, 1 site: needs a copy at another site"
+    assert [f["rel_path"] for f in st["short"]] == ["SDINFO.TXT"]
+    code, st = _status(dw, "--rule", "2")  # two copies on distinct drives: still there
+    assert code == 0 and st["judgement"] == "2 copies: meets the rule 2"
