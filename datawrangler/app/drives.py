@@ -14,6 +14,7 @@ from datawrangler import platform
 from datawrangler.app.catalog import open_db
 from datawrangler.app.request import OffloadRequest
 from datawrangler.core.plan import existing_ancestor
+from datawrangler.core.protection import MEDIA_WORDS, MediaKind
 from datawrangler.store import cascade, resume, volumes
 
 
@@ -96,5 +97,6 @@ def set_media_kind(catalog: str | os.PathLike[str] | None, path: str, kind: str 
     finally:
         db.close()
     name = vol.label or vol.mount_point or path
-    return f"Drive {name}: " + (f"media kind {kind}." if kind else "media kind not said (it never counts as "
-                                "another kind for a 3-2-1 rule).")
+    words = MEDIA_WORDS.get(MediaKind(kind), kind) if kind in MediaKind._value2member_map_ else kind
+    return f"Drive {name}: " + (f"{words}." if kind else "media kind not said (it never counts as another kind "
+                                "for a 3-2-1 rule).")

@@ -65,7 +65,9 @@ def test_the_card_row_says_what_the_rule_needs_and_a_drive_kind_is_recorded(
     row = e.card(card)
     assert row.status is Status.VERIFIED and row.judgement == NEEDS
     i = c.cards.by_path(os.path.normpath(str(card)))
-    assert c.cards.data(c.cards.index(i, 4)) == f"NOT SAFE · {NEEDS}"
+    assert c.cards.data(c.cards.index(i, 4)) == "VERIFIED ON 2 · NOT 3-2-1"
+    panel = e.window.cards
+    assert panel.rule.isVisibleTo(e.window) and panel.rule.text() == f"✗ {row.label} · rule 3-2-1: {NEEDS}"
 
     panel = e.window.dests
     e.wait(lambda: all(r.info is not None and r.info.present for r in c.destinations.rows), 20_000)

@@ -68,8 +68,8 @@ def status_text(r: CardRow) -> str:
         return s.value.upper() + pct
     if s is Status.FAILED:
         return f"FAILED · {plural(r.failed_files, 'file')}" if r.failed_files else "FAILED"
-    if s is Status.VERIFIED and r.rule and r.judgement:  # a studio's rule: what is met and what is missing
-        return f"NOT SAFE · {r.judgement}"
+    if s is Status.VERIFIED and r.rule and r.judgement:  # a studio's rule: the panel says what is missing
+        return f"VERIFIED ON {r.copies} · NOT {r.rule}"
     if s is Status.VERIFIED:
         return f"VERIFIED ON {r.copies} · NOT SAFE"
     if s is Status.RELEASED:  # the card may leave the reader; stage 2 makes it safe (or not)

@@ -183,7 +183,7 @@ class MainWindow(QMainWindow):
         bits = [x for x in (p.project or prof.settings.production, f"Day {p.day}" if p.day else "",
                             f"DIT {prof.settings.operator}" if prof.settings.operator else "",
                             f"{'+'.join(p.algorithms)} · verify {p.verify_mode} · "
-                            f"{plural(p.copies_required, 'copy')}") if x]
+                            + (f"rule {p.rule}" if p.rule else plural(p.copies_required, 'copy'))) if x]
         self.production.setText("   ·   ".join(bits))
         self.notifier.sound = prof.gui.sound
 

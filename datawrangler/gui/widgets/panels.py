@@ -81,6 +81,10 @@ class CardsPanel(QGroupBox):
         self.released.setWordWrap(True)
         self.released.setProperty("role", "banner")
         self.released.setProperty("level", "released")
+        # a studio's rule (3-2-1): per card, what is met and what is missing, in the words of core.protection
+        self.rule = QLabel()
+        self.rule.setWordWrap(True)
+        self.rule.setProperty("role", "hint")
         self.add_btn = button("Add folder…", tip="Add a card or a folder to offload (or drop it here)")
         self.offload_btn = button("Offload ▶", primary=True, tip="Queue the selected cards (or every new card) "
                                   "to the destinations of the preset")
@@ -94,6 +98,7 @@ class CardsPanel(QGroupBox):
         lay.addWidget(self.view)
         lay.addWidget(self.empty)
         lay.addWidget(self.released)
+        lay.addWidget(self.rule)
         lay.addLayout(row)
         self.add_btn.clicked.connect(self._add)
         self.offload_btn.clicked.connect(self.offload_selected)
@@ -111,6 +116,10 @@ class CardsPanel(QGroupBox):
         released = [f"⏏ {r.label}: {r.detail}" for r in rows if r.status is Status.RELEASED and r.detail]
         self.released.setText("\n".join(released))
         self.released.setVisible(bool(released))
+        judged = [f"{'✓' if r.status is Status.SAFE else '✗'} {r.label} · rule {r.rule}: {r.judgement}"
+                  for r in rows if r.rule and r.judgement]
+        self.rule.setText("\n".join(judged))
+        self.rule.setVisible(bool(judged))
         self.offload_btn.setEnabled(bool(self._targets()))
         self.forget_btn.setEnabled(bool(self._selected()))
 
@@ -162,7 +171,7 @@ class DestinationsPanel(QGroupBox):
         h = self.view.horizontalHeader()
         h.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
         h.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
-        for col, w in ((0, 110), (1, 70), (2, 80), (3, 80), (4, 160)):
+        for col, w in ((0, 110), (1, 120), (2, 80), (3, 80), (4, 160)):
             h.resizeSection(col, w)
         self.warning = QLabel()
         self.warning.setWordWrap(True)
@@ -209,7 +218,7 @@ class DestinationsPanel(QGroupBox):
         self.setTitle(f"DESTINATIONS · preset “{self.c.preset.name}”")
         warnings = self.c.destinations.warnings
         stage2 = self.c.preset.stage2
-        n, need = len(self.c.destinations.rows), self.c.preset.copies_required
+        n, need = len(self.c.destinations.rows), self.c.preset.protection.copies  # 3 for a 3-2-1 rule
         if not n:
             warnings = ["No destination drive yet: click “Add drive…” (two drives make a card safe to format)."]
         elif n + len(stage2) < need:  # stage-2 copies count toward safe to format
