@@ -97,6 +97,6 @@ def set_media_kind(catalog: str | os.PathLike[str] | None, path: str, kind: str 
     finally:
         db.close()
     name = vol.label or vol.mount_point or path
-    words = MEDIA_WORDS.get(MediaKind(kind), kind) if kind in MediaKind._value2member_map_ else kind
+    words = MEDIA_WORDS[MediaKind(kind)] if kind and kind in MediaKind._value2member_map_ else kind
     return f"Drive {name}: " + (f"{words}." if kind else "media kind not said (it never counts as another kind "
                                 "for a 3-2-1 rule).")
