@@ -148,15 +148,18 @@ def _day(r: DayReport) -> dict[str, Table]:
 def _redundancy(r: RedundancyReport) -> dict[str, Table]:
     return {
         "cards": (["reel", "card_label", "card_id", "files", "bytes", "fewest_copies_on_distinct_drives",
-                   "copies_required", "files_short", "safe_to_format", "reasons", "offloads", "stage2_not_ended"],
+                   "copies_required", "files_short", "safe_to_format", "reasons", "offloads", "stage2_not_ended",
+                   "rule", "judgement"],
                   ([c.reel or "", c.label or "", c.card_id, c.files, c.bytes, c.verdict.copies, c.verdict.required,
                     c.files_short, "yes" if c.verdict.safe else "no", " ".join(c.verdict.reasons),
-                    " ".join(map(str, c.offloads)), " ".join(f"{i}:{state}" for i, state in c.stage2_waiting)]
+                    " ".join(map(str, c.offloads)), " ".join(f"{i}:{state}" for i, state in c.stage2_waiting),
+                    c.verdict.rule, c.verdict.sentence]
                    for c in r.cards)),
         "drives": (["drive", "disk", "volume_identities", "reel", "card_id", "files_verified_here", "bytes_here",
-                    "files_here_below_rule", "card_files", "card_safe_to_format", "made_from"],
+                    "files_here_below_rule", "card_files", "card_safe_to_format", "made_from", "media_kind", "made_by"],
                    ([d.name, d.disk, " ".join(d.identities), c.reel or "", c.card_id, c.files, c.bytes,
-                     c.files_short, c.card_files, "yes" if c.card_safe else "no", "; ".join(c.made_from)]
+                     c.files_short, c.card_files, "yes" if c.card_safe else "no", "; ".join(c.made_from),
+                     d.media_kind, "; ".join(d.made_by)]
                     for d in r.drives for c in d.cards)),
         "short_files": (["reel", "card_id", "path", "copies_on_distinct_drives"],
                         ([c.reel or "", c.card_id, p, n] for c in r.cards for p, n in c.short_sample)),

@@ -19,6 +19,8 @@ __all__ = ["dw"]
 
 pytestmark = pytest.mark.root
 
+NEEDS = "2 copies, 1 media kind, 1 site: needs a copy on another media kind at another site"
+
 
 @pytest.fixture
 def two_drives(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
@@ -51,10 +53,22 @@ def test_the_redundancy_pdf_says_the_rule_the_judgement_and_who_made_each_copy(
     assert ("rule: 3-2-1 — 3 verified copies on distinct drives, on at least 2 kinds of media, at least one in "
             "another place") in text
     assert "✗ 1 OF 1 CARD SHORT OF THE RULE" in text
-    assert "2 copies, 1 media kind, 1 site: needs a copy on another media kind at another site" in text
+    assert NEEDS in text
     assert "RAID · copies made by cart-a at Stage 4" in text
     assert "Media kind not said · copies made by cart-a at Stage 4" in text
     assert "never counts as another kind or place" in text
+
+    csv = tmp_path / "rule.csv"  # the same facts for a spreadsheet: the main table and the drives beside it
+    assert dw("report", "redundancy", "--rule", "3-2-1", "--csv", str(csv))[0] == 0
+    import csv as csvlib
+
+    with open(csv, newline="") as f:
+        [card] = list(csvlib.DictReader(f))
+    assert (card["rule"], card["judgement"], card["safe_to_format"]) == ("3-2-1", NEEDS, "no")
+    [drives] = [p for p in tmp_path.glob("rule*.csv") if p != csv and "drive" in p.name]
+    with open(drives, newline="") as f:
+        kinds = {(row["media_kind"], row["made_by"]) for row in csvlib.DictReader(f)}
+    assert kinds == {("RAID", "cart-a at Stage 4"), ("", "cart-a at Stage 4")}
 
     plain = tmp_path / "plain.pdf"  # the N-copies rule: safe, and the page says it as before
     assert dw("report", "redundancy", "--pdf", str(plain))[0] == 0
