@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING
 
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path
 from datawrangler.cli.output import Output
+from datawrangler.store import holders
 from datawrangler.store.db import CatalogError, open_catalog
 
 if TYPE_CHECKING:  # store.merge, export and server load SQLAlchemy: only these commands pay for it
     from datawrangler.store.merge import MergeResult
 
 
-def _this(args: argparse.Namespace) -> str:
+def _this(args: argparse.Namespace, busy_check: bool = False) -> str:
     """This station's catalog: a server's URL as given (the merge checks its schema), or the file, created or
     migrated first (as every command opens it) so a merge writes into a catalog of the current schema, with its
     backup taken before any migration."""
@@ -33,7 +34,15 @@ def _this(args: argparse.Namespace) -> str:
     if given and server.parse(given).is_server:
         return str(given)
     path = catalog_path(args)
-    open_catalog(path).close()
+    db = open_catalog(path)
+    try:
+        running = holders.running_offloads(db, every=True) if busy_check else []
+    finally:
+        db.close()
+    if running:  # a merge holds the file's write lock for its whole run: the offload's records would wait
+        raise CatalogError(f"An offload is running on this catalog now: {running[0].describe()}. A merge holds the "
+                           "catalog for its whole run (up to a minute for a million files), which would hold up that "
+                           "offload's records. Merge once it has ended.")
     return str(path)
 
 
@@ -61,7 +70,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
     out = Output.of(args)
     try:
-        this = _this(args)
+        this = _this(args, busy_check=True)
         result = merge(this, args.other, on_step=_steps(out))
     except CatalogError as exc:
         out.error("merge_failed", f"{exc} This catalog was not changed.")

@@ -87,9 +87,10 @@ class Holder:
 
 
 def running_offloads(db: Database, *, fingerprint: str | None = None, rolls: Iterable[str] = (),
-                     exclude_pid: int | None = None) -> list[Holder]:
+                     exclude_pid: int | None = None, every: bool = False) -> list[Holder]:
     """The catalog's offloads that run now (state 'running', their process alive) of the card with this
-    fingerprint or into one of these roll folders, oldest first. `exclude_pid`: not this process's own."""
+    fingerprint or into one of these roll folders (`every`: all of them), oldest first. `exclude_pid`: not
+    this process's own."""
     wanted = {os.path.normpath(r) for r in rolls}
     rows = db.conn.execute(
         "SELECT o.id, o.host, o.pid, o.start_token, o.started_at, o.source, c.fingerprint FROM offloads o"
@@ -100,7 +101,8 @@ def running_offloads(db: Database, *, fingerprint: str | None = None, rolls: Ite
             continue
         paths = [p for (p,) in db.conn.execute("SELECT path FROM destinations WHERE offload_id = ? ORDER BY idx",
                                                (oid,))]
-        hit = (fingerprint is not None and fp == fingerprint) or any(os.path.normpath(p) in wanted for p in paths)
+        hit = every or (fingerprint is not None and fp == fingerprint) or any(os.path.normpath(p) in wanted
+                                                                               for p in paths)
         if hit and alive(host, pid, token):
             out.append(Holder(host or "?", pid or 0, _words_of(host, pid), started or 0.0, oid, source or "",
                               tuple(paths)))

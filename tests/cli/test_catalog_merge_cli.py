@@ -139,3 +139,21 @@ def test_check_says_what_is_wrong_with_a_server_nobody_answers_at(run: Run) -> N
     [check] = [e for e in events if e["event"] == "catalog_check"]
     assert code == 2 and check["status"] == "host unreachable" and not check["ok"]
     assert "127.0.0.1" in check["message"]
+
+
+def test_a_merge_waits_for_an_offload_running_on_this_catalog(run: Run, stations: tuple[Path, Path]) -> None:
+    """A merge holds the catalog file's write lock for its whole run: with an offload running here (its
+    process alive: this test's own), it is refused, naming that offload, and nothing is added."""
+    import os
+    import socket
+
+    from datawrangler.store import liveness
+
+    a, b = stations
+    with sqlite3.connect(a) as conn:
+        conn.execute("UPDATE offloads SET state = 'running', host = ?, pid = ?, start_token = ?",
+                     (socket.gethostname(), os.getpid(), liveness.start_token(os.getpid())))
+    code, events = run("catalog", "merge", "--catalog", str(a), str(b))
+    [error] = [e for e in events if e["event"] == "error"]
+    assert code == 2 and "offload 1" in error["message"] and "Merge once it has ended" in error["message"]
+    assert _count(a, "offloads") == 1
