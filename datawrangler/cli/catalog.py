@@ -1,8 +1,9 @@
-"""`history`, `status` and `verify`: what the catalog knows, and re-reading a drive against it; `catalog
-backups` and `catalog restore`: the catalog's own backups, and putting one in place of a damaged catalog.
+"""`history` and `verify`: what the catalog knows, and re-reading a drive against it (`status` is
+cli.status_cmd); `catalog backups` and `catalog restore`: the catalog's own backups, and putting one in place
+of a damaged catalog (`catalog merge|export|check`: cli.catalog_merge).
 
-The `catalog` commands never open the catalog as the others do (a damaged one would be refused): they read
-it and its backups read-only, and `restore` only moves files.
+`catalog backups` and `restore` never open the catalog as the others do (a damaged one would be refused): they
+read it and its backups read-only, and `restore` only moves files.
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ import shutil
 import time
 from pathlib import Path
 
-from datawrangler.app.inspection import source_ignore
 from datawrangler.cli import catalog_merge, handoff_cmds
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path, open_db
 from datawrangler.cli.made_from import made_from, made_from_text, stage_note
 from datawrangler.cli.output import Output
-from datawrangler.config import load_settings
-from datawrangler.core.cards import default_reel, fingerprint
-from datawrangler.core.scan import scan_source
 from datawrangler.core.words import human_bytes, plural, when
-from datawrangler.store import backups, cards, damage, history, redundancy, reverify
+from datawrangler.store import backups, damage, history, reverify
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -51,52 +48,6 @@ def cmd_history(args: argparse.Namespace) -> int:
                  f"{human_bytes(r['bytes_total'] or 0):>9}  {r['source']}{stage_note(r['made_from'])}")
         _copies(out, r, "{:>7}".format(""))
     return EXIT_OK
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    """Exit 0: safe to format; 1: not safe (the reasons say why); 2: the card is not in the catalog."""
-    out = Output.of(args)
-    required = args.copies or load_settings().copies_required
-    db, _ = open_db(args)
-    try:
-        listing = None
-        card_id: int | None
-        if os.path.isdir(args.card):
-            scan = scan_source(args.card, source_ignore(args.card, load_settings().ignore))
-            listing = [(f.rel_path, f.size, f.mtime_ns) for f in scan.files]
-            known = cards.find_known(db, fingerprint(scan), args.reel or default_reel(args.card), scan.files)
-            card_id = known.card_id if known else None
-        else:
-            card_id = history.find_card(db, args.card)
-            if card_id is None:
-                out.error("unknown_card", f"No card {args.card!r} in the catalog. Give a card's mount point, its "
-                          "reel (A001) or its id ('datawrangler history' lists them).")
-                return EXIT_REFUSED
-        red = redundancy.card_redundancy(db, card_id, required, listing)
-        info = history.card(db, card_id) if card_id is not None else None
-        for o in (info or {}).get("offloads", []):
-            o["made_from"] = made_from(db, o["id"])
-    finally:
-        db.close()
-    if out.json:
-        out.emit("status", card=info, safe_to_format=red.safe, copies_required=required,
-                 files_total=red.files_total, files_ok=red.files_ok, min_copies=red.min_disks, reasons=red.reasons,
-                 short=[f.__dict__ for f in red.short], disks=red.disks)
-    else:
-        name = (info or {}).get("reel") or args.card
-        out.line(f"Card {name}: {plural(red.files_total, 'file')}, {red.files_ok} with >= "
-                 f"{plural(required, 'verified copy')} on distinct drives (fewest: {red.min_disks}).")
-        for o in (info or {}).get("offloads", []):
-            out.line(f"  offload {o['id']}  {when(o['started_at'])}  {o['state']}{stage_note(o['made_from'])}")
-            _copies(out, o, "    ")
-        for d in red.disks:
-            own = ": the card's own drive, which formatting the card erases (not counted)" if d["card_disk"] else ""
-            out.line(f"  drive {d['labels'] or d['disk']}: {d['files_verified']} files verified "
-                     f"({', '.join(d['paths'])}){own}")
-        out.line("SAFE TO FORMAT" if red.safe else "NOT SAFE TO FORMAT: " + " ".join(red.reasons))
-    if card_id is None:
-        return EXIT_REFUSED
-    return EXIT_OK if red.safe else EXIT_ERRORS
 
 
 def _copies(out: Output, offload: dict, indent: str) -> None:
