@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from datawrangler.core.cards import CardInfo
@@ -39,7 +40,7 @@ class ReelCollision:
                 "card. Check the card: give this one another reel name, or confirm it is the same card.")
 
 
-def reel_collision(db: Catalog, reel: str, fingerprint: str, files: list[SourceFile],
+def reel_collision(db: Catalog, reel: str, fingerprint: str, files: Sequence[SourceFile],
                    project: str | None = None) -> ReelCollision | None:
     """A different card already offloaded as `reel`. The same card inserted again, or a card that went back
     into the camera and shot more (same lineage), is not a collision."""
@@ -60,7 +61,7 @@ class CardName:
     known: store_cards.KnownCard | None  # this card (or its earlier self) is in the catalog
 
 
-def name_card(db: Catalog, preset: Preset, card: CardInfo, files: list[SourceFile],
+def name_card(db: Catalog, preset: Preset, card: CardInfo, files: Sequence[SourceFile],
               when: dt.date | None = None) -> CardName:
     """Reel, counter and roll folder for a card under a preset; known card and reel collision looked up.
 

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from datawrangler import platform as mounttable
@@ -101,7 +102,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _catalog_view(args: argparse.Namespace, card: CardInfo, files: list[SourceFile]) -> dict[str, Any] | None:
+def _catalog_view(args: argparse.Namespace, card: CardInfo, files: Sequence[SourceFile]) -> dict[str, Any] | None:
     """What the catalog knows: a card seen before, the next reel, a reel collision (None: no catalog yet)."""
     path = getattr(args, "catalog", None) or app_paths().catalog_file
     if not os.path.exists(path):

@@ -9,6 +9,7 @@ import contextlib
 import os
 import unicodedata
 import uuid
+from collections.abc import Sequence
 
 from datawrangler import platform
 from datawrangler.core.errors import Code
@@ -87,7 +88,7 @@ def _examples(paths: list[str]) -> str:
     return ", ".join(shown(p, 80) for p in paths[:3])
 
 
-def check_card_names(pf: Preflight, files: list[SourceFile]) -> None:
+def check_card_names(pf: Preflight, files: Sequence[SourceFile]) -> None:
     """Names no destination can take as the card spells them: refused once, whatever the drives."""
     not_text = [f.rel_path for f in files if any(c in NOT_TEXT for c in f.rel_path)]
     if not_text:
@@ -111,7 +112,7 @@ def check_card_names(pf: Preflight, files: list[SourceFile]) -> None:
             f"(on the computer that wrote {them}) and offload the copy.", not_utf8[0]))
 
 
-def check_names(pf: Preflight, dest: str, files: list[SourceFile], fs: str, insensitive: bool,
+def check_names(pf: Preflight, dest: str, files: Sequence[SourceFile], fs: str, insensitive: bool,
                  folds_form: bool = False) -> None:
     """What this destination cannot hold. exFAT, FAT and NTFS (`restricted`) are drives read on Windows and
     macOS: what those refuse is refused there, and only warned about elsewhere. A destination that ignores

@@ -4,6 +4,7 @@ into the camera and shot more: same reel, and most of what was offloaded is stil
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -45,7 +46,7 @@ def _listing(db: Database, offload_id: int) -> set[tuple[str, int, int]]:
         "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ?", (offload_id,))}
 
 
-def find_known(db: Database, fingerprint: str, reel: str | None, files: list[SourceFile]) -> KnownCard | None:
+def find_known(db: Database, fingerprint: str, reel: str | None, files: Sequence[SourceFile]) -> KnownCard | None:
     row = db.conn.execute("SELECT id, lineage, reel FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
     if row:
         oid, at = _last_offload(db, row[0])
