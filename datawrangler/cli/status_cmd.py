@@ -36,8 +36,8 @@ def drive_line(d: dict) -> str:
     stations = ", ".join(d.get("stations") or []) or "an unrecorded station"
     sites = f" at {', '.join(d['sites'])}" if d.get("sites") else ""
     own = ": the card's own drive, which formatting the card erases (not counted)" if d["card_disk"] else ""
-    return (f"drive {d['labels'] or d['disk']} ({kind}), copies made by {stations}{sites}: {d['files_verified']} "
-            f"files verified ({', '.join(d['paths'])}){own}")
+    return (f"drive {d['labels'] or d['disk']} ({kind}), copies made by {stations}{sites}: "
+            f"{plural(d['files_verified'], 'file')} verified ({', '.join(d['paths'])}){own}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
