@@ -245,8 +245,9 @@ def migrate(db: Database, path: Path) -> None:
         return
     taken = None
     # checked and backed up before the write lock (the backup API cannot copy from inside it), unless the only
-    # change is the stamp on a version-4 catalog that a DataWrangler without Alembic made (a new small table)
-    if version > 0 and (version, stamped) != (migrations.BASELINE_VERSION, ()):
+    # change is the stamp on a version-4 catalog that a DataWrangler without Alembic made (a new small table):
+    # with revisions past the baseline, that catalog's tables change too, so it is backed up like any other
+    if version > 0 and (version, stamped, target) != (migrations.BASELINE_VERSION, (), migrations.BASELINE_VERSION):
         try:
             ok = db.conn.execute("PRAGMA quick_check").fetchone()[0]
         except sqlite3.DatabaseError as exc:

@@ -344,9 +344,6 @@ def test_a_version_4_catalog_without_a_stamp_is_stamped_and_migrated_to_the_head
     assert sqlite_shape(path) == sqlite_shape(new)
 
 
-@pytest.mark.xfail(strict=True, reason="store.db.migrate takes no backup of a version-4 catalog without a stamp "
-                   "(it skips the backup for (version 4, no stamp) even when Alembic's later revisions then change "
-                   "its schema)")
 def test_a_version_4_catalog_without_a_stamp_is_backed_up_before_it_is_migrated(tmp_path: Path) -> None:
     """Once a revision follows the baseline, the stamp is no longer all such a catalog lacks: its schema
     changes, so it is backed up first, as every catalog whose schema changes is."""
