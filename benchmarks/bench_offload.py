@@ -94,6 +94,26 @@ U_DW_FULL = "dw-full"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+# --engine-only: the child that runs the engine alone (scan, preflight, core.transfer.offload to the two folders;
+# no catalog, handoff or report), printing a `done` line as the CLI's --json does, with the scan's time and the
+# peak RSS after the scan (what the engine itself adds is the rest)
+ENGINE_CHILD = """
+import json, resource, sys, time
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.scan import scan_source
+from datawrangler.core.transfer import offload
+card, d1, d2, mode = sys.argv[1:5]
+t0 = time.perf_counter()
+scan = scan_source(card)
+t1 = time.perf_counter()
+rss_scan = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+r = offload(OffloadPlan.create(card, [d1, d2], verify_mode=mode), scan=scan)
+print(json.dumps({"event": "done", "state": str(r.state), "files_total": len(scan.files),
+                  "files_verified": r.files_verified, "duration": round(time.perf_counter() - t1, 3),
+                  "scan_seconds": round(t1 - t0, 3), "rss_after_scan_kb": rss_scan}))
+sys.exit(0 if r.files_verified == len(scan.files) else 1)
+"""
+
 
 def child_env() -> dict[str, str]:
     """Environment for `python -m datawrangler`: the source tree next to this script comes first."""
@@ -488,6 +508,7 @@ class Bench:
     card_files: int
     dropper: CacheDropper
     dw_args: list[str]
+    engine_only: bool = False
     samples: list[Sample] = field(default_factory=list)
     _seq: int = 0
 
@@ -572,7 +593,7 @@ class Bench:
             verify,
             "--json",
             *self.dw_args,
-        ]
+        ] if not self.engine_only else [sys.executable, "-c", ENGINE_CHILD, str(self.source), str(d1), str(d2), verify]
         try:
             self.drop(d1, d2)
             load = loadavg()
@@ -949,12 +970,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--dw-only", action="store_true",
                     help="time DataWrangler alone, no floors (e.g. --small 1000000 --small-kb 1: time per file "
                     "and peak memory)")
+    ap.add_argument("--engine-only", action="store_true",
+                    help="with --dw-only: run the engine alone (core.transfer.offload in a child process: no "
+                    "catalog, handoff or report), for its own time per file and peak memory")
     ap.add_argument("--build-card", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # internal
     args = ap.parse_args(argv)
     if args.small < 0 or (args.small and args.small_kb <= 0):
         ap.error("--small takes a number of files, --small-kb a size above 0")
     if args.dw_only and args.only_floors:
         ap.error("--dw-only and --only-floors exclude each other")
+    if args.engine_only and not args.dw_only:
+        ap.error("--engine-only goes with --dw-only (the floors compare the whole command)")
     if args.size_gb < 0.1:
         ap.error("--size-gb must be >= 0.1")
     if args.rounds < 1:
@@ -1071,6 +1097,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             card_files=len(spec.files),
             dropper=dropper,
             dw_args=(["--no-clips"] if small else []) + list(args.dw_arg),
+            engine_only=args.engine_only,
         )
         if floors_only:
             units = [U_FLOORS] if small else [U_FLOORS, U_SOURCE]
