@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from datawrangler.reports.clipmodel import ClipTable
-from datawrangler.reports.model import ContactSheet, DayReport, OffloadReport, RedundancyReport, Report
+from datawrangler.reports.model import ContactSheet, DayReport, FileRow, OffloadReport, RedundancyReport, Report
 
 Table = tuple[Sequence[str], Iterable[Sequence[Any]]]
 
@@ -22,10 +22,11 @@ def _iso(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).astimezone().isoformat(timespec="seconds") if ts else ""
 
 
-def tables(report: Report) -> dict[str, Table]:
-    """Name -> (header, rows), the main table first."""
+def tables(report: Report, files: Iterable[FileRow] | None = None) -> dict[str, Table]:
+    """Name -> (header, rows), the main table first. `files`: an offload report's per-file rows when they are
+    streamed from the catalog (offload.iter_files) rather than held in the report."""
     if isinstance(report, OffloadReport):
-        return _offload(report)
+        return _offload(report, report.files if files is None else files)
     if isinstance(report, DayReport):
         return _day(report)
     if isinstance(report, ContactSheet):
@@ -53,12 +54,12 @@ def _blank(n: int | None) -> int | str:
     return "" if n is None else n
 
 
-def _offload(r: OffloadReport) -> dict[str, Table]:
+def _offload(r: OffloadReport, files: Iterable[FileRow] | None) -> dict[str, Table]:
     tags = [d.tag for d in r.destinations]
     out: dict[str, Table] = {}
-    if r.files is not None:
+    if files is not None:
         out["files"] = (["path", "size", "status", *r.algorithms, *tags, "message"],
-                        ([f.path, f.size, f.status, *f.digests, *f.results, f.message] for f in r.files))
+                        ([f.path, f.size, f.status, *f.digests, *f.results, f.message] for f in files))
     v = r.verdict
     summary = [
         ("offload", r.offload_id), ("offload_uuid", r.uuid), ("production", r.meta.production or ""),
@@ -166,11 +167,12 @@ def _redundancy(r: RedundancyReport) -> dict[str, Table]:
     }
 
 
-def write_csv(report: Report, path: str | os.PathLike[str]) -> list[Path]:
-    """The main table at path, the others beside it; returns every file written."""
+def write_csv(report: Report, path: str | os.PathLike[str], files: Iterable[FileRow] | None = None) -> list[Path]:
+    """The main table at path, the others beside it; returns every file written. `files` (an offload report's
+    rows from offload.iter_files) are written as they come, never held."""
     main = Path(path)
     written = []
-    for i, (name, (header, rows)) in enumerate(tables(report).items()):
+    for i, (name, (header, rows)) in enumerate(tables(report, files).items()):
         target = main if i == 0 else main.with_name(f"{main.stem}.{name}.csv")
         tmp = target.with_name(f".{target.name}.tmp")
         with open(tmp, "w", encoding="utf-8", newline="") as f:

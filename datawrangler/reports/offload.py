@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from datawrangler.core.cards import count_clips
@@ -43,11 +44,7 @@ def build(db: Catalog, offload_id: int, *, required: int = 2, with_files: bool =
     failures, total, grouped = _failures(db, offload_id)
     skipped = query.events(db, offload_id, ("skipped",))
     cascade = stages.of_offload(db, o)
-    files = None
-    if with_files:
-        ids = [d["id"] for d in query.destinations(db, offload_id)]
-        files = tuple(FileRow(p, size, tuple(dig.get(a, "") for a in algorithms), status, results, message or "")
-                      for p, size, dig, status, _code, message, results in query.file_rows(db, offload_id, ids))
+    files = tuple(iter_files(db, offload_id, algorithms)) if with_files else None
     rows = store_clips.offload_clips(db, offload_id)  # one query, whatever the clips' frame counts
     clip_table = clipview.lines(rows, store_clips.thumbnails_root(db)) if rows else None
     return OffloadReport(
@@ -65,6 +62,15 @@ def build(db: Catalog, offload_id: int, *, required: int = 2, with_files: bool =
         incremental_of=o["incremental_of"], verdict=verdict(db, o["card_id"], required),
         warnings=_warnings(db, o, card, dests, counts, skipped, cascade), failures=failures, failures_total=total,
         failures_grouped=grouped, files=files, clip_table=clip_table, cascade=cascade)
+
+
+def iter_files(db: Catalog, offload_id: int, algorithms: tuple[str, ...]) -> Iterator[FileRow]:
+    """The per-file table of an offload, one row at a time from the catalog's cursor, in listing order: the
+    report's CSV is written from this, so that an offload of a million files never holds a row for each.
+    `algorithms`: the report's, in its order (a digest the file lacks is '')."""
+    ids = [d["id"] for d in query.destinations(db, offload_id)]
+    for p, size, dig, status, _code, message, results in query.file_rows(db, offload_id, ids):
+        yield FileRow(p, size, tuple(dig.get(a, "") for a in algorithms), status, results, message or "")
 
 
 def _destination(db: Catalog, d: dict[str, Any]) -> Destination:

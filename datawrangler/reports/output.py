@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from datawrangler.config import app_paths
 from datawrangler.reports import csvout, fmt, html
-from datawrangler.reports.model import ContactSheet, DayReport, OffloadReport, Report
+from datawrangler.reports.model import ContactSheet, DayReport, FileRow, OffloadReport, Report
 
 
 def file_stem(report: Report) -> str:
@@ -45,9 +46,10 @@ def reports_folder(report: Report) -> Path:
 
 def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
           html_path: str | os.PathLike[str] | None = None, csv: str | os.PathLike[str] | None = None,
-          files_in_pdf: bool = True) -> list[Path]:
+          files_in_pdf: bool = True, files: Iterable[FileRow] | None = None) -> list[Path]:
     """Write what is asked for; returns every file written. files_in_pdf=False leaves an offload report's
-    per-file table out of the PDF and HTML (the CSV keeps it)."""
+    per-file table out of the PDF and HTML (the CSV keeps it). `files`: the per-file rows streamed to the CSV
+    (offload.iter_files) for a report built without them."""
     for target in (pdf, html_path, csv):
         if target is not None and not Path(target).parent.is_dir():
             raise FileNotFoundError(f"the folder {Path(target).parent} does not exist")
@@ -68,18 +70,22 @@ def write(report: Report, *, pdf: str | os.PathLike[str] | None = None,
         qtpdf.write_pdf(text, pdf, report.meta, images)
         written.append(Path(pdf))
     if csv is not None:
-        written += csvout.write_csv(report, csv)
+        written += csvout.write_csv(report, csv, files)
     return written
 
 
 def write_offload_report(db: Any, offload_id: int, required: int, paper: str = "a4") -> list[Path]:
     """Offload OFFLOAD_ID's report, built from the catalog `db`, into the app's reports folder: the PDF (on
     `paper`: a4 or letter) and its CSVs (the per-file table; the clip table when the clips were read).
-    Returns the files written; OSError when the folder cannot be written."""
+    Returns the files written; OSError when the folder cannot be written.
+
+    The per-file table goes from the catalog's cursor straight to the CSV, a row at a time: the report of an
+    offload of a million files holds no row for each (the PDF never lists the files)."""
     from datawrangler.reports import offload
 
-    report = offload.build(db, offload_id, required=required, with_files=True, paper=paper)
+    report = offload.build(db, offload_id, required=required, with_files=False, paper=paper)
     folder = reports_folder(report)
     stem = file_stem(report)
     folder.mkdir(parents=True, exist_ok=True)
-    return write(report, pdf=folder / f"{stem}.pdf", csv=folder / f"{stem}.csv", files_in_pdf=False)
+    return write(report, pdf=folder / f"{stem}.pdf", csv=folder / f"{stem}.csv", files_in_pdf=False,
+                 files=offload.iter_files(db, offload_id, report.algorithms))
