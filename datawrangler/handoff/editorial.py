@@ -26,7 +26,7 @@ from datawrangler.handoff.common import write_atomic
 from datawrangler.handoff.writer import NOT_WRITTEN, HandoffOptions, HandoffResult, sidecar_names
 from datawrangler.store.clips import ClipRow, day_clips, offload_clips
 from datawrangler.store.db import Catalog
-from datawrangler.store.handoff import offload_files, offload_summary
+from datawrangler.store.handoff import OffloadSummary, offload_files, offload_summary
 
 Kind = Literal["ale", "clip_csv"]
 KINDS: tuple[Kind, ...] = ("ale", "clip_csv")  # writer.EDITORIAL_KINDS, as types
@@ -85,8 +85,7 @@ def write_editorial(db: Catalog, offload_id: int, options: HandoffOptions) -> Ha
             f"sound file or image sequence): no ALE or clip CSV was written. Read them with 'datawrangler clips "
             f"{offload_id} --read', then write the files with 'datawrangler ale {offload_id} -o FILE'.")
         return result
-    files = list(offload_files(db, offload_id))
-    card_paths = {f.rel_path for f in files}
+    verified, card_paths = _verified_members(db, offload_id, clips, summary, options)
     said_rate = False
     for dest in summary.destinations:
         roll = dest.path
@@ -94,7 +93,7 @@ def write_editorial(db: Catalog, offload_id: int, options: HandoffOptions) -> Ha
             result.warnings.append(f"{roll} is not there (drive disconnected?): no ALE or clip CSV written to it. "
                                    f"Write them with 'datawrangler ale {offload_id} -o FILE' once it is back.")
             continue
-        here = {f.rel_path for f in files if (c := f.copies.get(dest.id)) is not None and c.state == "verified"}
+        here = verified.get(dest.id, set())
         notes: dict[int, list[str]] = {}
         for clip in clips:
             missing = [p for p in clip.file_paths if p not in here]
@@ -121,6 +120,25 @@ def write_editorial(db: Catalog, offload_id: int, options: HandoffOptions) -> Ha
                 continue
             result.written.append(path)
     return result
+
+
+def _verified_members(db: Catalog, offload_id: int, clips: Sequence[ClipRow], summary: OffloadSummary,
+                      options: HandoffOptions) -> tuple[dict[int, set[str]], set[str]]:
+    """({destination id: the clips' files verified on it}, the editorial file names the card itself holds), in
+    one pass over the offload's files as they stream from the catalog: only the clips' files and a few names are
+    kept, so a card of a million small files costs no more memory than its clips."""
+    members = {p for c in clips for p in c.file_paths}
+    names = {n for d in summary.destinations for n in editorial_names(d.path, summary.started_at, options).values()}
+    verified: dict[int, set[str]] = {}
+    taken: set[str] = set()
+    for f in offload_files(db, offload_id):
+        if f.rel_path in names:
+            taken.add(f.rel_path)
+        if f.rel_path in members:
+            for did, c in f.copies.items():
+                if c.state == "verified":
+                    verified.setdefault(did, set()).add(f.rel_path)
+    return verified, taken
 
 
 def _write_file(kind: Kind, clips: Sequence[ClipRow], target: Path, where: str) -> HandoffResult:
