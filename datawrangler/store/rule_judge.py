@@ -43,7 +43,8 @@ class Verdicts:
     beyond_sample: list[FileRedundancy] = field(default_factory=list)
 
     def add(self, f: FileRedundancy, j: Judgement) -> None:
-        if self.weakest is None or distance(j) > distance(self.weakest):
+        # the same judgement as the weakest (nearly every file) cannot be further: skip comparing
+        if j is not self.weakest and (self.weakest is None or distance(j) > distance(self.weakest)):
             self.weakest = j
         if f.disks >= self.required and not j.met:
             self.add_beyond(f)
