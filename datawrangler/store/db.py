@@ -265,14 +265,23 @@ def migrate(db: Database, path: Path) -> None:
     if target > migrations.BASELINE_VERSION:  # Alembic's revisions after the baseline too
         _migrate_with_alembic(path, version, target, taken)
         return
+    with _write_locked(db, path, version, target, taken):
+        _migrate(db, path, _user_version(db, path), target)
+
+
+@contextlib.contextmanager
+def _write_locked(db: Database, path: Path, version: int, target: int, taken: Path | None) -> Iterator[None]:
+    """One transaction holding the write lock (BEGIN IMMEDIATE) around a schema change: committed at the end
+    unless the body ended it; rolled back on any error, a full disk or an I/O error said as a migration that
+    failed and was undone (a lock held beyond the busy timeout is raised as it is: not a damaged file)."""
     try:
         db.conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError:
-        raise  # locked beyond the busy timeout: not a damaged file
+        raise
     except sqlite3.DatabaseError as exc:
         raise not_a_catalog(path, exc) from exc
     try:
-        _migrate(db, path, _user_version(db, path), target)
+        yield
         if db.conn.in_transaction:
             db.conn.execute("COMMIT")
     except BaseException as exc:
@@ -295,13 +304,7 @@ def _create_current(db: Database, path: Path, target: int) -> bool:
     if (current_ddl.REVISION, current_ddl.VERSION, target) != (migrations.head(), migrations.head_version(),
                                                                  migrations.head_version()):
         return False
-    try:
-        db.conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError:
-        raise  # locked beyond the busy timeout: not a damaged file
-    except sqlite3.DatabaseError as exc:
-        raise not_a_catalog(path, exc) from exc
-    try:
+    with _write_locked(db, path, 0, target, None):
         if _user_version(db, path) != 0 or db.table_names():  # made meanwhile, or holding tables of its own
             db.conn.execute("ROLLBACK")
             return False
@@ -309,14 +312,6 @@ def _create_current(db: Database, path: Path, target: int) -> bool:
             db.conn.execute(statement)
         stamp.stamp_baseline(db.conn, current_ddl.REVISION)
         db.conn.execute(f"PRAGMA user_version = {current_ddl.VERSION}")
-        db.conn.execute("COMMIT")
-    except BaseException as exc:
-        if db.conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                db.conn.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.OperationalError) and "locked" not in str(exc):  # a full disk, an I/O error
-            raise CatalogError(damage.migration_failed(path, 0, target, exc, None)) from exc
-        raise
     return True
 
 
