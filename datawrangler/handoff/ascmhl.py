@@ -146,11 +146,12 @@ def c4_of(data: bytes) -> str:
 
 class NewGeneration:
     """One generation added to the history at root (new if `history` is None), written as its entries arrive:
-    the manifest goes to a temporary file (in `ascmhl/`, or in root for a first generation: no folder is made
-    for nothing), its C4 id taken on the way; `commit()` makes `ascmhl/` if need be, puts the manifest there
-    under its name, then writes the chain that names it, each synced and renamed. Leaving the `with` block
-    without `commit()` (an error, or no entry at all), or a failure in `commit()`, leaves the history as it
-    was."""
+    the manifest goes to a temporary file in `ascmhl/` (made if need be: a rename within one folder is made
+    durable by one folder sync, where a rename out of another folder would need two, and a power cut between
+    them brings the temporary name back), its C4 id taken on the way; `commit()` puts the manifest under its
+    name, then writes the chain that names it, each synced and renamed. Leaving the `with` block without
+    `commit()` (an error, or no entry at all), or a failure in `commit()`, leaves the history as it was: a
+    folder made for this generation is removed again (an empty `ascmhl/` reads as a broken history)."""
 
     def __init__(self, root: str, *, creator: CreatorInfo, process: str, ignore: Sequence[str], now: dt.datetime,
                  history: History | None = None) -> None:
@@ -162,13 +163,26 @@ class NewGeneration:
         if os.path.exists(self.path):
             raise FileExistsError(f"{self.path} exists already: a manifest is never overwritten")
         self._sha = hashlib.sha512()
-        self._file = AtomicFile(self.path, self._sha,
-                                temp_folder=self.folder if os.path.isdir(self.folder) else root)
+        self._created = not os.path.isdir(self.folder)
+        self._committed = False
+        make_folder(self.folder)
+        try:
+            self._file = AtomicFile(self.path, self._sha)
+        except BaseException:
+            self._remove_folder()
+            raise
         try:
             self._doc = ManifestWriter(self._file, creator, process, ignore, now)
         except BaseException:
             self._file.discard()
+            self._remove_folder()
             raise
+
+    def _remove_folder(self) -> None:
+        """The folder this generation made, removed while it is empty (it holds nothing of a history)."""
+        if self._created:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.folder)
 
     @property
     def count(self) -> int:
@@ -180,8 +194,6 @@ class NewGeneration:
     def commit(self) -> str:
         """The manifest, then the chain; returns the manifest's path."""
         self._doc.close()
-        created = not os.path.isdir(self.folder)
-        make_folder(self.folder)
         committed = False
         try:
             if os.path.exists(self.path):  # a generation written meanwhile by someone else: never overwritten
@@ -196,9 +208,10 @@ class NewGeneration:
             with contextlib.suppress(OSError):
                 if committed:
                     os.unlink(self.path)
-                if created:
-                    os.rmdir(self.folder)
+            self._file.discard()
+            self._remove_folder()
             raise
+        self._committed = True
         return self.path
 
     def __enter__(self) -> NewGeneration:
@@ -206,6 +219,8 @@ class NewGeneration:
 
     def __exit__(self, *exc: object) -> None:
         self._file.discard()
+        if not self._committed:
+            self._remove_folder()
 
 
 def write_generation(root: str, entries: Iterable[Entry], *, creator: CreatorInfo, process: str,

@@ -90,19 +90,45 @@ class Sink(Protocol):
     def write(self, data: bytes, /) -> object: ...
 
 
+# A handoff file's temporary name: .dwtmp-<pid>-<random>-handoff.part (the engine's temp names share the
+# prefix and suffix, so every DataWrangler temp file is recognised as one).
+TEMP_HEAD, TEMP_TAIL = ".dwtmp-", "-handoff.part"
+_TEMP_NAME = re.compile(r"^\.dwtmp-(\d+)-[0-9a-f]{8}-handoff\.part$")
+
+
+def remove_stale_temps(folder: str) -> int:
+    """Remove the handoff temporary files in `folder` that no running process of this machine is writing: a
+    power cut between a rename and the sync of the folder it left brings the temporary name back. The folder
+    is synced after; the count removed."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    removed = 0
+    for name in names:
+        m = _TEMP_NAME.match(name)
+        if m is None or platform.process_alive(int(m.group(1)), None):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(folder, name))
+            removed += 1
+    if removed:
+        platform.sync_dir(folder)
+    return removed
+
+
 class AtomicFile:
     """A file written as it is produced, that appears whole under its final name or not at all: its bytes go to
     a temporary name in the same folder; `commit()` syncs them, renames the file and syncs the folder. Leaving
     the `with` block without `commit()` (an error half way, nothing worth keeping) removes the temporary file.
     `hasher` (e.g. hashlib.sha512()) sees every byte written: the C4 id of a manifest without reading it back.
-    `temp_folder`: where the temporary file goes when the final folder may not exist yet (it must be on the same
-    drive; `commit()` needs the final folder then)."""
+    The temporary file is in the final folder: one folder sync makes the rename durable."""
 
-    def __init__(self, path: str, hasher: Hasher | None = None, temp_folder: str | None = None) -> None:
+    def __init__(self, path: str, hasher: Hasher | None = None) -> None:
         self.path = path
         self.folder = os.path.dirname(path) or "."
         self.hasher = hasher
-        self._tmp = os.path.join(temp_folder or self.folder, f".dwtmp-{uuid.uuid4().hex[:8]}-handoff.part")
+        self._tmp = os.path.join(self.folder, f"{TEMP_HEAD}{os.getpid()}-{uuid.uuid4().hex[:8]}{TEMP_TAIL}")
         fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
         self._fh: BinaryIO | None = os.fdopen(fd, "wb", buffering=1 << 20)
 
@@ -143,6 +169,7 @@ class AtomicFile:
             fh.close()  # a failing flush of the unwanted bytes (a full drive) must not hide why we got here
         with contextlib.suppress(OSError):
             os.unlink(self._tmp)
+            platform.sync_dir(os.path.dirname(self._tmp) or ".")  # else a power cut brings the temp name back
 
     def __enter__(self) -> AtomicFile:
         return self

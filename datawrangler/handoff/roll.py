@@ -15,7 +15,7 @@ import os
 from collections.abc import Collection, Iterable
 
 from datawrangler.handoff import ascmhl
-from datawrangler.handoff.common import AtomicFile, CreatorInfo, make_folder, write_atomic, xml_ok
+from datawrangler.handoff.common import AtomicFile, CreatorInfo, make_folder, remove_stale_temps, write_atomic, xml_ok
 from datawrangler.handoff.history import History, HistoryError, load
 from datawrangler.handoff.legacy import Legacy11
 from datawrangler.handoff.lists import ChecksumList
@@ -109,6 +109,10 @@ def write_roll(summary: OffloadSummary, dest_id: int, roll: str, rows: Iterable[
                result: HandoffResult) -> None:
     """The handoff files of the offload into `roll` (destination `dest_id`), from `rows` (store.handoff's
     offload_files, read once). `taken`: the sidecar names that are files of the card (never overwritten)."""
+    for folder in (roll, os.path.join(roll, ASCMHL_FOLDER)):  # what a power cut left of an earlier run
+        remove_stale_temps(folder)
+    with contextlib.suppress(OSError):  # an ascmhl/ made for a generation a power cut stopped: empty, no history
+        os.rmdir(os.path.join(roll, ASCMHL_FOLDER))
     size_only = summary.verify_mode == "size"
     said: dict[str, list[str]] = {}  # what each sidecar kind says, in the order of the kinds
     todo: list[tuple[str, str]] = []
