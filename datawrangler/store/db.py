@@ -19,12 +19,13 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from datawrangler.store import backups, damage, migrations, schema
+from datawrangler.store.catalog import Catalog, Params, Rows
 from datawrangler.store.migrations import stamp
 
 log = logging.getLogger(__name__)
@@ -64,19 +65,36 @@ def damaged(path: str | os.PathLike[str], what: str) -> CatalogDamaged:
     return CatalogDamaged(path, what, backups.last_good(path))
 
 
-class Catalog(Database):
-    """The handle to the catalog that every layer above `store` holds and passes back to `store`'s functions;
-    only `store` looks inside it (it is how the catalog can later live on another backend without the callers
-    changing). Today it is sqlite-utils' Database, with a transaction that takes the write lock when it begins
-    (BEGIN IMMEDIATE).
+class FileCatalog(Database, Catalog):
+    """The catalog in an SQLite file (`store.catalog.Catalog` on the embedded backend): sqlite-utils' Database,
+    whose transaction takes the write lock when it begins (BEGIN IMMEDIATE).
 
     A plain BEGIN reads first and asks for the write lock later; if another connection (a second offload,
     the recorder of another card) committed in between, SQLite fails at once with 'database is locked'
     instead of waiting for busy_timeout. Every catalog transaction writes, so taking the lock first costs
     nothing and makes concurrent offloads wait their turn."""
 
+    dialect = "sqlite"
+
+    def run(self, sql: str, params: Params | None = None) -> Rows:
+        return self.conn.execute(sql, params or {})
+
+    def run_many(self, sql: str, rows: Iterable[Params]) -> None:
+        self.conn.executemany(sql, rows)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def shown(self) -> str:
+        return self.conn.execute("PRAGMA database_list").fetchone()[2] or ":memory:"
+
+    def has_table(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                 (name,)).fetchone() is not None
+
     @contextlib.contextmanager
-    def atomic(self) -> Iterator[Database]:
+    def atomic(self) -> Iterator[FileCatalog]:
         if self.conn.in_transaction:  # nested: sqlite-utils' savepoints
             with super().atomic():
                 yield self
@@ -94,10 +112,10 @@ class Catalog(Database):
             raise
 
 
-def connect(path: str | os.PathLike[str]) -> Catalog:
+def connect(path: str | os.PathLike[str]) -> FileCatalog:
     """A connection with the catalog's pragmas. One per thread: sqlite3 connections are not shared."""
     conn = sqlite3.connect(os.fspath(path), timeout=BUSY_TIMEOUT, check_same_thread=False)
-    db = Catalog(conn, execute_plugins=False)
+    db = FileCatalog(conn, execute_plugins=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -130,7 +148,7 @@ def backup_path(path: Path, version: int) -> Path:
     return backups.before_migration_path(path, version)
 
 
-def open_catalog(path: str | os.PathLike[str]) -> Catalog:
+def open_catalog(path: str | os.PathLike[str]) -> FileCatalog:
     """Open (creating or migrating as needed) the catalog at path."""
     path = Path(path)
     try:
