@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,7 @@ from sqlite_utils import Database
 
 from datawrangler.store import backups, damage, migrations, schema
 from datawrangler.store.catalog import Catalog, Params, Rows
+from datawrangler.store.errors import CatalogError, ServerUnavailable
 from datawrangler.store.migrations import stamp
 
 log = logging.getLogger(__name__)
@@ -39,13 +41,9 @@ DAILY_RETRY = 3600
 BUSY_TIMEOUT = 30.0  # seconds a connection waits for another's lock before 'database is locked'
 
 
-class CatalogError(Exception):
-    """The catalog cannot be used as it is; the message says what happened and what to do."""
-
-
 # What the catalog's backend raises when it cannot be read or written at all (a full disk, an I/O error, a lock
 # held beyond the busy timeout): the layers above store catch it by this name, never by the driver's.
-BACKEND_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+BACKEND_ERRORS: tuple[type[Exception], ...] = (sqlite3.OperationalError, ServerUnavailable)
 
 
 class CatalogDamaged(CatalogError):
@@ -172,6 +170,32 @@ def open_catalog(path: str | os.PathLike[str]) -> FileCatalog:
         db.close()
         raise
     return db
+
+
+_SERVER_URL = re.compile(r"^postgres(ql)?(\+psycopg)?://", re.IGNORECASE)
+
+
+def is_server(location: str | os.PathLike[str]) -> bool:
+    """Whether a catalog location names a server (postgresql://...) rather than a file; no import needed."""
+    return bool(_SERVER_URL.match(os.fspath(location).strip()))
+
+
+def open_location(location: str | os.PathLike[str]) -> Catalog:
+    """Open the catalog a location names: a path or sqlite:///PATH (the file: open_catalog), or
+    postgresql://... (the server: checked, its schema created or upgraded when needed). A file never loads
+    SQLAlchemy."""
+    text = os.fspath(location).strip()
+    if is_server(text):
+        from datawrangler.store.server_catalog import open_server
+
+        return open_server(text)
+    if text.lower().startswith("sqlite:"):
+        from datawrangler.store import server
+
+        where = server.parse(text)
+        assert where.path is not None
+        return open_catalog(where.path)
+    return open_catalog(Path(text).expanduser())
 
 
 def check_once(path: Path) -> None:

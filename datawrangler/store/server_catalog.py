@@ -1,0 +1,163 @@
+"""The catalog on a PostgreSQL server (`store.catalog.Catalog`'s second backend), shared by several stations.
+
+One handle is one connection (psycopg 3 through SQLAlchemy) in autocommit mode, so that transactions are
+exactly the ones `atomic` opens, as on the SQLite file: BEGIN, then a transaction-level advisory lock that every
+station's writers take (`WRITE_LOCK`), so writers wait their turn across stations as SQLite's BEGIN IMMEDIATE
+makes them wait within one file. Reads outside `atomic` see what is committed (READ COMMITTED) and take no lock.
+
+Opening checks the server first (`store.server.check_connection`) and says exactly what is wrong when it
+cannot be used; an empty database or an older catalog is brought to this code's schema under the schema
+advisory lock (`store.server.create_schema`). A connection the server drops is raised as `ServerUnavailable`,
+one of `store.db.BACKEND_ERRORS`: what the layers above catch for a catalog that cannot be written now.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import os
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import TextClause, inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from datawrangler.store import server
+from datawrangler.store.catalog import Catalog, Params, Rows
+from datawrangler.store.errors import ServerUnavailable
+from datawrangler.store.server import CatalogLocation, Status
+
+WRITE_LOCK = 0x4457575249544531  # pg_advisory_xact_lock key of the catalog's writers ("DWWRITE1")
+BATCH = 1000  # rows sent to the server per executemany call
+
+
+@functools.lru_cache(maxsize=1024)
+def _text(sql: str) -> TextClause:
+    return text(sql)
+
+
+class ServerCatalog(Catalog):
+    """The catalog in a PostgreSQL database."""
+
+    dialect = "postgresql"
+
+    def __init__(self, location: CatalogLocation, conn: Connection) -> None:
+        self.location = location
+        self._conn = conn
+        self._depth = 0
+        self._savepoints = itertools.count(1)
+
+    def run(self, sql: str, params: Params | None = None) -> Rows:
+        try:
+            return self._conn.execute(_text(sql), dict(params or {}))  # type: ignore[return-value]
+        except DBAPIError as exc:
+            raise self._unavailable(exc) from exc
+
+    def run_many(self, sql: str, rows: Iterable[Params]) -> None:
+        statement = _text(sql)
+        it = iter(rows)
+        while batch := [dict(r) for r in itertools.islice(it, BATCH)]:
+            try:
+                self._conn.execute(statement, batch)
+            except DBAPIError as exc:
+                raise self._unavailable(exc) from exc
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[ServerCatalog]:
+        if self._depth:
+            name = f"dw_sp_{next(self._savepoints)}"
+            self._driver(f"SAVEPOINT {name}")
+            self._depth += 1
+            try:
+                yield self
+            except BaseException:
+                self._depth -= 1
+                with contextlib.suppress(DBAPIError):
+                    self._driver(f"ROLLBACK TO SAVEPOINT {name}")
+                raise
+            self._depth -= 1
+            self._driver(f"RELEASE SAVEPOINT {name}")
+            return
+        self._driver("BEGIN")
+        self._depth = 1
+        try:
+            self._driver(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            yield self
+        except BaseException:
+            self._depth = 0
+            with contextlib.suppress(DBAPIError):
+                self._driver("ROLLBACK")
+            raise
+        self._depth = 0
+        try:
+            self._driver("COMMIT")
+        except BaseException:
+            with contextlib.suppress(DBAPIError):
+                self._driver("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        with contextlib.suppress(DBAPIError):
+            self._conn.close()
+
+    def shown(self) -> str:
+        return self.location.shown()
+
+    def has_table(self, name: str) -> bool:
+        return bool(inspect(self._conn).has_table(name))
+
+    def _driver(self, sql: str) -> None:
+        try:
+            self._conn.exec_driver_sql(sql)
+        except DBAPIError as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: DBAPIError) -> Exception:
+        """A lost connection (the server stopped, the network gone) as ServerUnavailable; any other error (a
+        statement the server refused) as the driver raised it: that is a bug to see, not an outage."""
+        if exc.connection_invalidated or _is_disconnect(exc):
+            return ServerUnavailable(
+                f"The catalog server {self.shown()} stopped answering ({_said(exc)}). Nothing that was not "
+                "committed was kept on it. Check that the server runs and this computer can reach it, then try "
+                "again.")
+        return exc
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    from psycopg import OperationalError
+
+    return isinstance(exc.orig, OperationalError)
+
+
+def _said(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def open_server(where: str | os.PathLike[str] | CatalogLocation, timeout: float = server.DEFAULT_TIMEOUT
+                ) -> ServerCatalog:
+    """A handle on the catalog on the server: checked first (CatalogError with the check's words when it
+    cannot be used), created or upgraded when the database holds none or an older one."""
+    from datawrangler.store.db import CatalogError
+
+    location = where if isinstance(where, CatalogLocation) else server.parse(where)
+    if location.path is not None:
+        raise ValueError("open_server() is for a catalog on a server; a file is opened by store.db")
+    check = server.check_connection(location, timeout)
+    if check.status in (Status.NO_SCHEMA, Status.SCHEMA_OLDER):
+        check = server.create_schema(location, timeout)
+    if not check.ok:
+        raise CatalogError(check.message)
+    engine = server.engine(location, timeout)
+    try:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except DBAPIError as exc:
+        raise ServerUnavailable(f"Could not connect to the catalog server {location.shown()} ({_said(exc)}). "
+                                "Check that the server runs and this computer can reach it, then try "
+                                "again.") from exc
+    return ServerCatalog(location, conn)
+
