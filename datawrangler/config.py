@@ -13,7 +13,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ from datawrangler.core.presets import Preset, PresetError, lenient_presets
 from datawrangler.core.scan import DEFAULT_IGNORE
 from datawrangler.core.typed import field_values, json_list, read_json
 
-__all__ = ["DEFAULT_IGNORE", "HOME_ENV", "FileNote", "Paths", "Settings", "SettingsError", "app_paths",
+__all__ = ["CATALOG_ENV", "DEFAULT_IGNORE", "HOME_ENV", "FileNote", "Paths", "Settings", "SettingsError", "app_paths",
            "find_preset", "kept_sentence", "load_presets", "load_presets_leniently", "load_settings",
-           "load_settings_leniently", "save_presets", "save_settings"]
+           "load_settings_leniently", "resolve_catalog", "save_presets", "save_settings"]
 
 APP = "DataWrangler"
 HOME_ENV = "DATAWRANGLER_HOME"
+CATALOG_ENV = "DATAWRANGLER_CATALOG"
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +70,18 @@ def app_paths(env: dict[str, str] | None = None) -> Paths:
         Path(platformdirs.user_data_dir(APP, appauthor=False)),
         Path(platformdirs.user_log_dir(APP, appauthor=False)),
     )
+
+
+def resolve_catalog(given: str | os.PathLike[str] | None = None, settings_catalog: str | None = None,
+                    env: Mapping[str, str] | None = None) -> str:
+    """The catalog location a command or the window uses: the one given (--catalog), else DATAWRANGLER_CATALOG,
+    else the settings' `catalog`, else the SQLite file in the data folder. A string (a path or a URL): store
+    opens either (store.db.open_location)."""
+    env = os.environ if env is None else env
+    for candidate in (os.fspath(given) if given else "", env.get(CATALOG_ENV, ""), settings_catalog or ""):
+        if candidate.strip():
+            return candidate.strip()
+    return str(app_paths(dict(env) if env is not os.environ else None).catalog_file)
 
 
 class SettingsError(ValueError):
@@ -121,6 +134,10 @@ class Settings:
     # a rule that asks for a copy in another place (3-2-1) counts the sites the copies were made at
     station: str = ""
     site: str = ""
+    # where the catalog is ("": the SQLite file in the data folder): a path, sqlite:///PATH or
+    # postgresql://USER@HOST/DATABASE (several stations sharing one catalog). --catalog and DATAWRANGLER_CATALOG
+    # come before it (resolve_catalog)
+    catalog: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
