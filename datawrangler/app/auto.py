@@ -25,9 +25,9 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from datawrangler.app import request as requests
+from datawrangler.app.catalog import catalog_location
 from datawrangler.app.inspection import Inspection, auto_decision, describe, inspect_card
 from datawrangler.app.isolated import run_offload_isolated
 from datawrangler.app.offload import Notice, Observer, OffloadOutcome, open_db
@@ -71,7 +71,7 @@ class AutoOffloader:
                  ejector: Callable[[Volume], EjectResult] = eject, rules: Sequence[CardRule] | None = None,
                  operator: str | None = None, runner: Runner = run_offload_isolated) -> None:
         self.preset = preset
-        self.catalog = Path(catalog)
+        self.catalog = catalog_location(catalog)
         self.settings = settings or load_settings()
         self.on_status = on_status
         self.ejector = ejector

@@ -15,10 +15,9 @@ import contextlib
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from datawrangler import platform
-from datawrangler.app.catalog import catalog_file, open_db
+from datawrangler.app.catalog import catalog_file, catalog_location, open_db
 from datawrangler.app.outcome import Observer, OffloadOutcome, Refused, Started, Verdict
 from datawrangler.app.recorded import run_recorded
 from datawrangler.app.report_step import handoff_step, offload_report
@@ -177,8 +176,8 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
     observer = observer or Observer()
     awake = keep_awake(f"Stage 2 of offload {offload_id}") if keep_awake_ else contextlib.nullcontext()
     with awake:
-        path = Path(catalog) if catalog else None
-        db = open_db(path)
+        where = catalog_location(catalog)
+        db = open_db(where)
         try:
             liveness.mark_interrupted(db)
             asked = cascade.stage2_asked(db, offload_id)
@@ -193,7 +192,7 @@ def run_stage2(offload_id: int, control: OffloadControl | None = None, *,
             if paper is None:  # a settings file that cannot be read does not stop stage 2: its defaults
                 paper = load_settings_leniently()[0].report_paper
             with contextlib.ExitStack() as held:  # the stage-2 copy's hold: one process runs it at a time
-                return _run(db, path, offload_id, control or OffloadControl(), observer, handoff,
+                return _run(db, where, offload_id, control or OffloadControl(), observer, handoff,
                             paper if report else None, copies_required, held, protection)
         finally:
             db.close()
@@ -243,7 +242,7 @@ def _check_startable(db: Catalog, job: Stage2Job | None, offload_id: int) -> Sta
     return job
 
 
-def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadControl, observer: Observer,
+def _run(db: Catalog, catalog: str, offload_id: int, control: OffloadControl, observer: Observer,
          handoff: HandoffOptions | None, paper: str | None, required: int,
          held: contextlib.ExitStack, protection: Rule | None = None) -> OffloadOutcome:
     """`paper` None: no report."""
@@ -285,7 +284,7 @@ def _run(db: Catalog, catalog: Path | None, offload_id: int, control: OffloadCon
     found: list[cascade.Stage1Finding] = []  # stage-1 copies that no longer hold the card's file
     check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations, found),
                   history.check if history is not None else None)
-    result = run_recorded(db, catalog_file(catalog), plan, scan, record,
+    result = run_recorded(db, catalog, plan, scan, record,
                           pairs=verified_pairs(db, plan.destinations, [offload_id]), control=control,
                           on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
                           check=check)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datawrangler.app.cascade import queue_after_stage1, run_stage2, stage2_targets
-from datawrangler.app.catalog import catalog_file, open_db
+from datawrangler.app.catalog import catalog_file, catalog_location, open_db
 from datawrangler.app.clips import ClipsRead, read_offload_clips
 from datawrangler.app.outcome import Notice, Observer, OffloadOutcome, Refused, Started, Verdict
 from datawrangler.app.recorded import run_recorded
@@ -60,16 +60,17 @@ def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
     observer = observer or Observer()
     awake = keep_awake(f"Offloading {req.name}") if req.keep_awake else contextlib.nullcontext()
     with awake:
-        path = catalog_file(catalog)
-        db = open_db(path)
+        where = catalog_location(catalog)
+        path = catalog_file(where)  # where this station keeps its own things (the card holds, the thumbnails)
+        db = open_db(where)
         try:
             mark_interrupted(db)
             if req.resume_id is not None and cascade.parent_of(db, req.resume_id) is not None:
                 # judged and written as its stage 1 asked (store.cascade.stage2_asked), whoever resumes it
-                return run_stage2(req.resume_id, control, catalog=path, observer=observer, report=req.report,
+                return run_stage2(req.resume_id, control, catalog=where, observer=observer, report=req.report,
                                   keep_awake_=req.keep_awake)
             with contextlib.ExitStack() as held:  # the card's hold (store.card_hold), let go when it ends
-                return _run(db, path, req, control or OffloadControl(), observer, held)
+                return _run(db, where, path, req, control or OffloadControl(), observer, held)
         finally:
             db.close()
 
@@ -159,7 +160,7 @@ def _say_known(db: Catalog, known: cards.KnownCard, req: OffloadRequest, observe
                  new_or_changed=known.new_or_changed)
 
 
-def _run(db: Catalog, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer,
+def _run(db: Catalog, where: str, path: Path, req: OffloadRequest, control: OffloadControl, observer: Observer,
          held: contextlib.ExitStack) -> OffloadOutcome:
     begun = _begin_resume(db, path, req, held) if req.resume_id is not None else _begin_new(db, path, req, held)
     plan, scan, record, source = begun.plan, begun.scan, begun.record, begun.source
@@ -182,7 +183,7 @@ def _run(db: Catalog, path: Path, req: OffloadRequest, control: OffloadControl, 
         written.extend(_handoff(db, offload_id, req, source, scan, observer))
 
     try:
-        result = run_recorded(db, path, plan, scan, record, pairs=begun.pairs, control=control,
+        result = run_recorded(db, where, plan, scan, record, pairs=begun.pairs, control=control,
                               on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
                               check=source.check if source is not None else None)
     except OffloadError as exc:  # a roll folder another offload holds (the engine's lock): say whose

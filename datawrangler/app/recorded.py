@@ -10,8 +10,8 @@ hear the checked result, so no copy of such a file is ever recorded verified, no
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
-from pathlib import Path
 
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
@@ -27,7 +27,8 @@ from datawrangler.store.recorder import Recorder
 CARRIED_NOTE = "verified earlier: not copied again"
 
 
-def run_recorded(db: Catalog, catalog: Path, plan: OffloadPlan, scan: ScanResult, record: OffloadRecord, *,
+def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan, scan: ScanResult,
+                 record: OffloadRecord, *,
                  pairs: dict | None = None, control: OffloadControl | None = None,
                  on_progress: Callable[[ProgressEvent], None] | None = None,
                  on_file: Callable[[FileResult], None] | None = None,

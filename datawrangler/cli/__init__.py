@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from datawrangler import __version__
 from datawrangler.cli.common import (
+    CATALOG_HELP,
     EXIT_BUG,
     EXIT_CANCELLED,
     EXIT_ERRORS,
@@ -81,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="datawrangler", description="Verified camera-card offloads for the DIT.")
     p.add_argument("--version", action="version", version=f"datawrangler {__version__}")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    p.add_argument("--catalog", metavar="PATH", help="the catalog file (default: in the user data folder)")
+    p.add_argument("--catalog", metavar="LOCATION", help=CATALOG_HELP)
     sub = p.add_subparsers(dest="command")
     events = _common("JSON-lines events on stdout, for scripts (each names the offload's id)")
 

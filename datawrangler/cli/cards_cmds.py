@@ -15,25 +15,26 @@ from typing import Any
 
 from datawrangler import platform as mounttable
 from datawrangler.app.auto import AutoOffloader, AutoStatus, with_preset
+from datawrangler.app.catalog import catalog_file
 from datawrangler.app.inspection import source_ignore
 from datawrangler.app.naming import name_card
-from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED
+from datawrangler.cli.common import CATALOG_HELP, EXIT_OK, EXIT_REFUSED, catalog_path
 from datawrangler.cli.output import Output
-from datawrangler.config import app_paths, find_preset, load_settings
+from datawrangler.config import find_preset, load_settings
 from datawrangler.core.cards import CardInfo, recognise
 from datawrangler.core.presets import Preset
 from datawrangler.core.scan import SourceFile, scan_source
 from datawrangler.core.words import human_bytes, plural, when
 from datawrangler.platform import Volume, describe
-from datawrangler.store.db import open_catalog
+from datawrangler.store.db import is_server, open_location
 from datawrangler.volumes.cards import CardFilter
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
 
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS,
+                        help=CATALOG_HELP)
     common.add_argument("--json", action="store_true", help="JSON lines on stdout, for scripts")
 
     i = subparsers.add_parser("inspect", parents=[common], help="what recognition sees on a card",
@@ -104,10 +105,10 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def _catalog_view(args: argparse.Namespace, card: CardInfo, files: Sequence[SourceFile]) -> dict[str, Any] | None:
     """What the catalog knows: a card seen before, the next reel, a reel collision (None: no catalog yet)."""
-    path = getattr(args, "catalog", None) or app_paths().catalog_file
-    if not os.path.exists(path):
+    where = catalog_path(args)
+    if not is_server(where) and not os.path.exists(catalog_file(where)):
         return None
-    db = open_catalog(path)
+    db = open_location(where)
     try:
         name = name_card(db, Preset("inspect"), card, files)
     finally:
@@ -159,7 +160,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         if not preset.destinations:
             out.error("no_destination", f"preset {preset.name!r} has no destinations.")
             return EXIT_REFUSED
-        catalog = str(getattr(args, "catalog", None) or app_paths().catalog_file)
+        catalog = catalog_path(args)
 
         def status(s: AutoStatus) -> None:
             data: dict[str, Any] = dict(mount_point=s.volume.mount_point, reel=s.reel, roll=s.roll,

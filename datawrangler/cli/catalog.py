@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from datawrangler.cli import catalog_merge, handoff_cmds
-from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path, open_db
+from datawrangler.cli.common import CATALOG_HELP, EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_file_only, open_db
 from datawrangler.cli.made_from import made_from, made_from_text, stage_note
 from datawrangler.cli.output import Output
 from datawrangler.core.words import human_bytes, plural, when
@@ -101,8 +101,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """`datawrangler catalog backups`, `catalog restore [BACKUP]`, `catalog merge OTHER`, `catalog export FILE`."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS,
+                        help=CATALOG_HELP)
     common.add_argument("--json", action="store_true", help="one JSON object on stdout")
     c = sub.add_parser("catalog", help="the catalog's backups, restoring one, merging another station's, exporting",
                        description="The catalog is backed up beside itself each day it is used and before each "
@@ -129,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_backups(args: argparse.Namespace) -> int:
     out = Output.of(args)
-    path = catalog_path(args)
+    path = catalog_file_only(args, "keeping its backups")
     state = damage.inspect(path) if path.exists() else None
     now = time.time()
     found: list[tuple[backups.Backup, bool, str | None]] = []
@@ -175,7 +175,7 @@ def _chosen(path: Path, given: str) -> Path | None:
 
 def cmd_restore(args: argparse.Namespace) -> int:
     out = Output.of(args)
-    path = catalog_path(args)
+    path = catalog_file_only(args, "restoring a backup")
     opt = damage.catalog_option(path)
     if args.backup:
         backup = _chosen(path, args.backup)

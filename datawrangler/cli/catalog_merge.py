@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path
 from datawrangler.cli.output import Output
 from datawrangler.store import holders
-from datawrangler.store.db import CatalogError, open_catalog
+from datawrangler.store.db import CatalogError, is_server, open_location
 
 if TYPE_CHECKING:  # store.merge, export and server load SQLAlchemy: only these commands pay for it
     from datawrangler.store.merge import MergeResult
@@ -28,13 +28,10 @@ def _this(args: argparse.Namespace, busy_check: bool = False) -> str:
     """This station's catalog: a server's URL as given (the merge checks its schema), or the file, created or
     migrated first (as every command opens it) so a merge writes into a catalog of the current schema, with its
     backup taken before any migration."""
-    from datawrangler.store import server
-
-    given = getattr(args, "catalog", None)
-    if given and server.parse(given).is_server:
-        return str(given)
-    path = catalog_path(args)
-    db = open_catalog(path)
+    where = catalog_path(args)
+    if is_server(where):
+        return where
+    db = open_location(where)
     try:
         running = holders.running_offloads(db, every=True) if busy_check else []
     finally:
@@ -43,7 +40,7 @@ def _this(args: argparse.Namespace, busy_check: bool = False) -> str:
         raise CatalogError(f"An offload is running on this catalog now: {running[0].describe()}. A merge holds the "
                            "catalog for its whole run (up to a minute for a million files), which would hold up that "
                            "offload's records. Merge once it has ended.")
-    return str(path)
+    return where
 
 
 def _steps(out: Output) -> Callable[[str], None] | None:
@@ -104,7 +101,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from datawrangler.store import server
 
     out = Output.of(args)
-    where = args.location or getattr(args, "catalog", None) or str(catalog_path(args))
+    where = args.location or catalog_path(args)
     check = server.create_schema(where) if args.create else server.check_connection(where)
     if out.json:
         out.emit("catalog_check", location=str(where), status=check.status.value, ok=check.ok, message=check.message,

@@ -8,8 +8,9 @@ import argparse
 import dataclasses
 from typing import Any
 
+from datawrangler.app.catalog import catalog_file
 from datawrangler.app.clips import ClipOptions, read_offload_clips
-from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
+from datawrangler.cli.common import CATALOG_HELP, EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.clips import ClipState
 from datawrangler.reports import clipview
@@ -21,8 +22,8 @@ from datawrangler.store.handoff import offload_summary
 
 def register(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS,
+                        help=CATALOG_HELP)
     common.add_argument("--json", action="store_true", help="one JSON object on stdout")
     c = sub.add_parser("clips", parents=[common], help="an offload's clips: timecode, duration, format, warnings",
                        description="List the clips of offload OFFLOAD as the catalog holds them. With --read, read "
@@ -49,7 +50,7 @@ def cmd_clips(args: argparse.Namespace) -> int:
     try:
         if args.read:
             try:
-                found = read_offload_clips(db, path, args.offload, ClipOptions(args.thumbnails))
+                found = read_offload_clips(db, catalog_file(path), args.offload, ClipOptions(args.thumbnails))
             except ValueError as exc:
                 out.error("unknown_offload", str(exc))
                 return EXIT_REFUSED

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from datawrangler.config import app_paths
+from datawrangler.app.catalog import catalog_file, catalog_location
 from datawrangler.core.events import OffloadState
-from datawrangler.store.db import Catalog, open_catalog
+from datawrangler.store.db import Catalog, CatalogError, is_server, open_location
 from datawrangler.store.liveness import mark_interrupted
 
 EXIT_OK, EXIT_ERRORS, EXIT_REFUSED, EXIT_NOT_VERIFIED, EXIT_INTERRUPTED, EXIT_CANCELLED, EXIT_BUG = 0, 1, 2, 3, 4, 5, 70
@@ -32,14 +33,33 @@ def worst(codes: Iterable[int]) -> int:
     return max(codes, key=lambda c: _SEVERITY.index(c) if c in _SEVERITY else len(_SEVERITY), default=EXIT_OK)
 
 
-def catalog_path(args: argparse.Namespace) -> Path:
+CATALOG_HELP = ("the catalog: a file, sqlite:///PATH or postgresql://USER@HOST/DATABASE (default: "
+                "DATAWRANGLER_CATALOG, else the settings' catalog, else the file in the user data folder; "
+                "DATAWRANGLER_HOME moves that)")
+
+
+def catalog_path(args: argparse.Namespace) -> str:
+    """The catalog's location (a path or a server's URL): --catalog, else DATAWRANGLER_CATALOG, else the
+    settings', else the file in the data folder (app.catalog.catalog_location)."""
     given = getattr(args, "catalog", None)
-    return Path(given).expanduser() if given else app_paths().catalog_file
+    return catalog_location(os.path.expanduser(given) if given and not is_server(given) else given)
 
 
-def open_db(args: argparse.Namespace) -> tuple[Catalog, Path]:
+def catalog_file_only(args: argparse.Namespace, what: str) -> Path:
+    """The catalog's file, for what only a file has (its backups, a restore); CatalogError for a server."""
+    where = catalog_path(args)
+    if is_server(where):
+        from datawrangler.store.server import parse
+
+        raise CatalogError(f"The catalog is on a server ({parse(where).shown()}): {what} is the server's own "
+                           "(its administrator's pg_dump and restore), not DataWrangler's. To keep a copy of the "
+                           "catalog as a file, run 'datawrangler catalog export FILE'.")
+    return catalog_file(where)
+
+
+def open_db(args: argparse.Namespace) -> tuple[Catalog, str]:
     """The catalog (created or migrated as needed); offloads whose process died are marked interrupted."""
-    path = catalog_path(args)
-    db = open_catalog(path)
+    where = catalog_path(args)
+    db = open_location(where)
     mark_interrupted(db)
-    return db, path
+    return db, where

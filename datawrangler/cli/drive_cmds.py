@@ -12,7 +12,7 @@ import argparse
 import os
 from typing import Any
 
-from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, open_db
+from datawrangler.cli.common import CATALOG_HELP, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.protection import MEDIA_WORDS, MediaKind
 from datawrangler.core.words import when
@@ -24,8 +24,8 @@ KINDS = [k.value for k in MediaKind]
 
 def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS,
+                        help=CATALOG_HELP)
     common.add_argument("--json", action="store_true", help="one JSON object on stdout, for scripts")
     d = subparsers.add_parser("drive", help="say what a drive is (shuttle, RAID, LTO...), list the drives",
                               description="The drives the catalog knows and the kind of media each is. A rule "

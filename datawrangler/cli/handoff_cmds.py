@@ -10,21 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
+from datawrangler.cli.common import CATALOG_HELP, EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.core.words import agree, plural
 from datawrangler.handoff.editorial import EditorialError, Kind, write_day_ale, write_offload_ale
 from datawrangler.handoff.history import find_histories
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
-from datawrangler.store.db import Catalog, open_catalog
+from datawrangler.store.db import Catalog, open_location
 from datawrangler.store.handoff import destinations_at, destinations_under
 
 
 def _with_db(catalog: Catalog | str | os.PathLike[str], fn: Callable[[Catalog], Any]) -> Any:
     if isinstance(catalog, Catalog):
         return fn(catalog)
-    db = open_catalog(catalog)
+    db = open_location(catalog)
     try:
         return fn(db)
     finally:
@@ -160,7 +160,7 @@ def cmd_ale(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS, help="the catalog file")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS, help=CATALOG_HELP)
     common.add_argument("--json", action="store_true", help="JSON-lines events on stdout")
 
     i = sub.add_parser("import", parents=[common], help="add a drive's ASC MHL histories to the catalog",

@@ -17,7 +17,7 @@ import argparse
 import logging
 from typing import Any
 
-from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, open_db
+from datawrangler.cli.common import CATALOG_HELP, EXIT_OK, EXIT_REFUSED, open_db
 from datawrangler.cli.output import Output
 from datawrangler.config import load_settings
 from datawrangler.core.presets import protection_rule
@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 def register(subparsers: Any) -> None:
     """Add `report` and its kinds to the CLI's subparsers."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS,
+                        help=CATALOG_HELP)
     common.add_argument("--pdf", metavar="FILE", help="write the report as PDF")
     common.add_argument("--csv", metavar="FILE", help="write its main table as CSV; the other tables go beside it "
                         "as FILE-stem.<table>.csv")

@@ -10,7 +10,7 @@ import signal
 from datawrangler.app import request as requests
 from datawrangler.app.cascade import AS_ASKED, pending_stage2
 from datawrangler.cli.cascade_cmds import run_job, say_verdict
-from datawrangler.cli.common import EXIT_OK, EXIT_REFUSED, catalog_path, open_db, worst
+from datawrangler.cli.common import CATALOG_HELP, EXIT_OK, EXIT_REFUSED, catalog_path, open_db, worst
 from datawrangler.cli.output import Output
 from datawrangler.config import find_preset, load_settings
 from datawrangler.core.events import OffloadControl
@@ -108,8 +108,8 @@ def _offload_id(text: str) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """`datawrangler stage2 [list]` and `datawrangler stage2 run [ID ...]`."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="the catalog file (default: in the user data folder; DATAWRANGLER_HOME moves it)")
+    common.add_argument("--catalog", metavar="LOCATION", default=argparse.SUPPRESS,
+                        help=CATALOG_HELP)
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                         help="JSON lines on stdout, for scripts")
     s = sub.add_parser("stage2", parents=[common], help="the stage-2 copies of cascading offloads: list and run them",

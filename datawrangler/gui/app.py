@@ -112,7 +112,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--demo", action="store_true", help="a synthetic card and two destination folders")
     p.add_argument("--demo-size", type=int, default=300, metavar="MB")
     p.add_argument("--start", action="store_true", help="demo: start the offload at once")
-    p.add_argument("--catalog", help="the catalog file")
+    p.add_argument("--catalog", help="the catalog: a file, or postgresql://USER@HOST/DATABASE (default: "
+                   "DATAWRANGLER_CATALOG, the settings' catalog, else the file in the data folder)")
     args, _qt = p.parse_known_args(list(argv)[1:])
     return args
 

@@ -34,10 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from datawrangler.config import app_paths
+from datawrangler.app.catalog import catalog_file, catalog_location
 from datawrangler.core.words import when
 from datawrangler.store import backups
-from datawrangler.store.db import CatalogDamaged, CatalogError, open_catalog
+from datawrangler.store.db import CatalogDamaged, CatalogError, is_server, open_catalog
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,10 @@ def check_at_start(catalog: str | os.PathLike[str] | None, parent: QWidget | Non
     """Open the catalog once before the window exists. True: go on starting (the catalog is fine, was
     restored or started anew, or has a problem the window's messages will say); False: the user chose to quit
     with the damaged catalog as it was."""
-    path = Path(catalog) if catalog else app_paths().catalog_file
+    where = catalog_location(catalog)
+    if is_server(where):  # a server's catalog is not a file that can be damaged: its problems are said where it is used
+        return True
+    path = catalog_file(where)
     while True:
         try:
             open_catalog(path).close()
