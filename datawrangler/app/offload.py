@@ -26,6 +26,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from datawrangler.app import spooled
 from datawrangler.app.cascade import queue_after_stage1, run_stage2, stage2_targets
 from datawrangler.app.catalog import catalog_file, catalog_location, open_db
 from datawrangler.app.clips import ClipsRead, read_offload_clips
@@ -41,8 +42,8 @@ from datawrangler.core.scan import ScanResult, scan_source
 from datawrangler.core.words import agree, plural, when
 from datawrangler.handoff.source import SourceHistory, prepare_source
 from datawrangler.platform import keep_awake
-from datawrangler.store import card_hold, cards, cascade, holders, offloads, redundancy, resume, session
-from datawrangler.store.db import Catalog
+from datawrangler.store import card_hold, cards, cascade, holders, offloads, redundancy, resume, session, spool
+from datawrangler.store.db import Catalog, is_server
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
 
@@ -61,6 +62,8 @@ def run_offload(req: OffloadRequest, control: OffloadControl | None = None, *,
     awake = keep_awake(f"Offloading {req.name}") if req.keep_awake else contextlib.nullcontext()
     with awake:
         where = catalog_location(catalog)
+        if is_server(where):  # results this station kept while the server was away go first
+            spooled.deliver(where, observer, on_error=lambda text: observer.warn(text, "catalog_offline"))
         path = catalog_file(where)  # where this station keeps its own things (the card holds, the thumbnails)
         db = open_db(where)
         try:
@@ -186,6 +189,8 @@ def _run(db: Catalog, where: str, path: Path, req: OffloadRequest, control: Offl
         result = run_recorded(db, where, plan, scan, record, pairs=begun.pairs, control=control,
                               on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
                               check=source.check if source is not None else None)
+    except spooled.CatalogOffline as offline:
+        return _offline(record.offload_id, offline, req, observer)
     except OffloadError as exc:  # a roll folder another offload holds (the engine's lock): say whose
         named = holders.name_roll_holder(db, exc)
         if named is exc:
@@ -207,6 +212,25 @@ def _run(db: Catalog, where: str, path: Path, req: OffloadRequest, control: Offl
                                                              red.rule.name, red.sentence), card_id,
                           req.copies_required, tuple(written), tuple(reports), clips,
                           released=cascade.released_at(db, record.offload_id) is not None, stage2=queued)
+
+
+def _offline(offload_id: int, offline: spooled.CatalogOffline, req: OffloadRequest, observer: Observer
+             ) -> OffloadOutcome:
+    """The server went away during the offload: the copies are what the engine says, the results wait in the
+    spool, and the card is not called safe until they are delivered (app.spooled), when the handoff files and
+    the report asked for here are written."""
+    try:
+        spool.set_after(offline.spool, spooled.After(req.handoff, req.report, req.copies_required,
+                                                     req.settings.report_paper))
+    except Exception:  # the results are kept; only the handoff and report at delivery would be missed: said
+        log.exception("could not keep the after-delivery steps of offload %s", offload_id)
+        observer.warn("The handoff files and the report could not be planned for the delivery: write them once "
+                      f"the results are delivered ('datawrangler mhl write', 'datawrangler report offload "
+                      f"{offload_id}').", "catalog_offline")
+    observer.warn(str(offline), "catalog_offline")
+    rule = req.protection
+    return OffloadOutcome(offload_id, offline.result, Verdict(False, 0, (str(offline),), rule.name), None,
+                          req.copies_required)
 
 
 def _queue_stage2(db: Catalog, offload_id: int, result: OffloadResult, observer: Observer) -> tuple[int, ...]:

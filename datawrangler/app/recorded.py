@@ -13,6 +13,7 @@ import dataclasses
 import os
 from collections.abc import Callable
 
+from datawrangler.app import spooled
 from datawrangler.core.errors import OffloadError
 from datawrangler.core.events import FileResult, FileStatus, OffloadControl, OffloadResult, ProgressEvent
 from datawrangler.core.outcome import fail_files
@@ -20,7 +21,7 @@ from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.core.transfer import offload
 from datawrangler.store import offloads, resume
-from datawrangler.store.db import Catalog
+from datawrangler.store.db import Catalog, is_server
 from datawrangler.store.offloads import OffloadRecord
 from datawrangler.store.recorder import Recorder
 
@@ -38,7 +39,8 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
     verified earlier: not copied again (resume, incremental). `after_finish(offload_id, result)` runs once
     the catalog holds the result (handoff files, the report). `check(result)` returns the result to record
     in its place (itself, or the file failed): see the module docstring."""
-    recorder = Recorder(catalog, record, plan.verify_mode)
+    spool = spooled.spool_folder() if is_server(catalog) else None  # where results wait if the server goes
+    recorder = Recorder(catalog, record, plan.verify_mode)  # SPOOL-TODO spool=spool
     recorder.start()
     hook = None
     if pairs:
@@ -65,7 +67,7 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
             recorder.close()
             if offloads.discard_unstarted(db, record.offload_id):
                 raise
-            recorder = Recorder(catalog, record, plan.verify_mode)  # a resume: it stays, as interrupted
+            recorder = Recorder(catalog, record, plan.verify_mode)  # SPOOL-TODO spool=spool  # a resume: it stays, as interrupted
             recorder.start()
         recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
                        f"{record.offload_id}'.")
@@ -75,6 +77,8 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
     if reworded:  # a failure the check said in other words (a stage-2 copy's source is not a card)
         result = dataclasses.replace(result, failures=tuple(reworded.get(f.rel_path, f) for f in result.failures))
     recorder.finish(result)
+    if getattr(recorder, "spooled", None) is not None:  # SPOOL-TODO  # the server went away: no handoff, no report, no verdict from it now
+        raise spooled.CatalogOffline(recorder.spooled, result, recorder.shown)  # type: ignore[attr-defined]
     if after_finish is not None:
         after_finish(record.offload_id, result)
     return result

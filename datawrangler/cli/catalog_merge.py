@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_path
 from datawrangler.cli.output import Output
+from datawrangler.core.words import plural
 from datawrangler.store import holders
 from datawrangler.store.db import CatalogError, is_server, open_location
 
@@ -119,6 +120,25 @@ def _create(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
 
 
+def cmd_deliver(args: argparse.Namespace) -> int:
+    from datawrangler.app import spooled
+
+    out = Output.of(args)
+    problems: list[str] = []
+    done = spooled.deliver(catalog_path(args), on_error=problems.append)
+    for d in done:
+        out.emit("delivered", offload_id=d.offload_id, results=d.results, written=list(d.written))
+        out.line(f"Offload {d.offload_id}: {plural(d.results, 'result')} delivered to the catalog.")
+    for text in problems:
+        out.error("not_delivered", text)
+    left = spooled.waiting()
+    if not left and not done:
+        out.line("Nothing waits: every result of this station is in the catalog.")
+    for w in left:
+        out.line(f"Still waiting: offload {w.record.offload_id}, {plural(w.results, 'result')} for {w.catalog}.")
+    return EXIT_OK if not left else EXIT_ERRORS
+
+
 def register(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     c = kinds.add_parser("check", parents=[common], help="can this station use the catalog there? (test connection)",
                          description="Check a catalog location (a file, or postgresql://USER@HOST:PORT/DB) and say "
@@ -142,3 +162,9 @@ def register(kinds: argparse._SubParsersAction, common: argparse.ArgumentParser)
                          "self-contained SQLite catalog to travel with the drives. Never replaces a file.")
     e.add_argument("file", metavar="FILE", help="the new catalog file (must not exist)")
     e.set_defaults(func=cmd_export)
+    d = kinds.add_parser("deliver", parents=[common], help="send the results this station kept while the server "
+                         "was away", description="Deliver to the catalog's server the offload results this station "
+                         "kept in its spool while the server was not answering, then write those offloads' handoff "
+                         "files and reports. Every offload and status on a server catalog delivers first too. Exit "
+                         "0: nothing waits any more; 1: some results still wait (the message says why).")
+    d.set_defaults(func=cmd_deliver)

@@ -60,6 +60,10 @@ def catalog_file_only(args: argparse.Namespace, what: str) -> Path:
 def open_db(args: argparse.Namespace) -> tuple[Catalog, str]:
     """The catalog (created or migrated as needed); offloads whose process died are marked interrupted."""
     where = catalog_path(args)
+    if is_server(where):  # results this station kept while the server was away go first (app.spooled)
+        from datawrangler.app.spooled import deliver
+
+        deliver(where)
     db = open_location(where)
     mark_interrupted(db)
     return db, where

@@ -33,6 +33,7 @@ from datawrangler.core.events import FileResult, OffloadControl, ProgressEvent
 from datawrangler.core.words import agree, plural
 from datawrangler.gui import cascade, jobs
 from datawrangler.gui.bridge import Bridge, Pump
+from datawrangler.gui.catalog_watch import CatalogWatch
 from datawrangler.gui.messages import Messages
 from datawrangler.gui.models.cards import CardRow, CardsModel
 from datawrangler.gui.models.destinations import DestinationsModel
@@ -82,6 +83,19 @@ class Controller(QObject, Stage2Jobs):
         self._drive_timer.timeout.connect(self.refresh_drives)
         self._drive_timer.start()
         self.refresh_drives()
+        # a catalog other stations share (a server): their offloads show here too, and an absent server is said
+        self.catalog_watch = CatalogWatch(bridge, catalog, parent=self)
+        self.catalog_watch.changed.connect(self._catalog_changed)
+
+    def _catalog_changed(self) -> None:
+        """Another station recorded something: the History reloads, and each card in a reader that no offload of
+        this window owns now is judged again (another station's verified copy may have made it safe)."""
+        self.history_changed.emit()
+        for row in self.cards.rows():
+            if row.present and row.queue_id is None and row.status in (Status.KNOWN, Status.NEW, Status.SAFE):
+                self.bridge.run(jobs.inspect, row.path, self.settings, self.preset, self.catalog, None,
+                                on_done=partial(self._card_inspected, rejudge=True),
+                                on_error=partial(self._card_failed, row.path))
 
     # -- sources
 
@@ -121,7 +135,9 @@ class Controller(QObject, Stage2Jobs):
         self.bridge.run(jobs.inspect, path, self.settings, self.preset, self.catalog, label,
                         on_done=self._card_inspected, on_error=partial(self._card_failed, path))
 
-    def _card_inspected(self, info: Inspection) -> None:
+    def _card_inspected(self, info: Inspection, rejudge: bool = False) -> None:
+        """`rejudge`: the card was judged again after another station's change: its status and line change, and
+        nothing is said or queued again."""
         i = self.cards.by_path(info.path)
         if i < 0:
             return
@@ -142,14 +158,15 @@ class Controller(QObject, Stage2Jobs):
             detail = f"{plural(info.scan_problems, 'entry')} on the card cannot be read. " + detail
         if info.collision:
             detail = info.collision + " " + detail
-            self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
+            if not rejudge:
+                self.messages.warning(f"{info.label}: {info.collision}", "reel_collision")
         self.cards.update(info.path, info=info, status=status, copies=info.copies, detail=detail,
                           judgement=info.judgement)
         if status is Status.KNOWN and info.card_id is not None and not info.new_or_changed:
             self.bridge.run(cascade.card_stage2, self.catalog, info.card_id,
                             on_done=partial(self._card_stage2, info.path),
                             on_error=partial(self.messages.exception, context=f"{info.label}: reading its stage 2"))
-        if row.auto and self.preset.auto_offload:  # the rule `watch --auto` follows too
+        if row.auto and self.preset.auto_offload and not rejudge:  # the rule `watch --auto` follows too
             decision = auto_decision(info, self.preset)
             if decision.offload:
                 self.enqueue(info.path)

@@ -109,6 +109,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.state_label, 1)
         self.statusBar().addPermanentWidget(self.running_label)
         self.statusBar().addPermanentWidget(self.progress)
+        # a catalog on a server: whether it answers, and results this station still holds for it (gui.catalog_watch)
+        self.catalog_label = QLabel()
+        self.catalog_label.hide()
+        self.statusBar().addPermanentWidget(self.catalog_label)
+        controller.catalog_watch.online.connect(self._catalog_online)
 
         self.notifier = Notifier(controller.bridge, self, self)
         self.notifier.sound = controller.profile.gui.sound
@@ -217,6 +222,15 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
+    def _catalog_online(self, ok: bool, text: str) -> None:
+        self.catalog_label.setText(text if ok else f"⚠ {text}")
+        self.catalog_label.setToolTip(text)
+        self.catalog_label.setProperty("role", "" if ok else "error")
+        self.catalog_label.style().unpolish(self.catalog_label)
+        self.catalog_label.style().polish(self.catalog_label)
+        self.catalog_label.show()
+
+
 def set_progress(bar: QProgressBar, value: int) -> None:
     """QProgressBar.setValue repaints at once (synchronously: ~7 ms of the GUI thread each time on a slow
     machine, with whatever else is dirty). With updates off, it only stores the value; update() then paints
@@ -227,3 +241,4 @@ def set_progress(bar: QProgressBar, value: int) -> None:
     bar.setValue(value)
     bar.setUpdatesEnabled(True)
     bar.update()
+
