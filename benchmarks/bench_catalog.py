@@ -36,8 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-from sqlite_utils import Database
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -47,13 +46,15 @@ from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult, SourceFile, scan_source
 from datawrangler.core.transfer import offload
 from datawrangler.store import cards
-from datawrangler.store.db import open_catalog
+from datawrangler.store.catalog import Catalog
+from datawrangler.store.db import open_catalog, open_location
 from datawrangler.store.merge import merge
 from datawrangler.store.offloads import OffloadMeta, begin_offload
 from datawrangler.store.recorder import Recorder
 from datawrangler.store.redundancy import card_redundancy
 
 SHARE_LIMIT_PCT = 5.0
+SERVER_SHARE_LIMIT_PCT = 10.0
 
 
 def _small_card(root: Path, n: int) -> Path:
@@ -66,7 +67,7 @@ def _small_card(root: Path, n: int) -> Path:
     return card
 
 
-def _engine_run(card: Path, dests: list[Path], catalog: Path | None, verify: str) -> dict[str, float]:
+def _engine_run(card: Path, dests: list[Path], catalog: str | Path | None, verify: str) -> dict[str, float]:
     """One offload as the CLI runs it; seconds: wall, and with a catalog the parts spent on it."""
     plan = OffloadPlan.create(card, dests, verify_mode=verify)
     out: dict[str, float] = {}
@@ -81,7 +82,7 @@ def _engine_run(card: Path, dests: list[Path], catalog: Path | None, verify: str
 
         result = offload(plan, on_file=on_file, scan=scan, check=False)
     else:
-        db = open_catalog(catalog)
+        db = open_location(catalog)
         scan = scan_source(plan.source, plan.ignore)
         t1 = time.perf_counter()
         fp = fingerprint(scan)
@@ -113,8 +114,8 @@ def _engine_run(card: Path, dests: list[Path], catalog: Path | None, verify: str
     return out
 
 
-def _card_id(db: Database, offload_id: int) -> int:
-    return db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()[0]
+def _card_id(db: Catalog, offload_id: int) -> int:
+    return int(db.value("SELECT card_id FROM offloads WHERE id = :id", {"id": offload_id}))
 
 
 def _wipe(paths: list[Path]) -> None:
@@ -125,9 +126,11 @@ def _wipe(paths: list[Path]) -> None:
             p.unlink()
 
 
-def bench_offload(tmp: Path, n: int, rounds: int, verify: str, tmpfs_catalog: bool) -> dict:
+def bench_offload(tmp: Path, n: int, rounds: int, verify: str, tmpfs_catalog: bool, server: Any = None) -> dict:
+    """`server`: a throwaway PostgreSQL cluster (tests.pg.PgCluster): a run per round with the catalog there,
+    each in a new database holding an empty catalog."""
     card = _small_card(tmp / "card", n)
-    kinds = ["plain", "catalog"] + (["catalog_tmpfs"] if tmpfs_catalog else [])
+    kinds = ["plain", "catalog"] + (["catalog_tmpfs"] if tmpfs_catalog else []) + (["catalog_server"] if server else [])
     shm = Path(tempfile.mkdtemp(prefix="dw-bench-cat-", dir="/dev/shm")) if tmpfs_catalog else None
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
     try:
@@ -141,13 +144,15 @@ def bench_offload(tmp: Path, n: int, rounds: int, verify: str, tmpfs_catalog: bo
             for kind in order:
                 dests = [tmp / f"{kind}-1", tmp / f"{kind}-2"]
                 cat = {"plain": None, "catalog": tmp / "catalog.sqlite",
-                       "catalog_tmpfs": (shm / "catalog.sqlite") if shm else None}[kind]
+                       "catalog_tmpfs": (shm / "catalog.sqlite") if shm else None,
+                       "catalog_server": server.url(server.catalog_database()) if server and kind == "catalog_server"
+                       else None}[kind]
                 for d in dests:
                     d.mkdir()
                 os.sync()  # start every run with no dirty pages of the previous one
                 runs[kind].append(_engine_run(card, dests, cat, verify))
                 _wipe(dests)
-                if cat is not None:
+                if isinstance(cat, Path):
                     _wipe([cat, cat.with_name(cat.name + "-wal"), cat.with_name(cat.name + "-shm")])
     finally:
         if shm is not None:
@@ -176,10 +181,13 @@ def bench_offload(tmp: Path, n: int, rounds: int, verify: str, tmpfs_catalog: bo
             "redundancy_s": round(med(kind, "redundancy_s"), 3), "batches": int(med(kind, "batches")),
         }
     out["requirement_5pct"] = out["catalog"]["share_pct"] < SHARE_LIMIT_PCT
+    if server:
+        out["requirement_server_10pct"] = out["catalog_server"]["share_pct"] < SERVER_SHARE_LIMIT_PCT
     return out
 
 
-def bench_recorder(tmp: Path, n: int) -> dict:
+def bench_recorder(tmp: Path, n: int, location: str | None = None) -> dict:
+    """(b), on the file (or on a server's new catalog: `location`)."""
     t_ns = 1_697_000_000_000_000_000
     files = [SourceFile(f"A001C001_{i // 1000:03d}/A001C001.{i:07d}.ari", 8192 + i % 4096, t_ns + i) for i in range(n)]
     scan = ScanResult(str(tmp), files, [], [], sum(f.size for f in files))
@@ -188,8 +196,8 @@ def bench_recorder(tmp: Path, n: int) -> dict:
     d1.mkdir()
     d2.mkdir()
     plan = OffloadPlan(str(tmp / "src"), (str(d1 / "A001R2EC"), str(d2 / "A001R2EC")))
-    catalog = tmp / "rec.sqlite"
-    db = open_catalog(catalog)
+    catalog: str | Path = location or tmp / "rec.sqlite"
+    db = open_location(catalog)
     t0 = time.perf_counter()
     rec = begin_offload(db, plan, scan, fingerprint(scan), OffloadMeta(reel="A001"))
     listing = time.perf_counter() - t0
@@ -210,7 +218,7 @@ def bench_recorder(tmp: Path, n: int) -> dict:
     recorder.finish(OffloadResult(OffloadState.VERIFIED, n, n, 0, 0, 0, scan.total_bytes, 0.0, 1.0, VerifyMode.FULL,
                                   ("xxh64",), (), (), ()))
     total = time.perf_counter() - t1
-    count = db.conn.execute("SELECT COUNT(*) FROM copies WHERE state = 'verified'").fetchone()[0]
+    count = db.value("SELECT COUNT(*) FROM copies WHERE state = 'verified'")
     assert count == 2 * n, count
     db.close()
     return {"files": n, "listing_s": round(listing, 3), "enqueue_s": round(enqueue, 3),
@@ -285,6 +293,92 @@ def bench_redundancy(tmp: Path, total: int) -> dict:
     return out
 
 
+def build_big_server(url: str, total: int, big_card: int, small_card: int) -> tuple[int, int]:
+    """build_big's catalog on a PostgreSQL server whose database holds an empty catalog, generated by the server
+    itself (generate_series: PostgreSQL's, so a benchmark's data, not store's SQL): the same cards, offloads,
+    drives, files, copies and verifications as build_big makes in a file."""
+    import psycopg
+
+    cards_n = 1 + (total - big_card) // small_card
+    total = big_card + (cards_n - 1) * small_card
+    now = time.time()
+    offload = f"CASE WHEN f <= {big_card} THEN 1 ELSE 2 + (f - {big_card} - 1) / {small_card} END"
+    index = f"CASE WHEN f <= {big_card} THEN f - 1 ELSE (f - {big_card} - 1) % {small_card} END"
+    digests = "'{\"xxh64\": \"0123456789abcdef\"}'"
+    statements = [
+        "INSERT INTO volumes (id, key, disk, kind, last_mount_point) VALUES (1, 'uuid:a', 'id:diskA', 'destination', "
+        "NULL), (2, 'uuid:b', 'id:diskB', 'destination', NULL), (3, 'uuid:c', 'id:card', 'card', '/card')",
+        f"INSERT INTO cards (id, fingerprint, reel, lineage, file_count, volume_id) SELECT k, lpad(to_hex(k), 64, "
+        f"'0'), 'A' || lpad(k::text, 3, '0'), k, CASE WHEN k = 1 THEN {big_card} ELSE {small_card} END, 3 "
+        f"FROM generate_series(1, {cards_n}) k",
+        f"INSERT INTO offloads (id, uuid, card_id, reel, source, plan, state, started_at, files_total) SELECT k, "
+        f"'u' || k, k, 'A' || lpad(k::text, 3, '0'), '/card', '{{}}', 'verified', {now} + k, CASE WHEN k = 1 THEN "
+        f"{big_card} ELSE {small_card} END FROM generate_series(1, {cards_n}) k",
+        f"INSERT INTO destinations (id, offload_id, idx, path, volume_id, state) SELECT 2 * k - 1 + d, k, d, "
+        f"CASE WHEN d = 0 THEN '/a/A' ELSE '/b/A' END || lpad(k::text, 3, '0'), 1 + d, 'verified' "
+        f"FROM generate_series(1, {cards_n}) k CROSS JOIN (VALUES (0), (1)) AS x(d)",
+        f"INSERT INTO files (id, offload_id, rel_path, size, mtime_ns, digests, status) SELECT f, o, 'A' || "
+        f"lpad(o::text, 3, '0') || 'C' || lpad((i / 500)::text, 3, '0') || '/A' || lpad(o::text, 3, '0') || '.' || "
+        f"lpad(i::text, 7, '0') || '.ari', 10000 + i, 1697000000 + i, {digests}, 'verified' FROM (SELECT f, "
+        f"{offload} AS o, {index} AS i FROM generate_series(1, {total}) f) AS g",
+        f"INSERT INTO copies (id, file_id, destination_id, state, digests, verified_at) SELECT 2 * f - 1 + d, f, "
+        f"2 * o - 1 + d, 'verified', {digests}, {now} FROM (SELECT f, {offload} AS o FROM generate_series(1, "
+        f"{total}) f) AS g CROSS JOIN (VALUES (0), (1)) AS x(d)",
+        f"INSERT INTO verifications (copy_id, at, method, cache_bypassed, result) SELECT id, {now}, "
+        "'offload-readback', 1, 'verified' FROM copies",
+    ]
+    with psycopg.connect(url, autocommit=True) as conn:
+        for sql in statements:
+            conn.execute(sql)
+        for table in ("volumes", "cards", "offloads", "destinations", "files", "copies", "verifications"):
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))")
+        conn.execute("VACUUM ANALYZE")
+    return 1, 2
+
+
+def bench_redundancy_server(server: Any, total: int) -> dict:
+    """(c) on a server: safe to format for a 100,000-file and a 10,000-file card in a catalog of `total` files."""
+    url = server.url(server.catalog_database())
+    t0 = time.perf_counter()
+    big, small = build_big_server(url, total, min(100_000, total // 2), 10_000)
+    out: dict = {"files_in_catalog": total, "build_s": round(time.perf_counter() - t0, 1)}
+    db = open_location(url)
+    try:
+        out["size_mb"] = round(int(db.value("SELECT pg_database_size(current_database())")) / 1e6, 1)
+        for name, card in (("card_100k", big), ("card_10k", small)):
+            best = 1e9
+            for _ in range(3):
+                t = time.perf_counter()
+                red = card_redundancy(db, card, 2)
+                best = min(best, time.perf_counter() - t)
+            assert red.safe, red.reasons
+            out[f"{name}_files"] = red.files_total
+            out[f"{name}_s"] = round(best, 3)
+    finally:
+        db.close()
+    return out
+
+
+def bench_merge_server(tmp: Path, server: Any, total: int, ours: int) -> dict:
+    """(d) into a server: a station's `total`-file SQLite catalog merged into a server catalog of `ours` files."""
+    other = tmp / "station.sqlite"
+    url = server.url(server.catalog_database())
+    t0 = time.perf_counter()
+    build_big(other, total, min(100_000, total // 2), 10_000, tag="b")
+    build_big_server(url, ours, min(100_000, ours // 2), 10_000)
+    out: dict = {"files_other": total, "files_this": ours, "build_s": round(time.perf_counter() - t0, 1)}
+    t = time.perf_counter()
+    first = merge(url, other)
+    out["merge_s"] = round(time.perf_counter() - t, 2)
+    assert first.added["files"] == total and not first.conflicts, first.lines()
+    t = time.perf_counter()
+    again = merge(url, other)
+    out["remerge_s"] = round(time.perf_counter() - t, 2)
+    assert again.nothing_new, again.lines()
+    out["requirement_60s"] = out["merge_s"] < 60
+    return out
+
+
 def bench_merge(tmp: Path, total: int, ours: int) -> dict:
     """(d) `datawrangler catalog merge`: a station catalog of `total` files (2 verified copies and 2
     verifications each) merged into one of `ours` files, then merged again (nothing new: every row matched).
@@ -320,17 +414,27 @@ def main() -> int:
     ap.add_argument("--merge", type=int, default=1_000_000, help="files of the station catalog merged")
     ap.add_argument("--merge-into", type=int, default=100_000, help="files of the catalog it is merged into")
     ap.add_argument("--dir", default=None, help="work folder (default: the system's temp folder)")
+    ap.add_argument("--server", action="store_true", help="also on PostgreSQL: a throwaway cluster of the "
+                    "distribution's server (tests/pg.py), one new catalog database per run")
+    ap.add_argument("--server-big", type=int, default=10_000_000, help="files in the synthetic server catalog")
+    ap.add_argument("--server-merge-into", type=int, default=100_000,
+                    help="files of the server catalog a station's catalog is merged into")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="dw-bench-catalog-", dir=args.dir))
     report: dict = {}
     ok = True
+    server = _start_server() if args.server else None
     try:
         if args.offload_files:
-            eng = bench_offload(tmp / "engine", args.offload_files, args.rounds, args.verify, args.tmpfs_catalog)
+            eng = bench_offload(tmp / "engine", args.offload_files, args.rounds, args.verify, args.tmpfs_catalog,
+                                server)
             report["offload"] = eng
-            ok &= eng["requirement_5pct"]
+            ok &= eng["requirement_5pct"] and eng.get("requirement_server_10pct", True)
         if args.files:
             report["recorder"] = bench_recorder(tmp / "rec", args.files)
+            if server:
+                report["recorder_server"] = bench_recorder(tmp / "rec-server", args.files,
+                                                           server.url(server.catalog_database()))
         if args.big:
             report["redundancy"] = bench_redundancy(tmp / "big", args.big)
             report["requirement_2s"] = max(report["redundancy"]["card_100k_s"],
@@ -339,6 +443,14 @@ def main() -> int:
         if args.merge:
             report["merge"] = bench_merge(tmp / "merge", args.merge, args.merge_into)
             ok &= report["merge"]["requirement_60s"]
+        if server and args.server_big:
+            report["redundancy_server"] = bench_redundancy_server(server, args.server_big)
+            report["requirement_server_1s"] = report["redundancy_server"]["card_100k_s"] < 1
+            ok &= report["requirement_server_1s"]
+        if server and args.merge:
+            report["merge_server"] = bench_merge_server(tmp / "merge-server", server, args.merge,
+                                                        args.server_merge_into)
+            ok &= report["merge_server"]["requirement_60s"]
         print(json.dumps(report, indent=2))
         if args.offload_files:
             eng = report["offload"]
@@ -355,6 +467,22 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if server is not None:
+            server.stop()
+
+
+def _start_server() -> Any:
+    """A throwaway PostgreSQL cluster, as the tests start one (as the postgres user when root)."""
+    import pwd
+
+    from tests.pg import PgCluster, server_binaries
+
+    bindir = server_binaries()
+    if bindir is None:
+        raise SystemExit("--server needs PostgreSQL's server binaries (Debian: apt-get install postgresql)")
+    cluster = PgCluster(bindir, pwd.getpwnam("postgres") if os.geteuid() == 0 else None)
+    cluster.start()
+    return cluster
 
 
 if __name__ == "__main__":
