@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from datawrangler.config import HOME_ENV
-from tests.pg import catalog_db, catalog_location, pg_cluster, pg_url
+from tests.pg import catalog_db, catalog_location, own_pg_cluster, pg_cluster, pg_url
 
 # a throwaway PostgreSQL server (tests/pg.py) for the tests of the catalog on a server, in every folder
-__all__ = ["catalog_db", "catalog_location", "pg_cluster", "pg_url"]
+__all__ = ["catalog_db", "catalog_location", "own_pg_cluster", "pg_cluster", "pg_url"]
 
 GB = 1_000_000_000
 # what a big test leaves free besides its own data: the catalog, logs and other processes need some room

@@ -111,6 +111,15 @@ class PgCluster:
         with psycopg.connect(self.admin_url("postgres"), autocommit=True) as conn:
             conn.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD '{self.password}'")
 
+    def pause(self) -> None:
+        """Stop the server as a crash or a pulled network cable would look to a station (every connection cut
+        at once), keeping its data and port: `resume` starts it again."""
+        self._check(self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"), "pg_ctl stop")
+
+    def resume(self) -> None:
+        self._check(self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", str(START_TIMEOUT),
+                              "start"), "pg_ctl start")
+
     def stop(self) -> None:
         if self.data.exists():
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -174,6 +183,31 @@ def _server_user() -> pwd.struct_passwd | None:
     except KeyError:
         pytest.skip("PostgreSQL refuses to run as root and there is no 'postgres' user to run the test server "
                     "as; install the distribution's postgresql package (it creates that user)")
+
+
+def start_cluster() -> PgCluster:
+    """A new cluster of its own (skips where PostgreSQL is missing): for a test that stops its server."""
+    bindir = server_binaries()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb and pg_ctl in /usr/lib/postgresql/*/bin or on PATH); "
+                    "on Debian or Ubuntu: apt-get install postgresql")
+    cluster = PgCluster(bindir, _server_user())
+    try:
+        cluster.start()
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
+
+
+@pytest.fixture
+def own_pg_cluster() -> Iterator[PgCluster]:
+    """A server for one test alone, which it may stop and start again (PgCluster.pause/resume)."""
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")
