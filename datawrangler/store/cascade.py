@@ -21,14 +21,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler import __version__
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult, SourceFile
 from datawrangler.core.words import plural
 from datawrangler.store import offloads
 from datawrangler.store.cards import lineage_offloads
+from datawrangler.store.catalog import Catalog, in_list
 from datawrangler.store.db import CatalogError
 from datawrangler.store.offloads import plan_from_json, plan_to_json
 from datawrangler.store.resume import verified_pairs
@@ -60,36 +59,36 @@ _JOB = ("SELECT o.id, o.uuid, o.cascade_of, o.card_id, o.reel, o.source, o.plan,
         " WHERE o.stage = 2")
 
 
-def _job(row: tuple) -> Stage2Job:
+def _job(row: Any) -> Stage2Job:
     plan = plan_from_json(row[6])
     return Stage2Job(row[0], row[1], row[2], row[3], row[4], row[5], tuple(plan.destinations), row[7], row[8],
                      row[9], row[10] or 0, row[11] or 0)
 
 
-def job(db: Database, offload_id: int) -> Stage2Job | None:
+def job(db: Catalog, offload_id: int) -> Stage2Job | None:
     """The stage-2 offload `offload_id`, or None when it is not one."""
-    row = db.conn.execute(_JOB + " AND o.id = ?", (offload_id,)).fetchone()
+    row = db.row(_JOB + " AND o.id = :id", {"id": offload_id})
     return _job(row) if row else None
 
 
-def pending(db: Database) -> list[Stage2Job]:
+def pending(db: Catalog) -> list[Stage2Job]:
     """The stage-2 offloads still to run: queued, interrupted (a crash) or cancelled (a quit), oldest first."""
-    return [_job(r) for r in db.conn.execute(
-        _JOB + " AND o.state IN (?, 'interrupted', 'cancelled') ORDER BY o.id", (QUEUED,))]
+    return [_job(r) for r in db.run(
+        _JOB + " AND o.state IN (:queued, 'interrupted', 'cancelled') ORDER BY o.id", {"queued": QUEUED})]
 
 
-def children(db: Database, offload_id: int) -> list[Stage2Job]:
+def children(db: Catalog, offload_id: int) -> list[Stage2Job]:
     """The stage-2 offloads made from a stage-1 offload's copies, whatever their state, oldest first."""
-    return [_job(r) for r in db.conn.execute(_JOB + " AND o.cascade_of = ? ORDER BY o.id", (offload_id,))]
+    return [_job(r) for r in db.run(_JOB + " AND o.cascade_of = :id ORDER BY o.id", {"id": offload_id})]
 
 
-def parent_of(db: Database, offload_id: int) -> int | None:
+def parent_of(db: Catalog, offload_id: int) -> int | None:
     """The stage-1 offload a stage-2 offload copies from; None for any other offload."""
-    row = db.conn.execute("SELECT cascade_of FROM offloads WHERE id = ? AND stage = 2", (offload_id,)).fetchone()
+    row = db.row("SELECT cascade_of FROM offloads WHERE id = :id AND stage = 2", {"id": offload_id})
     return row[0] if row else None
 
 
-def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ...], *, copies_required: int,
+def set_stage2(db: Catalog, offload_id: int, targets: tuple[tuple[str, str], ...], *, copies_required: int,
                handoff: Mapping[str, Any] | None, rule: str = "") -> None:
     """Record on a stage-1 offload the stage-2 drives asked for, as (root, roll folder) pairs, and what its
     stage 2 is to require and write (the copies required for safe to format; the handoff options as a
@@ -97,18 +96,18 @@ def set_stage2(db: Database, offload_id: int, targets: tuple[tuple[str, str], ..
     queues them too, and whichever front end runs the stage-2
     copy later judges and writes it as stage 1 was asked to."""
     with db.atomic():
-        db.conn.execute("UPDATE offloads SET stage2 = ? WHERE id = ?", (json.dumps({
+        db.run("UPDATE offloads SET stage2 = :stage2 WHERE id = :id", {"stage2": json.dumps({
             "targets": [{"root": r, "roll": f} for r, f in targets], "copies_required": copies_required,
-            "rule": rule, "handoff": None if handoff is None else dict(handoff)}), offload_id))
+            "rule": rule, "handoff": None if handoff is None else dict(handoff)}), "id": offload_id})
 
 
-def _stage2_of(db: Database, offload_id: int) -> dict[str, Any]:
-    row = db.conn.execute("SELECT stage2 FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+def _stage2_of(db: Catalog, offload_id: int) -> dict[str, Any]:
+    row = db.row("SELECT stage2 FROM offloads WHERE id = :id", {"id": offload_id})
     data = json.loads(row[0]) if row and row[0] else {}
     return data if isinstance(data, dict) else {"targets": data}  # a bare list of targets: nothing else asked
 
 
-def stage2_targets(db: Database, offload_id: int) -> tuple[tuple[str, str], ...]:
+def stage2_targets(db: Catalog, offload_id: int) -> tuple[tuple[str, str], ...]:
     """The (root, roll folder) pairs of the stage-2 drives a stage-1 offload asked for; () for none."""
     return tuple((t["root"], t["roll"]) for t in _stage2_of(db, offload_id).get("targets", ()))
 
@@ -123,7 +122,7 @@ class Stage2Asked:
     rule: str = ""  # core.presets.protection_rule's text: "" = copies_required copies on distinct drives
 
 
-def stage2_asked(db: Database, offload_id: int) -> Stage2Asked | None:
+def stage2_asked(db: Catalog, offload_id: int) -> Stage2Asked | None:
     """What the stage-1 offload `offload_id` (or the stage-1 offload of the stage-2 copy `offload_id`) asked
     of its stage 2; None when it recorded nothing."""
     parent = parent_of(db, offload_id) or offload_id
@@ -133,13 +132,13 @@ def stage2_asked(db: Database, offload_id: int) -> Stage2Asked | None:
     return Stage2Asked(int(data["copies_required"]), data.get("handoff"), str(data.get("rule") or ""))
 
 
-def stage2_rolls(db: Database, offload_id: int) -> tuple[str, ...]:
+def stage2_rolls(db: Catalog, offload_id: int) -> tuple[str, ...]:
     """The stage-2 roll folders a stage-1 offload asked for; () for none."""
     return tuple(roll for _, roll in stage2_targets(db, offload_id))
 
 
-def released_at(db: Database, offload_id: int) -> float | None:
-    row = db.conn.execute("SELECT released_at FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+def released_at(db: Catalog, offload_id: int) -> float | None:
+    row = db.row("SELECT released_at FROM offloads WHERE id = :id", {"id": offload_id})
     return row[0] if row else None
 
 
@@ -152,27 +151,27 @@ class StageOneCopy:
     verified: int
 
 
-def stage1_copies(db: Database, offload_id: int) -> list[StageOneCopy]:
+def stage1_copies(db: Catalog, offload_id: int) -> list[StageOneCopy]:
     """The stage-1 offload's destinations ordered by how many of its files each holds verified (then by
     plan order)."""
-    return [StageOneCopy(*r) for r in db.conn.execute(
+    return [StageOneCopy(*r) for r in db.run(
         "SELECT d.id, d.path, (SELECT COUNT(*) FROM copies c JOIN files f ON f.id = c.file_id"
         "  WHERE c.destination_id = d.id AND c.state = 'verified' AND f.offload_id = d.offload_id) AS n"
-        " FROM destinations d WHERE d.offload_id = ? ORDER BY n DESC, d.idx", (offload_id,))]
+        " FROM destinations d WHERE d.offload_id = :id ORDER BY n DESC, d.idx", {"id": offload_id})]
 
 
-def _held_files(db: Database, parent_id: int, roll: str) -> list[SourceFile]:
+def _held_files(db: Catalog, parent_id: int, roll: str) -> list[SourceFile]:
     """The stage-1 offload's files held verified at the roll folder `roll` (by this offload, or for an
     incremental one by an earlier offload of its card at the same place)."""
-    card = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (parent_id,)).fetchone()
+    card = db.row("SELECT card_id FROM offloads WHERE id = :id", {"id": parent_id})
     ids = lineage_offloads(db, card[0]) if card and card[0] is not None else [parent_id]
     held = verified_pairs(db, [roll], ids)
-    return [SourceFile(r, s, m) for r, s, m in db.conn.execute(
-        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ? AND status = 'verified' ORDER BY rel_path",
-        (parent_id,)) if (r, s, m) in held]
+    return [SourceFile(r, s, m) for r, s, m in db.run(
+        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = :id AND status = 'verified'"
+        " ORDER BY rel_path", {"id": parent_id}) if (r, s, m) in held]
 
 
-def queue(db: Database, parent_id: int, made_from: StageOneCopy, plan: OffloadPlan, *,
+def queue(db: Catalog, parent_id: int, made_from: StageOneCopy, plan: OffloadPlan, *,
           released: float | None = None) -> int:
     """Queue the stage-2 offload that copies `made_from` (a stage-1 copy of `parent_id`) as `plan` says;
     with `released`, record on the stage-1 offload that the card was released then. Its files are listed
@@ -180,56 +179,63 @@ def queue(db: Database, parent_id: int, made_from: StageOneCopy, plan: OffloadPl
     files = _held_files(db, parent_id, made_from.path)
     now = time.time()
     with db.atomic():
-        row = db.conn.execute("SELECT card_id, project, reel, camera, operator, shooting_day, location, station, site"
-                              " FROM offloads WHERE id = ?", (parent_id,)).fetchone()
+        row = db.row("SELECT card_id, project, reel, camera, operator, shooting_day, location, station, site"
+                     " FROM offloads WHERE id = :id", {"id": parent_id})
         if row is None:
             raise CatalogError(f"There is no offload {parent_id} in the catalog to copy on from.")
         uid = str(uuid.uuid4())
-        cur = db.conn.execute(
+        oid = db.new_id(
             "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
             " plan, operator, app_version, started_at, state, files_total, bytes_total, shooting_day, location,"
-            " stage, cascade_of, made_from, message, station, site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?, 2, ?, ?, ?, ?, ?)",
-            (uid, row[0], row[1], row[2], row[3], plan.source,
-             os.path.basename(plan.destinations[0]) if plan.destinations else None, ",".join(plan.algorithms),
-             plan.verify_mode.value, plan_to_json(plan), row[4], __version__, now, QUEUED, len(files),
-             sum(f.size for f in files), row[5], row[6], parent_id, made_from.destination_id,
-             f"Queued: stage 2 of offload {parent_id}, from {plan.source}.", row[7], row[8]))
-        oid = int(cur.lastrowid or 0)
-        db.conn.executemany("INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (?, ?, ?, ?,"
-                            " 'pending')", ((oid, f.rel_path, f.size, f.mtime_ns) for f in files))
+            " stage, cascade_of, made_from, message, station, site) VALUES (:uuid, :card_id, :project, :reel,"
+            " :camera, :source, :roll_name, :algorithms, :verify_mode, :plan, :operator, :app_version, :started_at,"
+            " :state, :files_total, :bytes_total, :shooting_day, :location, 2, :cascade_of, :made_from, :message,"
+            " :station, :site) RETURNING id",
+            {"uuid": uid, "card_id": row[0], "project": row[1], "reel": row[2], "camera": row[3],
+             "source": plan.source,
+             "roll_name": os.path.basename(plan.destinations[0]) if plan.destinations else None,
+             "algorithms": ",".join(plan.algorithms), "verify_mode": plan.verify_mode.value,
+             "plan": plan_to_json(plan), "operator": row[4], "app_version": __version__, "started_at": now,
+             "state": QUEUED, "files_total": len(files), "bytes_total": sum(f.size for f in files),
+             "shooting_day": row[5], "location": row[6], "cascade_of": parent_id,
+             "made_from": made_from.destination_id,
+             "message": f"Queued: stage 2 of offload {parent_id}, from {plan.source}.", "station": row[7],
+             "site": row[8]})
+        db.run_many("INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (:oid, :rel_path,"
+                    " :size, :mtime_ns, 'pending')",
+                    ({"oid": oid, "rel_path": f.rel_path, "size": f.size, "mtime_ns": f.mtime_ns} for f in files))
         if released is not None:
-            db.conn.execute("UPDATE offloads SET released_at = ? WHERE id = ?", (released, parent_id))
+            db.run("UPDATE offloads SET released_at = :at WHERE id = :id", {"at": released, "id": parent_id})
             offloads.event(db, parent_id, "released", "stage 1 verified: the card may leave the reader")
         offloads.event(db, oid, "queued", f"stage 2 of offload {parent_id}: {plural(len(files), 'file')} from "
                        f"{plan.source}", data={"destinations": list(plan.destinations)})
     return oid
 
 
-def scan_of(db: Database, offload_id: int) -> ScanResult:
+def scan_of(db: Catalog, offload_id: int) -> ScanResult:
     """What a stage-2 offload copies, from the catalog (never a scan of the stage-1 folder, which also holds
     the handoff files written there): its files as the card had them."""
-    row = db.conn.execute("SELECT source FROM offloads WHERE id = ? AND stage = 2", (offload_id,)).fetchone()
+    row = db.row("SELECT source FROM offloads WHERE id = :id AND stage = 2", {"id": offload_id})
     if row is None:
         raise CatalogError(f"Offload {offload_id} is not a stage-2 copy. 'datawrangler stage2' lists them.")
-    files = [SourceFile(*r) for r in db.conn.execute(
-        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ? ORDER BY rel_path", (offload_id,))]
+    files = [SourceFile(*r) for r in db.run(
+        "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = :id ORDER BY rel_path", {"id": offload_id})]
     return ScanResult(row[0], files, [], [], sum(f.size for f in files))
 
 
-def card_digests(db: Database, offload_id: int) -> dict[str, dict[str, str]]:
+def card_digests(db: Catalog, offload_id: int) -> dict[str, dict[str, str]]:
     """{rel_path: {algorithm: hex}} for a stage-2 offload's files: the digests taken from the card when it
     was read (the stage-1 offload's, else the earliest offload of the card's lineage that read the card and
     hashed that file at that size and time). A stage-2 offload's own digests are never used here."""
-    card = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    card = db.row("SELECT card_id FROM offloads WHERE id = :id", {"id": offload_id})
     ids = [i for i in lineage_offloads(db, card[0])] if card and card[0] is not None else []
     order = {oid: n for n, oid in enumerate(ids)}
     out: dict[str, dict[str, str]] = {}
     rank: dict[str, int] = {}
-    for rel, digests, oid in db.conn.execute(
+    for rel, digests, oid in db.run(
             "SELECT g.rel_path, g.digests, g.offload_id FROM files f JOIN files g ON g.rel_path = f.rel_path"
             " AND g.size = f.size AND g.mtime_ns = f.mtime_ns JOIN offloads o ON o.id = g.offload_id"
-            " WHERE f.offload_id = ? AND g.digests IS NOT NULL AND COALESCE(o.stage, 1) = 1", (offload_id,)):
+            " WHERE f.offload_id = :id AND g.digests IS NOT NULL AND COALESCE(o.stage, 1) = 1", {"id": offload_id}):
         n = order.get(oid)
         if n is None or (rel in rank and rank[rel] <= n):
             continue
@@ -250,31 +256,30 @@ class Stage1Finding:
     digests: Mapping[str, str] | None = None
 
 
-def mark_stage1(db: Database, offload_id: int, found: Sequence[Stage1Finding]) -> int:
+def mark_stage1(db: Catalog, offload_id: int, found: Sequence[Stage1Finding]) -> int:
     """The stage-1 copies of these files (at the roll folder the stage-2 copy `offload_id` read, by any
     offload of the card) take the state found, with a verification saying so, so they no longer count
     toward safe to format. Returns how many copies were marked."""
-    row = db.conn.execute("SELECT o.card_id, o.source FROM offloads o WHERE o.id = ? AND o.stage = 2",
-                          (offload_id,)).fetchone()
+    row = db.row("SELECT o.card_id, o.source FROM offloads o WHERE o.id = :id AND o.stage = 2", {"id": offload_id})
     if row is None or not found:
         return 0
     card_id, roll = row
     ids = lineage_offloads(db, card_id) if card_id is not None else []
-    marks = ",".join("?" for _ in ids) or "NULL"
+    marks, params = in_list("ids", ids)
     now = time.time()
     n = 0
     with db.atomic():
         for f in found:
-            for (cid,) in db.conn.execute(
+            for (cid,) in db.run(
                     "SELECT c.id FROM copies c JOIN files f ON f.id = c.file_id JOIN destinations d ON"
-                    f" d.id = c.destination_id WHERE f.offload_id IN ({marks}) AND f.rel_path = ? AND d.path = ?"
-                    " AND c.state = 'verified'", (*ids, f.rel_path, roll)).fetchall():
-                db.conn.execute("UPDATE copies SET state = ?, code = ?, message = ? WHERE id = ?",
-                                (f.state, f.code, f.message, cid))
-                db.conn.execute("INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code,"
-                                " message) VALUES (?, ?, 'stage2-read', 1, ?, ?, ?, ?)",
-                                (cid, now, json.dumps(dict(f.digests)) if f.digests else None, f.state, f.code,
-                                 f.message))
+                    f" d.id = c.destination_id WHERE f.offload_id IN {marks} AND f.rel_path = :rel_path"
+                    " AND d.path = :roll AND c.state = 'verified'",
+                    {**params, "rel_path": f.rel_path, "roll": roll}).fetchall():
+                said = {"state": f.state, "code": f.code, "message": f.message, "cid": cid}
+                db.run("UPDATE copies SET state = :state, code = :code, message = :message WHERE id = :cid", said)
+                db.run("INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code,"
+                       " message) VALUES (:cid, :at, 'stage2-read', 1, :digests, :state, :code, :message)",
+                       {**said, "at": now, "digests": json.dumps(dict(f.digests)) if f.digests else None})
                 n += 1
         if n:
             offloads.event(db, offload_id, "stage1_changed",

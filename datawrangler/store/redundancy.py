@@ -25,11 +25,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
 from datawrangler.core.protection import Judgement, Rule, judge
 from datawrangler.core.words import agree, plural
-from datawrangler.store.redundancy_files import FileRedundancy, card_disks, iter_files, prepare, set_lineage, walk
+from datawrangler.store.catalog import Catalog
+from datawrangler.store.redundancy_files import (
+    FileRedundancy,
+    card_disks,
+    distinct_texts,
+    iter_files,
+    prepare,
+    set_lineage,
+    walk,
+)
 from datawrangler.store.rule_judge import (
     SAMPLE,
     ByCount,
@@ -68,7 +75,7 @@ class CardRedundancy:
         return self.weakest.sentence() if self.weakest else ""
 
 
-def per_file(db: Database, card_id: int, listing: Iterable[tuple[str, int, int]] | None = None,
+def per_file(db: Catalog, card_id: int, listing: Iterable[tuple[str, int, int]] | None = None,
              own: Sequence[str] | None = None) -> list[FileRedundancy]:
     """Each file of the card (its latest offload's listing, or `listing` as scanned from the card now).
     Verified copies on the disks `own` (default: card_disks) are counted apart, in on_card_disk. A list of
@@ -99,7 +106,7 @@ class _Short:
     shared_first: str = ""
     stage2_lost: set[str] | None = None  # read when the first failed file comes
 
-    def add(self, db: Database, f: FileRedundancy) -> None:
+    def add(self, db: Catalog, f: FileRedundancy) -> None:
         self.count += 1
         if len(self.sample) < SAMPLE:
             self.sample.append(f)
@@ -134,7 +141,7 @@ class _Short:
         self.explained += why
 
 
-def card_redundancy(db: Database, card_id: int | None, required: int | Rule = 2,
+def card_redundancy(db: Catalog, card_id: int | None, required: int | Rule = 2,
                     listing: Iterable[tuple[str, int, int]] | None = None) -> CardRedundancy:
     """Safe to format? With the reasons when not, most important first. `required`: the rule, or a number
     of copies on distinct drives (the rule every caller had before core.protection)."""
@@ -145,7 +152,7 @@ def card_redundancy(db: Database, card_id: int | None, required: int | Rule = 2,
         out.weakest = judge(rule, ())
         out.reasons.append("This card was never offloaded: the catalog holds no copy of it.")
         return out
-    reel = db.conn.execute("SELECT reel FROM cards WHERE id = ?", (card_id,)).fetchone()
+    reel = db.row("SELECT reel FROM cards WHERE id = :card", {"card": card_id})
     out = CardRedundancy(card_id, reel[0] if reel else None, required, rule=rule)
     out.card_disks = card_disks(db, card_id)
     source = prepare(db, card_id, listing)
@@ -225,13 +232,13 @@ def _reasons(rule: Rule, total: int, short: _Short, verdicts: Verdicts, unread: 
     return out
 
 
-def _lost_in_stage2(db: Database) -> set[str]:
+def _lost_in_stage2(db: Catalog) -> set[str]:
     """The card's files (lineage set by prepare) with a stage-1 copy that a stage-2 copy found no longer
     holding the card's file (store.cascade.mark_stage1): the card must be read again. Read only when a file
     of the card has a failed copy."""
-    rows = db.conn.execute(
+    rows = db.run(
         "SELECT DISTINCT g.rel_path FROM files g JOIN copies c ON c.file_id = g.id"
-        " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) AND c.state IN ('changed', 'missing',"
+        " WHERE g.offload_id IN (SELECT id FROM lineage_offloads) AND c.state IN ('changed', 'missing',"
         " 'unreadable') AND EXISTS (SELECT 1 FROM verifications v WHERE v.copy_id = c.id AND v.method ="
         " 'stage2-read')").fetchall()
     return {r[0] for r in rows}
@@ -244,39 +251,45 @@ def _fewer(n: int, required: int) -> str:
     return f"{files} fewer than {required} verified copies on distinct drives."
 
 
-def unreadable_entries(db: Database, card_id: int) -> list[str]:
+# The path an event's JSON data names: reading JSON in a text column has no spelling shared by SQLite and
+# PostgreSQL (json_extract against the ->> operator on a cast), so it is spelled per dialect.
+_JSON_PATH = {"sqlite": "json_extract(e.data, '$.path')", "postgresql": "(CAST(e.data AS json) ->> 'path')"}
+
+
+def unreadable_entries(db: Catalog, card_id: int) -> list[str]:
     """Entries the card's latest offload could not read (scan errors: they are not in its file listing, so
     no per-file count can see them) and that it did not record as files since (a resume after a fix). The
     latest offload that read the card: a stage-2 copy (cascade) read a stage-1 copy, not the card."""
-    rows = db.conn.execute(
-        "SELECT json_extract(e.data, '$.path') FROM events e WHERE e.kind = 'skipped' AND e.code = 'unreadable'"
-        " AND e.offload_id = (SELECT id FROM offloads WHERE card_id = ? AND COALESCE(stage, 1) = 1"
-        " ORDER BY started_at DESC LIMIT 1)"
+    path = _JSON_PATH[db.dialect]
+    rows = db.run(
+        f"SELECT {path} FROM events e WHERE e.kind = 'skipped' AND e.code = 'unreadable'"
+        " AND e.offload_id = (SELECT id FROM offloads WHERE card_id = :card AND COALESCE(stage, 1) = 1"
+        " ORDER BY started_at DESC, id DESC LIMIT 1)"
         " AND NOT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = e.offload_id"
-        " AND f.rel_path = json_extract(e.data, '$.path'))", (card_id,)).fetchall()
+        f" AND f.rel_path = {path})", {"card": card_id}).fetchall()
     return sorted({r[0] for r in rows if r[0]})
 
 
-def disks_of_card(db: Database, card_id: int, own: Sequence[str] | None = None) -> list[dict]:
+def disks_of_card(db: Catalog, card_id: int, own: Sequence[str] | None = None) -> list[dict]:
     """The disks holding verified copies of the card's lineage; `card_disk`: the card's own disk (see
     card_disks: its copies do not count)."""
     own = card_disks(db, card_id) if own is None else list(own)
     set_lineage(db, card_id)
-    rows = db.conn.execute(
-        "SELECT v.disk, group_concat(DISTINCT v.label), group_concat(DISTINCT d.path), COUNT(DISTINCT g.rel_path)"
+    rows = db.run(
+        f"SELECT v.disk, {distinct_texts(db, 'v.label')}, {distinct_texts(db, 'd.path')}, COUNT(DISTINCT g.rel_path)"
         " FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
         " JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
-        " WHERE g.offload_id IN (SELECT id FROM temp.lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
+        " WHERE g.offload_id IN (SELECT id FROM lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
     made = _made_by(db)
     return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3],
              "card_disk": r[0] in own, **made.get(r[0], {"media_kind": None, "stations": [], "sites": []})}
             for r in rows]
 
 
-def _made_by(db: Database) -> dict[str, dict]:
+def _made_by(db: Catalog) -> dict[str, dict]:
     """Per disk holding verified copies of the lineage (set by the caller): its media kind (None: not said)
     and the stations that made the copies, with their sites: 'which station made each copy'."""
-    rows = db.conn.execute(
+    rows = db.run(
         "SELECT DISTINCT v.disk, v.media_kind, o.station, o.site FROM offloads o"
         " JOIN destinations d ON d.offload_id = o.id JOIN volumes v ON v.id = d.volume_id"
         " WHERE o.id IN (SELECT id FROM lineage_offloads) AND EXISTS (SELECT 1 FROM copies c"

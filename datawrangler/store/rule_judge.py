@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlite_utils import Database
-
 from datawrangler.core.protection import Copy, Judgement, MediaKind, Rule, judge
 from datawrangler.core.words import agree, plural
+from datawrangler.store.catalog import Catalog, in_list
 from datawrangler.store.redundancy_files import FileRedundancy, walk
 
 SAMPLE = 20  # files named in CardRedundancy.short
@@ -69,17 +68,18 @@ class ByCount:
         return j
 
 
-def every_drive(db: Database, own: Sequence[str]) -> list[tuple[str, str, str]] | None:
+def every_drive(db: Catalog, own: Sequence[str]) -> list[tuple[str, str, str]] | None:
     """The (drive, media kind, site) of every drive holding verified copies of the lineage (set by
     store.redundancy_files.prepare), not counting the card's own disks `own`; None when a drive has several
     kinds or sites (then the files must be judged one by one). The caller checks that every file's count of
     drives is the number of drives: then each file provably has a copy on every one of them."""
-    where = f" AND v.disk NOT IN ({', '.join('?' for _ in own)})" if own else ""
-    rows = db.conn.execute(
+    marks, params = in_list("own", own)
+    where = f" AND v.disk NOT IN {marks}" if own else ""
+    rows = db.run(
         "SELECT DISTINCT v.disk, v.media_kind, o.site FROM offloads o JOIN destinations d ON d.offload_id = o.id"
         " JOIN volumes v ON v.id = d.volume_id WHERE o.id IN (SELECT id FROM lineage_offloads) AND EXISTS"
         " (SELECT 1 FROM copies c WHERE c.destination_id = d.id AND c.state = 'verified')" + where,
-        list(own)).fetchall()
+        params).fetchall()
     if len({r[0] for r in rows}) != len(rows):
         return None
     return sorted((disk, media or "", site or "") for disk, media, site in rows)
@@ -89,7 +89,7 @@ def judge_drives(rule: Rule, drives: Sequence[tuple[str, str, str]]) -> Judgemen
     return judge(rule, (Copy(disk, _kind(media), site or None) for disk, media, site in drives))
 
 
-def walk_judged(db: Database, rule: Rule, source: str, own: Sequence[str], verdicts: Verdicts) -> None:
+def walk_judged(db: Catalog, rule: Rule, source: str, own: Sequence[str], verdicts: Verdicts) -> None:
     """Each file of the prepared listing judged over its own copies (a second pass over the cursor, only
     when the files do not all share their drives)."""
     cache: dict[str, Judgement] = {}
