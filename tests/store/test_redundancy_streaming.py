@@ -44,7 +44,8 @@ def _build(db: Catalog, n: int, layout: Layout) -> Catalog:
                     [{"id": i, "offload": o, "idx": x, "path": p, "volume": v}
                      for i, o, x, p, v in ((1, 1, 0, "/a", 1), (2, 1, 1, "/b", 2), (4, 1, 2, "/d", 4),
                                            (3, 2, 0, "/c", 3))])
-        files, copies = [], []
+        files: list[dict[str, int | str]] = []
+        copies: list[dict[str, int | str]] = []
         for i in range(n):
             held = layout(i)
             for offload, dests in ((1, (1, 2, 4)), (2, (3,))):
