@@ -96,6 +96,16 @@ def set_lineage(db: Catalog, card_id: int) -> None:
         db.run("CREATE TEMP TABLE lineage_offloads (id INTEGER PRIMARY KEY)")
         db.run_many("INSERT INTO lineage_offloads (id) VALUES (:id)",
                     [{"id": oid} for oid in lineage_offloads(db, card_id)])
+        _analyze(db, "lineage_offloads")
+
+
+def _analyze(db: Catalog, table: str) -> None:
+    """PostgreSQL: statistics for a temporary table just filled. Autovacuum never reaches temporary tables, and
+    without statistics the planner guesses thousands of rows and scans every file of the catalog (2 s for a
+    10,000-file card in a 1,000,000-file catalog, 90 ms with them). SQLite plans this query by its pinned
+    index, and an ANALYZE there would only add a statement."""
+    if db.is_server:
+        db.run(f"ANALYZE {table}")
 
 
 def _same_place(source: str, mount_point: str) -> bool:
@@ -131,6 +141,7 @@ def prepare(db: Catalog, card_id: int, listing: Iterable[tuple[str, int, int]] |
         db.run("CREATE TEMP TABLE listing (k INTEGER PRIMARY KEY, rel_path TEXT, size BIGINT, mtime_ns BIGINT)")
         db.run_many("INSERT INTO listing (k, rel_path, size, mtime_ns) VALUES (:k, :rel_path, :size, :mtime_ns)",
                     ({"k": k, "rel_path": r, "size": s, "mtime_ns": m} for k, (r, s, m) in enumerate(listing)))
+        _analyze(db, "listing")
     return "listing"
 
 
