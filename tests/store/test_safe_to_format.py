@@ -1,12 +1,24 @@
-"""Safe to format: true only when every file has >= N verified copies on distinct physical volumes."""
+"""Safe to format: true only when every file has >= N verified copies on distinct physical volumes, whoever
+made them. Each test runs on both backends: the catalog in the test home's file, and on a PostgreSQL server
+(DATAWRANGLER_CATALOG names it, as a station sharing a server catalog is set up)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import pytest
+
+from datawrangler.config import Settings, save_settings
 from tests.conftest import CardBuilder, write_file
 from tests.store.conftest import RunCli
+
+
+@pytest.fixture(autouse=True)
+def _catalog(catalog_location: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every command of the test uses this catalog: a new file, or a new catalog on the test server."""
+    monkeypatch.setenv("DATAWRANGLER_CATALOG", catalog_location)
+    return catalog_location
 
 
 def _status(dw: RunCli, card: str, *extra: str) -> tuple[int, dict]:
@@ -101,3 +113,18 @@ def test_false_after_a_reverify_finds_a_copy_changed(
     assert dw("verify", str(d1))[0] == 1
     code, st2 = _status(dw, "A001")
     assert code == 1 and st2["short"][0]["rel_path"] == "A001R2EC/A001C002_231014_R2EC.mov"
+
+
+def test_copies_made_by_two_stations_of_one_card_count_as_two_drives(
+        dw: RunCli, make_card: CardBuilder, tmp_path: Path, other_volume: Path) -> None:
+    card = make_card()
+    (tmp_path / "d1").mkdir()
+    save_settings(Settings(station="cart-a"))
+    code, events = dw("offload", str(card), str(tmp_path / "d1"))
+    assert code == 0 and events[-1]["safe_to_format"] is False  # one drive
+    save_settings(Settings(station="cart-b"))  # the card goes to another station, which copies it to its drive
+    code, events = dw("offload", str(card), str(other_volume))
+    assert code == 0 and events[-1]["safe_to_format"] is True
+    code, st = _status(dw, "A001")
+    assert code == 0 and st["safe_to_format"] is True and st["min_copies"] == 2 and st["reasons"] == []
+    assert sorted(tuple(d["stations"]) for d in st["disks"]) == [("cart-a",), ("cart-b",)]
