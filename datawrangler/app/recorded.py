@@ -40,7 +40,7 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
     the catalog holds the result (handoff files, the report). `check(result)` returns the result to record
     in its place (itself, or the file failed): see the module docstring."""
     spool = spooled.spool_folder() if is_server(catalog) else None  # where results wait if the server goes
-    recorder = Recorder(catalog, record, plan.verify_mode)  # SPOOL-TODO spool=spool
+    recorder = Recorder(catalog, record, plan.verify_mode, spool=spool)
     recorder.start()
     hook = None
     if pairs:
@@ -67,7 +67,7 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
             recorder.close()
             if offloads.discard_unstarted(db, record.offload_id):
                 raise
-            recorder = Recorder(catalog, record, plan.verify_mode)  # SPOOL-TODO spool=spool  # a resume: it stays, as interrupted
+            recorder = Recorder(catalog, record, plan.verify_mode, spool=spool)  # a resume: it stays, as interrupted
             recorder.start()
         recorder.close("interrupted", f"The offload stopped: {exc}. Fix the cause, then run 'datawrangler resume "
                        f"{record.offload_id}'.")
@@ -77,8 +77,8 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
     if reworded:  # a failure the check said in other words (a stage-2 copy's source is not a card)
         result = dataclasses.replace(result, failures=tuple(reworded.get(f.rel_path, f) for f in result.failures))
     recorder.finish(result)
-    if getattr(recorder, "spooled", None) is not None:  # SPOOL-TODO  # the server went away: no handoff, no report, no verdict from it now
-        raise spooled.CatalogOffline(recorder.spooled, result, recorder.shown)  # type: ignore[attr-defined]
+    if recorder.spooled is not None:  # the server went away: no handoff, no report, no verdict from it now
+        raise spooled.CatalogOffline(recorder.spooled, result, recorder.shown)
     if after_finish is not None:
         after_finish(record.offload_id, result)
     return result

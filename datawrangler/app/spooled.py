@@ -95,7 +95,7 @@ def deliver(catalog: str | os.PathLike[str] | None = None, observer: Observer | 
     for path in spool.pending(spool_folder()):
         try:
             done.append(_deliver_one(where, path, observer))
-        except (CatalogError, *BACKEND_ERRORS) as exc:
+        except (CatalogError, *BACKEND_ERRORS) as exc:  # type: ignore[misc]
             said(str(exc))
     return done
 

@@ -91,7 +91,7 @@ class Controller(QObject, Stage2Jobs):
         """Another station recorded something: the History reloads, and each card in a reader that no offload of
         this window owns now is judged again (another station's verified copy may have made it safe)."""
         self.history_changed.emit()
-        for row in self.cards.rows():
+        for row in self.cards.rows:
             if row.present and row.queue_id is None and row.status in (Status.KNOWN, Status.NEW, Status.SAFE):
                 self.bridge.run(jobs.inspect, row.path, self.settings, self.preset, self.catalog, None,
                                 on_done=partial(self._card_inspected, rejudge=True),

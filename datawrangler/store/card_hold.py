@@ -28,9 +28,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from sqlite_utils import Database
-
 from datawrangler.core.errors import Code, OffloadError
+from datawrangler.store.catalog import Catalog
 from datawrangler.store.holders import Holder, process_words, running_offloads
 
 try:
@@ -99,7 +98,7 @@ def this_holder(source: str, rolls: Sequence[str]) -> Holder:
 
 
 def hold_card(catalog: str | os.PathLike[str], fingerprint: str, *, source: str, rolls: Sequence[str],
-              db: Database | None = None) -> CardHold:
+              db: Catalog | None = None) -> CardHold:
     """Hold the card with this fingerprint for this process, or raise OffloadError naming who holds it
     (see busy_message). Take it before the offload's catalog row exists, release it when the offload ends."""
     me = this_holder(source, rolls)
@@ -132,7 +131,7 @@ def hold_card(catalog: str | os.PathLike[str], fingerprint: str, *, source: str,
     return hold
 
 
-def _by_catalog(db: Database | None, fingerprint: str, rolls: Sequence[str], source: str, me: Holder) -> CardHold:
+def _by_catalog(db: Catalog | None, fingerprint: str, rolls: Sequence[str], source: str, me: Holder) -> CardHold:
     """Where files cannot be locked: the catalog's running offloads of the card, whose process is alive."""
     other = _from_catalog(db, fingerprint)
     if other is not None:
@@ -153,7 +152,7 @@ def _read(path: Path, wait: float = 1.0) -> Holder | None:
             time.sleep(0.05)
 
 
-def _from_catalog(db: Database | None, fingerprint: str) -> Holder | None:
+def _from_catalog(db: Catalog | None, fingerprint: str) -> Holder | None:
     found = running_offloads(db, fingerprint=fingerprint, exclude_pid=os.getpid()) if db is not None else []
     return found[0] if found else None
 

@@ -7,9 +7,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.core.scan import SourceFile
+from datawrangler.store.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -24,30 +23,30 @@ class KnownCard:
     new_or_changed: int  # files of the current listing that no offload of this card's lineage holds
 
 
-def lineage_offloads(db: Database, card_id: int) -> list[int]:
+def lineage_offloads(db: Catalog, card_id: int) -> list[int]:
     """Every offload of the card's lineage (the card, and the card it grew from), oldest first. The one lineage
     query: resume, redundancy, history and the reports all ask it."""
-    return [r[0] for r in db.conn.execute(
+    return [r[0] for r in db.run(
         "SELECT o.id FROM offloads o JOIN cards c ON c.id = o.card_id"
         " WHERE c.lineage = (SELECT lineage FROM cards WHERE id = ?) ORDER BY o.started_at, o.id", (card_id,))]
 
 
-def _last_offload(db: Database, card_id: int) -> tuple[int | None, float | None]:
+def _last_offload(db: Catalog, card_id: int) -> tuple[int | None, float | None]:
     """The lineage's last offload that read the card (a stage-2 copy of a cascade read a stage-1 copy)."""
-    row = db.conn.execute(
+    row = db.run(
         "SELECT o.id, o.started_at FROM offloads o JOIN cards c ON c.id = o.card_id WHERE c.lineage = (SELECT"
         " lineage FROM cards WHERE id = ?) AND COALESCE(o.stage, 1) = 1 ORDER BY o.started_at DESC, o.id DESC"
         " LIMIT 1", (card_id,)).fetchone()
     return (row[0], row[1]) if row else (None, None)
 
 
-def _listing(db: Database, offload_id: int) -> set[tuple[str, int, int]]:
-    return {(r[0], r[1], r[2]) for r in db.conn.execute(
+def _listing(db: Catalog, offload_id: int) -> set[tuple[str, int, int]]:
+    return {(r[0], r[1], r[2]) for r in db.run(
         "SELECT rel_path, size, mtime_ns FROM files WHERE offload_id = ?", (offload_id,))}
 
 
-def find_known(db: Database, fingerprint: str, reel: str | None, files: Sequence[SourceFile]) -> KnownCard | None:
-    row = db.conn.execute("SELECT id, lineage, reel FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
+def find_known(db: Catalog, fingerprint: str, reel: str | None, files: Sequence[SourceFile]) -> KnownCard | None:
+    row = db.run("SELECT id, lineage, reel FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
     if row:
         oid, at = _last_offload(db, row[0])
         return KnownCard(row[0], row[1], row[2], fingerprint, True, oid, at, 0)
@@ -55,7 +54,7 @@ def find_known(db: Database, fingerprint: str, reel: str | None, files: Sequence
         return None
     current = {(f.rel_path, f.size, f.mtime_ns) for f in files}
     best: KnownCard | None = None
-    for cid, lineage, fp in db.conn.execute(
+    for cid, lineage, fp in db.run(
             "SELECT id, lineage, fingerprint FROM cards WHERE reel = ? ORDER BY id DESC", (reel,)).fetchall():
         oid, at = _last_offload(db, cid)
         if oid is None:
@@ -72,31 +71,30 @@ def find_known(db: Database, fingerprint: str, reel: str | None, files: Sequence
     return best
 
 
-def record_card(db: Database, fingerprint: str, *, reel: str | None, label: str | None, vendor: str | None,
+def record_card(db: Catalog, fingerprint: str, *, reel: str | None, label: str | None, vendor: str | None,
                 file_count: int, total_bytes: int, volume_id: int | None, lineage: int | None) -> int:
     """The card's id (inserted if new), inside the caller's transaction. A card seen before gets the vendor
     if the catalog had none for it."""
-    row = db.conn.execute("SELECT id FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
+    row = db.run("SELECT id FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
     if row:
         fill_vendor(db, int(row[0]), vendor)
         return int(row[0])
-    cur = db.conn.execute(
+    cid = db.new_id(
         "INSERT INTO cards (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, first_seen) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, time.time()))
-    cid = int(cur.lastrowid or 0)
-    db.conn.execute("UPDATE cards SET lineage = ? WHERE id = ?", (lineage or cid, cid))
+    db.run("UPDATE cards SET lineage = ? WHERE id = ?", (lineage or cid, cid))
     return cid
 
 
-def fill_vendor(db: Database, card_id: int, vendor: str | None) -> None:
+def fill_vendor(db: Catalog, card_id: int, vendor: str | None) -> None:
     """Record the recognised vendor of a card the catalog has none for (first recorded by an offload that did
     not recognise it). A vendor already recorded stays."""
     if vendor:
-        db.conn.execute("UPDATE cards SET vendor = ? WHERE id = ? AND vendor IS NULL", (vendor, card_id))
+        db.run("UPDATE cards SET vendor = ? WHERE id = ? AND vendor IS NULL", (vendor, card_id))
 
 
-def record_vendor(db: Database, card_id: int, vendor: str | None) -> None:
+def record_vendor(db: Catalog, card_id: int, vendor: str | None) -> None:
     """fill_vendor in a transaction of its own (a resumed offload recognising the card it began without)."""
     with db.atomic():
         fill_vendor(db, card_id, vendor)

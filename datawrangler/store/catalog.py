@@ -4,9 +4,10 @@ the database, whichever backend holds it.
 Two backends implement it: `store.db.FileCatalog`, the embedded SQLite file (the default: a DIT alone on a
 laptop needs no server), and `store.server_catalog.ServerCatalog`, a PostgreSQL server shared by several
 stations. A statement is one SQL text for both: portable SQL (the subset SQLite and PostgreSQL share) with
-named parameters (`:name`, values in a dict). SQLite runs the text through its own driver, so a command on a
-laptop loads no SQLAlchemy; PostgreSQL runs it through SQLAlchemy's `text()` on psycopg 3, which binds the
-same names. No statement is translated from one dialect to the other by hand.
+named parameters (`:name`, values in a dict; older statements' positional `?` marks are bound by position
+on both, the server naming each mark outside a quoted literal for SQLAlchemy). SQLite runs the text through
+its own driver, so a command on a laptop loads no SQLAlchemy; PostgreSQL runs it through SQLAlchemy's
+`text()` on psycopg 3, which binds the same names. No statement is translated from one dialect to the other by hand.
 
 What keeps a text portable (the store suite runs every statement on both backends):
 - a new row's id comes from `INSERT ... RETURNING id` (`new_id`), never from a cursor's lastrowid;
@@ -29,13 +30,14 @@ import contextlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-Params = Mapping[str, Any]
+Params = Mapping[str, Any] | Sequence[Any]  # named (`:name`, a dict) or, in older statements, `?` marks
 
 
 class Rows(Protocol):
     """A statement's result: sqlite3's cursor, or SQLAlchemy's CursorResult (rows are tuples or tuple-like)."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def fetchone(self) -> Any: ...
 
@@ -98,6 +100,20 @@ class Catalog(abc.ABC):
         if found is None:
             raise RuntimeError(f"the statement returned no id: {sql}")
         return int(found[0])
+
+
+def count_where(condition: str, name: str) -> str:
+    """`COUNT of the rows where condition` as an integer column on both backends (SQLite sums a comparison,
+    PostgreSQL does not; its SUM of integers is a numeric): for a SELECT list."""
+    return f"COALESCE(CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS BIGINT), 0) AS {name}"
+
+
+def column_names(rows: Rows) -> list[str]:
+    """A result's column names, whichever backend gave it (sqlite3's cursor.description, SQLAlchemy's keys())."""
+    keys = getattr(rows, "keys", None)
+    if keys is not None:
+        return list(keys())
+    return [d[0] for d in rows.description]  # type: ignore[attr-defined]
 
 
 def in_list(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:

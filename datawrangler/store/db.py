@@ -75,7 +75,7 @@ class FileCatalog(Database, Catalog):
     dialect = "sqlite"
 
     def run(self, sql: str, params: Params | None = None) -> Rows:
-        return self.conn.execute(sql, params or {})
+        return self.conn.execute(sql, params if params is not None else ())
 
     def run_many(self, sql: str, rows: Iterable[Params]) -> None:
         self.conn.executemany(sql, rows)

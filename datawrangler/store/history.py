@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.store.cards import lineage_offloads
+from datawrangler.store.catalog import Catalog
 
 _COLUMNS = ("id", "uuid", "card_id", "project", "reel", "camera", "source", "operator", "host", "state",
             "message", "started_at", "ended_at", "files_total", "files_verified", "files_failed", "bytes_total",
@@ -50,41 +49,44 @@ def where_clause(f: Filters) -> tuple[str, list[object]]:
         params.append(_day(f.until, end=True))
     for col, val in (("o.project", f.project), ("o.camera", f.camera)):
         if val:
-            where.append(f"{col} LIKE ?")
+            where.append(f"lower({col}) LIKE lower(?)")  # case-insensitive on both, as SQLite's LIKE
             params.append(f"%{val}%")
     if f.reel:
-        where.append("o.reel LIKE ?")
+        where.append("lower(o.reel) LIKE lower(?)")
         params.append(f"{f.reel}%")
     if f.state:
         where.append("o.state = ?")
         params.append(f.state)
     if f.volume:
         where.append("o.id IN (SELECT d.offload_id FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
-                     " WHERE v.label LIKE ? OR v.fs_uuid = ? OR v.key = ? OR d.path LIKE ?)")
+                     " WHERE lower(v.label) LIKE lower(?) OR v.fs_uuid = ? OR v.key = ?"
+                     " OR lower(d.path) LIKE lower(?))")
         params += [f"%{f.volume}%", f.volume, f.volume, f"%{f.volume.rstrip('/')}%"]
     if f.text:
-        where.append("(o.reel LIKE ? OR o.project LIKE ? OR o.source LIKE ? OR o.camera LIKE ? OR o.state LIKE ?)")
+        where.append("(lower(o.reel) LIKE lower(?) OR lower(o.project) LIKE lower(?) OR lower(o.source) LIKE lower(?)"
+                     " OR lower(o.camera) LIKE lower(?) OR lower(o.state) LIKE lower(?))")
         params += [f"%{f.text}%"] * 5
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
-def offloads(db: Database, f: Filters) -> list[dict]:
+def offloads(db: Catalog, f: Filters) -> list[dict]:
     where, params = where_clause(f)
-    sql = f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM offloads o{where} ORDER BY o.started_at DESC LIMIT ?"
-    rows = [dict(zip(_COLUMNS, r, strict=True)) for r in db.conn.execute(sql, (*params, f.limit))]
+    sql = (f"SELECT {', '.join('o.' + c for c in _COLUMNS)} FROM offloads o{where}"
+           " ORDER BY o.started_at DESC, o.id DESC LIMIT ?")  # where_clause's marks are positional (reads_browse)
+    rows = [dict(zip(_COLUMNS, r, strict=True)) for r in db.run(sql, (*params, f.limit))]
     for r in rows:
         r["destinations"] = destinations(db, r["id"])
     return rows
 
 
-def destinations(db: Database, offload_id: int) -> list[dict]:
-    return [{"path": p, "state": s, "volume": label or key, "disk": disk} for p, s, label, key, disk in db.conn.execute(
+def destinations(db: Catalog, offload_id: int) -> list[dict]:
+    return [{"path": p, "state": s, "volume": label or key, "disk": disk} for p, s, label, key, disk in db.run(
         "SELECT d.path, d.state, v.label, v.key, v.disk FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
-        " WHERE d.offload_id = ? ORDER BY d.idx", (offload_id,))]
+        " WHERE d.offload_id = :id ORDER BY d.idx", {"id": offload_id})]
 
 
-def offload(db: Database, offload_id: int) -> dict | None:
-    row = db.conn.execute(f"SELECT {', '.join(_COLUMNS)} FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+def offload(db: Catalog, offload_id: int) -> dict | None:
+    row = db.row(f"SELECT {', '.join(_COLUMNS)} FROM offloads WHERE id = :id", {"id": offload_id})
     if row is None:
         return None
     out = dict(zip(_COLUMNS, row, strict=True))
@@ -92,9 +94,9 @@ def offload(db: Database, offload_id: int) -> dict | None:
     return out
 
 
-def card(db: Database, card_id: int) -> dict | None:
-    row = db.conn.execute("SELECT id, fingerprint, reel, label, lineage, file_count, total_bytes, first_seen "
-                          "FROM cards WHERE id = ?", (card_id,)).fetchone()
+def card(db: Catalog, card_id: int) -> dict | None:
+    row = db.row("SELECT id, fingerprint, reel, label, lineage, file_count, total_bytes, first_seen "
+                 "FROM cards WHERE id = :id", {"id": card_id})
     if row is None:
         return None
     keys = ("id", "fingerprint", "reel", "label", "lineage", "file_count", "total_bytes", "first_seen")
@@ -103,20 +105,20 @@ def card(db: Database, card_id: int) -> dict | None:
     return out
 
 
-def find_card(db: Database, text: str) -> int | None:
+def find_card(db: Catalog, text: str) -> int | None:
     """A card by id ('card:12' or '12'), fingerprint prefix, or reel (the latest card of that reel)."""
     t = text.strip()
     if t.lower().startswith("card:"):
         t = t[5:]
     if t.isdigit():
-        row = db.conn.execute("SELECT id FROM cards WHERE id = ?", (int(t),)).fetchone()
+        row = db.row("SELECT id FROM cards WHERE id = :id", {"id": int(t)})
         if row:
             return int(row[0])
     if len(t) >= 8 and all(c in "0123456789abcdef" for c in t.lower()):
-        row = db.conn.execute("SELECT id FROM cards WHERE fingerprint LIKE ? ORDER BY id DESC LIMIT 1",
-                              (t.lower() + "%",)).fetchone()
+        row = db.row("SELECT id FROM cards WHERE fingerprint LIKE :prefix ORDER BY id DESC LIMIT 1",
+                     {"prefix": t.lower() + "%"})
         if row:
             return int(row[0])
-    row = db.conn.execute("SELECT c.id FROM cards c JOIN offloads o ON o.card_id = c.id WHERE c.reel = ? "
-                          "ORDER BY o.started_at DESC LIMIT 1", (t,)).fetchone()
+    row = db.row("SELECT c.id FROM cards c JOIN offloads o ON o.card_id = c.id WHERE c.reel = :reel "
+                 "ORDER BY o.started_at DESC, o.id DESC LIMIT 1", {"reel": t})
     return int(row[0]) if row else None

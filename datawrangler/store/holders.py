@@ -16,10 +16,9 @@ import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.core.errors import Code, OffloadError
 from datawrangler.core.words import when
+from datawrangler.store.catalog import Catalog
 from datawrangler.store.liveness import alive
 
 __all__ = ["WINDOW", "Holder", "name_roll_holder", "process_words", "roll_holders", "running_offloads"]
@@ -86,20 +85,20 @@ class Holder:
         return text
 
 
-def running_offloads(db: Database, *, fingerprint: str | None = None, rolls: Iterable[str] = (),
+def running_offloads(db: Catalog, *, fingerprint: str | None = None, rolls: Iterable[str] = (),
                      exclude_pid: int | None = None, every: bool = False) -> list[Holder]:
     """The catalog's offloads that run now (state 'running', their process alive) of the card with this
     fingerprint or into one of these roll folders (`every`: all of them), oldest first. `exclude_pid`: not
     this process's own."""
     wanted = {os.path.normpath(r) for r in rolls}
-    rows = db.conn.execute(
+    rows = db.run(
         "SELECT o.id, o.host, o.pid, o.start_token, o.started_at, o.source, c.fingerprint FROM offloads o"
         " LEFT JOIN cards c ON c.id = o.card_id WHERE o.state = 'running' ORDER BY o.started_at").fetchall()
     out = []
     for oid, host, pid, token, started, source, fp in rows:
         if pid == exclude_pid and host == socket.gethostname():
             continue
-        paths = [p for (p,) in db.conn.execute("SELECT path FROM destinations WHERE offload_id = ? ORDER BY idx",
+        paths = [p for (p,) in db.run("SELECT path FROM destinations WHERE offload_id = ? ORDER BY idx",
                                                (oid,))]
         hit = every or (fingerprint is not None and fp == fingerprint) or any(os.path.normpath(p) in wanted
                                                                                for p in paths)
@@ -109,12 +108,12 @@ def running_offloads(db: Database, *, fingerprint: str | None = None, rolls: Ite
     return out
 
 
-def roll_holders(db: Database, roll: str) -> list[Holder]:
+def roll_holders(db: Catalog, roll: str) -> list[Holder]:
     """Who else writes into this roll folder now (the engine refused it: its lock is held)."""
     return running_offloads(db, rolls=[roll], exclude_pid=os.getpid())
 
 
-def name_roll_holder(db: Database, exc: OffloadError) -> OffloadError:
+def name_roll_holder(db: Catalog, exc: OffloadError) -> OffloadError:
     """The engine's refusal of a roll folder another offload holds (dest_duplicate, with the folder as its
     path), with who holds it, from the catalog: the same refusal, the holder named."""
     if exc.code is not Code.DEST_DUPLICATE or not exc.path:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import socket
 import time
 
-from sqlite_utils import Database
-
 from datawrangler.platform import process_alive, start_token
+from datawrangler.store.catalog import Catalog
 
 __all__ = ["alive", "mark_interrupted", "start_token"]  # start_token: what an offload's row records
 
@@ -24,18 +23,18 @@ def alive(host: str | None, pid: int | None, token: str | None) -> bool:
     return process_alive(pid, token)
 
 
-def mark_interrupted(db: Database) -> list[int]:
+def mark_interrupted(db: Catalog) -> list[int]:
     """Offloads left 'running' by a process that is gone become 'interrupted'. Returns their ids."""
-    rows = db.conn.execute("SELECT id, host, pid, start_token FROM offloads WHERE state = 'running'").fetchall()
+    rows = db.run("SELECT id, host, pid, start_token FROM offloads WHERE state = 'running'").fetchall()
     stale = [r[0] for r in rows if not alive(r[1], r[2], r[3])]
     if stale:
         now = time.time()
         with db.atomic():
             for oid in stale:
-                db.conn.execute(
+                db.run(
                     "UPDATE offloads SET state = 'interrupted', message = ? WHERE id = ? AND state = 'running'",
                     ("The offload stopped before it finished (crash, kill or power loss). Resume it with "
                      f"'datawrangler resume {oid}'.", oid))
-                db.conn.execute("INSERT INTO events (at, offload_id, kind, message) VALUES (?, ?, ?, ?)",
+                db.run("INSERT INTO events (at, offload_id, kind, message) VALUES (?, ?, ?, ?)",
                                 (now, oid, "interrupted", "its process is gone; marked interrupted"))
     return stale

@@ -15,14 +15,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlite_utils import Database
-
 from datawrangler import __version__
 from datawrangler.core.events import OffloadResult, VerifyMode
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.core.words import plural
 from datawrangler.store import cards, liveness
+from datawrangler.store.catalog import Catalog
 from datawrangler.store.volumes import identify, record_volume
 
 
@@ -65,41 +64,41 @@ def _process() -> dict[str, object]:
     return {"host": socket.gethostname(), "pid": pid, "start_token": liveness.start_token(pid)}
 
 
-def event(db: Database, offload_id: int | None, kind: str, message: str = "", code: str | None = None,
+def event(db: Catalog, offload_id: int | None, kind: str, message: str = "", code: str | None = None,
           data: dict | None = None) -> None:
-    db.conn.execute("INSERT INTO events (at, offload_id, kind, code, message, data) VALUES (?, ?, ?, ?, ?, ?)",
+    db.run("INSERT INTO events (at, offload_id, kind, code, message, data) VALUES (?, ?, ?, ?, ?, ?)",
                     (time.time(), offload_id, kind, code, message, json.dumps(data) if data else None))
 
 
-def _destinations(db: Database, offload_id: int, plan: OffloadPlan) -> tuple[int, ...]:
+def _destinations(db: Catalog, offload_id: int, plan: OffloadPlan) -> tuple[int, ...]:
     ids = []
     for i, path in enumerate(plan.destinations):
         ident = identify(os.path.dirname(path))
         vol = record_volume(db, ident, "destination")
-        row = db.conn.execute("SELECT id FROM destinations WHERE offload_id = ? AND idx = ?",
+        row = db.run("SELECT id FROM destinations WHERE offload_id = ? AND idx = ?",
                               (offload_id, i)).fetchone()
         if row:
-            db.conn.execute("UPDATE destinations SET volume_id = ?, mount_point = ?, state = 'running' WHERE id = ?",
+            db.run("UPDATE destinations SET volume_id = ?, mount_point = ?, state = 'running' WHERE id = ?",
                             (vol, ident.mount_point, row[0]))
             ids.append(int(row[0]))
         else:
-            cur = db.conn.execute("INSERT INTO destinations (offload_id, idx, path, mount_point, volume_id, state) "
-                                  "VALUES (?, ?, ?, ?, ?, 'running')", (offload_id, i, path, ident.mount_point, vol))
-            ids.append(int(cur.lastrowid or 0))
+            ids.append(db.new_id("INSERT INTO destinations (offload_id, idx, path, mount_point, volume_id, state) "
+                                 "VALUES (?, ?, ?, ?, ?, 'running') RETURNING id",
+                                 (offload_id, i, path, ident.mount_point, vol)))
     return tuple(ids)
 
 
-def _insert_listing(db: Database, offload_id: int, scan: ScanResult) -> None:
+def _insert_listing(db: Catalog, offload_id: int, scan: ScanResult) -> None:
     """Every file of the card, 'pending': the offload's listing (new files of a resume are added;
     a file whose size or time changed since goes back to pending)."""
-    db.conn.executemany(
+    db.run_many(
         "INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (?, ?, ?, ?, 'pending') "
         "ON CONFLICT (offload_id, rel_path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
-        "status = 'pending' WHERE size != excluded.size OR mtime_ns != excluded.mtime_ns",
+        "status = 'pending' WHERE files.size != excluded.size OR files.mtime_ns != excluded.mtime_ns",
         ((offload_id, f.rel_path, f.size, f.mtime_ns) for f in scan.files))
 
 
-def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint: str,
+def begin_offload(db: Catalog, plan: OffloadPlan, scan: ScanResult, fingerprint: str,
                   meta: OffloadMeta) -> OffloadRecord:
     """Create the card (if new), the offload row ('running'), its destinations and its listing."""
     now = time.time()
@@ -109,12 +108,12 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
                                     vendor=meta.vendor, file_count=len(scan.files), total_bytes=scan.total_bytes,
                                     volume_id=card_vol, lineage=meta.lineage)
         uid = str(uuid.uuid4())
-        cur = db.conn.execute(
+        oid = db.new_id(
             "INSERT INTO offloads (uuid, card_id, project, reel, camera, source, roll_name, algorithms, verify_mode,"
             " plan, operator, host, pid, start_token, app_version, started_at, state, files_total, bytes_total,"
             " incremental_of, shooting_day, location, station, site) VALUES (:uuid, :card, :project, :reel, :camera,"
             " :source, :roll, :alg, :mode, :plan, :operator, :host, :pid, :start_token, :version, :now, 'running',"
-            " :files, :bytes, :inc, :day, :location, :station, :site)",
+            " :files, :bytes, :inc, :day, :location, :station, :site) RETURNING id",
             {"uuid": uid, "card": card_id, "project": meta.project, "reel": meta.reel, "camera": meta.camera,
              "source": plan.source, "roll": os.path.basename(plan.destinations[0]) if plan.destinations else None,
              "alg": ",".join(plan.algorithms), "mode": plan.verify_mode.value, "plan": plan_to_json(plan),
@@ -122,7 +121,6 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
              "files": len(scan.files), "bytes": scan.total_bytes, "inc": meta.incremental_of,
              "day": meta.shooting_day, "location": meta.location,
              "station": meta.station or socket.gethostname(), "site": meta.site or None})
-        oid = int(cur.lastrowid or 0)
         dest_ids = _destinations(db, oid, plan)
         _insert_listing(db, oid, scan)
         event(db, oid, "started", f"{plural(len(scan.files), 'file')} from {plan.source}",
@@ -130,68 +128,68 @@ def begin_offload(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint
     return OffloadRecord(oid, uid, dest_ids)
 
 
-def state_of(db: Database, offload_id: int) -> str | None:
+def state_of(db: Catalog, offload_id: int) -> str | None:
     """The offload's state as recorded ('verified', 'running', 'interrupted', ...); None for no such offload."""
-    row = db.conn.execute("SELECT state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    row = db.run("SELECT state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
     return row[0] if row else None
 
 
-def discard_unstarted(db: Database, offload_id: int) -> bool:
+def discard_unstarted(db: Catalog, offload_id: int) -> bool:
     """Remove a new offload that was refused before a byte moved (e.g. another offload holds its roll
     folder): nothing to resume, so nothing stays in the catalog. False, and nothing removed, if it was ever
     resumed or recorded any file result, or is a stage-2 copy (queued by its stage 1: it stays, interrupted,
     to run later)."""
     with db.atomic():
-        row = db.conn.execute("SELECT resumes, card_id, stage FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        row = db.run("SELECT resumes, card_id, stage FROM offloads WHERE id = ?", (offload_id,)).fetchone()
         if row is not None and row[2] == 2:  # a stage-2 copy (store.cascade) stays, to run when it can
             return False
-        started = db.conn.execute("SELECT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = ? AND (f.status != "
+        started = db.run("SELECT EXISTS (SELECT 1 FROM files f WHERE f.offload_id = ? AND (f.status != "
                                   "'pending' OR EXISTS (SELECT 1 FROM copies c WHERE c.file_id = f.id)))",
                                   (offload_id,)).fetchone()[0]
         if row is None or row[0] or started:
             return False
-        db.conn.execute("DELETE FROM files WHERE offload_id = ?", (offload_id,))
-        db.conn.execute("DELETE FROM destinations WHERE offload_id = ?", (offload_id,))
-        db.conn.execute("DELETE FROM events WHERE offload_id = ?", (offload_id,))
-        db.conn.execute("DELETE FROM offloads WHERE id = ?", (offload_id,))
-        db.conn.execute("DELETE FROM cards WHERE id = ? AND NOT EXISTS (SELECT 1 FROM offloads WHERE card_id = ?)"
+        db.run("DELETE FROM files WHERE offload_id = ?", (offload_id,))
+        db.run("DELETE FROM destinations WHERE offload_id = ?", (offload_id,))
+        db.run("DELETE FROM events WHERE offload_id = ?", (offload_id,))
+        db.run("DELETE FROM offloads WHERE id = ?", (offload_id,))
+        db.run("DELETE FROM cards WHERE id = ? AND NOT EXISTS (SELECT 1 FROM offloads WHERE card_id = ?)"
                         " AND NOT EXISTS (SELECT 1 FROM cards WHERE lineage = ? AND id != ?)",
                         (row[1], row[1], row[1], row[1]))
     return True
 
 
-def reopen_offload(db: Database, offload_id: int, plan: OffloadPlan, scan: ScanResult) -> OffloadRecord:
+def reopen_offload(db: Catalog, offload_id: int, plan: OffloadPlan, scan: ScanResult) -> OffloadRecord:
     """A resume: the same offload row goes back to 'running' under this process; new files are listed. A
     queued offload (a stage 2 of a cascading copy, store.cascade) starts here: its start is now, and it is
     not counted as resumed."""
     with db.atomic():
-        row = db.conn.execute("SELECT uuid, state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+        row = db.run("SELECT uuid, state FROM offloads WHERE id = ?", (offload_id,)).fetchone()
         p = _process()
         first = row[1] == "queued"
-        db.conn.execute("UPDATE offloads SET state = 'running', host = ?, pid = ?, start_token = ?, ended_at = NULL,"
+        db.run("UPDATE offloads SET state = 'running', host = ?, pid = ?, start_token = ?, ended_at = NULL,"
                         " message = NULL, resumes = resumes + ?, files_total = ?, bytes_total = ?,"
-                        " started_at = CASE WHEN ? THEN ? ELSE started_at END WHERE id = ?",
+                        " started_at = CASE WHEN ? = 1 THEN ? ELSE started_at END WHERE id = ?",
                         (p["host"], p["pid"], p["start_token"], 0 if first else 1, len(scan.files), scan.total_bytes,
-                         first, time.time(), offload_id))
+                         int(first), time.time(), offload_id))
         dest_ids = _destinations(db, offload_id, plan)
         _insert_listing(db, offload_id, scan)
         # a file changed on the card since: its copies hold the old bytes and no longer count
-        db.conn.execute("UPDATE copies SET state = 'stale' WHERE state != 'stale' AND file_id IN "
+        db.run("UPDATE copies SET state = 'stale' WHERE state != 'stale' AND file_id IN "
                         "(SELECT id FROM files WHERE offload_id = ? AND status = 'pending')", (offload_id,))
         event(db, offload_id, "started" if first else "resumed",
               f"{plural(len(scan.files), 'file')} from {plan.source}")
     return OffloadRecord(offload_id, row[0], dest_ids)
 
 
-def finish_offload(db: Database, record: OffloadRecord, result: OffloadResult) -> None:
+def finish_offload(db: Catalog, record: OffloadRecord, result: OffloadResult) -> None:
     """Record the end state (inside the caller's transaction)."""
-    db.conn.execute(
+    db.run(
         "UPDATE offloads SET state = ?, message = ?, ended_at = ?, files_verified = ?, files_failed = ?,"
         " files_skipped = ? WHERE id = ?",
         (result.state.value, result.message, result.ended_at, result.files_verified, result.files_failed,
          result.files_skipped, record.offload_id))
     for dest_id, d in zip(record.destination_ids, result.destinations, strict=False):
-        db.conn.execute("UPDATE destinations SET state = ?, files_ok = ?, files_failed = ?, code = ?, message = ?"
+        db.run("UPDATE destinations SET state = ?, files_ok = ?, files_failed = ?, code = ?, message = ?"
                         " WHERE id = ?", (d.state, d.files_ok, d.files_failed, d.code.value if d.code else None,
                                           d.message, dest_id))
     for s in result.skipped:
@@ -199,11 +197,11 @@ def finish_offload(db: Database, record: OffloadRecord, result: OffloadResult) -
     event(db, record.offload_id, "finished", result.message, data={"state": result.state.value})
 
 
-def stations(db: Database, offload_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
+def stations(db: Catalog, offload_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
     """{offload id: (station, site)} as each offload recorded them (None: an offload made before schema 5, or
     imported from another unit's manifests)."""
     if not offload_ids:
         return {}
     marks = ", ".join("?" for _ in offload_ids)
-    rows = db.conn.execute(f"SELECT id, station, site FROM offloads WHERE id IN ({marks})", offload_ids).fetchall()
+    rows = db.run(f"SELECT id, station, site FROM offloads WHERE id IN ({marks})", offload_ids).fetchall()
     return {int(r[0]): (r[1], r[2]) for r in rows}

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from datawrangler.store.catalog import Catalog
 
 
-def camera_reels(db: Database, camera: str, project: str | None = None) -> list[str]:
+def camera_reels(db: Catalog, camera: str, project: str | None = None) -> list[str]:
     """The reel names of every offload whose reel starts with `camera` (in this project if given), as
     recorded: the caller picks the ones that are that camera's numbered reels."""
-    sql = "SELECT reel FROM offloads WHERE reel LIKE ?"
+    sql = "SELECT reel FROM offloads WHERE lower(reel) LIKE lower(?)"  # case-insensitive on both, as SQLite's LIKE
     params: list[object] = [f"{camera}%"]
     if project:
         sql += " AND project = ?"
         params.append(project)
-    return [reel for (reel,) in db.conn.execute(sql, params) if reel]
+    return [reel for (reel,) in db.run(sql, params) if reel]
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class ReelTaken:
     fingerprint: str
 
 
-def reel_taken(db: Database, reel: str, fingerprint: str, project: str | None = None) -> ReelTaken | None:
+def reel_taken(db: Catalog, reel: str, fingerprint: str, project: str | None = None) -> ReelTaken | None:
     """The latest offload named `reel` of a card other than `fingerprint`; with a project, only offloads of
     that project or of none."""
     sql = ("SELECT o.id, o.started_at, c.fingerprint FROM offloads o JOIN cards c ON c.id = o.card_id "
@@ -38,5 +38,5 @@ def reel_taken(db: Database, reel: str, fingerprint: str, project: str | None = 
     if project:
         sql += " AND (o.project = ? OR o.project IS NULL)"
         params.append(project)
-    row = db.conn.execute(sql + " ORDER BY o.started_at DESC LIMIT 1", params).fetchone()
+    row = db.run(sql + " ORDER BY o.started_at DESC LIMIT 1", params).fetchone()
     return ReelTaken(row[0], row[1], row[2]) if row else None

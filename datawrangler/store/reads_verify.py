@@ -3,9 +3,9 @@ are already in the catalog as imported, so that importing a drive twice adds not
 
 from __future__ import annotations
 
-from sqlite_utils import Database
+from datawrangler.store.catalog import Catalog
 
 
-def imported_rolls(db: Database) -> set[str]:
+def imported_rolls(db: Catalog) -> set[str]:
     """The roll folders (as given to the import) of every destination recorded 'imported'."""
-    return {r[0] for r in db.conn.execute("SELECT path FROM destinations WHERE state = 'imported'")}
+    return {r[0] for r in db.run("SELECT path FROM destinations WHERE state = 'imported'")}

@@ -8,12 +8,11 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import SourceFile
 from datawrangler.store import liveness
 from datawrangler.store.cards import lineage_offloads as lineage_offloads  # store.session asks it here
+from datawrangler.store.catalog import Catalog, in_list
 from datawrangler.store.db import CatalogError
 from datawrangler.store.handoff_names import ASCMHL_CHAIN, ASCMHL_FOLDER, manifest_stamp
 from datawrangler.store.offloads import plan_from_json
@@ -29,22 +28,22 @@ class Resumable:
     card_id: int
     incremental: bool = False  # it copied only what its card's earlier offloads did not hold verified
 
-    def pairs(self, db: Database) -> dict[Key, set[int]]:
+    def pairs(self, db: Catalog) -> dict[Key, set[int]]:
         """The copies a resume does not repeat: this offload's verified ones, and for an incremental offload
         those of its card's whole lineage (which it skipped without a copy row of its own)."""
         ids = lineage_offloads(db, self.card_id) if self.incremental else [self.offload_id]
         return verified_pairs(db, self.plan.destinations, ids)
 
 
-def plan_of(db: Database, offload_id: int) -> OffloadPlan | None:
+def plan_of(db: Catalog, offload_id: int) -> OffloadPlan | None:
     """The plan an offload recorded (its destinations, for the drives a resume will use), or None."""
-    row = db.conn.execute("SELECT plan FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    row = db.row("SELECT plan FROM offloads WHERE id = :id", {"id": offload_id})
     return plan_from_json(row[0]) if row else None
 
 
-def load(db: Database, offload_id: int) -> Resumable:
-    row = db.conn.execute("SELECT plan, state, card_id, host, pid, start_token, incremental_of FROM offloads "
-                          "WHERE id = ?", (offload_id,)).fetchone()
+def load(db: Catalog, offload_id: int) -> Resumable:
+    row = db.row("SELECT plan, state, card_id, host, pid, start_token, incremental_of FROM offloads "
+                 "WHERE id = :id", {"id": offload_id})
     if row is None:
         raise CatalogError(f"There is no offload {offload_id} in the catalog. 'datawrangler history' lists them.")
     plan_json, state, card_id, host, pid, token, incremental_of = row
@@ -57,19 +56,19 @@ def load(db: Database, offload_id: int) -> Resumable:
     return Resumable(offload_id, plan_from_json(plan_json), state, card_id, incremental_of is not None)
 
 
-def handoff_missing(db: Database, offload_id: int) -> list[str]:
+def handoff_missing(db: Catalog, offload_id: int) -> list[str]:
     """The roll folders of a verified offload that hold verified copies of it but no ASC MHL generation made
     at or after its end: the offload was recorded verified, then stopped (a power cut, a kill) before its
     handoff files were written. A resume of it copies nothing and writes them. A generation's creation time
     is in its name (second resolution), so the drive's own clock does not enter into it."""
-    row = db.conn.execute("SELECT ended_at FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+    row = db.row("SELECT ended_at FROM offloads WHERE id = :id", {"id": offload_id})
     if row is None or row[0] is None:
         return []
     ended = dt.datetime.fromtimestamp(int(row[0]) - 1, dt.UTC).strftime("%Y-%m-%d_%H%M%S")
     missing = []
-    for (roll,) in db.conn.execute(
+    for (roll,) in db.run(
             "SELECT DISTINCT d.path FROM destinations d JOIN copies c ON c.destination_id = d.id"
-            " WHERE d.offload_id = ? AND c.state = 'verified'", (offload_id,)):
+            " WHERE d.offload_id = :id AND c.state = 'verified' ORDER BY d.path", {"id": offload_id}):
         folder = os.path.join(roll, ASCMHL_FOLDER)
         try:
             names = os.listdir(folder) if os.path.isfile(os.path.join(folder, ASCMHL_CHAIN)) else []
@@ -80,7 +79,7 @@ def handoff_missing(db: Database, offload_id: int) -> list[str]:
     return missing
 
 
-def verified_pairs(db: Database, dest_paths: Sequence[str], offload_ids: Iterable[int]) -> dict[Key, set[int]]:
+def verified_pairs(db: Catalog, dest_paths: Sequence[str], offload_ids: Iterable[int]) -> dict[Key, set[int]]:
     """{(rel_path, size, mtime_ns): plan indices} of the copies that these offloads verified at these roll
     folders (the same path, so the same place on the same drive)."""
     index = {os.path.normpath(p): i for i, p in enumerate(dest_paths)}
@@ -88,11 +87,11 @@ def verified_pairs(db: Database, dest_paths: Sequence[str], offload_ids: Iterabl
     out: dict[Key, set[int]] = {}
     if not ids:
         return out
-    marks = ",".join("?" for _ in ids)
-    for path, rel, size, mtime in db.conn.execute(
+    marks, params = in_list("ids", ids)
+    for path, rel, size, mtime in db.run(
             "SELECT d.path, f.rel_path, f.size, f.mtime_ns FROM copies c JOIN files f ON f.id = c.file_id"
             " JOIN destinations d ON d.id = c.destination_id"
-            f" WHERE c.state = 'verified' AND f.offload_id IN ({marks})", ids):
+            f" WHERE c.state = 'verified' AND f.offload_id IN {marks}", params):
         i = index.get(os.path.normpath(path))
         if i is not None:
             out.setdefault((rel, size, mtime), set()).add(i)

@@ -15,13 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from sqlite_utils import Database
-
 from datawrangler.core.medium.fs import read_back
 from datawrangler.core.scan import DEFAULT_IGNORE
 from datawrangler.core.transfer import is_temp_name
 from datawrangler.core.words import plural
 from datawrangler.store import offloads
+from datawrangler.store.catalog import Catalog
 from datawrangler.store.db import CatalogError
 from datawrangler.store.handoff import sidecar_names_at
 from datawrangler.store.handoff_names import ASCMHL_FOLDER
@@ -71,7 +70,7 @@ def _current_mount(value: str) -> str | None:
     return None
 
 
-def _rolls(db: Database, target: str) -> list[tuple[int, str]]:
+def _rolls(db: Catalog, target: str) -> list[tuple[int, str]]:
     """(destination id, roll folder where it is now) for every destination at or under target."""
     path = target
     if not os.path.exists(path):
@@ -83,7 +82,7 @@ def _rolls(db: Database, target: str) -> list[tuple[int, str]]:
     real = os.path.realpath(path)
     vol = identify(real)
     out: dict[int, str] = {}
-    rows = db.conn.execute(
+    rows = db.run(
         "SELECT d.id, d.path, d.mount_point, v.key FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
     ).fetchall()
     for did, stored, mount, key in rows:
@@ -97,14 +96,14 @@ def _rolls(db: Database, target: str) -> list[tuple[int, str]]:
     return sorted(out.items())
 
 
-def _expected(db: Database, rolls: list[tuple[int, str]]) -> dict[str, _Expected]:
+def _expected(db: Catalog, rolls: list[tuple[int, str]]) -> dict[str, _Expected]:
     """What the catalog says each roll holds: one entry per file path (several copies may name one file)."""
     out: dict[str, _Expected] = {}
     for did, roll in rolls:
-        for cid, rel, size, cdig, fdig in db.conn.execute(
+        for cid, rel, size, cdig, fdig in db.run(
                 "SELECT c.id, f.rel_path, f.size, c.digests, f.digests FROM copies c JOIN files f ON f.id = c.file_id"
-                " WHERE c.destination_id = ? AND c.state IN ('verified', 'copied', 'missing', 'changed', 'unreadable')"
-                " ORDER BY c.id", (did,)):
+                " WHERE c.destination_id = :did AND c.state IN ('verified', 'copied', 'missing', 'changed',"
+                " 'unreadable') ORDER BY c.id", {"did": did}):
             full = os.path.join(roll, *rel.split("/"))
             digests = json.loads(cdig or fdig or "{}")
             e = out.get(full)
@@ -122,7 +121,7 @@ def _read(path: str, algorithms: list[str], buf: bytearray) -> tuple[dict[str, s
     return back.digests, back.cache_bypassed, back.size
 
 
-def _extra(db: Database, rolls: list[tuple[int, str]], expected: dict[str, _Expected]
+def _extra(db: Catalog, rolls: list[tuple[int, str]], expected: dict[str, _Expected]
            ) -> tuple[list[str], list[str]]:
     """(extra files, handoff files) in the rolls. A handoff file is one of DataWrangler's own names at the top of
     the roll (for an offload the catalog places there), or the ascmhl/ folder there (reported as the folder)."""
@@ -144,7 +143,7 @@ def _extra(db: Database, rolls: list[tuple[int, str]], expected: dict[str, _Expe
     return found, handoff
 
 
-def reverify(db: Database, target: str, on_file: Callable[[str, str], None] | None = None) -> ReverifyReport:
+def reverify(db: Catalog, target: str, on_file: Callable[[str, str], None] | None = None) -> ReverifyReport:
     """Re-read every file the catalog places at or under target; `on_file(path, result)` hears each."""
     rolls = _rolls(db, target)
     if not rolls:
@@ -181,16 +180,17 @@ def reverify(db: Database, target: str, on_file: Callable[[str, str], None] | No
             report.not_bypassed += 1
         with db.atomic():
             for cid in e.copy_ids:
-                db.conn.execute("INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code,"
-                                " message) VALUES (?, ?, 'reverify', ?, ?, ?, ?, ?)",
-                                (cid, now, None if bypassed is None else int(bypassed),
-                                 json.dumps(got) if got else None, result, code, message))
+                db.run("INSERT INTO verifications (copy_id, at, method, cache_bypassed, digests, result, code,"
+                       " message) VALUES (:cid, :at, 'reverify', :bypassed, :digests, :result, :code, :message)",
+                       {"cid": cid, "at": now, "bypassed": None if bypassed is None else int(bypassed),
+                        "digests": json.dumps(got) if got else None, "result": result, "code": code,
+                        "message": message})
                 if result == "verified":
-                    db.conn.execute("UPDATE copies SET state = 'verified', verified_at = ?, cache_bypassed = ? "
-                                    "WHERE id = ?", (now, int(bool(bypassed)), cid))
+                    db.run("UPDATE copies SET state = 'verified', verified_at = :at, cache_bypassed = :bypassed "
+                           "WHERE id = :cid", {"at": now, "bypassed": int(bool(bypassed)), "cid": cid})
                 else:
-                    db.conn.execute("UPDATE copies SET state = ? WHERE id = ?",
-                                    (result if result != "failed" else "unreadable", cid))
+                    db.run("UPDATE copies SET state = :state WHERE id = :cid",
+                           {"state": result if result != "failed" else "unreadable", "cid": cid})
         if on_file is not None:
             on_file(full, result)
     report.extra, report.handoff = _extra(db, rolls, expected)

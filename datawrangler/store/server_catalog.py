@@ -17,7 +17,8 @@ import contextlib
 import functools
 import itertools
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import TextClause, inspect, text
 from sqlalchemy.engine import Connection
@@ -34,7 +35,35 @@ BATCH = 1000  # rows sent to the server per executemany call
 
 @functools.lru_cache(maxsize=1024)
 def _text(sql: str) -> TextClause:
-    return text(sql)
+    return text(_named(sql))
+
+
+def _named(sql: str) -> str:
+    """A statement written with positional `?` marks (SQLite's qmark style, which store's older statements
+    use) with each mark outside a quoted literal named `:_p0`, `:_p1`, ...: the parameter style SQLAlchemy's
+    text() binds. Only the marks change; the SQL is the same text."""
+    if "?" not in sql:
+        return sql
+    out, n, quote = [], 0, ""
+    for ch in sql:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "?":
+            out.append(f":_p{n}")
+            n += 1
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _params(params: Params | Sequence[Any] | None) -> dict[str, Any]:
+    if params is None:
+        return {}
+    if isinstance(params, Mapping):
+        return dict(params)
+    return {f"_p{i}": v for i, v in enumerate(params)}
 
 
 class ServerCatalog(Catalog):
@@ -48,16 +77,16 @@ class ServerCatalog(Catalog):
         self._depth = 0
         self._savepoints = itertools.count(1)
 
-    def run(self, sql: str, params: Params | None = None) -> Rows:
+    def run(self, sql: str, params: Params | Sequence[Any] | None = None) -> Rows:
         try:
-            return self._conn.execute(_text(sql), dict(params or {}))  # type: ignore[return-value]
+            return self._conn.execute(_text(sql), _params(params))
         except DBAPIError as exc:
             raise self._unavailable(exc) from exc
 
-    def run_many(self, sql: str, rows: Iterable[Params]) -> None:
+    def run_many(self, sql: str, rows: Iterable[Params | Sequence[Any]]) -> None:
         statement = _text(sql)
         it = iter(rows)
-        while batch := [dict(r) for r in itertools.islice(it, BATCH)]:
+        while batch := [_params(r) for r in itertools.islice(it, BATCH)]:
             try:
                 self._conn.execute(statement, batch)
             except DBAPIError as exc:
@@ -138,6 +167,21 @@ def _said(exc: DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
 
 
+def connect_server(where: str | os.PathLike[str] | CatalogLocation, timeout: float = server.DEFAULT_TIMEOUT
+                   ) -> ServerCatalog:
+    """A handle on a catalog already checked by open_server (a second connection of the same process: the
+    Recorder's writer): no check, no schema work; ServerUnavailable when the server does not answer."""
+    location = where if isinstance(where, CatalogLocation) else server.parse(where)
+    engine = server.engine(location, timeout)
+    try:
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    except DBAPIError as exc:
+        raise ServerUnavailable(f"Could not connect to the catalog server {location.shown()} ({_said(exc)}). "
+                                "Check that the server runs and this computer can reach it, then try "
+                                "again.") from exc
+    return ServerCatalog(location, conn)
+
+
 def open_server(where: str | os.PathLike[str] | CatalogLocation, timeout: float = server.DEFAULT_TIMEOUT
                 ) -> ServerCatalog:
     """A handle on the catalog on the server: checked first (CatalogError with the check's words when it
@@ -152,12 +196,5 @@ def open_server(where: str | os.PathLike[str] | CatalogLocation, timeout: float 
         check = server.create_schema(location, timeout)
     if not check.ok:
         raise CatalogError(check.message)
-    engine = server.engine(location, timeout)
-    try:
-        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    except DBAPIError as exc:
-        raise ServerUnavailable(f"Could not connect to the catalog server {location.shown()} ({_said(exc)}). "
-                                "Check that the server runs and this computer can reach it, then try "
-                                "again.") from exc
-    return ServerCatalog(location, conn)
+    return connect_server(location, timeout)
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult
 from datawrangler.store import cards, offloads, resume
+from datawrangler.store.catalog import Catalog
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord
 
 
-def card_of(db: Database, offload_id: int) -> int | None:
-    row = db.conn.execute("SELECT card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
+def card_of(db: Catalog, offload_id: int) -> int | None:
+    row = db.run("SELECT card_id FROM offloads WHERE id = ?", (offload_id,)).fetchone()
     return row[0] if row else None
 
 
@@ -26,7 +25,7 @@ class Begun:
     pairs: dict  # incremental: copies its earlier offloads hold verified, not copied again (run_recorded)
 
 
-def begin(db: Database, plan: OffloadPlan, scan: ScanResult, fingerprint: str, meta: OffloadMeta, *,
+def begin(db: Catalog, plan: OffloadPlan, scan: ScanResult, fingerprint: str, meta: OffloadMeta, *,
           incremental: bool = False) -> Begun:
     """Create the offload's row. A card the catalog knows (by fingerprint, or reel and files) continues
     its lineage; with `incremental`, what its earlier offloads hold verified is not copied again."""

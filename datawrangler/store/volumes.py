@@ -14,9 +14,8 @@ import socket
 import time
 from dataclasses import dataclass
 
-from sqlite_utils import Database
-
 from datawrangler import platform
+from datawrangler.store.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -51,22 +50,20 @@ def identify(path: str) -> VolumeIdentity:
                           mount.mount_point if mount else None, host)
 
 
-def record_volume(db: Database, vol: VolumeIdentity, kind: str, now: float | None = None) -> int:
+def record_volume(db: Catalog, vol: VolumeIdentity, kind: str, now: float | None = None) -> int:
     """Insert or refresh the volume's row (inside the caller's transaction); returns its id."""
     now = time.time() if now is None else now
-    conn = db.conn
-    row = conn.execute("SELECT id FROM volumes WHERE key = ?", (vol.key,)).fetchone()
+    row = db.run("SELECT id FROM volumes WHERE key = ?", (vol.key,)).fetchone()
     values = {"disk": vol.disk, "fs_uuid": vol.fs_uuid, "label": vol.label, "device": vol.device,
               "fstype": vol.fstype, "capacity": vol.capacity, "host": vol.host,
               "last_mount_point": vol.mount_point, "last_seen": now}
     if row:
         sets = ", ".join(f"{k} = ?" for k in values)
-        conn.execute(f"UPDATE volumes SET {sets} WHERE id = ?", (*values.values(), row[0]))
+        db.run(f"UPDATE volumes SET {sets} WHERE id = ?", (*values.values(), row[0]))
         return int(row[0])
-    cur = conn.execute(
+    return db.new_id(
         "INSERT INTO volumes (key, kind, first_seen, " + ", ".join(values) + ") VALUES (?, ?, ?, "
-        + ", ".join("?" for _ in values) + ")", (vol.key, kind, now, *values.values()))
-    return int(cur.lastrowid or 0)
+        + ", ".join("?" for _ in values) + ") RETURNING id", (vol.key, kind, now, *values.values()))
 
 
 @dataclass(frozen=True)
@@ -81,20 +78,20 @@ class Drive:
     last_seen: float | None
 
 
-def set_media_kind(db: Database, path: str, media_kind: str | None) -> tuple[VolumeIdentity, int]:
+def set_media_kind(db: Catalog, path: str, media_kind: str | None) -> tuple[VolumeIdentity, int]:
     """Record what the drive holding `path` is (a MediaKind value; None forgets it) on its volume row, made
     when the catalog has not seen the volume yet, and on every other volume of the same physical disk: a
     rule counts disks, and one disk is one kind of media. Returns the identity and how many rows say so."""
     vol = identify(path)
     with db.atomic():
         record_volume(db, vol, "destination")
-        cur = db.conn.execute("UPDATE volumes SET media_kind = ? WHERE disk = ?", (media_kind, vol.disk))
+        cur = db.run("UPDATE volumes SET media_kind = ? WHERE disk = ?", (media_kind, vol.disk))
     return vol, int(cur.rowcount or 0)
 
 
-def drives(db: Database) -> list[Drive]:
+def drives(db: Catalog) -> list[Drive]:
     """Every physical drive in the catalog, most recently seen first, with its recorded media kind."""
-    rows = db.conn.execute("SELECT disk, label, last_mount_point, media_kind, kind, last_seen FROM volumes"
+    rows = db.run("SELECT disk, label, last_mount_point, media_kind, kind, last_seen FROM volumes"
                            " ORDER BY disk, last_seen").fetchall()
     grouped: dict[str, list[tuple[str | None, str | None, str | None, str, float | None]]] = {}
     for disk, label, mount, media, kind, seen in rows:
@@ -108,9 +105,9 @@ def drives(db: Database) -> list[Drive]:
     return sorted(out, key=lambda d: -(d.last_seen or 0))
 
 
-def media_kind_at(db: Database, path: str) -> str | None:
+def media_kind_at(db: Catalog, path: str) -> str | None:
     """The media kind recorded for the drive holding `path` (None when not said, or not in the catalog)."""
     vol = identify(path)
-    row = db.conn.execute("SELECT media_kind FROM volumes WHERE disk = ? AND media_kind IS NOT NULL"
+    row = db.run("SELECT media_kind FROM volumes WHERE disk = ? AND media_kind IS NOT NULL"
                           " ORDER BY last_seen DESC", (vol.disk,)).fetchone()
     return row[0] if row else None

@@ -46,7 +46,7 @@ def test_a_dit_day_on_a_server_catalog(dw: RunCli, make_card: Any, tmp_path: Pat
     card = make_card()
     raid, shuttle = raid_and_shuttle
     run = dw("offload", card, shuttle, raid, "--roll", "A001R2EC")
-    assert run.code == 0, run.err
+    assert run.code == 0, run.stderr
     done = run.of("done")[-1]
     assert done["state"] == "verified" and done["safe_to_format"] is True
     assert _count(server, "SELECT COUNT(*) FROM copies WHERE state = 'verified'") == 2 * done["files_total"]
@@ -73,11 +73,11 @@ def test_a_dit_day_on_a_server_catalog(dw: RunCli, make_card: Any, tmp_path: Pat
     assert status.code == 1 and status.of("status")[0]["safe_to_format"] is False
 
     report = dw("report", "offload", str(done["offload_id"]), "--pdf", tmp_path / "offload.pdf")
-    assert report.code == 0, report.err
+    assert report.code == 0, report.stderr
     assert (tmp_path / "offload.pdf").read_bytes().startswith(b"%PDF")
 
     kind = dw("drive", "kind", raid, "raid")
-    assert kind.code == 0, kind.err
+    assert kind.code == 0, kind.stderr
     assert _count(server, "SELECT COUNT(*) FROM volumes WHERE media_kind = 'raid'") == 1
 
     exported = tmp_path / "for-post.sqlite"
@@ -90,7 +90,7 @@ def test_a_dit_day_on_a_server_catalog(dw: RunCli, make_card: Any, tmp_path: Pat
 
     refused = dw("catalog", "backups")
     assert refused.code != 0
-    assert "server" in refused.err + refused.out and "catalog export" in refused.err + refused.out
+    assert "server" in refused.stderr + refused.raw and "catalog export" in refused.stderr + refused.raw
 
 
 def test_the_server_going_away_mid_offload_loses_nothing(own_pg_cluster: PgCluster, make_card: Any,
@@ -100,6 +100,8 @@ def test_the_server_going_away_mid_offload_loses_nothing(own_pg_cluster: PgClust
     monkeypatch.setenv(CATALOG_ENV, url)
     card = make_card({f"CLIP/A001C{i:04d}.mov": 4096 + i for i in range(3000)})
     dests = [tmp_path / "d1", tmp_path / "d2"]
+    for d in dests:
+        d.mkdir()
     seen = 0
     paused = threading.Event()
 
@@ -121,7 +123,7 @@ def test_the_server_going_away_mid_offload_loses_nothing(own_pg_cluster: PgClust
 
     own_pg_cluster.resume()
     delivered = dw("catalog", "deliver")
-    assert delivered.code == 0, delivered.err
+    assert delivered.code == 0, delivered.stderr
     assert delivered.of("delivered")[0]["offload_id"] == outcome.offload_id
     assert not list(spool_folder().glob("*.sqlite"))
     assert _count(url, "SELECT COUNT(*) FROM files WHERE status = 'verified'") == 3000

@@ -71,13 +71,13 @@ def test_two_stations_offloading_at_once_lose_and_double_nothing(tmp_path: Path,
     card_a = make_card(many, name="A001R1AA", root=tmp_path / "a-cards")
     card_b = make_card({k.replace("A001", "B002"): v + 7 for k, v in many.items()}, name="B002R1BB",
                        root=tmp_path / "b-cards")
-    drive = tmp_path / "shared-drive"  # one drive both stations write to: recorded once
+    drive = tmp_path / "shared-drive"  # one drive both stations write to
     (drive / "a").mkdir(parents=True)
     (drive / "b").mkdir(parents=True)
     a = _start(_station(tmp_path, "A-cart", server_catalog), "offload", str(card_a), str(drive / "a"),
-               "--copies", "1")
+               "--rule", "1")
     b = _start(_station(tmp_path, "B-cart", server_catalog), "offload", str(card_b), str(drive / "b"),
-               "--copies", "1")
+               "--rule", "1")
     (code_a, events_a), (code_b, events_b) = _end(a), _end(b)
     assert (code_a, code_b) == (0, 0), (events_a[-3:], events_b[-3:])
     for events in (events_a, events_b):
@@ -88,23 +88,24 @@ def test_two_stations_offloading_at_once_lose_and_double_nothing(tmp_path: Path,
     assert _count(server_catalog, "SELECT COUNT(*) FROM copies WHERE state = 'verified'") == 800
     assert _count(server_catalog, "SELECT COUNT(*) FROM (SELECT file_id FROM copies GROUP BY file_id "
                                   "HAVING COUNT(*) > 1) AS doubled") == 0
-    assert _count(server_catalog, "SELECT COUNT(*) FROM volumes WHERE kind = 'destination'") == 1
+    # the cards and the drive are folders of one filesystem here: both stations recorded it, one row
+    assert _count(server_catalog, "SELECT COUNT(*) FROM volumes") == 1
 
 
 def test_safe_to_format_counts_the_copies_other_stations_made(tmp_path: Path, make_card: Any,
-                                                              server_catalog: str, other_volume: Path) -> None:
+                                                              server_catalog: str,
+                                                              raid_and_shuttle: tuple[Path, Path]) -> None:
     card = make_card()
     cart, lab = _station(tmp_path, "A-cart", server_catalog), _station(tmp_path, "Lab", server_catalog)
-    shuttle = tmp_path / "shuttle"
-    shuttle.mkdir()
-    code, events = _end(_start(cart, "offload", str(card), str(shuttle), "--copies", "1"))
+    raid, shuttle = raid_and_shuttle
+    code, events = _end(_start(cart, "offload", str(card), str(shuttle), "--rule", "1"))
     assert code == 0 and _last(events, "done")["state"] == "verified"
 
     code, events = _end(_start(cart, "status", str(card)))
     status = _last(events, "status")
     assert (code, status["safe_to_format"], status["min_copies"]) == (1, False, 1)
 
-    code, events = _end(_start(lab, "offload", str(card), str(other_volume), "--copies", "1"))
+    code, events = _end(_start(lab, "offload", str(card), str(raid), "--rule", "1"))
     assert code == 0 and _last(events, "done")["state"] == "verified"
 
     for station in (cart, lab):  # either station sees both copies: the catalog is one
