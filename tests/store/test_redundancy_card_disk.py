@@ -7,6 +7,7 @@ disk do not count. When the source is a folder inside a bigger disk, copies on t
 The card is a real tmpfs. A destination "on the card's own disk" goes through a second mount of that
 same tmpfs (a bind mount, like a device mounted at two places): a folder inside the card's mount point is
 refused by preflight, so that is how a copy lands on the card's disk without being inside the source.
+Each test runs with the catalog in a file and on a PostgreSQL server (DATAWRANGLER_CATALOG names it).
 """
 
 from __future__ import annotations
@@ -21,10 +22,9 @@ import pytest
 from datawrangler.app.offload import run_offload
 from datawrangler.app.request import OffloadRequest
 from datawrangler.cli import main
-from datawrangler.config import app_paths
 from datawrangler.reports import redundancy as redundancy_report
 from datawrangler.store import redundancy
-from datawrangler.store.db import open_catalog
+from datawrangler.store.db import open_location
 from tests.conftest import CardBuilder
 from tests.faultfs import KernelMount, mount_tmpfs
 from tests.store.conftest import RunCli
@@ -62,6 +62,13 @@ def mounts(tmp_path: Path) -> Iterator[Mount]:
             m.cleanup()
 
 
+@pytest.fixture(autouse=True)
+def _catalog(catalog_location: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every command and use case of the test uses this catalog: a new file, or one on the test server."""
+    monkeypatch.setenv("DATAWRANGLER_CATALOG", catalog_location)
+    return catalog_location
+
+
 def _status(dw: RunCli, *args: str) -> tuple[int, dict]:
     code, events = dw("status", *args)
     return code, events[-1]
@@ -70,7 +77,7 @@ def _status(dw: RunCli, *args: str) -> tuple[int, dict]:
 @pytest.mark.root
 def test_a_copy_on_the_card_s_own_disk_does_not_count(
         dw: RunCli, make_card: CardBuilder, mounts: Mount, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], catalog_location: str) -> None:
     card = mounts("A001R2EC")  # the card: the whole tmpfs, offloaded from its mount point
     make_card(name="A001R2EC", root=tmp_path)
     same = mounts("same-disk=A001R2EC") / "BACKUP"  # a folder on the card's own tmpfs
@@ -101,7 +108,7 @@ def test_a_copy_on_the_card_s_own_disk_does_not_count(
     assert "(not counted)" in out and "NOT SAFE TO FORMAT" in out and OWN_DRIVE in out
 
     # the redundancy report counts as the store does
-    db = open_catalog(app_paths().catalog_file)
+    db = open_location(catalog_location)
     try:
         rep = redundancy_report.build(db, required=2)
     finally:
@@ -157,7 +164,7 @@ def test_a_folder_source_keeps_today_s_answer(dw: RunCli, make_card: CardBuilder
 
 
 def test_the_rule_reads_the_catalog_card_volume_mount_point(
-        dw: RunCli, make_card: CardBuilder, tmp_path: Path, other_volume: Path) -> None:
+        dw: RunCli, make_card: CardBuilder, tmp_path: Path, other_volume: Path, catalog_location: str) -> None:
     """Without root: the same rule on a recorded offload whose card volume is then said to be mounted exactly
     at the source (what begin_offload records for a card offloaded from its mount point)."""
     card = make_card()
@@ -167,13 +174,13 @@ def test_the_rule_reads_the_catalog_card_volume_mount_point(
     assert dw("offload", str(card), str(d1), str(d2), str(other_volume))[0] == 0
     code, st = _status(dw, "A001")
     assert code == 0 and st["min_copies"] == 2  # a folder source: the card's disk counts
-    db = open_catalog(app_paths().catalog_file)
+    db = open_location(catalog_location)
     try:
         with db.atomic():
-            db.conn.execute("UPDATE volumes SET last_mount_point = ? WHERE id = (SELECT volume_id FROM cards)",
-                            (str(card) + "/",))  # a trailing slash is the same place
-        assert redundancy.card_disks(db, 1) == [db.conn.execute(
-            "SELECT v.disk FROM cards c JOIN volumes v ON v.id = c.volume_id").fetchone()[0]]
+            db.run("UPDATE volumes SET last_mount_point = :mount WHERE id = (SELECT volume_id FROM cards)",
+                   {"mount": str(card) + "/"})  # a trailing slash is the same place
+        card_id, disk = db.row("SELECT c.id, v.disk FROM cards c JOIN volumes v ON v.id = c.volume_id")
+        assert redundancy.card_disks(db, card_id) == [disk]
     finally:
         db.close()
     code, st = _status(dw, "A001")

@@ -1,6 +1,7 @@
 """A studio's rule (3-2-1) judged on real offloads: copies on three tmpfs drives (distinct physical volumes),
 each drive's media kind said with `datawrangler drive kind`, each offload's station and site taken from the
-settings at the time (a station moves). The N-copies rule gives the answers it always gave."""
+settings at the time (a station moves). The N-copies rule gives the answers it always gave. Each test runs
+with the catalog in a file and on a PostgreSQL server (DATAWRANGLER_CATALOG names it)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,13 @@ def drives(tmp_path: Path) -> Iterator[list[Path]]:
     finally:
         for m in mounts:
             m.cleanup()
+
+
+@pytest.fixture(autouse=True)
+def _catalog(catalog_location: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every command of the test uses this catalog: a new file, or one on the test server."""
+    monkeypatch.setenv("DATAWRANGLER_CATALOG", catalog_location)
+    return catalog_location
 
 
 def _station(name: str, site: str) -> None:
