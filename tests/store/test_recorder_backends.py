@@ -6,19 +6,26 @@ PostgreSQL's sequences skip the values an upsert took, SQLite's rowids do not.""
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from datawrangler.core.cards import fingerprint
-from datawrangler.core.events import FileStatus, VerifyMode
+from datawrangler.core.errors import Code
+from datawrangler.core.events import CopyResult, CopyState, FileResult, FileStatus, VerifyMode
+from datawrangler.core.medium.fs import read_back
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult, SourceFile
+from datawrangler.store import history, resume
 from datawrangler.store.catalog import Catalog
 from datawrangler.store.db import CatalogError, open_catalog, open_location
+from datawrangler.store.history import Filters
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord, begin_offload
+from datawrangler.store.reads_verify import imported_rolls
 from datawrangler.store.recorder import Recorder
+from datawrangler.store.reverify import reverify
 from tests.store.test_recorder import NOW, _reference, _result, _results
 
 N = 120
@@ -155,5 +162,133 @@ def test_a_sqlite_url_and_a_path_name_the_same_file(tmp_path: Path) -> None:
     try:
         assert db.value("SELECT COUNT(*) FROM verifications") == 2 * len(first.copies)
         assert db.value("SELECT status FROM files WHERE rel_path = ?", (first.rel_path,)) == "verified"
+    finally:
+        db.close()
+
+
+# -- what reads the recorded rows back: history, resume, reverify, reads_verify, on both backends
+
+def _offload_on_disk(location: str, tmp: Path) -> tuple[OffloadPlan, OffloadRecord, list[FileResult]]:
+    """Four real files copied to two roll folders and recorded by the Recorder: F0, F2, F3 verified on both,
+    F1 verified on the first and failed on the second."""
+    card = tmp / "card"
+    card.mkdir(parents=True)
+    for d in ("d1", "d2"):
+        (tmp / d).mkdir()
+    files = []
+    for i in range(4):
+        path = card / f"CLIPS/F{i}.mov"
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(bytes([i]) * (4096 + i))
+        st = path.stat()
+        files.append(SourceFile(f"CLIPS/F{i}.mov", st.st_size, st.st_mtime_ns))
+    scan = ScanResult(str(card), files, [], [], sum(f.size for f in files))
+    plan = OffloadPlan.create(card, [tmp / "d1", tmp / "d2"])
+    buf = bytearray(1 << 16)
+    results = []
+    for i, f in enumerate(files):
+        dig = read_back(str(card / f.rel_path), ["xxh64"], buf).digests
+        for roll in plan.destinations:
+            Path(roll, "CLIPS").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(card / f.rel_path, Path(roll) / f.rel_path)
+        second = (CopyResult(1, CopyState.FAILED, Code.VERIFY_MISMATCH, "read back differs", attempts=3) if i == 1
+                  else CopyResult(1, CopyState.VERIFIED, digests=dig, cache_bypassed=True, verified_at=NOW))
+        copies = (CopyResult(0, CopyState.VERIFIED, digests=dig, cache_bypassed=True, verified_at=NOW), second)
+        results.append(FileResult(f.rel_path, f.size, f.mtime_ns,
+                                  FileStatus.FAILED if i == 1 else FileStatus.VERIFIED, dig, copies))
+    db = open_location(location)
+    try:
+        record = begin_offload(db, plan, scan, fingerprint(scan), OffloadMeta(reel="A001", project="Night Shoot"))
+    finally:
+        db.close()
+    rec = Recorder(location, record, VerifyMode.FULL, clock=lambda: NOW)
+    rec.start()
+    for r in results:
+        rec.on_file(r)
+    rec.finish(_result(scan))
+    return plan, record, results
+
+
+def test_history_finds_offloads_and_cards_case_blind_on_each_backend(catalog_location: str, tmp_path: Path) -> None:
+    plan, record, _ = _offload_on_disk(catalog_location, tmp_path)
+    db = open_location(catalog_location)
+    try:
+        oid = record.offload_id
+        for f in (Filters(reel="a00"), Filters(text="night"), Filters(project="NIGHT"), Filters(volume="D2/CARD"),
+                  Filters(state="completed with errors")):
+            found = history.offloads(db, f)
+            assert [o["id"] for o in found] == [oid], f
+            assert [d["path"] for d in found[0]["destinations"]] == list(plan.destinations)
+        for f in (Filters(reel="B"), Filters(volume="d3"), Filters(since="2999-01-01")):
+            assert history.offloads(db, f) == [], f
+        one = history.offload(db, oid)
+        assert one is not None and one["reel"] == "A001" and one["files_total"] == 4
+        card_id = one["card_id"]
+        fp = db.value("SELECT fingerprint FROM cards WHERE id = :id", {"id": card_id})
+        assert [history.find_card(db, t) for t in (f"card:{card_id}", fp[:8].upper(), "A001", "Z999")] == [
+            card_id, card_id, card_id, None]
+        card = history.card(db, card_id)
+        assert card is not None and [o["id"] for o in card["offloads"]] == [oid]
+    finally:
+        db.close()
+
+
+def test_resume_reads_what_was_recorded_on_each_backend(catalog_location: str, tmp_path: Path) -> None:
+    plan, record, results = _offload_on_disk(catalog_location, tmp_path)
+    db = open_location(catalog_location)
+    try:
+        oid = record.offload_id
+        want = {(r.rel_path, r.size, r.mtime_ns): ({0} if r.status is FileStatus.FAILED else {0, 1})
+                for r in results}
+        assert resume.verified_pairs(db, plan.destinations, [oid]) == want
+        assert resume.verified_pairs(db, plan.destinations, [oid + 1000]) == {}
+        assert resume.verified_pairs(db, plan.destinations[1:], [oid]) == {
+            k: {0} for k, v in want.items() if v == {0, 1}}
+        held = resume.load(db, oid)
+        assert (held.offload_id, held.state, held.plan.destinations) == (oid, "completed with errors",
+                                                                          plan.destinations)
+        assert held.pairs(db) == want
+        got_plan = resume.plan_of(db, oid)
+        assert got_plan is not None and got_plan.destinations == plan.destinations
+        assert resume.plan_of(db, oid + 1000) is None
+        assert resume.handoff_missing(db, oid) == sorted(plan.destinations)  # no ASC MHL written in either
+        with pytest.raises(CatalogError, match="no offload"):
+            resume.load(db, oid + 1000)
+    finally:
+        db.close()
+
+
+def test_reverify_records_what_it_reads_on_each_backend(catalog_location: str, tmp_path: Path) -> None:
+    plan, _, _ = _offload_on_disk(catalog_location, tmp_path)
+    d1, d2 = (Path(p) for p in plan.destinations)
+    (d2 / "CLIPS/F2.mov").write_bytes(b"x" * 4098)  # same size, other bytes
+    (d1 / "CLIPS/F3.mov").unlink()
+    db = open_location(catalog_location)
+    try:
+        heard: list[tuple[str, str]] = []
+        report = reverify(db, str(tmp_path), on_file=lambda p, r: heard.append((os.path.basename(p), r)))
+        assert (report.checked, report.verified) == (7, 5)  # F1's failed copy on d2 is not one to re-read
+        assert report.changed == [str(d2 / "CLIPS/F2.mov")] and report.missing == [str(d1 / "CLIPS/F3.mov")]
+        assert len(heard) == 7
+        states = {(r[0], r[1]): r[2] for r in db.run(
+            "SELECT d.idx, f.rel_path, c.state FROM copies c JOIN files f ON f.id = c.file_id"
+            " JOIN destinations d ON d.id = c.destination_id")}
+        assert states[(1, "CLIPS/F2.mov")] == "changed" and states[(0, "CLIPS/F3.mov")] == "missing"
+        assert states[(0, "CLIPS/F0.mov")] == "verified" and states[(1, "CLIPS/F1.mov")] == "failed"
+        assert db.value("SELECT COUNT(*) FROM verifications WHERE method = 'reverify'") == 7
+        assert db.value("SELECT COUNT(*) FROM events WHERE kind = 'reverify'") == 1
+    finally:
+        db.close()
+
+
+def test_imported_rolls_on_each_backend(catalog_location: str, tmp_path: Path) -> None:
+    plan, record, _ = _offload_on_disk(catalog_location, tmp_path)
+    db = open_location(catalog_location)
+    try:
+        assert imported_rolls(db) == set()
+        with db.atomic():
+            db.run("UPDATE destinations SET state = 'imported' WHERE offload_id = :oid AND idx = 1",
+                   {"oid": record.offload_id})
+        assert imported_rolls(db) == {plan.destinations[1]}
     finally:
         db.close()
