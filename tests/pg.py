@@ -60,7 +60,10 @@ def free_port() -> int:
 class PgCluster:
     """A PostgreSQL cluster in a temporary folder, run as `user` (None: as this process's user)."""
 
-    def __init__(self, bindir: Path, user: pwd.struct_passwd | None) -> None:
+    def __init__(self, bindir: Path, user: pwd.struct_passwd | None, durable: bool = False) -> None:
+        """`durable`: the server's own defaults for durability (fsync, synchronous_commit on), for a test that
+        crashes it: with synchronous_commit off a crash loses the last commits it already acknowledged."""
+        self.durable = durable
         self.bindir = bindir
         self.user = user
         self.root = Path(tempfile.mkdtemp(prefix="dw-pg-"))  # not under pytest's 0700 basetemp: `postgres` enters
@@ -101,9 +104,9 @@ class PgCluster:
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(f"\nlisten_addresses = '127.0.0.1'\nport = {self.port}\n"
                        "unix_socket_directories = ''\n"
-                       # a throwaway cluster: durability buys nothing and costs seconds per test
-                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                        "max_connections = 100\n")
+            if not self.durable:  # a throwaway cluster: durability buys nothing and costs seconds per test
+                conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         self._check(self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t",
                               str(START_TIMEOUT), "start"), "pg_ctl start")
         import psycopg
@@ -185,13 +188,13 @@ def _server_user() -> pwd.struct_passwd | None:
                     "as; install the distribution's postgresql package (it creates that user)")
 
 
-def start_cluster() -> PgCluster:
+def start_cluster(durable: bool = False) -> PgCluster:
     """A new cluster of its own (skips where PostgreSQL is missing): for a test that stops its server."""
     bindir = server_binaries()
     if bindir is None:
         pytest.skip("PostgreSQL is not installed (no initdb and pg_ctl in /usr/lib/postgresql/*/bin or on PATH); "
                     "on Debian or Ubuntu: apt-get install postgresql")
-    cluster = PgCluster(bindir, _server_user())
+    cluster = PgCluster(bindir, _server_user(), durable)
     try:
         cluster.start()
     except BaseException:
@@ -202,8 +205,9 @@ def start_cluster() -> PgCluster:
 
 @pytest.fixture
 def own_pg_cluster() -> Iterator[PgCluster]:
-    """A server for one test alone, which it may stop and start again (PgCluster.pause/resume)."""
-    cluster = start_cluster()
+    """A server for one test alone, which it may crash and start again (PgCluster.pause/resume): durable, as a
+    production's server must be (synchronous_commit on), or a crash may lose commits it acknowledged."""
+    cluster = start_cluster(durable=True)
     try:
         yield cluster
     finally:
