@@ -85,6 +85,11 @@ class Catalog(abc.ABC):
     def is_server(self) -> bool:
         return self.dialect != "sqlite"
 
+    def run_stream(self, sql: str, params: Params | None = None) -> Iterator[Any]:
+        """The rows of a long read, a few at a time, never all in memory (SQLite's cursor already steps; the
+        server's backend uses a server-side cursor)."""
+        yield from self.run(sql, params)
+
     def row(self, sql: str, params: Params | None = None) -> Any:
         """The first row, or None."""
         return self.run(sql, params).fetchone()

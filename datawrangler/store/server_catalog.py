@@ -75,6 +75,7 @@ class ServerCatalog(Catalog):
         self.location = location
         self._conn = conn
         self._depth = 0
+        self._locked = False  # the writers' lock is held by the open transaction
         self._savepoints = itertools.count(1)
 
     def run(self, sql: str, params: Params | Sequence[Any] | None = None) -> Rows:
@@ -92,6 +93,27 @@ class ServerCatalog(Catalog):
             except DBAPIError as exc:
                 raise self._unavailable(exc) from exc
 
+    def run_stream(self, sql: str, params: Params | Sequence[Any] | None = None) -> Iterator[Any]:
+        """A server-side cursor (SQLAlchemy's stream_results), a thousand rows at a time: a million-file card's
+        rows never sit in this process at once. A cursor lives in a transaction: outside one, it opens its own
+        (taking no lock: it only reads; a write inside it takes the writers' lock, see atomic)."""
+        own = self._depth == 0
+        if own:
+            self._driver("BEGIN")
+            self._depth = 1
+        try:
+            try:
+                result = self._conn.execute(_text(sql), _params(params),
+                                            execution_options={"stream_results": True, "max_row_buffer": 1000})
+            except DBAPIError as exc:
+                raise self._unavailable(exc) from exc
+            yield from result
+        finally:
+            if own:
+                self._depth, self._locked = 0, False
+                with contextlib.suppress(DBAPIError, ServerUnavailable):
+                    self._driver("COMMIT")
+
     @property
     def in_transaction(self) -> bool:
         return self._depth > 0
@@ -99,6 +121,9 @@ class ServerCatalog(Catalog):
     @contextlib.contextmanager
     def atomic(self) -> Iterator[ServerCatalog]:
         if self._depth:
+            if not self._locked:  # a write inside a streamed read's transaction: it takes the writers' lock too
+                self._driver(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+                self._locked = True
             name = f"dw_sp_{next(self._savepoints)}"
             self._driver(f"SAVEPOINT {name}")
             self._depth += 1
@@ -116,13 +141,14 @@ class ServerCatalog(Catalog):
         self._depth = 1
         try:
             self._driver(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+            self._locked = True
             yield self
         except BaseException:
-            self._depth = 0
+            self._depth, self._locked = 0, False
             with contextlib.suppress(DBAPIError):
                 self._driver("ROLLBACK")
             raise
-        self._depth = 0
+        self._depth, self._locked = 0, False
         try:
             self._driver("COMMIT")
         except BaseException:

@@ -51,3 +51,17 @@ def test_the_location_is_shown_without_a_password(catalog_db: Catalog, catalog_l
         assert shown.startswith("postgresql://dw_test@") and ":" not in shown.split("@")[0].split("//")[1]
     else:
         assert shown == catalog_location
+
+
+def test_a_streamed_read_gives_every_row_and_a_write_inside_it_commits(catalog_db: Catalog) -> None:
+    with catalog_db.atomic():
+        catalog_db.run_many("INSERT INTO events (at, kind) VALUES (:at, 'n')", ({"at": float(i)} for i in range(2500)))
+    seen = 0
+    for (at,) in catalog_db.run_stream("SELECT at FROM events WHERE kind = 'n' ORDER BY at"):
+        assert at == float(seen)
+        seen += 1
+        if seen == 1200:  # a write in the middle of the read (the server's cursor lives in a transaction)
+            with catalog_db.atomic():
+                _event(catalog_db, 9.0, "inside")
+    assert seen == 2500 and not catalog_db.in_transaction
+    assert catalog_db.value("SELECT COUNT(*) FROM events WHERE kind = 'inside'") == 1
