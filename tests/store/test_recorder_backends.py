@@ -107,7 +107,8 @@ def test_close_with_a_state_records_it_on_each_backend(catalog_location: str, tm
     for r in results:
         rec.on_file(r)
     rec.close("interrupted", "The offload stopped: boom.")
-    _reference(ref, ref_record, results, None, ("interrupted", "The offload stopped: boom."))
+    items: list[object] = [*results]
+    _reference(ref, ref_record, items, None, ("interrupted", "The offload stopped: boom."))
     got = _dump_at(catalog_location)
     assert got == _dump_at(ref)
     assert got["offloads"][0][:2] == ("interrupted", "The offload stopped: boom.")
