@@ -44,7 +44,7 @@ def poll(catalog: str | os.PathLike[str] | None) -> tuple[int, int]:
 
 class CatalogWatch(QObject):
     changed = Signal()
-    online = Signal(bool, str)
+    online = Signal(bool, str, str)  # answers, a short line for the status bar, the whole of what to say
 
     def __init__(self, bridge: Bridge, catalog: str | os.PathLike[str] | None, interval_ms: int = INTERVAL_MS,
                  parent: QObject | None = None) -> None:
@@ -70,11 +70,14 @@ class CatalogWatch(QObject):
     def _polled(self, found: tuple[int, int]) -> None:
         self._busy = False
         newest, waiting = found
+        where = catalog_location(self.catalog).split("@")[-1]
         if waiting:
-            self._say(False, f"Catalog: {waiting} results of this station wait to be delivered to the server; no "
-                             "card is called safe on their strength until they are.")
+            self._say(False, f"Catalog: {waiting} results wait to be delivered",
+                      f"{waiting} results of this station wait to be delivered to the catalog server {where}; no card "
+                      "is called safe to format on their strength until they are. They are delivered as soon as "
+                      "the server takes them (or run 'datawrangler catalog deliver').")
         else:
-            self._say(True, f"Catalog: {catalog_location(self.catalog).split('@')[-1]} (shared)")
+            self._say(True, f"Catalog: {where} (shared)", f"The catalog on the server {where} answers.")
         if self._seen is not None and newest != self._seen:
             self.changed.emit()
         self._seen = newest
@@ -82,9 +85,11 @@ class CatalogWatch(QObject):
     def _failed(self, exc: BaseException) -> None:
         self._busy = False
         log.warning("the catalog server does not answer: %s", exc)
-        self._say(False, f"Catalog offline: {exc}")
+        self._say(False, "Catalog offline", f"The catalog server does not answer: {exc} Offloads go on: their "
+                  "results wait on this station and no card is called safe on their strength until the server "
+                  "has them.")
 
-    def _say(self, ok: bool, text: str) -> None:
+    def _say(self, ok: bool, short: str, text: str) -> None:
         if ok != self._online or not ok:
             self._online = ok
-            self.online.emit(ok, text)
+            self.online.emit(ok, short, text)

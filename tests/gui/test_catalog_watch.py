@@ -65,16 +65,18 @@ def test_a_server_that_stops_answering_is_said(station: Callable[[Profile, str],
     url = own_pg_cluster.url(own_pg_cluster.catalog_database())
     e = station(profile_with(), url)
     watch = e.controller.catalog_watch
-    said: list[tuple[bool, str]] = []
-    watch.online.connect(lambda ok, text: said.append((ok, text)))
+    said: list[tuple[bool, str, str]] = []
+    watch.online.connect(lambda ok, short, text: said.append((ok, short, text)))
     with qtbot.waitSignal(watch.online, timeout=30_000):
         watch.check()
     own_pg_cluster.pause()
     with qtbot.waitSignal(watch.online, timeout=60_000):
         watch.check()
-    assert said[-1][0] is False and "Catalog offline" in said[-1][1]
-    assert e.window is not None and e.window.catalog_label.text().startswith("⚠ Catalog offline")
-    assert own_pg_cluster.password not in e.window.catalog_label.text()
+    assert said[-1][0] is False and said[-1][1] == "Catalog offline" and "does not answer" in said[-1][2]
+    assert e.window is not None and e.window.catalog_label.text() == "⚠ Catalog offline"
+    assert "does not answer" in e.window.catalog_label.toolTip()
+    assert own_pg_cluster.password not in e.window.catalog_label.toolTip()
+    assert any("does not answer" in m.text for m in e.messages.history)  # said once in Messages too
     own_pg_cluster.resume()
     with qtbot.waitSignal(watch.online, timeout=60_000):
         watch.check()

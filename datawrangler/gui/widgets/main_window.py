@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         # a catalog on a server: whether it answers, and results this station still holds for it (gui.catalog_watch)
         self.catalog_label = QLabel()
         self.catalog_label.hide()
+        self._catalog_said = ""
         self.statusBar().addPermanentWidget(self.catalog_label)
         controller.catalog_watch.online.connect(self._catalog_online)
 
@@ -222,14 +223,16 @@ class MainWindow(QMainWindow):
         event.accept()
 
 
-    def _catalog_online(self, ok: bool, text: str) -> None:
-        self.catalog_label.setText(text if ok else f"⚠ {text}")
+    def _catalog_online(self, ok: bool, short: str, text: str) -> None:
+        """The status bar says the shared catalog's state in a few words (the whole in its tooltip); a catalog
+        that stops answering, or results that wait for it, are said once in Messages too."""
+        self.catalog_label.setText(short if ok else f"⚠ {short}")
         self.catalog_label.setToolTip(text)
-        self.catalog_label.setProperty("role", "" if ok else "error")
-        self.catalog_label.style().unpolish(self.catalog_label)
-        self.catalog_label.style().polish(self.catalog_label)
+        self.catalog_label.setStyleSheet("" if ok else "color: #c0392b; font-weight: bold;")
         self.catalog_label.show()
-
+        if not ok and text != self._catalog_said:
+            self.c.messages.warning(text, "catalog_offline")
+        self._catalog_said = "" if ok else text
 
 def set_progress(bar: QProgressBar, value: int) -> None:
     """QProgressBar.setValue repaints at once (synchronously: ~7 ms of the GUI thread each time on a slow
