@@ -1,16 +1,27 @@
 """A resume of an offload the catalog calls verified: refused while its ASC MHL is on every drive, and run
 (nothing copied, the handoff written) when a drive lacks the generation of it, as after a power cut or a kill
-between the catalog's 'verified' and the handoff files (store.resume.handoff_missing)."""
+between the catalog's 'verified' and the handoff files (store.resume.handoff_missing). Each on an SQLite file
+and on a PostgreSQL catalog (DATAWRANGLER_CATALOG, as a station pointed at a server)."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+import pytest
+
+from datawrangler.store.db import open_location
 from tests.conftest import CardBuilder
 from tests.faults.common import mhl_entries
 from tests.faults.conftest import Run, RunCli
 from tests.faults.conftest import dw as dw  # the CLI fixture
+
+
+@pytest.fixture
+def on_catalog(catalog_location: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every command of the test uses this catalog, once per backend."""
+    monkeypatch.setenv("DATAWRANGLER_CATALOG", catalog_location)
+    return catalog_location
 
 
 def _offloaded(dw: RunCli, make_card: CardBuilder, dest_dirs) -> tuple[Run, Path, list[Path]]:
@@ -21,7 +32,8 @@ def _offloaded(dw: RunCli, make_card: CardBuilder, dest_dirs) -> tuple[Run, Path
     return run, card, [d1 / card.name, d2 / card.name]
 
 
-def test_a_verified_offload_with_its_handoff_is_not_resumed(dw: RunCli, make_card: CardBuilder, dest_dirs) -> None:
+def test_a_verified_offload_with_its_handoff_is_not_resumed(dw: RunCli, make_card: CardBuilder, dest_dirs,
+                                                            on_catalog: str) -> None:
     run, _card, _rolls = _offloaded(dw, make_card, dest_dirs)
     again = dw("resume", str(run.done["offload_id"]))
     assert again.code == 2
@@ -29,7 +41,7 @@ def test_a_verified_offload_with_its_handoff_is_not_resumed(dw: RunCli, make_car
 
 
 def test_a_verified_offload_whose_asc_mhl_was_lost_is_resumed_and_writes_it(dw: RunCli, make_card: CardBuilder,
-                                                                           dest_dirs) -> None:
+                                                                           dest_dirs, on_catalog: str) -> None:
     run, _card, rolls = _offloaded(dw, make_card, dest_dirs)
     clips = set(mhl_entries(rolls[1]))
     assert clips == {"Clips/A001C001.mov", "Clips/A001C002.mov"}
@@ -40,3 +52,9 @@ def test_a_verified_offload_whose_asc_mhl_was_lost_is_resumed_and_writes_it(dw: 
     assert not [e for e in again.of("file") if e.get("status") not in ("verified", None)]
     assert set(mhl_entries(rolls[1])) == clips
     assert dw("resume", str(run.done["offload_id"])).code == 2  # and now it has it
+    db = open_location(on_catalog)  # the catalog the commands were pointed at holds the offload and its resume
+    try:
+        assert db.value("SELECT state FROM offloads WHERE id = :id", {"id": run.done["offload_id"]}) == "verified"
+        assert db.value("SELECT COUNT(*) FROM offloads") == 1
+    finally:
+        db.close()
