@@ -29,10 +29,9 @@ STAGE = (
     " destination_id BIGINT, state TEXT, digests TEXT, code TEXT, message TEXT, already_present BIGINT,"
     " attempts BIGINT, verified_at DOUBLE PRECISION, cache_bypassed BIGINT)",
 )
-_STAGE_FILE = ("INSERT INTO dw_rec_files (seq, rel_path, size, mtime_ns, digests, status, code, message,"
-               " source_reverified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
-_STAGE_COPY = ("INSERT INTO dw_rec_copies (seq, rel_path, destination_id, state, digests, code, message,"
-               " already_present, attempts, verified_at, cache_bypassed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+_FILE_COLUMNS = ("seq", "rel_path", "size", "mtime_ns", "digests", "status", "code", "message", "source_reverified")
+_COPY_COLUMNS = ("seq", "rel_path", "destination_id", "state", "digests", "code", "message", "already_present",
+                 "attempts", "verified_at", "cache_bypassed")
 # in arrival order (seq), so a path given twice ends as it did last, as one statement per row would
 _UPSERT_FILES = (
     "INSERT INTO files (offload_id, rel_path, size, mtime_ns, digests, status, code, message, source_reverified)"
@@ -134,8 +133,8 @@ def write_batch(db: Catalog, record: OffloadRecord, batch: list[object], clock: 
             end = item
     with db.atomic():
         if files:
-            db.run_many(_STAGE_FILE, files)
-            db.run_many(_STAGE_COPY, copies)
+            db.copy_rows("dw_rec_files", _FILE_COLUMNS, files)
+            db.copy_rows("dw_rec_copies", _COPY_COLUMNS, copies)
             db.run(_UPSERT_FILES, {"oid": oid})
             db.run(_UPSERT_COPIES if len(copy_keys) == len(copies) else _UPSERT_COPIES_ONCE, {"oid": oid})
             db.run(_ADD_VERIFICATIONS, {"oid": oid, "now": clock()})
