@@ -13,9 +13,13 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datawrangler.config import app_paths, load_settings_leniently, resolve_catalog
 from datawrangler.store.db import Catalog, is_server, open_location
+
+if TYPE_CHECKING:
+    from datawrangler.store.server import ConnectionCheck
 
 Location = str | os.PathLike[str]
 
@@ -61,3 +65,19 @@ def open_db(catalog: Location | None) -> Catalog:
         db = open_location(where)
         _ready.add(where)
         return db
+
+
+def check_location(where: str) -> ConnectionCheck:
+    """The window's "Test connection": whether this station can use the catalog there, and exactly why not
+    (store.server.check_connection: reads only). An empty location is the file in the data folder."""
+    from datawrangler.store.server import check_connection
+
+    return check_connection(where.strip() or str(app_paths().catalog_file))
+
+
+def create_at(where: str) -> ConnectionCheck:
+    """Create the catalog's tables there (or upgrade an older catalog), then check it again: CatalogError with
+    the check's words when it cannot be done from here."""
+    from datawrangler.store.server import create_schema
+
+    return create_schema(where.strip() or str(app_paths().catalog_file))

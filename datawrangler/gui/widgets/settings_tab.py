@@ -1,7 +1,8 @@
 """Settings and presets: production, DIT, shooting day, naming template (with a live example of the path),
 stage-2 destinations (the cascading copy), algorithms, verify mode, copies required and the protection rule
 (N copies, or a studio's 3-2-1), ignore list, handoff files, auto-offload, eject, sound, and this station's
-name and site (recorded on each offload: a 3-2-1 rule counts the sites its copies were made at). Each problem
+name and site (recorded on each offload: a 3-2-1 rule counts the sites its copies were made at), and where the
+catalog is (gui.widgets.catalog_box: a file or a server, with Test connection). Each problem
 is said next to its field; Save stays off until there are none."""
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from datawrangler.core.hashing import ALGORITHMS
 from datawrangler.core.presets import HANDOFF_KINDS, TOKENS, Preset, TemplateError, card_tokens, render_template
 from datawrangler.gui.controller import Controller
 from datawrangler.gui.prefs import Profile, check
+from datawrangler.gui.widgets.catalog_box import CatalogBox
 from datawrangler.gui.widgets.panels import button
 
 EXAMPLE_CARD = core_cards.CardInfo("/media/A001R2EC", "ARRI", "ALEXA", "camera", "arri", "A", "A001", "A001R2EC",
@@ -99,6 +101,7 @@ class SettingsTab(QWidget):
         self.station.setPlaceholderText(f"this computer's name ({socket.gethostname()})")
         self.site = QLineEdit()
         self.site.setPlaceholderText("where this station stands (e.g. Stage 4, the lab): not said")
+        self.catalog = CatalogBox(controller.bridge)
         self.ignore = QPlainTextEdit()
         self.ignore.setMaximumHeight(110)
         self.handoff = {k: QCheckBox(HANDOFF_LABELS.get(k, k)) for k in HANDOFF_KINDS}
@@ -155,6 +158,7 @@ class SettingsTab(QWidget):
         self._row(form, "Mount roots", self.roots, "roots")
         self._row(form, "Station", self.station, "station")
         self._row(form, "Site", self.site, "site")
+        self._row(form, "Catalog", self.catalog, "catalog")
 
         self.save_btn = button("Save", primary=True)
         self.revert_btn = button("Revert")
@@ -175,7 +179,7 @@ class SettingsTab(QWidget):
         lay.addWidget(scroll, 1)
         lay.addLayout(bottom)
 
-        for e in (self.production, self.dit, self.template, self.roots, self.station, self.site):
+        for e in (self.production, self.dit, self.template, self.roots, self.station, self.site, self.catalog.edit):
             e.textChanged.connect(self.validate)
         for s in (self.day, self.copies):
             s.valueChanged.connect(self.validate)
@@ -285,6 +289,7 @@ class SettingsTab(QWidget):
         self.rule.setCurrentIndex(self.rule.findData(p.rule))
         self.station.setText(prof.settings.station)
         self.site.setText(prof.settings.site)
+        self.catalog.set_location(prof.settings.catalog)
         self.ignore.setPlainText("\n".join(prof.settings.ignore))
         for k, cb in self.handoff.items():
             cb.setChecked(k in p.handoff)
@@ -320,7 +325,7 @@ class SettingsTab(QWidget):
             prof.settings, production=self.production.text().strip(), operator=self.dit.text().strip(),
             ignore=tuple(x.strip() for x in self.ignore.toPlainText().splitlines() if x.strip()),
             mount_roots=tuple(r.strip() for r in self.roots.text().split(",") if r.strip()),
-            station=self.station.text().strip(), site=self.site.text().strip())
+            station=self.station.text().strip(), site=self.site.text().strip(), catalog=self.catalog.location())
         gui = dataclasses.replace(prof.gui, sound=self.sound.isChecked())
         return dataclasses.replace(prof, settings=settings, gui=gui).with_preset(preset)
 
