@@ -24,17 +24,20 @@ def alive(host: str | None, pid: int | None, token: str | None) -> bool:
 
 
 def mark_interrupted(db: Catalog) -> list[int]:
-    """Offloads left 'running' by a process that is gone become 'interrupted'. Returns their ids."""
-    rows = db.run("SELECT id, host, pid, start_token FROM offloads WHERE state = 'running'").fetchall()
-    stale = [r[0] for r in rows if not alive(r[1], r[2], r[3])]
+    """Offloads left 'running' by a process that is gone become 'interrupted'. Returns their ids.
+
+    Only this host's offloads can be judged: one that another station runs on a shared catalog is alive as far
+    as we can tell (`alive` says yes for another host), so it is never marked here."""
+    rows = db.run("SELECT id, host, pid, start_token FROM offloads WHERE state = 'running' ORDER BY id").fetchall()
+    stale = [int(r[0]) for r in rows if not alive(r[1], r[2], r[3])]
     if stale:
         now = time.time()
         with db.atomic():
-            for oid in stale:
-                db.run(
-                    "UPDATE offloads SET state = 'interrupted', message = ? WHERE id = ? AND state = 'running'",
-                    ("The offload stopped before it finished (crash, kill or power loss). Resume it with "
-                     f"'datawrangler resume {oid}'.", oid))
-                db.run("INSERT INTO events (at, offload_id, kind, message) VALUES (?, ?, ?, ?)",
-                                (now, oid, "interrupted", "its process is gone; marked interrupted"))
+            db.run_many(
+                "UPDATE offloads SET state = 'interrupted', message = :message WHERE id = :id AND state = 'running'",
+                [{"id": oid, "message": "The offload stopped before it finished (crash, kill or power loss). "
+                  f"Resume it with 'datawrangler resume {oid}'."} for oid in stale])
+            db.run_many("INSERT INTO events (at, offload_id, kind, message) "
+                        "VALUES (:at, :id, 'interrupted', 'its process is gone; marked interrupted')",
+                        [{"at": now, "id": oid} for oid in stale])
     return stale

@@ -51,19 +51,22 @@ def identify(path: str) -> VolumeIdentity:
 
 
 def record_volume(db: Catalog, vol: VolumeIdentity, kind: str, now: float | None = None) -> int:
-    """Insert or refresh the volume's row (inside the caller's transaction); returns its id."""
+    """Insert or refresh the volume's row (inside the caller's transaction); returns its id.
+
+    One upsert on the global identity (volumes.key is unique): two stations recording the same drive at once
+    on a shared server get one row, whatever order their statements run in. `kind` is kept from the first
+    sighting (the role the drive was first seen in)."""
     now = time.time() if now is None else now
-    row = db.run("SELECT id FROM volumes WHERE key = ?", (vol.key,)).fetchone()
     values = {"disk": vol.disk, "fs_uuid": vol.fs_uuid, "label": vol.label, "device": vol.device,
               "fstype": vol.fstype, "capacity": vol.capacity, "host": vol.host,
               "last_mount_point": vol.mount_point, "last_seen": now}
-    if row:
-        sets = ", ".join(f"{k} = ?" for k in values)
-        db.run(f"UPDATE volumes SET {sets} WHERE id = ?", (*values.values(), row[0]))
-        return int(row[0])
+    names = ", ".join(values)
+    marks = ", ".join(f":{k}" for k in values)
+    sets = ", ".join(f"{k} = excluded.{k}" for k in values)
     return db.new_id(
-        "INSERT INTO volumes (key, kind, first_seen, " + ", ".join(values) + ") VALUES (?, ?, ?, "
-        + ", ".join("?" for _ in values) + ") RETURNING id", (vol.key, kind, now, *values.values()))
+        f"INSERT INTO volumes (key, kind, first_seen, {names}) VALUES (:key, :kind, :first_seen, {marks}) "
+        f"ON CONFLICT (key) DO UPDATE SET {sets} RETURNING id",
+        {"key": vol.key, "kind": kind, "first_seen": now, **values})
 
 
 @dataclass(frozen=True)
