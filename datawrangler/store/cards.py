@@ -74,16 +74,22 @@ def find_known(db: Catalog, fingerprint: str, reel: str | None, files: Sequence[
 def record_card(db: Catalog, fingerprint: str, *, reel: str | None, label: str | None, vendor: str | None,
                 file_count: int, total_bytes: int, volume_id: int | None, lineage: int | None) -> int:
     """The card's id (inserted if new), inside the caller's transaction. A card seen before gets the vendor
-    if the catalog had none for it."""
-    row = db.run("SELECT id FROM cards WHERE fingerprint = ?", (fingerprint,)).fetchone()
-    if row:
-        fill_vendor(db, int(row[0]), vendor)
-        return int(row[0])
-    cid = db.new_id(
-        "INSERT INTO cards (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, first_seen) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, time.time()))
-    db.run("UPDATE cards SET lineage = ? WHERE id = ?", (lineage or cid, cid))
+    if the catalog had none for it.
+
+    One upsert on the global identity (cards.fingerprint is unique): two stations recording the same card at
+    once on a shared server get one row. A new card without a lineage is its own lineage (its id, known only
+    once inserted: one more statement)."""
+    row = db.row(
+        "INSERT INTO cards (fingerprint, vendor, reel, label, file_count, total_bytes, volume_id, first_seen, "
+        "lineage) VALUES (:fingerprint, :vendor, :reel, :label, :file_count, :total_bytes, :volume_id, :now, "
+        ":lineage) ON CONFLICT (fingerprint) DO UPDATE SET vendor = COALESCE(cards.vendor, excluded.vendor) "
+        "RETURNING id, lineage",
+        {"fingerprint": fingerprint, "vendor": vendor, "reel": reel, "label": label, "file_count": file_count,
+         "total_bytes": total_bytes, "volume_id": volume_id, "now": time.time(), "lineage": lineage or None})
+    assert row is not None  # an upsert with RETURNING always gives its row
+    cid = int(row[0])
+    if row[1] is None:
+        db.run("UPDATE cards SET lineage = :id WHERE id = :id AND lineage IS NULL", {"id": cid})
     return cid
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 
+from datawrangler.store.cards import record_card
 from datawrangler.store.catalog import Catalog
 from datawrangler.store.liveness import mark_interrupted
 from datawrangler.store.volumes import VolumeIdentity, record_volume
@@ -43,3 +44,15 @@ def test_only_this_hosts_dead_offloads_are_marked_interrupted(catalog_db: Catalo
     assert catalog_db.value("SELECT COUNT(*) FROM events WHERE offload_id = :o AND kind = 'interrupted'",
                             {"o": ours}) == 1
     assert mark_interrupted(catalog_db) == []
+
+
+def test_a_card_recorded_twice_is_one_row_its_own_lineage_and_its_vendor_filled_once(catalog_db: Catalog) -> None:
+    args = {"reel": "A001", "label": "A001_C", "file_count": 3, "total_bytes": 300, "volume_id": None}
+    with catalog_db.atomic():
+        first = record_card(catalog_db, "fp-1", vendor=None, lineage=None, **args)
+        again = record_card(catalog_db, "fp-1", vendor="arri", lineage=None, **args)
+        later = record_card(catalog_db, "fp-1", vendor="red", lineage=None, **args)
+        reused = record_card(catalog_db, "fp-2", vendor="sony", lineage=first, **args)
+    assert first == again == later and reused != first
+    rows = catalog_db.run("SELECT id, vendor, lineage FROM cards ORDER BY id").fetchall()
+    assert [tuple(r) for r in rows] == [(first, "arri", first), (reused, "sony", first)]
