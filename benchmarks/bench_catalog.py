@@ -279,17 +279,24 @@ def bench_redundancy(tmp: Path, total: int) -> dict:
                  "size_mb": round(path.stat().st_size / 1e6, 1)}
     db = open_catalog(path)
     try:
-        for name, card in (("card_100k", big), ("card_10k", small)):
-            best = 1e9
-            for _ in range(3):
-                t = time.perf_counter()
-                red = card_redundancy(db, card, 2)
-                best = min(best, time.perf_counter() - t)
-            assert red.safe, red.reasons
-            out[f"{name}_files"] = red.files_total
-            out[f"{name}_s"] = round(best, 3)
+        out.update(_time_cards(db, big, small))
     finally:
         db.close()
+    return out
+
+
+def _time_cards(db: Catalog, big: int, small: int) -> dict:
+    """Safe to format for the big and the small card, the best of three runs each."""
+    out: dict = {}
+    for name, card in (("card_100k", big), ("card_10k", small)):
+        best = 1e9
+        for _ in range(3):
+            t = time.perf_counter()
+            red = card_redundancy(db, card, 2)
+            best = min(best, time.perf_counter() - t)
+        assert red.safe, red.reasons
+        out[f"{name}_files"] = red.files_total
+        out[f"{name}_s"] = round(best, 3)
     return out
 
 
@@ -345,15 +352,7 @@ def bench_redundancy_server(server: Any, total: int) -> dict:
     db = open_location(url)
     try:
         out["size_mb"] = round(int(db.value("SELECT pg_database_size(current_database())")) / 1e6, 1)
-        for name, card in (("card_100k", big), ("card_10k", small)):
-            best = 1e9
-            for _ in range(3):
-                t = time.perf_counter()
-                red = card_redundancy(db, card, 2)
-                best = min(best, time.perf_counter() - t)
-            assert red.safe, red.reasons
-            out[f"{name}_files"] = red.files_total
-            out[f"{name}_s"] = round(best, 3)
+        out.update(_time_cards(db, big, small))
     finally:
         db.close()
     return out
