@@ -47,7 +47,8 @@ from datawrangler.core.scan import ScanResult, SourceFile, scan_source
 from datawrangler.core.transfer import offload
 from datawrangler.store import cards
 from datawrangler.store.catalog import Catalog
-from datawrangler.store.db import open_catalog, open_location
+from datawrangler.store.db import open_catalog
+from datawrangler.store.location import open_location
 from datawrangler.store.merge import merge
 from datawrangler.store.offloads import OffloadMeta, begin_offload
 from datawrangler.store.recorder import Recorder

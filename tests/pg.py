@@ -252,7 +252,7 @@ def catalog_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 def catalog_db(catalog_location: str) -> Iterator[Catalog]:
     """The test's catalog, opened, on each backend in turn (`catalog_location`)."""
-    from datawrangler.store.db import open_location
+    from datawrangler.store.location import open_location
 
     db = open_location(catalog_location)
     try:

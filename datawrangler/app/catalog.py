@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from datawrangler.config import app_paths, load_settings_leniently, resolve_catalog
-from datawrangler.store.db import Catalog, is_server, open_location
+from datawrangler.store.db import Catalog, is_server
+from datawrangler.store.location import open_location
 
 if TYPE_CHECKING:
     from datawrangler.store.server import ConnectionCheck

@@ -26,7 +26,8 @@ from datawrangler.core.presets import Preset
 from datawrangler.core.scan import SourceFile, scan_source
 from datawrangler.core.words import human_bytes, plural, when
 from datawrangler.platform import Volume, describe
-from datawrangler.store.db import is_server, open_location
+from datawrangler.store.db import is_server
+from datawrangler.store.location import open_location
 from datawrangler.volumes.cards import CardFilter
 from datawrangler.volumes.monitor import VolumeEvent, VolumeMonitor, VolumeMounted
 

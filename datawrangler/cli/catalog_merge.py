@@ -19,7 +19,8 @@ from datawrangler.cli.common import EXIT_ERRORS, EXIT_OK, EXIT_REFUSED, catalog_
 from datawrangler.cli.output import Output
 from datawrangler.core.words import plural
 from datawrangler.store import holders
-from datawrangler.store.db import CatalogError, is_server, open_location
+from datawrangler.store.db import CatalogError, is_server
+from datawrangler.store.location import open_location
 
 if TYPE_CHECKING:  # store.merge, export and server load SQLAlchemy: only these commands pay for it
     from datawrangler.store.merge import MergeResult

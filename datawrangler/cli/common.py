@@ -9,8 +9,9 @@ from pathlib import Path
 
 from datawrangler.app.catalog import catalog_file, catalog_location
 from datawrangler.core.events import OffloadState
-from datawrangler.store.db import Catalog, CatalogError, is_server, open_location
+from datawrangler.store.db import Catalog, CatalogError, is_server
 from datawrangler.store.liveness import mark_interrupted
+from datawrangler.store.location import open_location
 
 EXIT_OK, EXIT_ERRORS, EXIT_REFUSED, EXIT_NOT_VERIFIED, EXIT_INTERRUPTED, EXIT_CANCELLED, EXIT_BUG = 0, 1, 2, 3, 4, 5, 70
 

@@ -17,8 +17,9 @@ from datawrangler.handoff.editorial import EditorialError, Kind, write_day_ale, 
 from datawrangler.handoff.history import find_histories
 from datawrangler.handoff.verify import import_drive, verify_drive
 from datawrangler.handoff.writer import HandoffOptions, write_handoff, write_reverify_generations
-from datawrangler.store.db import Catalog, open_location
+from datawrangler.store.db import Catalog
 from datawrangler.store.handoff import destinations_at, destinations_under
+from datawrangler.store.location import open_location
 
 
 def _with_db(catalog: Catalog | str | os.PathLike[str], fn: Callable[[Catalog], Any]) -> Any:

@@ -180,24 +180,6 @@ def is_server(location: str | os.PathLike[str]) -> bool:
     return bool(_SERVER_URL.match(os.fspath(location).strip()))
 
 
-def open_location(location: str | os.PathLike[str]) -> Catalog:
-    """Open the catalog a location names: a path or sqlite:///PATH (the file: open_catalog), or
-    postgresql://... (the server: checked, its schema created or upgraded when needed). A file never loads
-    SQLAlchemy."""
-    text = os.fspath(location).strip()
-    if is_server(text):
-        from datawrangler.store.server_catalog import open_server
-
-        return open_server(text)
-    if text.lower().startswith("sqlite:"):
-        from datawrangler.store import server
-
-        where = server.parse(text)
-        assert where.path is not None
-        return open_catalog(where.path)
-    return open_catalog(Path(text).expanduser())
-
-
 def check_once(path: Path) -> None:
     """The first open of this catalog file in this process reads it whole (damage.inspect); raises
     CatalogDamaged, before anything writes to it, when it is damaged."""

@@ -30,7 +30,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import NullPool
 
 from datawrangler.store import migrations, schema
-from datawrangler.store.db import CatalogError
+from datawrangler.store.errors import CatalogError
 
 MIN_SERVER = (14,)
 DEFAULT_TIMEOUT = 5.0  # seconds: a station on set must not hang on a server that is not there

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError
 
 from datawrangler.store import server
 from datawrangler.store.catalog import Catalog, Params, Rows
-from datawrangler.store.errors import ServerUnavailable
+from datawrangler.store.errors import CatalogError, ServerUnavailable
 from datawrangler.store.server import CatalogLocation, Status
 
 WRITE_LOCK = 0x4457575249544531  # pg_advisory_xact_lock key of the catalog's writers ("DWWRITE1")
@@ -228,8 +228,6 @@ def open_server(where: str | os.PathLike[str] | CatalogLocation, timeout: float 
                 ) -> ServerCatalog:
     """A handle on the catalog on the server: checked first (CatalogError with the check's words when it
     cannot be used), created or upgraded when the database holds none or an older one."""
-    from datawrangler.store.db import CatalogError
-
     location = where if isinstance(where, CatalogLocation) else server.parse(where)
     if location.path is not None:
         raise ValueError("open_server() is for a catalog on a server; a file is opened by store.db")

@@ -21,7 +21,7 @@ from datawrangler.app.request import OffloadRequest
 from datawrangler.app.spooled import spool_folder
 from datawrangler.config import CATALOG_ENV
 from datawrangler.core.events import FileResult, OffloadState
-from datawrangler.store.db import open_location
+from datawrangler.store.location import open_location
 from tests.cli.conftest import RunCli
 from tests.pg import PgCluster
 

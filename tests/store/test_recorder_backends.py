@@ -20,8 +20,9 @@ from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.scan import ScanResult, SourceFile
 from datawrangler.store import history, resume
 from datawrangler.store.catalog import Catalog
-from datawrangler.store.db import CatalogError, open_catalog, open_location
+from datawrangler.store.db import CatalogError, open_catalog
 from datawrangler.store.history import Filters
+from datawrangler.store.location import open_location
 from datawrangler.store.offloads import OffloadMeta, OffloadRecord, begin_offload
 from datawrangler.store.reads_verify import imported_rolls
 from datawrangler.store.recorder import Recorder

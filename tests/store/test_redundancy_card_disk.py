@@ -24,7 +24,7 @@ from datawrangler.app.request import OffloadRequest
 from datawrangler.cli import main
 from datawrangler.reports import redundancy as redundancy_report
 from datawrangler.store import redundancy
-from datawrangler.store.db import open_location
+from datawrangler.store.location import open_location
 from tests.conftest import CardBuilder
 from tests.faultfs import KernelMount, mount_tmpfs
 from tests.store.conftest import RunCli

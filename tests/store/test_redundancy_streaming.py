@@ -14,7 +14,8 @@ import pytest
 from datawrangler.core.protection import Rule
 from datawrangler.core.words import plural
 from datawrangler.store.catalog import Catalog
-from datawrangler.store.db import open_catalog, open_location
+from datawrangler.store.db import open_catalog
+from datawrangler.store.location import open_location
 from datawrangler.store.redundancy import card_redundancy, iter_files, per_file
 
 NETFLIX = Rule.parse("3-2-1")

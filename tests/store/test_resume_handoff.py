@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from datawrangler.store.db import open_location
+from datawrangler.store.location import open_location
 from tests.conftest import CardBuilder
 from tests.faults.common import mhl_entries
 from tests.faults.conftest import Run, RunCli
