@@ -60,8 +60,8 @@ def open_db(catalog: Location | None) -> Catalog:
     """The catalog, with its first opening (its creation or migration) done by one thread at a time: several of
     the window's workers start at once."""
     where = catalog_location(catalog)
-    if where in _ready:  # a server checked once by this process: a connection only, not its check again
-        return open_location(where, checked=True)
+    if where in _ready:
+        return open_location(where)
     with _open_lock:
         db = open_location(where)
         _ready.add(where)

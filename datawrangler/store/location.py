@@ -13,15 +13,15 @@ from datawrangler.store.db import is_server, open_catalog
 __all__ = ["is_server", "open_location"]
 
 
-def open_location(location: str | os.PathLike[str], *, checked: bool = False) -> Catalog:
+def open_location(location: str | os.PathLike[str]) -> Catalog:
     """Open the catalog a location names: a path or sqlite:///PATH (the file: open_catalog), or
-    postgresql://... (the server: checked, its schema created or upgraded when needed; `checked`: this process
-    checked it already, so only a connection is opened). A file never loads SQLAlchemy."""
+    postgresql://... (the server: checked, its schema created or upgraded when needed). A file never loads
+    SQLAlchemy."""
     text = os.fspath(location).strip()
     if is_server(text):
-        from datawrangler.store.server_catalog import connect_server, open_server
+        from datawrangler.store.server_catalog import open_server
 
-        return connect_server(text) if checked else open_server(text)
+        return open_server(text)
     if text.lower().startswith("sqlite:"):
         from datawrangler.store import server
 

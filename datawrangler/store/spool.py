@@ -34,7 +34,7 @@ from datawrangler.store.offloads import OffloadRecord
 
 SUFFIX = ".sqlite"
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS about (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-           "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, data BLOB NOT NULL, results INTEGER NOT NULL)")
+           "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)")
 
 
 class SpoolError(CatalogError):
@@ -87,8 +87,8 @@ class Spool:
     def add(self, batch: list[object], results: int) -> None:
         """Keep one batch (as the Recorder would have committed it); durable when this returns."""
         try:
-            self._conn.execute("INSERT INTO batches (data, results) VALUES (?, ?)",
-                               (pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL), results))
+            self._conn.execute("INSERT INTO batches (data) VALUES (?)",
+                               (pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL),))
         except sqlite3.Error as exc:
             raise SpoolError(f"This station's spool {self.path} could not keep the offload's results ({exc}). "
                              "Free space in DataWrangler's data folder; the copies themselves are not "
@@ -114,13 +114,14 @@ def info(path: Path) -> SpoolInfo:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
         try:
             about = dict(conn.execute("SELECT key, value FROM about").fetchall())
-            batches, results = conn.execute("SELECT COUNT(*), COALESCE(SUM(results), 0) FROM batches").fetchone()
+            batches = int(conn.execute("SELECT COUNT(*) FROM batches").fetchone()[0])
         finally:
             conn.close()
         record = OffloadRecord(int(about["offload_id"]), about["uuid"],
                                tuple(int(i) for i in json.loads(about["destination_ids"])))
-        return SpoolInfo(path, record, about["verify_mode"], about["catalog"], float(about["since"]), int(batches),
-                         int(results))
+        results = sum(sum(1 for item in batch if not isinstance(item, tuple)) for batch in read(path))
+        return SpoolInfo(path, record, about["verify_mode"], about["catalog"], float(about["since"]), batches,
+                         results)
     except SpoolError:
         raise
     except (OSError, sqlite3.Error, KeyError, ValueError) as exc:
