@@ -8,8 +8,8 @@ leaves it exactly as it was. Merging twice adds nothing. Rows both hold and that
 conflicts (this catalog's word is kept), but for a copy the other station found bad by a later read; a merge
 never makes a copy verified. The other catalog is only read, in one snapshot.
 
-Backend-neutral: SQLAlchemy Core on `store.tables`, batched inserts (executemany) per table and per group of
-offloads, the same on SQLite and PostgreSQL.
+Backend-neutral: SQLAlchemy Core on `store.tables`, per table and per group of offloads; the rows added go in
+by batched inserts (executemany) into a file and by COPY into a server (Merge.add).
 """
 
 from __future__ import annotations

@@ -29,9 +29,10 @@ class Ids:
         if n <= 0:
             return ()
         if self.postgres:
-            rows = self.conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM "
-                                          "generate_series(1, :n)"), {"t": table.name, "n": n})
-            return [int(r[0]) for r in rows]
+            # one text value, not a row per id: a million ids cost a split, not a million fetched rows
+            ids = self.conn.execute(text("SELECT string_agg(nextval(pg_get_serial_sequence(:t, 'id'))::text, ',') "
+                                         "FROM generate_series(1, :n)"), {"t": table.name, "n": n}).scalar_one()
+            return [int(i) for i in ids.split(",")]
         first = self._next.get(table.name)
         if first is None:
             first = int(self.conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()) + 1
