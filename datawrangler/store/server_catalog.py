@@ -103,6 +103,12 @@ class ServerCatalog(Catalog):
             self._depth = 1
         try:
             try:
+                # A cursor is planned for its first tenth by default (cursor_tuple_fraction), as if most of it
+                # were never read: for safe to format of a 10,000-file card in a 10,000,000-file catalog that
+                # plan took 1.4 s against 52 ms for the plan of the whole result, which is always read here.
+                self._driver("SET LOCAL cursor_tuple_fraction = 1.0")
+                # and its sort of a 100,000-file card's copies spilled to disk with the default 4 MB (19 MB)
+                self._driver("SET LOCAL work_mem = '64MB'")
                 result = self._conn.execute(_text(sql), _params(params),
                                             execution_options={"stream_results": True, "max_row_buffer": 1000})
             except DBAPIError as exc:

@@ -207,3 +207,31 @@ def test_a_stage_2_copy_queued_run_and_finding_a_stage_1_copy_changed(catalog_db
         "1 file has a stage-1 copy that stage 2 found changed, missing or unreadable (it no longer counts), e.g. "
         "A001C002.mov. Copy it again from the card; do not format it.")
     assert red.reasons[1].startswith("1 file has a copy that failed") and "A001C001.mov" in red.reasons[1]
+
+
+def test_a_drive_holding_two_folders_of_the_card_counts_each_file_once(catalog_db: Catalog) -> None:
+    """disks_of_card counts per destination, and by distinct paths only for a drive holding several of the
+    lineage's destinations: two folders on one drive (one offload), and the card offloaded again to it."""
+    rows = Rows(catalog_db)
+    with catalog_db.atomic():
+        card = rows.card("fp-A002", "A002")
+        shuttle = rows.volume("disk:A", label="SHUTTLE_A")
+        raid = rows.volume("disk:B", label="RAID_B")
+        first = rows.offload(card, "/Volumes/A002/DCIM", 100.0, "cart-a")
+        here, there, raid_dest = (rows.destination(first, 0, "/mnt/a/one", shuttle),
+                                  rows.destination(first, 1, "/mnt/a/two", shuttle),
+                                  rows.destination(first, 2, "/mnt/raid/A002", raid))
+        for rel, size in FILES:
+            f = rows.file(first, rel, size)
+            rows.copy(f, here)
+            rows.copy(f, raid_dest, "verified" if rel != "A001C003.mov" else "failed")
+            if rel == "A001C001.mov":
+                rows.copy(f, there)
+        again = rows.offload(card, "/Volumes/A002/DCIM", 200.0, "cart-a")
+        third = rows.destination(again, 0, "/mnt/a/three", shuttle)
+        rows.copy(rows.file(again, "A001C002.mov", 2000), third)
+        rows.copy(rows.file(again, "A001C004.mov", 4000), third)
+    disks = disks_of_card(catalog_db, card)
+    assert [(d["disk"], d["labels"], d["paths"], d["files_verified"], d["card_disk"]) for d in disks] == [
+        ("disk:A", "SHUTTLE_A", ["/mnt/a/one", "/mnt/a/three", "/mnt/a/two"], 4, False),
+        ("disk:B", "RAID_B", ["/mnt/raid/A002"], 2, False)]
