@@ -135,3 +135,25 @@ def in_list(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
     if not params:
         return "(NULL)", {}
     return "(" + ", ".join(f":{k}" for k in params) + ")", params
+
+
+# A case-blind search for what was typed, on both backends: `lower(col) LIKE lower(?) ESCAPE '\'` with the
+# pattern from `contains`/`starts_with`. Without the ESCAPE clause the two read a pattern differently:
+# PostgreSQL's LIKE takes a backslash as its escape character, SQLite's as itself, so a Windows path
+# (D:\Shoot\A001) was found in a file catalog and not on a server. With it, and the typed `\`, `%` and `_`
+# escaped, both match exactly the characters typed (an `_` in a reel name is no longer "any character").
+LIKE = "LIKE lower(?) ESCAPE '\\'"
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def contains(text: str) -> str:
+    """The LIKE pattern (for LIKE above) of a value holding `text` anywhere."""
+    return f"%{_escaped(text)}%"
+
+
+def starts_with(text: str) -> str:
+    """The LIKE pattern (for LIKE above) of a value starting with `text`."""
+    return f"{_escaped(text)}%"

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from datawrangler.store.cards import lineage_offloads
-from datawrangler.store.catalog import Catalog
+from datawrangler.store.catalog import LIKE, Catalog, contains, starts_with
 
 _COLUMNS = ("id", "uuid", "card_id", "project", "reel", "camera", "source", "operator", "host", "state",
             "message", "started_at", "ended_at", "files_total", "files_verified", "files_failed", "bytes_total",
@@ -49,23 +49,23 @@ def where_clause(f: Filters) -> tuple[str, list[object]]:
         params.append(_day(f.until, end=True))
     for col, val in (("o.project", f.project), ("o.camera", f.camera)):
         if val:
-            where.append(f"lower({col}) LIKE lower(?)")  # case-insensitive on both, as SQLite's LIKE
-            params.append(f"%{val}%")
+            where.append(f"lower({col}) {LIKE}")  # case-insensitive on both, as SQLite's LIKE
+            params.append(contains(val))
     if f.reel:
-        where.append("lower(o.reel) LIKE lower(?)")
-        params.append(f"{f.reel}%")
+        where.append(f"lower(o.reel) {LIKE}")
+        params.append(starts_with(f.reel))
     if f.state:
         where.append("o.state = ?")
         params.append(f.state)
     if f.volume:
         where.append("o.id IN (SELECT d.offload_id FROM destinations d LEFT JOIN volumes v ON v.id = d.volume_id"
-                     " WHERE lower(v.label) LIKE lower(?) OR v.fs_uuid = ? OR v.key = ?"
-                     " OR lower(d.path) LIKE lower(?))")
-        params += [f"%{f.volume}%", f.volume, f.volume, f"%{f.volume.rstrip('/')}%"]
+                     f" WHERE lower(v.label) {LIKE} OR v.fs_uuid = ? OR v.key = ?"
+                     f" OR lower(d.path) {LIKE})")
+        params += [contains(f.volume), f.volume, f.volume, contains(f.volume.rstrip('/'))]
     if f.text:
-        where.append("(lower(o.reel) LIKE lower(?) OR lower(o.project) LIKE lower(?) OR lower(o.source) LIKE lower(?)"
-                     " OR lower(o.camera) LIKE lower(?) OR lower(o.state) LIKE lower(?))")
-        params += [f"%{f.text}%"] * 5
+        where.append(f"(lower(o.reel) {LIKE} OR lower(o.project) {LIKE} OR lower(o.source) {LIKE}"
+                     f" OR lower(o.camera) {LIKE} OR lower(o.state) {LIKE})")
+        params += [contains(f.text)] * 5
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
 

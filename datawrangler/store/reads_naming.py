@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from datawrangler.store.catalog import Catalog
+from datawrangler.store.catalog import LIKE, Catalog, starts_with
 
 
 def camera_reels(db: Catalog, camera: str, project: str | None = None) -> list[str]:
     """The reel names of every offload whose reel starts with `camera` (in this project if given), as
     recorded: the caller picks the ones that are that camera's numbered reels."""
-    sql = "SELECT reel FROM offloads WHERE lower(reel) LIKE lower(?)"  # case-insensitive on both, as SQLite's LIKE
-    params: list[object] = [f"{camera}%"]
+    sql = f"SELECT reel FROM offloads WHERE lower(reel) {LIKE}"  # case-insensitive on both, as SQLite's LIKE
+    params: list[object] = [starts_with(camera)]
     if project:
         sql += " AND project = ?"
         params.append(project)

@@ -1,16 +1,15 @@
-"""Where a read of the catalog answers differently on a PostgreSQL server than on the SQLite file, with the same
-rows written by the same CLI offload. Each such test is a strict xfail naming the difference: it passes on the
-file and fails on the server until the store module reads alike on both (then the xfail must go).
+"""Where a read of the catalog could answer differently on a PostgreSQL server than on the SQLite file, with the
+same rows written by the same CLI offload.
 
-- LIKE: PostgreSQL takes a backslash in the pattern as an escape, SQLite (without an ESCAPE clause) as itself.
-  History's filters put what was typed into LIKE patterns, so a path or name holding a backslash (a Windows
-  path: D:\\Shoot\\A001) is found on the file and not on a server.
-- Collation: the session's test server is a C-locale cluster, which sorts and folds case as SQLite does; a
-  production server created in a linguistic locale (en_US.UTF-8, the official Docker image's default, or an ICU
-  locale) sorts `ORDER BY rel_path` in dictionary order and lowers non-ASCII letters, where SQLite sorts by
-  code point and lowers ASCII only.
+- LIKE (now alike, so plain tests on both backends): PostgreSQL takes a backslash in a pattern as an escape,
+  SQLite (without an ESCAPE clause) as itself. History's filters put what was typed into LIKE patterns, so a
+  path or name holding a backslash (a Windows path: D:\\Shoot\\A001) was found on the file and not on a
+  server, until store.catalog's LIKE gave both one ESCAPE and the typed text was escaped.
+- Collation (still different: strict xfails naming it): the session's test server is a C-locale cluster, which
+  sorts and folds case as SQLite does; a production server created in a linguistic locale (en_US.UTF-8, the
+  official Docker image's default, or an ICU locale) sorts `ORDER BY rel_path` in dictionary order and lowers
+  non-ASCII letters, where SQLite sorts by code point and lowers ASCII only.
 """
-
 from __future__ import annotations
 
 import itertools
@@ -26,8 +25,6 @@ from datawrangler.store.location import open_location
 from tests.conftest import CardBuilder
 from tests.pg import ROLE, PgCluster
 
-LIKE_ESCAPE = ("PostgreSQL's LIKE takes the backslash as its escape character and SQLite's LIKE (no ESCAPE clause) "
-               "as a plain character: history.where_clause's patterns holding one match on the file only")
 _icu_databases = itertools.count(1)
 
 
@@ -40,17 +37,10 @@ def _offload(card: Path, dest: Path, location: str, *extra: str) -> int:
         db.close()
 
 
-def _server_differs(request: pytest.FixtureRequest, location: str, reason: str) -> None:
-    if location.startswith("postgresql"):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-
-
 def test_a_folder_with_a_backslash_is_found_by_the_volume_filter(make_card: CardBuilder, tmp_path: Path,
-                                                                 request: pytest.FixtureRequest,
                                                                  catalog_location: str) -> None:
     """`history --volume 'D:\\Shoot'` on a catalog a Windows station wrote: here a Linux folder whose name holds
-    a backslash, the same characters in the pattern. The file: [the offload]; the server: []."""
-    _server_differs(request, catalog_location, LIKE_ESCAPE)
+    a backslash, the same characters in the pattern (the server found nothing before LIKE's ESCAPE)."""
     dest = tmp_path / "Shoot\\Day 1"
     dest.mkdir()
     oid = _offload(make_card({"A001C001.mov": 100}, name="A001R2EC"), dest, catalog_location)
@@ -63,16 +53,18 @@ def test_a_folder_with_a_backslash_is_found_by_the_volume_filter(make_card: Card
 
 
 def test_a_project_with_a_backslash_is_found_by_its_name(make_card: CardBuilder, tmp_path: Path,
-                                                         request: pytest.FixtureRequest,
                                                          catalog_location: str) -> None:
-    """Project 'NS\\Unit 2': the file finds it by --project 'NS\\Unit'; the server finds nothing."""
-    _server_differs(request, catalog_location, LIKE_ESCAPE)
+    """Project 'NS\\Unit 2' is found by --project 'NS\\Unit' on both; an underscore typed is an underscore, not
+    "any character" (it was, on both, before the typed text was escaped)."""
     (tmp_path / "drive").mkdir()
     oid = _offload(make_card({"A001C001.mov": 100}, name="A001R2EC"), tmp_path / "drive", catalog_location,
                    "--project", "NS\\Unit 2")
     db = open_location(catalog_location)
     try:
         assert [o["id"] for o in history.offloads(db, Filters(project="NS\\Unit"))] == [oid]
+        assert [o["id"] for o in history.offloads(db, Filters(project="NS\\Unit_2"))] == []
+        assert [o["id"] for o in history.offloads(db, Filters(project="%"))] == []
+        assert [o["id"] for o in history.offloads(db, Filters(text="unit 2"))] == [oid]
     finally:
         db.close()
 
