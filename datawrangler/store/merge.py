@@ -9,11 +9,13 @@ conflicts (this catalog's word is kept), but for a copy the other station found 
 never makes a copy verified. The other catalog is only read, in one snapshot.
 
 Backend-neutral: SQLAlchemy Core on `store.tables`, per table and per group of offloads; the rows added go in
-by batched inserts (executemany) into a file and by COPY into a server (Merge.add).
+by batched inserts (executemany) into a file and by COPY into a server (Merge.add), where they run on a thread
+of their own while the next group is read (store.merge_writer): 1,000,000 files 86 s -> 59 s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +30,7 @@ from datawrangler.store.merge_result import Conflict, MergeResult
 from datawrangler.store.merge_rows import groups, merge_group, merge_loose_events
 from datawrangler.store.merge_same import unchanged
 from datawrangler.store.merge_top import Merge, merge_cards, merge_offloads, merge_volumes
+from datawrangler.store.merge_writer import Writer
 from datawrangler.store.server import LOCK_KEY, CatalogLocation
 
 __all__ = ["Conflict", "MergeError", "MergeResult", "merge", "merge_engines"]
@@ -59,15 +62,19 @@ def merge_engines(dst: Engine, src: Engine, this: str, other: str, on_step: Call
     catalog is an SQLite file too (merge_bulk)."""
     step = on_step or (lambda _: None)
     result = MergeResult(this, other)
+    server = dst.dialect.name == "postgresql"
     try:
-        with src.connect() as read, dst.connect() as write:
-            bulk = attach is not None and write.dialect.name == "sqlite"
+        with src.connect() as read, dst.connect() as write, contextlib.ExitStack() as stack:
+            bulk = attach is not None and not server
             if attach is not None and bulk:
                 merge_bulk.attach(write.connection.dbapi_connection, attach)
+            # into a server, ids come from its sequences on a connection of their own: the merge's is the
+            # writer thread's while the files step writes (store.merge_writer)
+            ids = Ids(stack.enter_context(dst.connect()) if server else write)
             with write.begin():
-                if write.dialect.name == "postgresql":  # one merge at a time into a shared catalog
+                if server:  # one merge at a time into a shared catalog
                     write.execute(select(func.pg_advisory_xact_lock(LOCK_KEY + 1)))
-                m = Merge(read, write, Ids(write), result)
+                m = Merge(read, write, ids, result)
                 for name, run in (("volumes", merge_volumes), ("cards", merge_cards), ("offloads", merge_offloads)):
                     step(name)
                     run(m)
@@ -77,9 +84,19 @@ def merge_engines(dst: Engine, src: Engine, this: str, other: str, on_step: Call
                 step("unchanged offloads")
                 same = unchanged(m, sorted(set(m.offloads) - m.new_offloads))
                 todo = list(groups(m, bulk, same))
-                for i, group in enumerate(todo, start=1):
-                    step(f"files {i}/{len(todo)}")
-                    merge_group(m, group)
+                m.writer = Writer() if server else None
+                try:
+                    for i, group in enumerate(todo, start=1):
+                        step(f"files {i}/{len(todo)}")
+                        merge_group(m, group)
+                    m.read()  # every write done (or its error raised) before the transaction goes on
+                except BaseException:
+                    if m.writer is not None:
+                        m.writer.close(cancel=True)
+                    raise
+                if m.writer is not None:
+                    m.writer.close()
+                    m.writer = None
                 step("events")
                 merge_loose_events(m)
                 result.conflicts = m.conflicts.all()

@@ -93,7 +93,7 @@ def _files(m: Merge, group: list[int], shared: list[int]
     f = t.files
     ours: dict[tuple[int, str], Any] = {}
     if shared:
-        for r in m.dst.execute(select(f.c.id, f.c.offload_id, f.c.rel_path, f.c.size, f.c.mtime_ns, f.c.digests)
+        for r in m.read().execute(select(f.c.id, f.c.offload_id, f.c.rel_path, f.c.size, f.c.mtime_ns, f.c.digests)
                                .where(f.c.offload_id.in_(shared))):
             ours[(r.offload_id, r.rel_path)] = r
     theirs = m.src.execute(select(f).where(f.c.offload_id.in_(group)).order_by(f.c.id)).all()
@@ -126,11 +126,11 @@ def _copies(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, i
     ours: dict[tuple[int, int], Any] = {}
     our_latest: dict[int, float] = {}
     if shared:
-        for r in m.dst.execute(select(c.c.id, c.c.file_id, c.c.destination_id, c.c.state, c.c.verified_at)
+        for r in m.read().execute(select(c.c.id, c.c.file_id, c.c.destination_id, c.c.state, c.c.verified_at)
                                .join(f, f.c.id == c.c.file_id).where(f.c.offload_id.in_(shared))):
             ours[(r.file_id, r.destination_id)] = r
             our_latest[r.id] = r.verified_at or 0.0
-        for cid, at in m.dst.execute(select(v.c.copy_id, func.max(v.c.at)).join(c, c.c.id == v.c.copy_id)
+        for cid, at in m.read().execute(select(v.c.copy_id, func.max(v.c.at)).join(c, c.c.id == v.c.copy_id)
                                      .join(f, f.c.id == c.c.file_id).where(f.c.offload_id.in_(shared))
                                      .group_by(v.c.copy_id)):
             our_latest[cid] = max(our_latest.get(cid, 0.0), at)
@@ -172,7 +172,8 @@ def _copies(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, i
             m.conflicts.add("copy_state", scope, example, f"the copy is {mine.state}", f"it is {r.state}",
                             "Re-verify the drive (datawrangler reverify) to settle it.")
     if worse:
-        m.dst.execute(update(c).where(c.c.id == bindparam("b_id")).values(state=bindparam("b_state")), worse)
+        m.write(lambda: m.dst.execute(update(c).where(c.c.id == bindparam("b_id")).values(state=bindparam("b_state")),
+                                     worse))
         m.result.downgraded += len(worse)
     new_ids = m.ids.take(c, len(new))
     ids.update(zip((r.id for r in new), new_ids, strict=True))
@@ -188,7 +189,7 @@ def _verifications(m: Merge, group: list[int], shared: list[int], copy_ids: dict
     if shared:
         mine = (select(v.c.copy_id, v.c.at, v.c.method, v.c.result).join(c, c.c.id == v.c.copy_id)
                 .join(f, f.c.id == c.c.file_id).where(f.c.offload_id.in_(shared)))
-        ours = {(r[0], r[1], r[2], r[3]) for r in m.dst.execute(mine)}
+        ours = {(r[0], r[1], r[2], r[3]) for r in m.read().execute(mine)}
     theirs = m.src.execute(select(v).join(c, c.c.id == v.c.copy_id).join(f, f.c.id == c.c.file_id)
                            .where(f.c.offload_id.in_(group)).order_by(v.c.id)).all()
     copies = [k[0] for k in _refs(m, theirs, ((1, copy_ids, "a verification is of the copy"),))]
@@ -206,10 +207,10 @@ def _clips(m: Merge, group: list[int], shared: list[int], file_ids: dict[int, in
     ours: dict[tuple[int, str, str], Any] = {}
     clipped: set[int] = set()
     if shared:
-        for r in m.dst.execute(select(k.c.id, k.c.offload_id, k.c.name, k.c.kind, k.c.state)
+        for r in m.read().execute(select(k.c.id, k.c.offload_id, k.c.name, k.c.kind, k.c.state)
                                .where(k.c.offload_id.in_(shared))):
             ours[(r.offload_id, r.name, r.kind)] = r
-        clipped = set(m.dst.execute(select(cf.c.file_id).join(f, f.c.id == cf.c.file_id)
+        clipped = set(m.read().execute(select(cf.c.file_id).join(f, f.c.id == cf.c.file_id)
                                     .where(f.c.offload_id.in_(shared))).scalars())
     theirs = m.src.execute(select(k).where(k.c.offload_id.in_(group)).order_by(k.c.id)).all()
     ids: dict[int, int] = {}
@@ -242,7 +243,7 @@ def _events(m: Merge, group: list[int], shared: list[int]) -> None:
     e = t.events
     ours: set[tuple[Any, ...]] = set()
     if shared:
-        ours = {tuple(r) for r in m.dst.execute(select(e.c.offload_id, e.c.at, e.c.kind, e.c.code, e.c.message)
+        ours = {tuple(r) for r in m.read().execute(select(e.c.offload_id, e.c.at, e.c.kind, e.c.code, e.c.message)
                                                 .where(e.c.offload_id.in_(shared)))}
     theirs = m.src.execute(select(e).where(e.c.offload_id.in_(group)).order_by(e.c.id)).all()
     new = [r for r in theirs if (m.offloads[r.offload_id], r.at, r.kind, r.code, r.message) not in ours]
@@ -253,7 +254,7 @@ def _events(m: Merge, group: list[int], shared: list[int]) -> None:
 def merge_loose_events(m: Merge) -> None:
     """Events of no offload (or of one the other catalog does not hold): kept by (at, kind, code, message)."""
     e = t.events
-    ours = {tuple(r) for r in m.dst.execute(select(e.c.at, e.c.kind, e.c.code, e.c.message)
+    ours = {tuple(r) for r in m.read().execute(select(e.c.at, e.c.kind, e.c.code, e.c.message)
                                            .where(e.c.offload_id.is_(None)))}
     held = select(t.offloads.c.id).where(t.offloads.c.id == e.c.offload_id).exists()
     theirs = m.src.execute(select(e).where(e.c.offload_id.is_(None) | ~held).order_by(e.c.id)).all()

@@ -9,7 +9,7 @@ The one thing filled in is a card's vendor where this catalog recorded none (wha
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, cast
@@ -21,6 +21,7 @@ from datawrangler.core.words import when
 from datawrangler.store import tables as t
 from datawrangler.store.merge_ids import Ids, remap
 from datawrangler.store.merge_result import Conflicts, MergeResult
+from datawrangler.store.merge_writer import Writer
 
 BATCH = 10_000  # rows per executemany
 
@@ -43,6 +44,7 @@ class Merge:
     scopes: dict[int, str] = field(default_factory=dict)  # the other's offload id -> how sentences name it
     hosts: dict[int, str] = field(default_factory=dict)
     touched: set[int] = field(default_factory=set)  # the other's offloads something was added for
+    writer: Writer | None = None  # into a server, the files step's writes run on a thread of their own
 
     def add(self, table: str, rows: Iterable[Sequence[Any]]) -> None:
         """Insert rows (values in the table's column order): into a server by COPY (_copy); into a file in
@@ -51,7 +53,8 @@ class Merge:
         The rows are made as they are written: a big group's rows are never all in memory twice."""
         columns = list(t.metadata.tables[table].c)
         if self.dst.dialect.name == "postgresql":
-            self._copy(table, [c.name for c in columns], rows)
+            names = [c.name for c in columns]
+            self.write(lambda: self._copy(table, names, rows))
             return
         mark = "?" if self.dst.dialect.paramstyle == "qmark" else "%s"
         sql = (f"INSERT INTO {table} ({', '.join(c.name for c in columns)}) "
@@ -79,6 +82,20 @@ class Merge:
         except psycopg.Error as exc:  # as SQLAlchemy's own statements fail: merge_engines says what and rolls back
             raise DBAPIError(sql, None, exc) from exc
         self.result.added[table] += n
+
+    def write(self, job: Callable[[], object]) -> None:
+        """Run a write on this catalog: on the writer's thread while one runs (store.merge_writer), else now."""
+        if self.writer is not None:
+            self.writer.submit(job)
+        else:
+            job()
+
+    def read(self) -> Connection:
+        """This catalog's connection, to read from: once the writes queued so far are done (what it reads is
+        what the merge wrote, as without the writer)."""
+        if self.writer is not None:
+            self.writer.drain()
+        return self.dst
 
     def add_dicts(self, table: str, rows: Iterable[dict[str, Any]]) -> None:
         names = [c.name for c in t.metadata.tables[table].c]

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select
+import pytest
+from sqlalchemy import create_engine, insert, select, text
 
 from datawrangler.store import server
 from datawrangler.store import tables as t
 from datawrangler.store.export import export
-from datawrangler.store.merge import merge
+from datawrangler.store.merge import MergeError, merge
 from tests.store.test_merge import identities, two_stations
 
 __all__ = ["two_stations"]  # the fixture, for pytest
@@ -45,3 +46,25 @@ def test_a_server_catalog_takes_in_two_stations_and_gives_them_back(two_stations
             assert top is not None and new > top[0]
     finally:
         engine.dispose()
+
+
+def test_a_write_the_server_refuses_mid_merge_leaves_its_catalog_as_it_was(two_stations: tuple[Path, Path],
+                                                                           pg_url: str) -> None:
+    """The files step's writes run on a thread of their own (store.merge_writer): when one is refused (here a
+    check the server holds on verifications, as a full disk or a constraint would refuse it), the merge stops
+    with a MergeError that says so, and its one transaction is rolled back: the files and copies already
+    written before the refused verifications are not kept either."""
+    a, b = two_stations
+    assert server.create_schema(pg_url).ok
+    merge(pg_url, a)
+    before = identities(pg_url)
+    engine = create_engine(server.parse(pg_url).url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE verifications ADD CONSTRAINT refused CHECK (method <> 'offload-readback')"
+                              " NOT VALID"))
+    finally:
+        engine.dispose()
+    with pytest.raises(MergeError, match=r"(?s)stopped: .*refused.*Nothing was merged"):
+        merge(pg_url, b)
+    assert identities(pg_url) == before
