@@ -12,10 +12,11 @@
     when it also flushes the catalog's pages (same disk) and when it does not.
 (b) Recording cost in isolation: a synthetic 100,000-file offload (two destinations) recorded as the engine
     feeds it: the listing (begin_offload), then one FileResult per file through the Recorder.
-(c) The redundancy question on a 1,000,000-file synthetic catalog (two verified copies per file on two
+(c) The redundancy question on a synthetic catalog of `--big` files (two verified copies per file on two
     drives, plus verification rows; each card offloaded from its volume's mount point, so copies on the
     card's own disk would not count): time card_redundancy() for a 10,000-file card and a 100,000-file
-    card. Requirement: < 2 s.
+    card. Requirement (issue 15, on both backends): < 1 s in a 10,000,000-file catalog (`--big 10000000`;
+    the default 1,000,000 is quicker to build).
 (d) `datawrangler catalog merge`: a synthetic 1,000,000-file station catalog (built as in (c), another
     station's cards and offloads) merged into a 100,000-file one, then merged again (nothing new). Requirement:
     the first merge < 60 s.
@@ -437,9 +438,9 @@ def main() -> int:
                                                            server.url(server.catalog_database()))
         if args.big:
             report["redundancy"] = bench_redundancy(tmp / "big", args.big)
-            report["requirement_2s"] = max(report["redundancy"]["card_100k_s"],
-                                           report["redundancy"]["card_10k_s"]) < 2
-            ok &= report["requirement_2s"]
+            report["requirement_1s"] = max(report["redundancy"]["card_100k_s"],
+                                           report["redundancy"]["card_10k_s"]) < 1
+            ok &= report["requirement_1s"]
         if args.merge:
             report["merge"] = bench_merge(tmp / "merge", args.merge, args.merge_into)
             ok &= report["merge"]["requirement_60s"]
@@ -458,7 +459,7 @@ def main() -> int:
                   f"{eng['rounds']} rounds): {eng['catalog']['share_pct']:.2f}% "
                   f"({'PASS' if eng['requirement_5pct'] else 'FAIL'}, limit {SHARE_LIMIT_PCT:.0f}%)")
         if args.big:
-            print(f"redundancy on a {args.big}-file catalog: {'PASS' if report['requirement_2s'] else 'FAIL'}")
+            print(f"redundancy on a {args.big}-file catalog: {'PASS' if report['requirement_1s'] else 'FAIL'}")
         if args.merge:
             m = report["merge"]
             print(f"merge of a {args.merge}-file catalog into a {args.merge_into}-file one: {m['merge_s']:.1f} s "
