@@ -28,8 +28,10 @@ class CatalogBox(QWidget):
         self.bridge = bridge
         self.edit = QLineEdit()
         self.edit.setPlaceholderText(f"this station's file: {app_paths().catalog_file}")
-        self.edit.setToolTip("A catalog file, sqlite:///PATH, or postgresql://USER:PASSWORD@HOST:PORT/DATABASE for a "
-                             "catalog several stations share. Empty: the file in DataWrangler's data folder.")
+        self.edit.setToolTip("A catalog file, sqlite:///PATH, or postgresql://USER@HOST:PORT/DATABASE for a catalog "
+                             "several stations share. Keep the password in ~/.pgpass (or PGPASSWORD) rather than in "
+                             "the URL: the location is saved in the settings file as typed. Empty: the file in "
+                             "DataWrangler's data folder.")
         self.test_btn = button("Test connection")
         self.create_btn = button("Create catalog")
         self.create_btn.hide()
