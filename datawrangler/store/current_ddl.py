@@ -6,8 +6,8 @@ after a schema change; tests/store/test_new_catalog.py proves it is what store.t
 history make.
 """
 
-REVISION = 'v5'
-VERSION = 5
+REVISION = 'v6'
+VERSION = 6
 STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE events (
     id INTEGER NOT NULL,

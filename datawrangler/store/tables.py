@@ -1,4 +1,4 @@
-"""The catalog's tables as SQLAlchemy Core metadata: schema version 5, for SQLite and PostgreSQL alike.
+"""The catalog's tables as SQLAlchemy Core metadata: schema version 6, for SQLite and PostgreSQL alike.
 
 `store.schema` builds the SQLite catalog of versions 1 to 4 step by step (sqlite-utils), Alembic's revisions
 (store/migrations) the later ones; this module says what the newest version is, once, in a form that serves
@@ -13,7 +13,9 @@ Types are chosen for both dialects at once:
   key the rowid (and where every integer is 64-bit anyway).
 - `REAL` (times as seconds since the epoch, durations) is double precision on PostgreSQL, whose REAL has 24
   bits of mantissa and would round a timestamp to minutes; SQLite's REAL is already 8 bytes.
-- `TEXT` for words and for JSON documents (digests, plans, lists), as version 4 stores them.
+- `TEXT` for words and for JSON documents (digests, plans, lists), as version 4 stores them; on PostgreSQL in
+  the "C" collation (schema 6), so that text sorts by code point and `lower()` folds ASCII letters only, as on
+  SQLite, whatever locale the server's database was created in.
 The declared types on SQLite are exactly what `store.schema` declares (INTEGER, TEXT, REAL), so a catalog
 made from this metadata and one migrated by `store.schema` cannot be told apart by SQLite.
 """
@@ -38,7 +40,7 @@ from sqlalchemy.types import TypeEngine
 ID = BigInteger().with_variant(Integer(), "sqlite")
 INT = BigInteger().with_variant(Integer(), "sqlite")
 REAL: TypeEngine[float] = Double().with_variant(sqlite.REAL(), "sqlite")
-TEXT = Text()
+TEXT = Text().with_variant(Text(collation="C"), "postgresql")
 
 metadata = MetaData()
 

@@ -5,11 +5,13 @@ same rows written by the same CLI offload.
   SQLite (without an ESCAPE clause) as itself. History's filters put what was typed into LIKE patterns, so a
   path or name holding a backslash (a Windows path: D:\\Shoot\\A001) was found on the file and not on a
   server, until store.catalog's LIKE gave both one ESCAPE and the typed text was escaped.
-- Collation (still different: strict xfails naming it): the session's test server is a C-locale cluster, which
-  sorts and folds case as SQLite does; a production server created in a linguistic locale (en_US.UTF-8, the
-  official Docker image's default, or an ICU locale) sorts `ORDER BY rel_path` in dictionary order and lowers
-  non-ASCII letters, where SQLite sorts by code point and lowers ASCII only.
+- Collation (now alike): the session's test server is a C-locale cluster, which sorts and folds case as SQLite
+  does; a production server created in a linguistic locale (en_US.UTF-8, the official Docker image's default,
+  or an ICU locale) sorted `ORDER BY rel_path` in dictionary order and lowered non-ASCII letters, where SQLite
+  sorts by code point and lowers ASCII only, until schema 6 declared every text column of a server catalog in
+  the "C" collation. The tests below create the catalog in an ICU en-US database to prove it.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -106,9 +108,6 @@ def both(make_card: CardBuilder, tmp_path: Path, linguistic_location: str) -> Ca
     return run
 
 
-@pytest.mark.xfail(strict=True, reason="ORDER BY rel_path follows the server database's collation: en-US sorts "
-                   "'_x.txt', 'a/b.mov', 'b.mov', 'C.mov'; SQLite sorts by code point: 'C.mov', '_x.txt', "
-                   "'a/b.mov', 'b.mov' (reads_browse.files_page; handoff.latest_reverify orders the same way)")
 def test_an_offloads_files_page_in_the_same_order(both: Callable[..., Iterator[tuple]]) -> None:
     pages = [[f.rel_path for f in reads_browse.files_page(db, oid)]
              for db, oid in both({"b.mov": 10, "C.mov": 10, "_x.txt": 10, "a/b.mov": 10})]
@@ -116,11 +115,37 @@ def test_an_offloads_files_page_in_the_same_order(both: Callable[..., Iterator[t
     assert pages[1] == pages[0]
 
 
-@pytest.mark.xfail(strict=True, reason="lower() follows the server database's locale: en-US lowers 'ÉCOLE' to "
-                   "'école', SQLite's lower() only ASCII letters ('École'), so --project école finds the offload "
-                   "of project ÉCOLE on the server and not on the file (history.where_clause)")
 def test_a_project_filter_folds_case_alike(both: Callable[..., Iterator[tuple]]) -> None:
     found = [[o["id"] for o in history.offloads(db, Filters(project="école"))]
              for db, _oid in both({"A001C001.mov": 10}, "--project", "ÉCOLE")]
     assert found[0] == []  # the file's: a case-blind match of ASCII letters only
     assert found[1] == found[0]
+
+
+def test_a_server_catalog_of_schema_5_sorts_by_code_point_once_upgraded(linguistic_location: str) -> None:
+    """A catalog created on a linguistic server before schema 6 sorted in dictionary order; create_schema
+    (what the window's "Create catalog" and `catalog check --create` run, and every open of an older server
+    catalog asks for) brings it to the "C" collation, rows kept."""
+    from sqlalchemy import text
+
+    from datawrangler.store import server
+    from datawrangler.store.migrations import run
+
+    engine = server.engine(server.parse(linguistic_location))
+    order = "SELECT rel_path FROM files ORDER BY rel_path"
+    try:
+        with engine.begin() as conn:
+            run.upgrade(conn, "v5")
+            oid = conn.execute(text("INSERT INTO offloads (uuid, source, plan, started_at, state) VALUES ('u1',"
+                                    " '/card', '{}', 1.0, 'verified') RETURNING id")).scalar_one()
+            for name in ("b.mov", "C.mov", "_x.txt", "a/b.mov"):
+                conn.execute(text("INSERT INTO files (offload_id, rel_path, size, mtime_ns, status) VALUES (:o, :r, 1,"
+                                  " 1, 'verified')"), {"o": oid, "r": name})
+            assert [r[0] for r in conn.execute(text(order))] == ["_x.txt", "a/b.mov", "b.mov", "C.mov"]
+        assert server.create_schema(linguistic_location).ok
+        with engine.connect() as conn:
+            assert [r[0] for r in conn.execute(text(order))] == ["C.mov", "_x.txt", "a/b.mov", "b.mov"]
+            assert conn.execute(text("SELECT lower('ÉCOLE' COLLATE \"default\"), lower(rel_path || 'É') FROM files"
+                                     " WHERE rel_path = 'C.mov'")).one() == ("école", "c.movÉ")
+    finally:
+        engine.dispose()

@@ -30,6 +30,7 @@ REVISIONS: dict[str, int] = {
     "v4": 4,  # baseline: schema 4 (volumes, cards, offloads, destinations, files, copies, verifications,
     # events, clips, clip_files), what store.schema's migrations 1 to 4 make of an SQLite catalog
     "v5": 5,  # volumes.media_kind, offloads.station and offloads.site: a studio's rule (3-2-1) per station
+    "v6": 6,  # PostgreSQL: every text column in the "C" collation (code point order, ASCII case), as SQLite
 }
 BASELINE = "v4"
 BASELINE_VERSION = REVISIONS[BASELINE]
