@@ -67,6 +67,14 @@ _ADD_VERIFICATIONS = (
     " ELSE 'offload-readback' END, t.cache_bypassed, t.digests, t.state, t.code, NULLIF(t.message, '')"
     " FROM dw_rec_copies t LEFT JOIN files f ON f.offload_id = :oid AND f.rel_path = t.rel_path"
     " LEFT JOIN copies c ON c.file_id = f.id AND c.destination_id = t.destination_id ORDER BY t.seq")
+# replay (a spool's batches): a batch the server committed while its answer was lost on the way (the connection
+# cut after COMMIT) was spooled too; its verifications are already there, to the same second, and are not added
+# twice. A batch the Recorder writes itself never meets one (its copies' verifications are new).
+_ADD_VERIFICATIONS_ONCE = _ADD_VERIFICATIONS.replace(" ORDER BY t.seq", (
+    " WHERE NOT EXISTS (SELECT 1 FROM verifications v WHERE v.copy_id = c.id AND v.method = CASE WHEN t.state ="
+    " 'copied' THEN 'size-only' WHEN t.already_present != 0 THEN 'already-present' ELSE 'offload-readback' END"
+    " AND v.result = t.state AND t.verified_at IS NOT NULL AND t.verified_at != 0 AND v.at = t.verified_at)"
+    " ORDER BY t.seq"))
 _CARRIED = ("UPDATE files SET status = 'verified', message = ? WHERE offload_id = ? AND rel_path = ?"
             " AND status = 'pending'")
 _CLEAR = ("DELETE FROM dw_rec_files", "DELETE FROM dw_rec_copies")
@@ -93,14 +101,16 @@ def replay(db: Catalog, record: OffloadRecord, batches: Iterable[list[object]],
         for sql in STAGE:
             db.run(sql)
         for batch in batches:
-            write_batch(db, record, batch, clock)
+            write_batch(db, record, batch, clock, again=True)
             written += sum(1 for item in batch if isinstance(item, FileResult))
     return written
 
 
-def write_batch(db: Catalog, record: OffloadRecord, batch: list[object], clock: Callable[[], float]) -> None:
+def write_batch(db: Catalog, record: OffloadRecord, batch: list[object], clock: Callable[[], float],
+                again: bool = False) -> None:
     """One batch of results (FileResults, carried files, the end) in one transaction (a savepoint when nested):
-    staged in the TEMP tables, then one statement each for files, copies and verifications."""
+    staged in the TEMP tables, then one statement each for files, copies and verifications. `again`: a spool's
+    batch delivered (replay), which may have been committed already: no verification is added twice."""
     oid = record.offload_id
     dest_ids = record.destination_ids
     files: list[tuple] = []
@@ -137,7 +147,7 @@ def write_batch(db: Catalog, record: OffloadRecord, batch: list[object], clock: 
             db.copy_rows("dw_rec_copies", _COPY_COLUMNS, copies)
             db.run(_UPSERT_FILES, {"oid": oid})
             db.run(_UPSERT_COPIES if len(copy_keys) == len(copies) else _UPSERT_COPIES_ONCE, {"oid": oid})
-            db.run(_ADD_VERIFICATIONS, {"oid": oid, "now": clock()})
+            db.run(_ADD_VERIFICATIONS_ONCE if again else _ADD_VERIFICATIONS, {"oid": oid, "now": clock()})
             for sql in _CLEAR:
                 db.run(sql)
         if carried:

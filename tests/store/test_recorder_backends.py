@@ -294,3 +294,34 @@ def test_imported_rolls_on_each_backend(catalog_location: str, tmp_path: Path) -
         assert imported_rolls(db) == {plan.destinations[1]}
     finally:
         db.close()
+
+
+def test_a_spooled_batch_the_server_had_committed_is_not_verified_twice(catalog_location: str,
+                                                                       tmp_path: Path) -> None:
+    """The connection cut after COMMIT: the batch was written, its answer lost, so the Recorder spooled it too.
+    Delivering the spool (recorder_batch.replay) then meets rows it already wrote: files and copies are upserts,
+    and a verification already there to the same second is not added again. Every other row is as after one
+    write."""
+    from datawrangler.store.recorder_batch import replay
+
+    record, scan = _begin(catalog_location, tmp_path / "new")
+    results = _results(scan)
+    rec = Recorder(catalog_location, record, VerifyMode.FULL, batch_files=50, clock=lambda: NOW)
+    rec.start()
+    for r in results:
+        rec.on_file(r)
+    rec.finish(_result(scan))
+    once = _dump_at(catalog_location)
+    timed = sum(1 for r in results for c in r.copies if c.verified_at)
+    assert 0 < timed < len(once["verifications"])  # some copies carry no read time (failed, size only)
+    db = open_location(catalog_location)
+    try:
+        assert replay(db, record, [list(results[:60]), list(results[60:])], clock=lambda: NOW) == len(results)
+    finally:
+        db.close()
+    again = _dump_at(catalog_location)
+    for table in ("files", "copies", "offloads", "destinations"):
+        assert again[table] == once[table], table
+    # the timed ones are not doubled; one without a read time cannot be told from a later one and is kept
+    assert len(again["verifications"]) == len(once["verifications"]) * 2 - timed
+    assert set(again["verifications"]) == set(once["verifications"])
