@@ -3,10 +3,11 @@ stage-2 offload then copies a verified stage-1 copy to the slower drives (store.
 
 Stage 2 never trusts the copy it reads: its pages are dropped before each file is read (the plan's
 `source_uncached`: the bytes come from the drive), and each file's digests are compared with the digests taken
-from the card; a file that differs fails (`stage_source_mismatch`: copy it again from the card), and the copy
-stage 2 wrote of it is removed. Its own writes are read back from the medium like any other copy. The stage-1
-roll's ASC MHL history is checked too, and continued into each stage-2 roll. The card counts as safe to format
-once enough verified copies exist on distinct drives, stage 1 and stage 2 alike.
+from the card before its copy is given the card's name; a file that differs fails (`stage_source_mismatch`:
+copy it again from the card), and no copy of it is left on the stage-2 drives. Its own writes are read back
+from the medium like any other copy. The stage-1 roll's ASC MHL history is checked too, and continued into
+each stage-2 roll. The card counts as safe to format once enough verified copies exist on distinct drives,
+stage 1 and stage 2 alike.
 """
 
 from __future__ import annotations
@@ -90,14 +91,16 @@ def pending_stage2(catalog: str | os.PathLike[str] | None = None) -> list[Stage2
 def card_check(expected: Mapping[str, Mapping[str, str]], source: str, rolls: tuple[str, ...],
                found: list[cascade.Stage1Finding] | None = None) -> Callable[[FileResult], FileResult]:
     """The check of each stage-2 file against the card's digests: a file read from the stage-1 copy whose
-    digests differ (or cannot be compared) comes back failed, each copy too, so it is never recorded verified;
-    the copies this run wrote of it (into `rolls`) are removed, so no drive holds a copy of a copy that
-    differs from the card under the card's name. A file the stage-1 drive could not give (gone, unreadable,
-    the drive itself still there) is said of the stage-1 copy, not of a card reader. Each such file goes into
-    `found`: its stage-1 copy no longer counts (store.cascade.mark_stage1)."""
+    digests differ (or cannot be compared) comes back failed, each copy too, so it is never recorded verified,
+    and said of the stage-1 copy. The engine already refused to give such a copy its name (run_recorded's
+    `expected`: it compares before the commit); a copy of it found under the card's name in `rolls` anyway is
+    removed, so no drive holds a copy of a copy that differs from the card under the card's name. A file the
+    stage-1 drive could not give (gone, unreadable, the drive itself still there) is said of the stage-1 copy,
+    not of a card reader. Each such file goes into `found`: its stage-1 copy no longer counts
+    (store.cascade.mark_stage1)."""
     def check(f: FileResult) -> FileResult:
-        if f.status is FileStatus.FAILED:
-            return _unreadable(f, source, found) if f.code is Code.SOURCE_READ_ERROR else f
+        if f.status is FileStatus.FAILED and f.code is Code.SOURCE_READ_ERROR:
+            return _unreadable(f, source, found)
         if not f.digests:
             return f
         card = expected.get(f.rel_path, {})
@@ -282,12 +285,13 @@ def _run(db: Catalog, catalog: str, offload_id: int, control: OffloadControl, ob
             written.extend(handoff_step(db, oid, handoff, observer, history.history if history else None))
 
     found: list[cascade.Stage1Finding] = []  # stage-1 copies that no longer hold the card's file
-    check = _both(card_check(cascade.card_digests(db, offload_id), plan.source, plan.destinations, found),
+    card = cascade.card_digests(db, offload_id)
+    check = _both(card_check(card, plan.source, plan.destinations, found),
                   history.check if history is not None else None)
     result = run_recorded(db, catalog, plan, scan, record,
                           pairs=verified_pairs(db, plan.destinations, [offload_id]), control=control,
                           on_progress=observer.progress, on_file=observer.result, after_finish=after_finish,
-                          check=check)
+                          check=check, expected=card.get)
     for said in result.warnings:
         observer.warn(said.message, said.code, path=said.path)
     if cascade.mark_stage1(db, offload_id, found):

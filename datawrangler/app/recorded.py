@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from datawrangler.app import spooled
 from datawrangler.core.errors import OffloadError
@@ -34,11 +34,13 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
                  on_progress: Callable[[ProgressEvent], None] | None = None,
                  on_file: Callable[[FileResult], None] | None = None,
                  after_finish: Callable[[int, OffloadResult], None] | None = None,
-                 check: Callable[[FileResult], FileResult] | None = None) -> OffloadResult:
+                 check: Callable[[FileResult], FileResult] | None = None,
+                 expected: Callable[[str], Mapping[str, str] | None] | None = None) -> OffloadResult:
     """Run the engine for the offload `record` names. `pairs` (store.resume.verified_pairs) are copies
     verified earlier: not copied again (resume, incremental). `after_finish(offload_id, result)` runs once
     the catalog holds the result (handoff files, the report). `check(result)` returns the result to record
-    in its place (itself, or the file failed): see the module docstring."""
+    in its place (itself, or the file failed): see the module docstring. `expected(rel_path)`: the digests the
+    source's file must have, checked by the engine before a copy is given its name (core.transfer.offload)."""
     spool = spooled.spool_folder() if is_server(catalog) else None  # where results wait if the server goes
     recorder = Recorder(catalog, record, plan.verify_mode, spool=spool)
     recorder.start()
@@ -61,7 +63,7 @@ def run_recorded(db: Catalog, catalog: str | os.PathLike[str], plan: OffloadPlan
 
     try:
         result = offload(plan, control=control or OffloadControl(), on_progress=on_progress, on_file=record_file,
-                         scan=scan, check=False, already_verified=hook)
+                         scan=scan, check=False, already_verified=hook, expected=expected)
     except BaseException as exc:
         if isinstance(exc, OffloadError):  # refused before a byte moved (a roll folder another offload holds)
             recorder.close()

@@ -17,7 +17,7 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from datawrangler.core.errors import DRIVE_FATAL, Code, dest_message, message_for
@@ -388,6 +388,12 @@ class Destination:
             code = shared.source_failure.get(job.key) or (
                 Code.CANCELLED if control.cancelled else Code.SOURCE_UNSTABLE)
             return CopyResult(self.index, CopyState.FAILED, code, message_for(code), attempts=job.attempt)
+        if p.temp is not None and shared.expected is not None and p.digests:
+            differ = _unexpected(shared.expected(job.file.rel_path), p.digests)
+            if differ is not None:  # never a copy, under the card's name, of a source that is not the card's file
+                medium.remove(p.temp)
+                return CopyResult(self.index, CopyState.FAILED, Code.STAGE_SOURCE_MISMATCH,
+                                  f"{message_for(Code.STAGE_SOURCE_MISMATCH)} ({differ})", attempts=job.attempt)
         locator = p.temp or p.final
         if mode is VerifyMode.SIZE:
             try:
@@ -449,6 +455,18 @@ class Destination:
             self._die(code, exc)
         return CopyResult(self.index, CopyState.FAILED, code, dest_message(code, exc, self.roll),
                           attempts=p.job.attempt)
+
+
+def _unexpected(expected: Mapping[str, str] | None, read: Mapping[str, str]) -> str | None:
+    """None when the source's digests are those expected (every algorithm both have agrees, and they have
+    one); else what differs. Nothing expected of the path: None."""
+    if expected is None:
+        return None
+    common = [a for a in expected if a in read]
+    if not common:
+        return "no hash taken from the card to compare with"
+    differ = [f"{a}: card {expected[a]}, source {read[a]}" for a in common if expected[a] != read[a]]
+    return "; ".join(differ) or None
 
 
 def _diff(expected: dict[str, str], got: dict[str, str]) -> str:

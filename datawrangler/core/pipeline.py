@@ -9,7 +9,7 @@ import queue
 import threading
 from array import array
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
 
@@ -285,3 +285,6 @@ class Shared:
     verdicts: Verdicts
     source_failure: dict[tuple[int, int], Code]  # full mode: why the card's second read failed, per job
     results: queue.Queue[CollectorMessage]  # to the collector
+    # the digests a file's source must have (a stage-2 copy: the card's, by path), checked before its copy is
+    # given its name (Destination._verify_one); None, or None for a path: nothing is expected
+    expected: Callable[[str], Mapping[str, str] | None] | None = None

@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from datawrangler import platform
@@ -108,7 +108,8 @@ class Engine:
                  on_progress: Callable[[ProgressEvent], None] | None,
                  on_file: Callable[[FileResult], None] | None, progress_interval: float,
                  already_verified: Callable[[SourceFile], Iterable[int]] | None = None,
-                 media: Sequence[Medium] | None = None) -> None:
+                 media: Sequence[Medium] | None = None,
+                 expected: Callable[[str], Mapping[str, str] | None] | None = None) -> None:
         self.plan = plan
         self.scan = scan
         self.control = control
@@ -123,7 +124,7 @@ class Engine:
             media = [open_medium(roll) for roll in plan.destinations]
         if len(media) != len(plan.destinations):
             raise ValueError("one medium per destination")
-        self.shared = Shared(plan, control, self.verdicts, self.source_failure, self.results)
+        self.shared = Shared(plan, control, self.verdicts, self.source_failure, self.results, expected)
         self.dests = [Destination(i, m, self.shared) for i, m in enumerate(media)]
         self.bytes_read = 0
         self.bytes_reread = 0
@@ -594,6 +595,7 @@ def offload(
     check: bool = True,
     already_verified: Callable[[SourceFile], Iterable[int]] | None = None,
     media: Sequence[Medium] | None = None,
+    expected: Callable[[str], Mapping[str, str] | None] | None = None,
 ) -> OffloadResult:
     """Run an offload to the end and return its result. Raises OffloadError when preflight refuses it.
 
@@ -601,12 +603,14 @@ def offload(
     calling thread. `control` cancels or pauses from any thread. `already_verified(file)` names the
     destinations (indices into plan.destinations) where a previous run verified that file (resume): those
     copies are neither rewritten nor reported again, and count as verified in the result. `media` gives
-    each destination's medium (default: core.medium.open_medium of each plan destination).
+    each destination's medium (default: core.medium.open_medium of each plan destination). `expected(rel_path)`
+    gives the digests a file's source must have (a stage-2 copy reads a stage-1 copy: the card's): a file read
+    with other digests fails every copy (`stage_source_mismatch`) before any is given its name.
     """
     control = control or OffloadControl()
     if scan is None:
         scan = scan_source(plan.source, plan.ignore)
     if check:
         preflight(plan, scan).raise_for_errors()
-    engine = Engine(plan, scan, control, on_progress, on_file, progress_interval, already_verified, media)
+    engine = Engine(plan, scan, control, on_progress, on_file, progress_interval, already_verified, media, expected)
     return engine.run()

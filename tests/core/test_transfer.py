@@ -30,6 +30,7 @@ from datawrangler.core.events import (
     OffloadState,
     ProgressEvent,
 )
+from datawrangler.core.medium import fs
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.transfer import TEMP_PREFIX, is_temp_name, offload
 from tests.conftest import BigData, CardBuilder, write_file
@@ -530,3 +531,46 @@ def test_cancel_with_a_small_file_waiting_for_its_batch_still_returns(tmp_path: 
     assert small.status is FileStatus.FAILED and small.code is Code.CANCELLED
     assert not (d1 / card.name / "A003R2EC" / "A003C001.xml").exists()
     assert temp_files(d1, d2) == []
+
+
+@pytest.mark.parametrize("small", [False, True], ids=["clip", "small files"])
+def test_a_source_that_is_not_the_expected_file_is_never_given_its_name(make_card: CardBuilder, dest_dirs,
+                                                                       small: bool) -> None:
+    """`expected` (a stage-2 copy: the card's digests): a file whose source reads with other digests fails
+    every copy (stage_source_mismatch) before any copy is given the card's name, so no drive holds it even
+    for a moment, and no temp file is left; the other files are verified as usual; a path nothing is expected
+    of, and an expectation in another algorithm only, are judged as the engine always judged them."""
+    files = {"CLIPS/A.mov": 700, "CLIPS/B.mov": 900, "CLIPS/C.mov": 500, "CLIPS/D.mov": 300}
+    if not small:
+        files = {k: v * 4096 for k, v in files.items()}
+    card = make_card(files)
+    d1, d2 = dest_dirs(2)
+    plan = OffloadPlan.create(card, [d1, d2], algorithms="xxh64", verify_mode="destinations")
+    truth = {rel: {"xxh64": xxhash.xxh64((card / rel).read_bytes()).hexdigest()} for rel in files}
+    expected = {**truth, "CLIPS/B.mov": {"xxh64": "0" * 16}, "CLIPS/D.mov": {"md5": "0" * 32}}
+    del expected["CLIPS/C.mov"]
+    named: list[str] = []
+    real_commit = fs.rename_no_replace
+
+    def commit(temp: str, final: str) -> None:  # every name a copy is given, as it is given
+        named.append(os.path.basename(final))
+        real_commit(temp, final)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(fs, "rename_no_replace", commit)
+    try:
+        result, out = run(plan, expected=expected.get)
+    finally:
+        mp.undo()
+    b = out["CLIPS/B.mov"]
+    assert b.status is FileStatus.FAILED
+    assert [c.code for c in b.copies] == [Code.STAGE_SOURCE_MISMATCH] * 2
+    assert "xxh64: card 0000000000000000, source " in b.copies[0].message
+    assert "B.mov" not in named and not (d1 / card.name / "CLIPS/B.mov").exists()
+    assert not (d2 / card.name / "CLIPS/B.mov").exists() and temp_files(d1, d2) == []
+    d = out["CLIPS/D.mov"]  # nothing in common to compare with: not the card's file as far as anyone can tell
+    assert d.status is FileStatus.FAILED and "no hash taken from the card" in d.copies[0].message
+    for rel in ("CLIPS/A.mov", "CLIPS/C.mov"):
+        assert out[rel].status is FileStatus.VERIFIED, out[rel]
+        assert (d1 / card.name / rel).read_bytes() == (card / rel).read_bytes()
+    assert result.files_verified == 2 and sorted(named) == ["A.mov", "A.mov", "C.mov", "C.mov"]
