@@ -26,6 +26,7 @@ from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from datawrangler import __version__
+from datawrangler.app.catalog import catalog_location
 from datawrangler.config import HOME_ENV, app_paths
 from datawrangler.gui.bridge import Bridge
 from datawrangler.gui.catalog_damage import check_at_start
@@ -133,6 +134,9 @@ def main(argv: Sequence[str] | None = None, *, demo: bool = False, demo_size: in
 
         demo_home = tempfile.mkdtemp(prefix="datawrangler-demo-home-")
         os.environ[HOME_ENV] = demo_home
+    # resolved once (--catalog, DATAWRANGLER_CATALOG, the settings, the data folder's file), after the demo's
+    # home is set: every worker of the window then opens that location without reading the settings again
+    catalog = catalog_location(catalog)
     log_path, listener = setup_logging()
     app = make_app(argv)
     if not demo and not check_at_start(catalog):  # a damaged catalog, and the user chose to quit: left as it was
