@@ -116,7 +116,7 @@ def connect(path: str | os.PathLike[str]) -> FileCatalog:
     db = FileCatalog(conn, execute_plugins=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _wal(conn)
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: a crash loses no committed transaction
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
@@ -128,6 +128,21 @@ def connect(path: str | os.PathLike[str]) -> FileCatalog:
                            "on a network drive or read-only. Keep the catalog on a local, writable disk "
                            "(DATAWRANGLER_HOME or --catalog).")
     return db
+
+
+def _wal(conn: sqlite3.Connection) -> str:
+    """Switch to write-ahead logging (a no-op once the file is in WAL mode). The switch of a new file needs an
+    exclusive lock, and SQLite answers "database is locked" at once, without its busy handler, while another
+    connection is creating the same catalog (several of the window's workers start at once): that is waited
+    out here, for as long as any lock would be."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def not_a_catalog(path: str | os.PathLike[str], exc: Exception) -> CatalogError:
@@ -265,8 +280,14 @@ def migrate(db: Database, path: Path) -> None:
     if version == target and stamped == _stamp_of(target):  # current: the path of (nearly) every open
         _migrate(db, path, version, target)
         return
-    if version == 0 and not stamped and _create_current(db, path, target):
-        return
+    if version == 0 and not stamped:
+        if _create_current(db, path, target):
+            return
+        version, stamped = _user_version(db, path), _stamped(db, path)  # another thread or process made it
+        refuse_unknown(path, version, stamped)
+        if version == target and stamped == _stamp_of(target):
+            _migrate(db, path, version, target)
+            return
     taken = None
     # checked and backed up before the write lock (the backup API cannot copy from inside it), unless the only
     # change is the stamp on a version-4 catalog that a DataWrangler without Alembic made (a new small table):
