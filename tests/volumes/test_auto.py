@@ -23,7 +23,13 @@ from datawrangler.volumes.monitor import VolumeMonitor, VolumeMounted, VolumeUnm
 from tests.conftest import CardBuilder, write_file
 from tests.volumes.conftest import CardMountFactory
 
-DATE = time.strftime("%Y-%m-%d")
+
+def dated(parent: Path) -> Path:
+    """The one day folder an offload made under parent: the day it ran, which is not always the day the tests
+    started (a run that crosses midnight)."""
+    days = [p for p in parent.iterdir() if p.is_dir()]
+    assert len(days) == 1 and time.strptime(days[0].name, "%Y-%m-%d"), days
+    return days[0]
 
 
 def _volume(path: Path, label: str | None = None) -> Volume:
@@ -72,7 +78,7 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
     assert final.kind == "ejected" and final.state == "verified" and final.safe_to_format is True
     assert ejector.ejected == [_volume(card, "A001R2EC")]
     for d in dests:
-        _same_tree(card, d / "NS" / DATE / "A001R2EC")
+        _same_tree(card, dated(d / "NS") / "A001R2EC")
     db = open_catalog(app_paths().catalog_file)
     try:
         row = db.conn.execute("SELECT o.reel, o.camera, o.project, o.state, c.vendor, o.shooting_day FROM offloads o "
@@ -81,7 +87,7 @@ def test_a_recognised_card_is_offloaded_recorded_handed_off_and_ejected(
         db.close()
     assert row == ("A001", "A", "NS", "verified", "ARRI", 15)  # the preset's day, for the reports
     for d in dests:  # the preset's handoff files (ASC MHL) and the offload report, as from the CLI and window
-        assert len(list((d / "NS" / DATE / "A001R2EC" / "ascmhl").glob("0001_A001R2EC_*.mhl"))) == 1
+        assert len(list((dated(d / "NS") / "A001R2EC" / "ascmhl").glob("0001_A001R2EC_*.mhl"))) == 1
     assert list(app_paths().reports_dir.rglob(f"offload-{final.offload_id:04d}_A001_*.pdf"))
     # the same card inserted again: already safe, not copied again
     statuses.clear()
@@ -236,7 +242,7 @@ def test_a_newly_mounted_card_is_offloaded_end_to_end_and_ejected(
         assert isinstance(unmounted, VolumeUnmounted) and unmounted.volume == mounted.volume
     assert not os.path.ismount(mount.mountpoint)
     for d in dests:
-        _same_tree(tree, d / DATE / "A007R4XY")
+        _same_tree(tree, dated(d) / "A007R4XY")
 
 
 def test_a_card_being_read_when_auto_offload_stops_is_not_offloaded(
