@@ -10,8 +10,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
 from datawrangler.cli import main
 from datawrangler.store.catalog import Catalog
 from datawrangler.store.changes import last_change
@@ -74,18 +72,13 @@ def test_last_change_moves_with_every_recorded_event(make_card: CardBuilder,
 
 
 def test_a_handle_opened_on_a_new_catalog_keeps_its_writes_seen_by_others(
-        request: pytest.FixtureRequest, make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]],
+        make_card: CardBuilder, dest_dirs: Callable[[int], list[Path]],
         catalog_location: str) -> None:
     """A window that made the catalog (its first start) stays open while an offload runs in its own process and
     another process begins one and is killed: what the window then records (the killed offload marked
-    interrupted) is what every other handle and process sees, and last_change says so everywhere."""
-    if request.node.callspec.params["catalog_location"] == "sqlite":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "store.damage.inspect reads the catalog's header with Python's open() on the first open of an "
-            "existing file in a process; closing that descriptor drops every POSIX lock the process holds on the "
-            "file, so the child process, as it closes, believes it is the last connection and deletes the WAL and "
-            "-shm files under the open handle, whose later commits go to an unlinked WAL: other processes never "
-            "see them, and the next open in this process fails with 'disk I/O error'")))
+    interrupted) is what every other handle and process sees, and last_change says so everywhere. On the file
+    this lost the window's commits until store.db stopped inspecting a catalog its own process made (closing
+    the inspection's descriptor dropped the process's SQLite locks: the other process removed the log)."""
     d1, d2 = dest_dirs(2)
     window = open_location(catalog_location)  # made by this handle: the catalog did not exist before
     try:
