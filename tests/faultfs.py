@@ -608,10 +608,11 @@ def mount_tmpfs(mountpoint: Path, size_bytes: int) -> KernelMount:
 
 
 def mount_ext4_image(image: Path, mountpoint: Path, size_mb: int, label: str | None = None, *,
-                     fs_uuid: str | None = None, tree: Path | None = None) -> KernelMount:
+                     fs_uuid: str | None = None, tree: Path | None = None, direct_io: bool = False) -> KernelMount:
     """Make an ext4 image of ``size_mb`` MiB (no reserved blocks; filesystem UUID ``fs_uuid``; filled
     from the folder ``tree`` when given: mkfs.ext4 -d), attach it to a loop device and mount it at
-    ``mountpoint``."""
+    ``mountpoint``. ``direct_io``: the loop device reads and writes the image file past the page cache, as
+    a drive of its own would (the benchmarks' destinations)."""
     if label is not None and len(label.encode()) > 16:
         raise ValueError(f"ext4 labels are at most 16 bytes: {label!r}")
     with open(image, "wb") as f:
@@ -625,7 +626,8 @@ def mount_ext4_image(image: Path, mountpoint: Path, size_mb: int, label: str | N
         mkfs += ["-d", str(tree)]
     subprocess.run([*mkfs, str(image)], check=True, capture_output=True)
     device = subprocess.run(
-        ["losetup", "--find", "--show", str(image)], check=True, capture_output=True, text=True
+        ["losetup", "--find", "--show", *(["--direct-io=on"] if direct_io else []), str(image)], check=True,
+        capture_output=True, text=True
     ).stdout.strip()
     mountpoint.mkdir(parents=True, exist_ok=True)
     try:
