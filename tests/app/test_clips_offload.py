@@ -8,7 +8,6 @@ import json
 import shutil
 import subprocess
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -20,28 +19,12 @@ from datawrangler.core.clips import ClipKind, ClipState
 from datawrangler.core.presets import Preset
 from datawrangler.store import clips as store_clips
 from datawrangler.store.db import open_catalog
-from tests.media.stillgen import Bext, Ixml, Wav, dpx_bytes, samples_at, write_sequence
-from tests.media.videogen import cut, prores_mov
-
-SEQ = "A001C006_231014_R2EC"
+from tests.media.cards import SEQ, media_card
 
 
 def _card(root: Path) -> Path:
-    """A001R2EC: an ARRI-named DPX sequence with frames 86411 and 86500-86502 missing, a sound roll's WAV
-    (01:00:00:00 at 25 fps, scene 12A take 3) and a RED clip in its folder."""
-    card = root / "A001R2EC"
-    frames = [n for n in range(86400, 86520) if n != 86411 and not 86500 <= n <= 86502]
-    write_sequence(card / SEQ, f"{SEQ}.", frames, "dpx",
-                   lambda n: dpx_bytes(timecode="01:00:00:00" if n == 86400 else None, tv_fps=25.0, red=n % 1024))
-    Wav(samples=48000 * 2, bext=Bext(time_reference=samples_at(90000, 48000, Fraction(25))),
-        ixml=Ixml(scene="12A", take="3", tape="S001", tracks=("MixL", "MixR"), rate="25", flag="NDF")
-        ).write(card / "SOUND" / "T003.WAV")
-    (card / "RED").mkdir()
-    (card / "RED" / "A001_C002_1014XY_001.R3D").write_bytes(b"RED2" + bytes(5000))
-    prores_mov(card / "A001C001_231014_R2EC.mov", frames=12, rate=Fraction(24000, 1001), timecode="14:03:22:05",
-               reel="A001R2EC", audio=(2,))
-    cut(prores_mov(card / "A001C002_231014_R2EC.mov", frames=24).path, 0.6)  # the camera lost power
-    return card
+    """A001R2EC (tests.media.cards): its DPX sequence lacks frames 86411 and 86500-86502."""
+    return media_card(root, (n for n in range(86400, 86520) if n != 86411 and not 86500 <= n <= 86502))
 
 
 def _events(text: str) -> list[dict]:

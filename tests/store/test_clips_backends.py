@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -24,35 +23,17 @@ from datawrangler.store import clips
 from datawrangler.store.location import open_location
 from datawrangler.store.offloads import OffloadMeta, begin_offload
 from tests.conftest import CardBuilder
-from tests.media.stillgen import Bext, Ixml, Wav, dpx_bytes, samples_at, write_sequence
-from tests.media.videogen import cut, prores_mov
+from tests.media.cards import CUT, MOV, RED, SEQ, media_card
+from tests.media.stillgen import Ixml, Wav
 
-SEQ = "A001C006_231014_R2EC"
-MOV = "A001C001_231014_R2EC"
-CUT = "A001C002_231014_R2EC"
-RED = "A001_C002_1014XY_001"
 # by name, as the catalog orders them (byte order: 'C' before '_')
 NAMES = [MOV, CUT, SEQ, RED, "T003"]
 MISSING = (86405, 86407, 86408)
 
 
 def _media_card(root: Path) -> Path:
-    """A001R2EC: a ProRes clip with timecode, reel and two audio channels, a cut one (the camera lost power),
-    a DPX sequence with frames 86405 and 86407-86408 missing, a sound roll's WAV (scene 12A take 3) and a
-    RED clip no open library reads."""
-    card = root / "A001R2EC"
-    frames = [n for n in range(86400, 86412) if n not in MISSING]
-    write_sequence(card / SEQ, f"{SEQ}.", frames, "dpx",
-                   lambda n: dpx_bytes(timecode="01:00:00:00" if n == 86400 else None, tv_fps=25.0, red=n % 1024))
-    Wav(samples=48000 * 2, bext=Bext(time_reference=samples_at(90000, 48000, Fraction(25))),
-        ixml=Ixml(scene="12A", take="3", tape="S001", tracks=("MixL", "MixR"), rate="25", flag="NDF")
-        ).write(card / "SOUND" / "T003.WAV")
-    (card / "RED").mkdir()
-    (card / "RED" / f"{RED}.R3D").write_bytes(b"RED2" + bytes(5000))
-    prores_mov(card / f"{MOV}.mov", frames=12, rate=Fraction(24000, 1001), timecode="14:03:22:05",
-               reel="A001R2EC", audio=(2,))
-    cut(prores_mov(card / f"{CUT}.mov", frames=24).path, 0.6)
-    return card
+    """A001R2EC (tests.media.cards): its DPX sequence lacks frames 86405 and 86407-86408."""
+    return media_card(root, (n for n in range(86400, 86412) if n not in MISSING))
 
 
 def _listing(card: Path) -> dict[str, int]:
