@@ -86,7 +86,8 @@ class FileCatalog(Database, Catalog):
         self.conn.executemany(sql, rows)
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-        """A few hundred rows a statement (INSERT ... VALUES (...), (...), ...), not one statement a row.
+        """Up to 200 rows a statement, 999 parameters at most (INSERT ... VALUES (...), (...), ...), not one
+        statement a row.
 
         sqlite3's executemany gives up the GIL around each row's step and takes it back for the next row's
         binding: on the Recorder's writer thread, beside the engine's seven threads, each of those 60,000
