@@ -12,21 +12,25 @@ import hashlib
 import importlib.resources
 import os
 import re
+import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datawrangler.core.scan import DEFAULT_IGNORE, ScanResult, SourceFile, scan_source
+from datawrangler.core.scan import DEFAULT_IGNORE, FileList, ScanResult, SourceFile, scan_source
 from datawrangler.core.typed import json_list, read_json
 
 _REEL = re.compile(r"^[A-Z]\d{3}")
 
 
 def fingerprint_files(files: Iterable[SourceFile]) -> str:
-    """sha256 over the sorted (rel_path, size, mtime_ns) triples: independent of walk order."""
+    """sha256 over the sorted (rel_path, size, mtime_ns) triples: independent of walk order. A scan's FileList
+    gives them sorted a folder at a time (FileList.by_path), not as one list of every file."""
     h = hashlib.sha256()
-    for rel_path, size, mtime_ns in sorted((f.rel_path, f.size, f.mtime_ns) for f in files):
+    ordered: Iterable[tuple[str, int, int]] = files.by_path() if isinstance(files, FileList) else \
+        sorted((f.rel_path, f.size, f.mtime_ns) for f in files)
+    for rel_path, size, mtime_ns in ordered:
         h.update(rel_path.encode("utf-8", "surrogateescape"))
         h.update(b"\0%d\0%d\n" % (size, mtime_ns))
     return h.hexdigest()
@@ -197,7 +201,25 @@ def _ext(rel_path: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
-def _match_rule(rule: CardRule, paths: list[str], exts: list[str]) -> _Match | None:
+class _Paths(Collection[str]):
+    """A listing's paths, to be walked once a rule: a scan's FileList makes each path as it is asked for,
+    so recognising a card of 1,000,000 frames does not hold 1,000,000 strings."""
+
+    def __init__(self, files: Sequence[SourceFile]) -> None:
+        self.files = files
+
+    def __iter__(self) -> Iterator[str]:
+        files = self.files
+        return files.rel_paths() if isinstance(files, FileList) else (f.rel_path for f in files)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __contains__(self, path: object) -> bool:
+        return any(p == path for p in self)
+
+
+def _match_rule(rule: CardRule, paths: Collection[str], exts: list[str]) -> _Match | None:
     if any(not any(p.search(x) for x in paths) for p in rule.require):
         return None
     if any(p.search(x) for p in rule.forbid for x in paths):
@@ -239,11 +261,12 @@ def _label_reel(label: str | None) -> str | None:
     return m.group(0) if m else None
 
 
-def _clips(paths: list[str], rules: Sequence[CardRule] | None) -> tuple[list[_Match], dict[str, re.Match[str]]]:
+def _clips(paths: Collection[str], rules: Sequence[CardRule] | None
+           ) -> tuple[list[_Match], dict[str, re.Match[str]]]:
     """(the matching rules of the card's vendor, best first; its clips by key), or ([], {}) for an unknown
     layout."""
     rules = default_rules() if rules is None else sorted(rules, key=lambda r: -r.priority)
-    exts = [_ext(p) for p in paths]
+    exts = [sys.intern(_ext(p)) for p in paths]  # a few extensions, each kept once
     best: _Match | None = None
     for rule in rules:
         if best is not None and rule.priority < best.rule.priority:
@@ -294,15 +317,15 @@ def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, l
     root = os.fspath(root)
     if scan is None:
         scan = scan_source(root, DEFAULT_IGNORE)
-    paths = [f.rel_path for f in scan.files]
+    paths = _Paths(scan.files)
     found, clips = _clips(paths, rules)
     fp = fingerprint(scan)
     fallback = _label_reel(label) or default_reel(root)
     if not found:
-        names = sorted(p.rsplit("/", 1)[-1] for p in paths)
+        first = min((p.rsplit("/", 1)[-1] for p in paths), default=None)
+        last = max((p.rsplit("/", 1)[-1] for p in paths), default=None)
         return CardInfo(root, "Unknown", "Generic card", "camera", GENERIC, fallback[0] if fallback else None,
-                        fallback, fallback, len(paths), names[0] if names else None,
-                        names[-1] if names else None, None, len(paths), scan.total_bytes, fp, label)
+                        fallback, fallback, len(paths), first, last, None, len(paths), scan.total_bytes, fp, label)
     best = found[0]
     rule = best.rule
     camera, reel, suffix = _reel_of(clips.values())
@@ -324,7 +347,8 @@ def recognise(root: str | os.PathLike[str], *, scan: ScanResult | None = None, l
                     scan.total_bytes, fp, label)
 
 
-def _same_vendor(best: CardRule, rules: Sequence[CardRule], paths: list[str], exts: list[str]) -> list[_Match]:
+def _same_vendor(best: CardRule, rules: Sequence[CardRule], paths: Collection[str], exts: list[str]
+                 ) -> list[_Match]:
     """The other rules of the winning rule's vendor and media that match the card too: one card can hold
     several of a vendor's layouts (ProRes clips next to ARRIRAW sequences, XF-AVC next to Cinema RAW
     Light), and every take of every layout is a clip. Best first."""

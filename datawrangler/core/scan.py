@@ -6,12 +6,15 @@ same files in the same order (the reel, the catalog and the MHL depend on it).
 
 from __future__ import annotations
 
+import heapq
 import os
+import re
 import stat
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
+from fnmatch import translate
+from operator import itemgetter
 from typing import NamedTuple, overload
 
 from datawrangler.core.errors import Code, OffloadError
@@ -104,6 +107,40 @@ class FileList(Sequence[SourceFile]):
                              sizes[i], mtimes[i])
             start = end
 
+    def rel_paths(self) -> Iterator[str]:
+        """Every file's path, in order, each made when it is asked for (no SourceFile around it)."""
+        names, dir_of = self._names, self._dir_of
+        prefixes = [f"{d}/" if d else "" for d in self._dirs]
+        start = 0
+        for i, end in enumerate(self._ends):
+            yield prefixes[dir_of[i]] + names[start:end].decode("utf-8", "surrogatepass")
+            start = end
+
+    def by_path(self) -> Iterator[SourceFile]:
+        """Every file in the order of its rel_path (as str sorts: by code point), holding 4 bytes a file where
+        sorting the files whole holds them all: each folder's files are sorted by name when the merge of the
+        folders reaches them. (A listing of many folders of a file or two is sorted whole: as cheap there.)"""
+        if len(self._dirs) * 4 > len(self):
+            yield from sorted(self, key=itemgetter(0))
+            return
+        members = [array("I") for _ in self._dirs]
+        for i, d in enumerate(self._dir_of):
+            members[d].append(i)
+        yield from heapq.merge(*(self._folder_by_name(d, members) for d in range(len(self._dirs))),
+                               key=itemgetter(0))
+
+    def _folder_by_name(self, d: int, members: list[array]) -> Iterator[SourceFile]:
+        names, ends, sizes, mtimes = self._names, self._ends, self._sizes, self._mtimes
+
+        def name(i: int) -> str:
+            return names[ends[i - 1] if i else 0:ends[i]].decode("utf-8", "surrogatepass")
+
+        order = array("I", sorted(members[d], key=name))
+        members[d] = order  # the unsorted numbers go
+        prefix = f"{self._dirs[d]}/" if self._dirs[d] else ""
+        for i in order:
+            yield SourceFile(prefix + name(i), sizes[i], mtimes[i])
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str | bytes):
             return NotImplemented
@@ -138,9 +175,12 @@ class IgnoreRules:
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(p for p in patterns if p)
+        # one expression for all of them (as fnmatchcase matches each): one match a name, not one a pattern
+        self._match = re.compile("|".join(f"(?:{translate(p)})" for p in self.patterns)).match \
+            if self.patterns else None
 
     def match(self, name: str) -> bool:
-        return any(fnmatchcase(name, p) for p in self.patterns)
+        return self._match is not None and self._match(name) is not None
 
 
 def scan_source(root: str | os.PathLike[str], ignore: Iterable[str] = ()) -> ScanResult:

@@ -435,3 +435,20 @@ def test_the_scans_file_list_is_a_fraction_of_a_list_of_tuples() -> None:
         tracemalloc.stop()
     assert len(packed) == 20_000 and packed[12_345] == next(f for n, f in enumerate(frames()) if n == 12_345)
     assert as_packed * 3 < as_list, (as_packed, as_list)
+
+
+@pytest.mark.parametrize("per_folder", [40, 1], ids=["folders-merged", "sorted-whole"])
+def test_the_file_list_gives_its_files_in_path_order_as_str_sorts(per_folder: int) -> None:
+    """by_path (the fingerprint's order) is the order of sorting the paths as strings, across the folder
+    boundaries a per-folder sort could get wrong: 'A-B/x' sorts before 'A/x' ('-' < '/'), a subfolder's
+    files sort among its parent's files, names with surrogates and accents keep their place. Whether the
+    folders are merged (many files a folder) or the list is sorted whole (a file or two a folder)."""
+    from datawrangler.core.scan import FileList
+
+    names = ["A/x", "A-B/y", "A/B/z", "A.mov", "top", "A/a", "A/Z", "A/B0", "A/B/a", "é/\udcff", "e\u0301/x", "A/~"]
+    files = [SourceFile(f"{n}{k:03d}" if per_folder > 1 else n, len(n) + k, k)
+             for n in names for k in range(per_folder)]
+    files.reverse()  # appended out of order: the scan's order is not what by_path relies on
+    packed = FileList(files)
+    assert list(packed.by_path()) == sorted(files, key=lambda f: f.rel_path)
+    assert list(packed.rel_paths()) == [f.rel_path for f in files]
