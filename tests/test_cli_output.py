@@ -150,3 +150,34 @@ def test_a_bug_exits_70_with_a_sentence_and_the_traceback(monkeypatch: pytest.Mo
     assert "Traceback" in err and "no such column" in err
     assert main(["--catalog", str(tmp_path / "c.sqlite"), "history"]) == 70
     assert "error: DataWrangler hit a bug" in capsys.readouterr().err
+
+
+def test_file_lines_are_flushed_together_and_every_other_event_at_once() -> None:
+    """An offload of 30,000 small files says 30,000 `file` lines: they are flushed with the next other event
+    or every FILE_LINES_FLUSH seconds, not one write to the pipe each; any other event is flushed at once,
+    with the file lines before it, in order."""
+    from datawrangler.cli import output
+
+    class Counting(io.StringIO):
+        flushes = 0
+
+        def flush(self) -> None:
+            self.flushes += 1
+            super().flush()
+
+    out = Counting()
+    o = Output(json=True, out=out, err=io.StringIO())
+    o.emit("start", files=500)
+    assert out.flushes == 1
+    for i in range(500):
+        o.emit("file", rel_path=f"A001/F{i:04d}.ari", state="verified")
+    assert out.flushes <= 1 + 500 * 0.01, out.flushes  # a burst: not one flush a line
+    o.emit("done", state="verified")
+    assert out.flushes >= 2
+    events = _json_lines(out.getvalue())
+    assert [e["event"] for e in events] == ["start", *["file"] * 500, "done"]
+    assert events[500]["rel_path"] == "A001/F0499.ari"
+    before = out.flushes
+    time.sleep(output.FILE_LINES_FLUSH + 0.05)
+    o.emit("file", rel_path="A001/late.ari", state="verified")  # a file line after a quiet spell goes out
+    assert out.flushes == before + 1
