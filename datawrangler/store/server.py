@@ -96,11 +96,12 @@ def _hidden(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def engine(location: CatalogLocation, timeout: float = DEFAULT_TIMEOUT) -> Engine:
-    """An engine on the server (no pool: each use connects, so a server that comes back is found again)."""
+def engine(location: CatalogLocation, timeout: float = DEFAULT_TIMEOUT, autocommit: bool = False) -> Engine:
+    """An engine on the server (no pool: each use connects, so a server that comes back is found again). With
+    `autocommit`, every connection it makes is in autocommit, one made again after a lost one too."""
     if location.path is not None:
         raise ValueError("engine() is for a catalog on a server; an SQLite catalog is opened by store.db")
-    return create_engine(location.url, poolclass=NullPool,
+    return create_engine(location.url, poolclass=NullPool, isolation_level="AUTOCOMMIT" if autocommit else None,
                          connect_args={"connect_timeout": max(2, round(timeout)), "application_name": "DataWrangler"})
 
 

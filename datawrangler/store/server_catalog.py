@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import TextClause, inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 from datawrangler.store import server
 from datawrangler.store.catalog import Catalog, Params, Rows
@@ -117,8 +117,7 @@ class ServerCatalog(Catalog):
         finally:
             if own:
                 self._depth, self._locked = 0, False
-                with contextlib.suppress(DBAPIError, ServerUnavailable):
-                    self._driver("COMMIT")
+                self._end("COMMIT")
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """COPY ... FROM STDIN on the connection's own psycopg cursor: 40,000 staged rows in 0.12 s against
@@ -153,8 +152,7 @@ class ServerCatalog(Catalog):
                 yield self
             except BaseException:
                 self._depth -= 1
-                with contextlib.suppress(DBAPIError):
-                    self._driver(f"ROLLBACK TO SAVEPOINT {name}")
+                self._end(f"ROLLBACK TO SAVEPOINT {name}")
                 raise
             self._depth -= 1
             self._driver(f"RELEASE SAVEPOINT {name}")
@@ -167,15 +165,13 @@ class ServerCatalog(Catalog):
             yield self
         except BaseException:
             self._depth, self._locked = 0, False
-            with contextlib.suppress(DBAPIError):
-                self._driver("ROLLBACK")
+            self._end("ROLLBACK")
             raise
         self._depth, self._locked = 0, False
         try:
             self._driver("COMMIT")
         except BaseException:
-            with contextlib.suppress(DBAPIError):
-                self._driver("ROLLBACK")
+            self._end("ROLLBACK")
             raise
 
     def close(self) -> None:
@@ -193,6 +189,19 @@ class ServerCatalog(Catalog):
             self._conn.exec_driver_sql(sql)
         except DBAPIError as exc:
             raise self._unavailable(exc) from exc
+
+    def _end(self, sql: str) -> None:
+        """End a transaction or savepoint after a failure, or a streamed read's transaction, raising nothing: the
+        failure already raised is the one to see. On a lost connection there is nothing to end on the server
+        (it dropped the transaction with the connection); SQLAlchemy's own rollback clears the connection's
+        invalid state, without which every later statement, and this one, raises "Can't reconnect until
+        invalid transaction is rolled back" in place of the outage."""
+        if not self._conn.invalidated:
+            with contextlib.suppress(DBAPIError):
+                self._conn.exec_driver_sql(sql)  # a connection lost here is invalidated by it
+        if self._conn.invalidated:
+            with contextlib.suppress(DBAPIError, InvalidRequestError):
+                self._conn.rollback()
 
     def _unavailable(self, exc: DBAPIError) -> Exception:
         """A lost connection (the server stopped, the network gone) as ServerUnavailable; any other error (a
@@ -220,9 +229,11 @@ def connect_server(where: str | os.PathLike[str] | CatalogLocation, timeout: flo
     """A handle on a catalog already checked by open_server (a second connection of the same process: the
     Recorder's writer): no check, no schema work; ServerUnavailable when the server does not answer."""
     location = where if isinstance(where, CatalogLocation) else server.parse(where)
-    engine = server.engine(location, timeout)
+    # autocommit on the engine, not the connection: a connection the server dropped reconnects with it too
+    # (BEGIN and COMMIT are this class's own statements, see atomic)
+    engine = server.engine(location, timeout, autocommit=True)
     try:
-        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        conn = engine.connect()
     except DBAPIError as exc:
         raise ServerUnavailable(f"Could not connect to the catalog server {location.shown()} ({_said(exc)}). "
                                 "Check that the server runs and this computer can reach it, then try "
