@@ -196,9 +196,17 @@ def from_arguments(db: Catalog, source: str, dests: Iterable[str], settings: Set
     if isinstance(overrides.get("algorithms"), str):
         overrides["algorithms"] = tuple(parse_algorithms(overrides["algorithms"]))
     changes = {k: v for k, v in overrides.items() if v is not None}
-    if read_clips is False:
-        changes["clips"] = None
-    elif thumbnails is not None or read_clips:
-        changes["clips"] = ClipOptions(req.clips.thumbnails if thumbnails is None and req.clips else
-                                       1 if thumbnails is None else thumbnails)
+    req = with_clips(req, read_clips, thumbnails)
     return dataclasses.replace(req, **changes, notes=req.notes + notes)
+
+
+def with_clips(req: OffloadRequest, read_clips: bool | None = None, thumbnails: int | None = None
+               ) -> OffloadRequest:
+    """`req` with the command line's clip reading: read_clips False reads none, `thumbnails` sets how many a
+    clip gets (reading them even where the preset reads none); None leaves the preset's (or the settings')."""
+    if read_clips is False:
+        return dataclasses.replace(req, clips=None)
+    if thumbnails is not None or read_clips:
+        return dataclasses.replace(req, clips=ClipOptions(req.clips.thumbnails if thumbnails is None and req.clips
+                                                          else 1 if thumbnails is None else thumbnails))
+    return req

@@ -46,6 +46,9 @@ __all__ = ["EXIT_BUG", "EXIT_CANCELLED", "EXIT_ERRORS", "EXIT_FOR_STATE", "EXIT_
            "EXIT_OK", "EXIT_REFUSED", "build_parser", "main"]
 
 
+NO_CLIPS_HELP = ("do not read the clips' metadata and thumbnails once the copies are verified (read them later "
+                 "with 'datawrangler clips OFFLOAD --read')")
+
 def _day(text: str) -> int:
     """A shooting day number: 0 or more, as the preset's 'day'."""
     try:
@@ -116,8 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--location", metavar="TEXT", help="where the offload was made (e.g. 'Stage 4'), for the reports")
     o.add_argument("--incremental", action="store_true",
                    help="a card offloaded before: copy only files the catalog does not hold verified there")
-    o.add_argument("--no-clips", action="store_true", help="do not read the clips' metadata and thumbnails once the "
-                   "copies are verified (read them later with 'datawrangler clips OFFLOAD --read')")
+    o.add_argument("--no-clips", action="store_true", help=NO_CLIPS_HELP)
     o.add_argument("--thumbnails", type=int, choices=[0, 1, 3], help="thumbnails per clip (default 1, or the preset's)")
     o.add_argument("--rule", help="the rule the card must meet before it is safe to format: '3-2-1' (three "
                    "copies, two kinds of media, one in another place) or a number of copies on distinct drives "
@@ -137,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("offload", type=int, help="the offload's id (datawrangler history)")
     r.add_argument("--stage2-later", action="store_true", help="a cascading copy's stage 1: leave the stage-2 "
                    "copies queued once it ends verified, instead of running them now")
+    r.add_argument("--no-clips", action="store_true", help=NO_CLIPS_HELP)
+    r.add_argument("--thumbnails", type=int, choices=[0, 1, 3], help="thumbnails per clip (default 1)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     r.set_defaults(func=offload.cmd_resume)
 

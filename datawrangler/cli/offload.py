@@ -53,7 +53,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     settings = load_settings()
     out = Output.of(args)
     out.context["offload_id"] = args.offload
-    return _run(args, OffloadView(out), requests.resume_request(args.offload, "", settings))
+    req = requests.with_clips(requests.resume_request(args.offload, "", settings),
+                              False if args.no_clips else None, args.thumbnails)
+    return _run(args, OffloadView(out), req)
 
 
 def _run(args: argparse.Namespace, view: OffloadView, req: requests.OffloadRequest) -> int:

@@ -173,3 +173,27 @@ def test_cancelled_clip_reading_records_what_was_read_and_says_so(
         db.close()
     assert found.cancelled and found.clips == 1 and found.summary.endswith("stopped: cancelled")
     assert len(_clips()) == 1
+
+
+@pytest.mark.parametrize(("flags", "thumbnails"), [([], 1), (["--no-clips"], None), (["--thumbnails", "3"], 3)],
+                         ids=["default", "no-clips", "three-thumbnails"])
+def test_resume_reads_the_clips_as_offload_would_unless_told_not_to(
+        tmp_path: Path, dest_dirs: Callable[[int], list[Path]], flags: list[str], thumbnails: int | None) -> None:
+    from datawrangler.app.offload import run_offload
+    from datawrangler.app.request import OffloadRequest
+    from datawrangler.core.events import OffloadControl
+
+    card = _card(tmp_path / "card")
+    d1, d2 = dest_dirs(2)
+    control = OffloadControl()
+    control.cancel()  # stopped before its end: nothing verified, no clip read
+    stopped = run_offload(OffloadRequest(str(card), (str(d1), str(d2)), report=False), control,
+                          catalog=app_paths().catalog_file)
+    assert stopped.result.state.value == "cancelled" and _clips(stopped.offload_id) == {}
+    assert cli.main(["resume", str(stopped.offload_id), "-q", *flags]) == 0  # verified (flagged clips are said)
+    clips = _clips(stopped.offload_id)
+    if thumbnails is None:
+        assert clips == {}  # --no-clips: nothing read, as for offload
+        return
+    assert set(clips) == {SEQ, "T003", "A001_C002_1014XY_001", "A001C001_231014_R2EC", "A001C002_231014_R2EC"}
+    assert clips[SEQ].gaps == ((86411, 86411), (86500, 86502)) and len(clips[SEQ].thumbnails) == thumbnails
