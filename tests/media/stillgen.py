@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 from xml.sax.saxutils import escape
 
 import av
@@ -244,7 +245,7 @@ def ffmpeg_still(codec: str, pix_fmt: str, width: int = 64, height: int = 36, se
                     for x in range(width) for c in range(3))
         view[y * plane.line_size:y * plane.line_size + width * 3] = row
     frame = rgb.reformat(format=pix_fmt)
-    ctx = av.CodecContext.create(codec, "w")
+    ctx = cast("av.VideoCodecContext", av.CodecContext.create(codec, "w"))  # an image encoder: a video context
     ctx.width, ctx.height, ctx.pix_fmt, ctx.time_base = width, height, pix_fmt, Fraction(1, 25)
     ctx.options = options or {}
     return b"".join(bytes(p) for p in ctx.encode(frame) + ctx.encode(None))
