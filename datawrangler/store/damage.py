@@ -7,6 +7,10 @@ in words: a header that is not SQLite's, a file shorter than its header says (tr
 a cold disk (2-core VM; 2-7 ms without the check), so `db.open_catalog` runs it on the first open of a catalog
 in each process only: the window's start, each command, each offload worker.
 
+SQLite reads the file first; only when it does not read it whole are the header's bytes read (to say what is
+wrong), through a descriptor this process keeps open for its life: on POSIX, closing any descriptor of a file drops
+every lock this process holds on it, SQLite's locks of its open connections included (`_head`).
+
 `message(...)` is what every front end shows: what happened, that the file was left as it was, the last good
 backup with its date, and the exact command that restores it.
 """
@@ -17,6 +21,7 @@ import errno
 import os
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 
 from datawrangler.config import app_paths
@@ -38,34 +43,77 @@ def inspect(catalog: Path, timeout: float = 30.0) -> str | None:
             return None  # SQLite starts such a catalog from its write-ahead log; the quick check follows later
         # a crash before the first commit leaves an empty file too; with backups beside it, it held more
         return "it is empty (0 bytes): it was truncated" if backups.list_backups(catalog) else None
+    if size < 100:
+        return _short(size)
+    whole, said = _quick_check(catalog, timeout)
+    if whole:
+        return None
     try:
-        with open(catalog, "rb") as f:
-            head = f.read(100)
+        head = _head(catalog)
     except OSError:
         return None
     if len(head) < 100:
-        return f"it is truncated to {human_bytes(size)} ({size} bytes), shorter than an SQLite header"
+        return _short(size)
     if not head.startswith(MAGIC):
         return "its header is damaged: the file does not begin as an SQLite database does"
-    truncated = None if wal else _truncated(head, size)
+    if said is None:
+        return None
+    return (None if wal else _truncated(head, size)) or said
+
+
+def _short(size: int) -> str:
+    return f"it is truncated to {human_bytes(size)} ({size} bytes), shorter than an SQLite header"
+
+
+def _quick_check(catalog: Path, timeout: float) -> tuple[bool, str | None]:
+    """(whether SQLite reads the file whole, what SQLite finds wrong in words: None when it cannot tell, the file
+    locked beyond the timeout or not opened). Through a read-only connection: nothing is written."""
     try:
         conn = sqlite3.connect(f"{catalog.resolve().as_uri()}?mode=ro", uri=True, timeout=timeout)
     except sqlite3.Error:
-        return None
+        return False, None
     try:
         rows = [r[0] for r in conn.execute("PRAGMA quick_check(5)")]
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc) or "unable to open" in str(exc):
-            return None
-        return truncated or _unreadable(exc)
+            return False, None
+        return False, _unreadable(exc)
     except sqlite3.DatabaseError as exc:
-        return truncated or _unreadable(exc)
+        return False, _unreadable(exc)
     finally:
         conn.close()
     if rows == ["ok"]:
-        return None
+        return True, None
     found = "; ".join(r.replace("*** in database main ***", "").strip().replace("\n", ", ") for r in rows)
-    return truncated or f"pages of it are damaged (SQLite's quick check: {found})"
+    return False, f"pages of it are damaged (SQLite's quick check: {found})"
+
+
+# The descriptors `_head` read through, by (device, inode) of their file: open for the life of the process.
+_held: dict[tuple[int, int], int] = {}
+_held_lock = threading.Lock()
+
+
+def _head(catalog: Path) -> bytes:
+    """The file's first 100 bytes (fewer when it is shorter). Raises OSError.
+
+    On POSIX, closing any descriptor of a file drops every lock this process holds on it: SQLite's locks of this
+    process's own connections (one opened before store.db, an engine, a backup, a transaction under way). Another
+    process could then write under such a connection, or take the exclusive lock of a last close and remove the
+    -wal and -shm files. So the descriptor is never closed: one per file, kept and read again with pread. Only a
+    file that SQLite does not read whole gets here (damaged, or locked beyond the timeout), so the descriptor of
+    a healthy catalog never holds its disk. On Windows closing a handle releases only that handle's locks, and
+    an open handle would keep the file from being moved aside (a restore): it is closed at once."""
+    if os.name == "nt":
+        with open(catalog, "rb") as f:
+            return f.read(100)
+    st = catalog.stat()
+    with _held_lock:
+        fd = _held.get((st.st_dev, st.st_ino))  # the descriptor keeps its inode from being reused by another file
+        if fd is None:
+            fd = os.open(catalog, os.O_RDONLY)
+            opened = os.fstat(fd)
+            _held[(opened.st_dev, opened.st_ino)] = fd  # one it replaces (renamed back in between) stays open too
+    return os.pread(fd, 100, 0)
 
 
 def _size(path: Path) -> int:

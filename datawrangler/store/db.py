@@ -223,11 +223,10 @@ def is_server(location: str | os.PathLike[str]) -> bool:
 
 
 def _mark_checked(path: Path) -> None:
-    """A catalog this process made needs no damage check from it. And it must not get one: the check reads the
-    file's header through a descriptor of its own, and closing any descriptor of a file drops every POSIX lock
-    this process holds on it (SQLite's locks of the connections already open). Another process then believed
-    itself the last one, removed the -wal and -shm files, and this process's next commits went into a deleted
-    log: lost (tests/store/test_changes_backends.py)."""
+    """A catalog this process made needs no damage check from it: its next open skips the pass over the file. (The
+    check never closes a descriptor of the file while this process may hold SQLite's locks on it: damage._head.
+    When it did, another process believed itself the last one, removed the -wal and -shm files, and this
+    process's next commits went into a deleted log: lost, tests/store/test_changes_backends.py.)"""
     with contextlib.suppress(OSError):
         st = path.stat()
         _checked.add((os.path.abspath(path), st.st_dev, st.st_ino))

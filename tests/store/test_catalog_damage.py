@@ -27,6 +27,7 @@ import pytest
 from datawrangler import cli
 from datawrangler.core.words import when
 from datawrangler.store import backups, schema
+from datawrangler.store import damage as damagemod
 from datawrangler.store import db as dbmod
 from datawrangler.store.db import CatalogDamaged, CatalogError, backup_path, open_catalog
 from tests.integration.conftest import TmpfsFactory, tmpfs_mount
@@ -235,6 +236,57 @@ def test_a_catalog_locked_by_another_process_is_not_called_damaged(
     assert "If another DataWrangler is using it, wait for it" in str(err.value)
     open_catalog(cat).close()  # the lock gone, it opens as it was
     assert _offloads(cat) == ["u-1", "u-2", "u-3"]
+
+
+
+def _asked_by_another_process(cat: Path, sql: str) -> str:
+    """What another process is told when it runs `sql` on the catalog without waiting for a lock (timeout 0)."""
+    script = textwrap.dedent(f"""
+        import sqlite3
+        con = sqlite3.connect({str(cat)!r}, timeout=0, isolation_level=None)
+        try:
+            con.execute({sql!r}).fetchall()
+            print("granted")
+        except sqlite3.OperationalError as exc:
+            print(exc)
+    """)
+    return subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60,
+                          check=True).stdout.strip()
+
+
+# what a connection of this process holds: (its journal mode, the statements that take the lock, what another
+# process asks for that the lock must refuse)
+HELD: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "a write transaction (rollback journal)": ("delete", ("BEGIN IMMEDIATE",), "BEGIN IMMEDIATE"),
+    # the check's own connection is refused too: it reads the header and finds the file whole without SQLite
+    "an exclusive lock (rollback journal)": ("delete", ("BEGIN EXCLUSIVE",), "BEGIN IMMEDIATE"),
+    # the catalog as it runs: the reader's lock is what keeps another process's last close from taking the
+    # exclusive lock and removing the -wal and -shm files under it
+    "a read transaction (WAL)": ("wal", ("BEGIN", "SELECT count(*) FROM offloads"), "PRAGMA journal_mode = DELETE"),
+}
+
+
+@pytest.mark.parametrize("held", list(HELD))
+def test_the_damage_check_never_drops_a_lock_this_process_holds(tmp_path: Path, held: str) -> None:
+    """The damage check of a catalog that a connection of this same process already holds a lock on (an engine
+    opened before store.db, a backup). On POSIX, closing any descriptor of a file drops every lock the process
+    holds on it, SQLite's included: a check that opened and closed the file itself left the connection without
+    its lock, and another process could write, or switch the journal mode, under it."""
+    cat = tmp_path / "catalog.sqlite"
+    _record(cat, 1, 1)
+    mode, take, asked = HELD[held]
+    con = sqlite3.connect(cat, isolation_level=None)
+    try:
+        assert con.execute(f"PRAGMA journal_mode = {mode}").fetchone()[0] == mode
+        for sql in take:
+            con.execute(sql).fetchall()
+        assert _asked_by_another_process(cat, asked) == "database is locked", "the lock is held before the check"
+        assert damagemod.inspect(cat, timeout=0.2) is None
+        assert _asked_by_another_process(cat, asked) == "database is locked", "the check dropped the lock"
+        assert con.in_transaction
+    finally:
+        con.close()
+    assert _offloads(cat) == ["u-1"] and _integrity(cat) == "ok"
 
 
 # ---- backups: the daily schedule, the integrity check of each copy, how many are kept ----
