@@ -423,6 +423,26 @@ def test_collisions_are_errors_on_a_case_insensitive_destination(make_card, dest
         assert "Copy them to a case-sensitive destination" in p.message
 
 
+def test_collisions_are_found_in_folders_seen_before_and_between_folders_once(make_card, dest_dirs,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a folder already looked at are still compared with each other (a.mov / A.mov after many files
+    of the folder), two folders that differ in case are said once however many files they hold, and their
+    files do not make pairs of their own."""
+    files = {f"A001/F{i:03d}.ari": 100 + i for i in range(20)}
+    files |= {"A001/z.mov": 1, "A001/Z.mov": 2}
+    files |= {f"a001/G{i:03d}.ari": 200 + i for i in range(5)}
+    files |= {f"B/{NFC}": 3, f"B/{NFD}": 4}
+    card = make_card(files=files)
+    real_probe = plan_mod.probe
+    monkeypatch.setattr(plan_mod, "probe", lambda folder: (*real_probe(folder)[:1], True, ""))
+    pf = run_preflight(card, dest_dirs(1))
+    paths = sorted(p.path for p in only(pf.errors, Code.NAME_COLLISION))
+    second = max(f"B/{NFC}", f"B/{NFD}")  # the card lists names in byte order: the larger comes second
+    assert paths == sorted(["A001/z.mov", "a001", second]), paths
+    folder = next(p for p in only(pf.errors, Code.NAME_COLLISION) if p.path == "a001")
+    assert "would be one folder" in folder.message
+
+
 @pytest.mark.root
 def test_case_collision_on_a_real_casefold_ext4(make_card, tmp_path: Path, mounts) -> None:
     for tool in ("mkfs.ext4", "chattr"):
