@@ -33,7 +33,12 @@ _CLEAR = "\r\x1b[2K"  # back to the start of the terminal line, and erase it
 FILE_LINES_FLUSH = 0.2
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(obj: Any) -> Any:
+    if type(obj) in _PLAIN:  # most values: asked first, as a failed hasattr costs an exception inside
+        return obj
     if hasattr(obj, "__dataclass_fields__"):
         return {k: jsonable(v) for k, v in asdict(obj).items()}
     if isinstance(obj, dict):
