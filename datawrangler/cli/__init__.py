@@ -49,6 +49,7 @@ __all__ = ["EXIT_BUG", "EXIT_CANCELLED", "EXIT_ERRORS", "EXIT_FOR_STATE", "EXIT_
 NO_CLIPS_HELP = ("do not read the clips' metadata and thumbnails once the copies are verified (read them later "
                  "with 'datawrangler clips OFFLOAD --read')")
 
+
 def _day(text: str) -> int:
     """A shooting day number: 0 or more, as the preset's 'day'."""
     try:
