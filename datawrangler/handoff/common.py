@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+import math
 import os
 import re
 import socket
@@ -52,12 +54,20 @@ def as_utc(when: dt.datetime | float) -> dt.datetime:
 def iso(when: dt.datetime | float, micro: bool = False) -> str:
     """xs:dateTime in UTC, e.g. 2023-10-14T10:40:00+00:00 (ASC MHL's form; micro for hashdate)."""
     d = as_utc(when)
-    return (d if micro else d.replace(microsecond=0)).isoformat()
+    if not micro or not d.microsecond:
+        return _iso_second(math.floor(d.timestamp()))
+    # the second's text is shared by the files of that second: each manifest line has two dates
+    return f"{_iso_second(math.floor(d.timestamp()))[:-6]}.{d.microsecond:06d}+00:00"
 
 
 def iso_ns(mtime_ns: int) -> str:
     """A file's modification time (nanoseconds) as xs:dateTime, to the second, UTC."""
-    return iso(dt.datetime.fromtimestamp(mtime_ns // 1_000_000_000, dt.UTC))
+    return _iso_second(mtime_ns // 1_000_000_000)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso_second(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat()
 
 
 def xml_ok(text: str) -> bool:

@@ -109,56 +109,100 @@ def write_roll(summary: OffloadSummary, dest_id: int, roll: str, rows: Iterable[
                result: HandoffResult) -> None:
     """The handoff files of the offload into `roll` (destination `dest_id`), from `rows` (store.handoff's
     offload_files, read once). `taken`: the sidecar names that are files of the card (never overwritten)."""
-    for folder in (roll, os.path.join(roll, ASCMHL_FOLDER)):  # what a power cut left of an earlier run
-        remove_stale_temps(folder)
-    with contextlib.suppress(OSError):  # an ascmhl/ made for a generation a power cut stopped: empty, no history
-        os.rmdir(os.path.join(roll, ASCMHL_FOLDER))
-    size_only = summary.verify_mode == "size"
-    said: dict[str, list[str]] = {}  # what each sidecar kind says, in the order of the kinds
-    todo: list[tuple[str, str]] = []
-    written_names: list[str] = []  # ignored by the new generation (the editorial files are written later)
-    for kind, name in sidecar_names(roll, summary.started_at, options, summary.algorithms).items():
-        said[kind] = []
-        if name in taken:
-            if kind not in EDITORIAL_KINDS:  # handoff.editorial says it when it comes to write the file
-                said[kind].append(f"{roll}: the card has a file named {name}; the {kind} file was not written.")
-        elif kind in EDITORIAL_KINDS:
-            written_names.append(name)
-        elif size_only and kind not in ("csv", "json"):
-            said[kind].append(f"{roll}: verify mode 'size': no copy was read back, so no {kind} list was written.")
-        else:
-            todo.append((kind, name))
-            written_names.append(name)
-    late: list[str] = []  # said of the ASC MHL, after the sidecars
-    history: History | None = None
-    wanted = options.ascmhl and not size_only
-    if options.ascmhl and size_only:
-        late.append(f"{roll}: verify mode 'size': no copy was read back, so no ASC MHL generation was written.")
-    elif wanted:
+    with RollWriter(summary, dest_id, roll, taken, options, now, creator, source_history) as writer:
+        for f in rows:
+            writer.add(f)
+        writer.finish(result)
+
+
+class RollWriter:
+    """The handoff files of one roll, open while the offload's rows go by: `add` each row, then `finish`. Several
+    rolls are fed from one pass over the catalog (handoff.writer). Leaving the `with` block without `finish`
+    (an error half way) removes every temporary file and leaves the roll as it was."""
+
+    def __init__(self, summary: OffloadSummary, dest_id: int, roll: str, taken: Collection[str],
+                 options: HandoffOptions, now: dt.datetime, creator: CreatorInfo,
+                 source_history: History | None) -> None:
+        self.roll = roll
+        self.dest_id = dest_id
+        self._summary, self._taken, self._options = summary, taken, options
+        self._now, self._creator, self._source_history = now, creator, source_history
+        self._files = contextlib.ExitStack()
+        self._docs: list[tuple[str, AtomicFile, Sidecar]] = []
+        self._generation: ascmhl.NewGeneration | None = None
+        self._history: History | None = None
+        self._said: dict[str, list[str]] = {}  # what each sidecar kind says, in the order of the kinds
+        self._late: list[str] = []  # said of the ASC MHL, after the sidecars
+
+    def __enter__(self) -> RollWriter:
         try:
-            history = load(roll)
-            if history is None and source_history is not None:
-                history = transplant(source_history, roll)
-        except HistoryError as exc:
-            late.append(f"{roll}: {exc} No ASC MHL generation was added to it.")
-            wanted = False
-    with contextlib.ExitStack() as open_files:  # an error before commit: every temporary file removed
-        docs: list[tuple[str, AtomicFile, Sidecar]] = []
+            self._open()
+        except BaseException:
+            self._files.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._files.close()
+
+    def _open(self) -> None:
+        roll, summary, options = self.roll, self._summary, self._options
+        for folder in (roll, os.path.join(roll, ASCMHL_FOLDER)):  # what a power cut left of an earlier run
+            remove_stale_temps(folder)
+        with contextlib.suppress(OSError):  # an ascmhl/ made for a generation a power cut stopped: empty, no history
+            os.rmdir(os.path.join(roll, ASCMHL_FOLDER))
+        size_only = summary.verify_mode == "size"
+        said = self._said
+        todo: list[tuple[str, str]] = []
+        written_names: list[str] = []  # ignored by the new generation (the editorial files are written later)
+        for kind, name in sidecar_names(roll, summary.started_at, options, summary.algorithms).items():
+            said[kind] = []
+            if name in self._taken:
+                if kind not in EDITORIAL_KINDS:  # handoff.editorial says it when it comes to write the file
+                    said[kind].append(f"{roll}: the card has a file named {name}; the {kind} file was not written.")
+            elif kind in EDITORIAL_KINDS:
+                written_names.append(name)
+            elif size_only and kind not in ("csv", "json"):
+                said[kind].append(f"{roll}: verify mode 'size': no copy was read back, so no {kind} list was "
+                                  "written.")
+            else:
+                todo.append((kind, name))
+                written_names.append(name)
+        wanted = options.ascmhl and not size_only
+        if options.ascmhl and size_only:
+            self._late.append(f"{roll}: verify mode 'size': no copy was read back, so no ASC MHL generation was "
+                              "written.")
+        elif wanted:
+            try:
+                self._history = load(roll)
+                if self._history is None and self._source_history is not None:
+                    self._history = transplant(self._source_history, roll)
+            except HistoryError as exc:
+                self._late.append(f"{roll}: {exc} No ASC MHL generation was added to it.")
+                wanted = False
         for kind, name in todo:
-            out = open_files.enter_context(AtomicFile(os.path.join(roll, name)))
-            docs.append((kind, out, _sidecar(kind, out, summary, creator, now)))
-        generation = None
+            out = self._files.enter_context(AtomicFile(os.path.join(roll, name)))
+            self._docs.append((kind, out, _sidecar(kind, out, summary, self._creator, self._now)))
         if wanted:
+            history = self._history
             ignore = [*(history.latest_ignore() if history else ()), *summary.ignore,
                       *(ascmhl.ignore_pattern(n) for n in written_names)]
-            generation = open_files.enter_context(ascmhl.NewGeneration(
-                roll, creator=creator, process="transfer", ignore=ignore, now=now, history=history))
-        for f in rows:
-            for _, _, doc in docs:
-                _feed(doc, f, dest_id)
-            if generation is not None and (entry := _entry(f, dest_id, history, roll, late)) is not None:
-                generation.add(entry)
-        for kind, out, doc in docs:
+            self._generation = self._files.enter_context(ascmhl.NewGeneration(
+                roll, creator=self._creator, process="transfer", ignore=ignore, now=self._now, history=history))
+
+    def add(self, f: FileRow) -> None:
+        dest_id = self.dest_id
+        for _, _, doc in self._docs:
+            _feed(doc, f, dest_id)
+        if self._generation is not None and (
+                entry := _entry(f, dest_id, self._history, self.roll, self._late)) is not None:
+            self._generation.add(entry)
+
+    def finish(self, result: HandoffResult) -> None:
+        """Put every file under its name (the sidecars, then the ASC MHL generation and its chain) and say what
+        there is to say into `result`."""
+        roll, said = self.roll, self._said
+        for kind, out, doc in self._docs:
             if isinstance(doc, Legacy11 | JsonManifest):
                 doc.close()
             out.commit()
@@ -168,7 +212,8 @@ def write_roll(summary: OffloadSummary, dest_id: int, roll: str, rows: Iterable[
                                for p in doc.left_out]
         for kind_said in said.values():
             result.warnings += kind_said
-        result.warnings += late
+        result.warnings += self._late
+        generation = self._generation
         if generation is None:
             return
         if generation.count == 0:

@@ -14,6 +14,7 @@ the rows arrive: the memory it takes does not grow with the number of files on t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
@@ -29,7 +30,7 @@ from datawrangler.handoff.options import (
     HandoffResult,
     sidecar_names,
 )
-from datawrangler.handoff.roll import transplant, write_roll
+from datawrangler.handoff.roll import RollWriter, transplant
 from datawrangler.store.db import Catalog
 from datawrangler.store.handoff import files_named, latest_reverify, offload_files, offload_summary
 
@@ -41,7 +42,7 @@ def write_handoff(db: Catalog, offload_id: int, options: HandoffOptions | None =
                   now: dt.datetime | None = None, creator: CreatorInfo | None = None,
                   source_history: History | None = None) -> HandoffResult:
     """Write the handoff files of a finished offload into each of its destination rolls: one pass over the
-    offload's rows in the catalog per roll (handoff.roll), whatever the number of files."""
+    offload's rows in the catalog feeds every roll (handoff.roll), whatever the number of files."""
     options = options or HandoffOptions()
     summary = offload_summary(db, offload_id)
     if summary is None:
@@ -53,21 +54,52 @@ def write_handoff(db: Catalog, offload_id: int, options: HandoffOptions | None =
         return result
     now = now or utc_now()
     creator = creator or CreatorInfo.here(author=summary.operator, comment=f"DataWrangler offload {summary.uuid}")
+    writers: list[RollWriter] = []
+    said: dict[str, list[str]] = {}  # by roll, said in the order of the rolls at the end
+    with contextlib.ExitStack() as open_rolls:
+        for dest in summary.destinations:
+            roll = dest.path
+            if not os.path.isdir(roll):
+                said[roll] = [f"{roll} is not there (drive disconnected?): no handoff files written to it."]
+                continue
+            taken = files_named(db, offload_id, sidecar_names(roll, summary.started_at, options,
+                                                              summary.algorithms).values())
+            try:
+                writers.append(open_rolls.enter_context(
+                    RollWriter(summary, dest.id, roll, taken, options, now, creator, source_history)))
+            except OSError as exc:
+                said[roll] = [_not_written(roll, exc, offload_id)]
+        # one pass over the offload's rows feeds every roll: a roll that fails on the way is left as it was and
+        # the others go on
+        for f in offload_files(db, offload_id) if writers else ():
+            failed = False
+            for writer in writers:
+                try:
+                    writer.add(f)
+                except OSError as exc:
+                    said[writer.roll] = [_not_written(writer.roll, exc, offload_id)]
+                    writer.__exit__(None, None, None)  # its temporary files removed now
+                    failed = True
+            if failed:
+                writers = [w for w in writers if w.roll not in said]
+        for writer in writers:
+            part = HandoffResult()
+            try:
+                writer.finish(part)
+            except OSError as exc:
+                writer.__exit__(None, None, None)
+                said[writer.roll] = [_not_written(writer.roll, exc, offload_id)]
+                continue
+            result.written += part.written
+            said[writer.roll] = part.warnings
     for dest in summary.destinations:
-        roll = dest.path
-        if not os.path.isdir(roll):
-            result.warnings.append(f"{roll} is not there (drive disconnected?): no handoff files written to it.")
-            continue
-        taken = files_named(db, offload_id, sidecar_names(roll, summary.started_at, options,
-                                                          summary.algorithms).values())
-        try:
-            write_roll(summary, dest.id, roll, offload_files(db, offload_id), taken, options, now, creator,
-                       source_history, result)
-        except OSError as exc:
-            result.warnings.append(f"Could not write the handoff files into {roll} ({exc.strerror or exc}). The "
-                                   "copies are not affected; write them again with 'datawrangler mhl-write "
-                                   f"{offload_id}' once the drive is writable.")
+        result.warnings += said.pop(dest.path, [])
     return result
+
+
+def _not_written(roll: str, exc: OSError, offload_id: int) -> str:
+    return (f"Could not write the handoff files into {roll} ({exc.strerror or exc}). The copies are not affected; "
+            f"write them again with 'datawrangler mhl-write {offload_id}' once the drive is writable.")
 
 
 def write_reverify_generations(db: Catalog, rolls: Sequence[str], destination_ids: Mapping[str, Sequence[int]], *,

@@ -104,8 +104,10 @@ def offload_files(db: Catalog, offload_id: int) -> Iterator[FileRow]:
             current_id = fid
         if did is not None:
             assert current is not None
-            current.copies[did] = CopyRow(cstate, json.loads(cdig or "{}"), at,
-                                          None if bypassed is None else bool(bypassed), bool(present))
+            # a verified copy's digests are most often the card's, text for text: parsed once (rows are read only)
+            digests = current.digests if cdig == fdig and cdig else json.loads(cdig or "{}")
+            current.copies[did] = CopyRow(cstate, digests, at, None if bypassed is None else bool(bypassed),
+                                          bool(present))
     if current is not None:
         yield current
 

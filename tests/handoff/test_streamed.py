@@ -21,8 +21,10 @@ from datawrangler.store import offloads
 from datawrangler.store.db import open_catalog
 from datawrangler.store.handoff import CopyRow, FileRow, files_named
 from datawrangler.store.handoff_names import sidecar_name
+from tests.faultfs import mount_tmpfs
 from tests.handoff import streamed_input as si
 from tests.handoff.conftest import CREATOR, Oracle, RunOffload
+from tests.integration.conftest import require_root
 
 GOLDEN = Path(__file__).parent / "golden" / "streamed"
 
@@ -199,3 +201,41 @@ def test_a_chain_that_cannot_be_written_takes_its_manifest_back(tmp_path: Path,
     write_roll(si.summary(True), 11, str(roll), iter(rows), {f.rel_path for f in rows}, si.OPTIONS, si.NOW2,
                CREATOR, None, HandoffResult())
     assert _tree(roll) == _tree(GOLDEN / "d1" / si.ROLL)
+
+
+def test_one_pass_feeds_every_roll_and_a_full_drive_costs_only_its_own(
+        tmp_path: Path, make_card, recorded_offload: RunOffload, oracle: Oracle) -> None:
+    """The rows are read once for every roll (handoff.writer). One roll is a small tmpfs: the copies fit, the
+    handoff files do not (ENOSPC half way). That roll is said and left as it was (its copies whole, no file of
+    the handoff, no temporary file); the other roll gets every file, and the reference verifies it."""
+    require_root()
+    card = make_card({f"A001C{i:04d}/F{i:05d}.dpx": 0 for i in range(2000)}, name=si.ROLL)
+    roomy = tmp_path / "roomy"
+    roomy.mkdir()
+    small = mount_tmpfs(tmp_path / "small", 32 << 10)  # 8 pages: the sidecars of 2,000 files need far more
+    try:
+        rec = recorded_offload(card, [roomy, small.mountpoint])
+        assert rec.result.all_verified
+        copies = _tree(small.mountpoint)
+        db = open_catalog(rec.db_path)
+        statements: list[str] = []
+        db.conn.set_trace_callback(statements.append)
+        try:
+            result = write_handoff(db, rec.offload_id, HandoffOptions(csv=True, json=True, checksum_lists=("xxh64",)),
+                                   now=si.NOW1, creator=CREATOR)
+        finally:
+            db.close()
+        assert len([s for s in statements if "LEFT JOIN copies" in s]) == 1  # the rows, read once for both rolls
+        full, whole = rec.plan.destinations[1], rec.plan.destinations[0]
+        assert [w for w in result.warnings if "Could not write the handoff files" in w] == [
+            f"Could not write the handoff files into {full} (No space left on device). The copies are not "
+            f"affected; write them again with 'datawrangler mhl-write {rec.offload_id}' once the drive is "
+            "writable."]
+        assert _tree(small.mountpoint) == copies  # nothing added, nothing left half way
+        assert all(p.startswith(whole + os.sep) for p in result.written) and len(result.written) == 4
+        done = oracle.verify(Path(whole))
+        assert done.returncode == 0, done.stdout + done.stderr
+        (csv,) = Path(whole).glob("*.csv")
+        assert b"F01999.dpx" in csv.read_bytes()
+    finally:
+        small.cleanup()
