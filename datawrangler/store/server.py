@@ -232,7 +232,9 @@ def create_schema(location: str | os.PathLike[str] | CatalogLocation,
     before = check_connection(where, timeout)
     if before.ok:
         return before
-    if not before.can_create:
+    # tables without a revision may be another station's catalog committed between the check's two reads (its
+    # revision read first, then its tables): looked at again under the lock, where that station has finished
+    if not before.can_create and before.status is not Status.NOT_A_CATALOG:
         raise CatalogError(before.message)
     from datawrangler.store.migrations import run
 
