@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from datawrangler.core.errors import DRIVE_FATAL, Code, dest_message, message_for
 from datawrangler.core.events import CopyResult, CopyState, OffloadWarning, VerifyMode
@@ -42,6 +43,17 @@ from datawrangler.core.pipeline import (
     WholeFile,
     WriterMessage,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class Lane(Protocol):
+    """A process that writes and verifies this destination's small files for it (core.lane.Lane)."""
+
+    def run(self, files: Sequence[WholeFile]) -> bool: ...
+
+    def close(self) -> None: ...
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +110,9 @@ class Destination:
         self.counters = Counters()
         self.dead: Code | None = None
         self.dead_message = ""
-        self._tag = uuid.uuid4().hex[:8]
+        self.tag = uuid.uuid4().hex[:8]
         self._warned: set[str] = set()
+        self.lane: Lane | None = None  # this destination's small files in a process of its own (core.lane)
         self.writer = threading.Thread(target=self._guard(self._write_loop), name=f"dw-write-{index}",
                                        daemon=True)
         self.verifier = threading.Thread(target=self._guard(self._verify_loop), name=f"dw-verify-{index}",
@@ -120,7 +133,13 @@ class Destination:
         self.medium.remove_leftovers()
 
     def release(self) -> None:
+        self.close_lane()
         self.medium.unlock()
+
+    def close_lane(self) -> None:
+        lane, self.lane = self.lane, None
+        if lane is not None:
+            lane.close()
 
     def start(self) -> None:
         self.writer.start()
@@ -139,7 +158,7 @@ class Destination:
         self._post(job, CopyResult(self.index, CopyState.FAILED, code, message_for(code, detail),
                                    attempts=attempts or job.attempt))
 
-    def _warn_once(self, code: str, message: str) -> None:
+    def warn_once(self, code: str, message: str) -> None:
         if code not in self._warned:
             self._warned.add(code)
             log.warning("destination %s: %s", self.roll, message)
@@ -174,6 +193,14 @@ class Destination:
             elif type(msg) is StartFile:
                 cur, tf, reported = self._open_file(msg.job)
             elif type(msg) is SmallFiles:
+                if (self.lane is not None and self.dead is None and not self.control.cancelled
+                        and sum(w.job.file.size for w in msg.files) <= IN_TURN_FILE_BYTES * len(msg.files)):
+                    if batch:  # the files before these are verified first, as in order
+                        self._commit(batch, batch_bytes)
+                        batch, batch_bytes = [], 0
+                    if self.lane.run(msg.files):
+                        continue
+                    self.lane = None  # gone: the threads do the rest
                 for w in msg.files:
                     p = self._write_whole(w)
                     if p is None:
@@ -223,6 +250,7 @@ class Destination:
                     batch, batch_bytes = [], 0
                 self.batches.put(_PASS_END)
             elif type(msg) is StopWriter:
+                self.close_lane()
                 self.batches.put(None)
                 return
 
@@ -278,7 +306,7 @@ class Destination:
                 return None, None, True
             return Pending(job, None, final, {}), None, False  # same size: verify it instead of writing
         try:
-            tf = medium.create_temp(final, f"{self._tag}-{job.index}")
+            tf = medium.create_temp(final, f"{self.tag}-{job.index}")
         except OSError as exc:
             self._write_failed(job, exc)
             return None, None, True
@@ -346,7 +374,7 @@ class Destination:
         if named:
             synced = self.medium.sync_names(named)
             if synced.unsupported:
-                self._warn_once(SYNC_UNSUPPORTED, synced.unsupported)
+                self.warn_once(SYNC_UNSUPPORTED, synced.unsupported)
             if synced.failed:
                 outcomes = [(p, self._name_failed(p, synced.failed[p.final]) if p.final in synced.failed else r)
                             for p, r in outcomes]

@@ -37,6 +37,8 @@ class OffloadPlan:
     # before its first read, so the bytes hashed (and compared with the card's) are the drive's, not pages
     # the stage-1 write or read-back left in memory
     source_uncached: bool = False
+    # a destination's small files written and verified in a process of its own where that is safe (core.lane)
+    lanes: bool = True
 
     @classmethod
     def create(

@@ -33,7 +33,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from datawrangler import platform
-from datawrangler.core.destination import Destination
+from datawrangler.core import lane
+from datawrangler.core.destination import IN_TURN_FILE_BYTES, Destination
 from datawrangler.core.errors import Code
 from datawrangler.core.events import FileResult, OffloadControl, OffloadResult, ProgressEvent, VerifyMode
 from datawrangler.core.hashing import MultiHasher
@@ -478,6 +479,7 @@ class Engine:
         for d in self.dests:
             d.prepare()
         try:
+            self._start_lanes()
             for d in self.dests:
                 d.start()
             if self.plan.verify_mode is VerifyMode.FULL:
@@ -505,6 +507,15 @@ class Engine:
             self._stop_rereader()
             for d in self.dests:
                 d.release()
+
+    def _start_lanes(self) -> None:
+        """A process per destination for the small files, where core.lane says it is worth it and safe."""
+        if not self.plan.lanes:
+            return
+        small = lane.count_small((f.size for f in self.scan.files), IN_TURN_FILE_BYTES)
+        for d in self.dests:
+            if lane.wanted(self.plan, d.medium, small, self.shared.expected):
+                d.lane = lane.Lane(d)
 
     def _stop_rereader(self) -> None:
         if self.rereader.is_alive():

@@ -127,12 +127,7 @@ class FsMedium(Medium):
     def lock(self) -> None:
         roll = self.location
         self._make_dirs(roll)
-        # syncfs stores a local drive's whole batch at once, but the kernel sends a FUSE filesystem (ntfs-3g,
-        # exfat-fuse, sshfs) nothing for it, and a network filesystem's server may never hear of it: there
-        # each copy is synced as it closes (fsync reaches both)
-        kind = platform.fstype(roll).lower()
-        self._syncfs = platform.have_syncfs() and not (
-            kind in ("fuse", "fuseblk") or kind.startswith("fuse.") or kind in platform.NETWORK_FS)
+        self._decide_sync()
         if hasattr(os, "O_DIRECTORY"):
             import fcntl
 
@@ -146,6 +141,24 @@ class FsMedium(Medium):
                 raise OffloadError(Code.DEST_DUPLICATE, f"Another offload is writing to {roll} right "
                                    "now. Wait for it to finish, or choose another folder.", path=roll) from None
             self._lock_fd = fd
+
+    def _decide_sync(self) -> None:
+        # syncfs stores a local drive's whole batch at once, but the kernel sends a FUSE filesystem (ntfs-3g,
+        # exfat-fuse, sshfs) nothing for it, and a network filesystem's server may never hear of it: there
+        # each copy is synced as it closes (fsync reaches both)
+        kind = platform.fstype(self.location).lower()
+        self._syncfs = platform.have_syncfs() and not (
+            kind in ("fuse", "fuseblk") or kind.startswith("fuse.") or kind in platform.NETWORK_FS)
+
+    def new_dirs(self) -> list[str]:
+        """The folders this run made whose names are not synced yet (a lane syncs them too: core.lane)."""
+        return list(self._new_dirs)
+
+    def attach(self, new_dirs: Iterable[str]) -> None:
+        """Use a roll that another FsMedium of this run locked and prepared (core.lane's process): the same
+        barrier as it, and the folders it made, whose names this one syncs as well with its first batch."""
+        self._decide_sync()
+        self._new_dirs.extend(new_dirs)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:

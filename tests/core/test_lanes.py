@@ -1,0 +1,206 @@
+"""A destination's small files written and verified in a process of its own (core.lane): the same outcomes, copies
+and words as when the engine's threads do it, on real folders, a full tmpfs and a FUSE drive that corrupts what
+it stores; a lane that dies hands its files back to the threads, and no process outlives the offload."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+
+from datawrangler.core import lane
+from datawrangler.core.destination import IN_TURN_FILE_BYTES
+from datawrangler.core.errors import Code
+from datawrangler.core.events import CopyState, FileResult, OffloadResult, OffloadState
+from datawrangler.core.plan import OffloadPlan
+from datawrangler.core.transfer import is_temp_name, offload
+from tests.conftest import CardBuilder
+from tests.integration.conftest import faultfs, tmpfs_mount  # noqa: F401  (fixtures)
+
+KIB = 1024
+
+
+def run(card: Path, roots: Sequence[Path], check: bool = True, **options: object
+        ) -> tuple[OffloadResult, dict[str, FileResult]]:
+    files: dict[str, FileResult] = {}
+    plan = OffloadPlan.create(card, [str(r) for r in roots], verify_mode="destinations", chunk_size=64 * KIB,
+                              batch_files=64, **options)  # type: ignore[arg-type]
+    result = offload(plan, on_file=lambda f: files.__setitem__(f.rel_path, f), check=check)
+    return result, files
+
+
+def outcome(files: dict[str, FileResult]) -> dict[str, tuple[object, ...]]:
+    """What a file's result says, without what differs from run to run (times, folders)."""
+    return {p: (f.status, tuple((c.destination, c.state, c.code, c.digests, c.attempts) for c in f.copies))
+            for p, f in files.items()}
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def children() -> set[int]:
+    """The processes this one started that still run."""
+    pids: set[int] = set()
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as fh:
+            pids.update(int(p) for p in fh.read().split())
+    return pids
+
+
+class LaneSpy:
+    """Counts the batches each lane took (the real Lane.run, called through), and can kill a lane's process."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, kill: bool = False) -> None:
+        self.batches = 0
+        self.fell_back = 0
+        self.killed: set[int] = set()
+        self.sizes: list[float] = []  # the average file size of each batch a lane took
+        real: Callable[[lane.Lane, object], bool] = lane.Lane.run
+        spy = self
+
+        def counted(self: lane.Lane, files):  # type: ignore[no-untyped-def]
+            took = real(self, files)
+            spy.sizes.append(sum(w.job.file.size for w in files) / len(files))
+            spy.batches += took
+            spy.fell_back += not took
+            if kill and took and id(self) not in spy.killed:  # each lane, after its first batch
+                spy.killed.add(id(self))
+                os.kill(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+            return took
+
+        monkeypatch.setattr(lane.Lane, "run", counted)
+        monkeypatch.setattr(lane, "MIN_SMALL_FILES", 1)  # these cards are small: a lane for them all the same
+
+
+def sequence(n: int) -> dict[str, int]:
+    """An image sequence in two folders, one large file among the frames, one empty frame."""
+    files = {f"A001C{1 + i // 150:03d}/F{i:06d}.dpx": (0 if i == 7 else 3000 + i) for i in range(n)}
+    files["A001C001/A001C001.mov"] = 200 * KIB  # larger than a chunk: written by the threads between batches
+    return files
+
+
+def test_small_files_go_through_a_lane_and_end_as_with_the_threads(make_card: CardBuilder, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    card = make_card(sequence(300))
+    roots = [tmp_path / n for n in ("l1", "l2", "t1", "t2")]
+    for r in roots:
+        r.mkdir()
+    before = children()
+    spy = LaneSpy(monkeypatch)
+    in_lanes, by_lanes = run(card, roots[:2])
+    assert spy.batches >= 2 * 300 * 3000 // (64 * KIB) and not spy.fell_back  # each batch, on both drives
+    batches_with_lanes = spy.batches
+    in_threads, by_threads = run(card, roots[2:], lanes=False)
+    assert in_lanes.state is in_threads.state is OffloadState.VERIFIED
+    assert in_lanes.files_verified == in_threads.files_verified == 301
+    assert outcome(by_lanes) == outcome(by_threads)
+    expected = tree(card)
+    for r in roots:
+        assert tree(r / card.name) == expected
+        assert not [p for p in r.rglob("*") if is_temp_name(p.name)]
+    assert children() == before  # both lanes ended with the offload
+    assert spy.batches == batches_with_lanes  # none when told not to
+
+
+def test_a_lane_that_dies_hands_its_files_back_to_the_threads(make_card: CardBuilder, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lane processes are killed after their first batch: the next batch finds them gone, and the threads
+    write and verify it and every later one. Every file is verified once, whole, under its name."""
+    card = make_card(sequence(300))
+    roots = [tmp_path / "d1", tmp_path / "d2"]
+    for r in roots:
+        r.mkdir()
+    before = children()
+    spy = LaneSpy(monkeypatch, kill=True)
+    result, files = run(card, roots)
+    assert len(spy.killed) == spy.fell_back == 2  # each lane was found gone at its next batch
+    assert result.state is OffloadState.VERIFIED and result.files_verified == 301
+    assert all(c.state is CopyState.VERIFIED and c.attempts == 1 for f in files.values() for c in f.copies)
+    for r in roots:
+        assert tree(r / card.name) == tree(card)
+        assert not [p for p in r.rglob("*") if is_temp_name(p.name)]
+    assert children() == before
+
+
+def test_a_full_drive_fails_in_a_lane_as_with_the_threads(make_card: CardBuilder, tmp_path: Path,
+                                                          tmpfs_mount,  # noqa: F811
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          caplog: pytest.LogCaptureFixture,
+                                                          capfd: pytest.CaptureFixture[str]) -> None:
+    """A tmpfs too small for the card: the same files fail with the same words in a lane as with the threads,
+    the drive is given up as a whole, and the other destination has every file. What the lane logs reaches
+    this process's log, and nothing of it the terminal."""
+    caplog.set_level(logging.WARNING)
+    card = make_card({f"A001C001/F{i:06d}.dpx": 4000 for i in range(300)})
+    runs = []
+    for lanes in (True, False):
+        small = tmpfs_mount(256 * KIB)
+        roomy = tmp_path / f"roomy-{lanes}"
+        roomy.mkdir()
+        spy = LaneSpy(monkeypatch)
+        result, files = run(card, [small.mountpoint, roomy], check=False, lanes=lanes)  # past preflight: it fills
+        assert bool(spy.batches) is lanes
+        assert result.state is OffloadState.COMPLETED_WITH_ERRORS
+        said = [r.getMessage() for r in caplog.records if "failed: The destination drive is full" in r.getMessage()]
+        assert said == [f"destination {small.mountpoint / card.name} failed: {result.destinations[0].message}"]
+        assert "drive is full" not in capfd.readouterr().err
+        caplog.clear()
+        assert tree(roomy / card.name) == tree(card)
+        assert not [p for p in small.mountpoint.rglob("*") if is_temp_name(p.name)]
+        for rel, data in tree(small.mountpoint / card.name).items():  # what is there is whole and right
+            assert data == (card / rel).read_bytes()
+        runs.append(({p: (f.copies[0].state, f.copies[0].code) for p, f in files.items()},
+                     [(d.state, d.files_ok, d.files_failed, d.code, d.message.replace(str(small.mountpoint), "<drive>"))
+                      for d in result.destinations]))
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1] == runs[1][1] and runs[0][1][0][3] is Code.DEST_FULL and runs[0][1][1][3] is None
+
+
+@pytest.mark.fuse
+def test_a_copy_the_drive_stores_wrong_is_caught_in_the_lane(make_card: CardBuilder, tmp_path: Path,
+                                                              faultfs,  # noqa: F811
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A FUSE drive flips a byte of every copy of file number 40 as it stores it: the lane's read-back sees it,
+    the copy is made again (retries) and, as with the threads, never gets its name."""
+    card = make_card({f"A001C001/F{i:06d}.dpx": 3000 + i for i in range(120)})
+    runs = []
+    for lanes in (True, False):
+        drive = faultfs(f"drive-{lanes}")
+        drive.corrupt_on_store("*-40.part")
+        good = tmp_path / f"good-{lanes}"
+        good.mkdir()
+        spy = LaneSpy(monkeypatch)
+        result, files = run(card, [drive.mountpoint, good], lanes=lanes)
+        assert bool(spy.batches) is lanes
+        bad = files["A001C001/F000040.dpx"].copies[0]
+        assert bad.state is CopyState.FAILED and bad.code is Code.VERIFY_MISMATCH and bad.attempts == 3
+        assert not (drive.mountpoint / card.name / "A001C001" / "F000040.dpx").exists()
+        assert result.files_verified == 119
+        runs.append(outcome(files))
+    assert runs[0] == runs[1]
+
+
+def test_files_larger_than_the_in_turn_size_stay_with_the_threads(make_card: CardBuilder, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames of 100 KB fit in a chunk but are larger than what a destination verifies in turn with its writing:
+    the threads keep them (a batch's read-back overlaps the next one's writing); only the card's tiny files go
+    through the lanes."""
+    card = make_card({**{f"A001C001/F{i:06d}.dpx": 100 * KIB for i in range(40)},
+                      **{f"A001C002/S{i:03d}.txt": 500 for i in range(20)}})
+    roots = [tmp_path / "d1", tmp_path / "d2"]
+    for r in roots:
+        r.mkdir()
+    spy = LaneSpy(monkeypatch)
+    result = offload(OffloadPlan.create(card, [str(r) for r in roots], verify_mode="destinations",
+                                        chunk_size=1024 * KIB))  # a batch of small files: 1 MiB at most
+    assert result.state is OffloadState.VERIFIED and result.files_verified == 60
+    assert spy.batches >= 2 and max(spy.sizes) <= IN_TURN_FILE_BYTES  # the tiny files' batch, on each drive
+    assert len(spy.sizes) < 2 * 5  # the frames' batches were not offered to the lanes
+    for r in roots:
+        assert tree(r / card.name) == tree(card)
