@@ -17,9 +17,9 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from datawrangler.core.errors import DRIVE_FATAL, Code, dest_message, message_for
 from datawrangler.core.events import CopyResult, CopyState, OffloadWarning, VerifyMode
@@ -43,9 +43,6 @@ from datawrangler.core.pipeline import (
     WholeFile,
     WriterMessage,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 
 class Lane(Protocol):
@@ -193,15 +190,18 @@ class Destination:
             elif type(msg) is StartFile:
                 cur, tf, reported = self._open_file(msg.job)
             elif type(msg) is SmallFiles:
+                files = msg.files
                 if (self.lane is not None and self.dead is None and not self.control.cancelled
-                        and sum(w.job.file.size for w in msg.files) <= IN_TURN_FILE_BYTES * len(msg.files)):
+                        and sum(w.job.file.size for w in files) <= IN_TURN_FILE_BYTES * len(files)):
                     if batch:  # the files before these are verified first, as in order
                         self._commit(batch, batch_bytes)
                         batch, batch_bytes = [], 0
-                    if self.lane.run(msg.files):
+                    if self.plan.verify_mode is VerifyMode.FULL:
+                        files = self._agreed(files)
+                    if not files or self.lane.run(files):
                         continue
                     self.lane = None  # gone: the threads do the rest
-                for w in msg.files:
+                for w in files:
                     p = self._write_whole(w)
                     if p is None:
                         continue
@@ -253,6 +253,20 @@ class Destination:
                 self.close_lane()
                 self.batches.put(None)
                 return
+
+    def _agreed(self, files: Sequence[WholeFile]) -> tuple[WholeFile, ...]:
+        """Full mode, before a lane takes a batch: the files the card gave the same bytes twice. The others fail
+        here, with the words their read-back would have failed with (_verify_one), and are never written."""
+        agreed = []
+        for w in files:
+            key = w.job.key
+            if self.shared.verdicts.wait(key):
+                agreed.append(w)
+                continue
+            code = self.shared.source_failure.get(key) or (
+                Code.CANCELLED if self.control.cancelled else Code.SOURCE_UNSTABLE)
+            self._fail(w.job, code)
+        return tuple(agreed)
 
     def _write_whole(self, w: WholeFile) -> Pending | None:
         """A small file, read whole: open, write, set its time, close; the Pending for the batch, or None

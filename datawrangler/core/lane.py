@@ -12,11 +12,12 @@ more than core.destination.IN_TURN_FILE_BYTES: those a destination verifies in t
 larger ones keep the threads' overlap of one batch's read-back with the next one's writing) to a process that
 runs the very same code (core.destination: `_write_whole`, then `_verify_batch` with its barrier, read-back,
 commit and name sync) on its own `FsMedium` of the roll, and waits for the outcomes, which it passes on as its
-own. What a copy must be to be called verified is unchanged, word for word.
+own. What a copy must be to be called verified is unchanged, word for word. In full mode the writer thread
+first waits for the card's second read of each file of the batch, as the verifier would before its commit: a
+file the card gave differently fails there and is never written; the lane gets only the others.
 
 Used only where nothing crosses processes but bytes and outcomes: a plain filesystem roll (`FsMedium`, verified
-batch by batch), `destinations` or `size` mode (full mode waits for the card's second read before each commit),
-no stage-2 source check, enough small files to pay for a process (MIN_SMALL_FILES), a POSIX system (the
+batch by batch), no stage-2 source check, enough small files to pay for a process (MIN_SMALL_FILES), a POSIX system (the
 socket is handed down as a descriptor), and not a frozen bundle (its interpreter is the application).
 Anything else, or a lane that stops answering, is done by the threads as before.
 """
@@ -52,8 +53,7 @@ MIN_SMALL_FILES = 2000
 
 def wanted(plan: OffloadPlan, medium: Medium, small_files: int, expected: object) -> bool:
     """Should this destination's small files go through a lane?"""
-    return (plan.lanes and small_files >= MIN_SMALL_FILES and type(medium) is FsMedium
-            and plan.verify_mode in (VerifyMode.DESTINATIONS, VerifyMode.SIZE) and expected is None
+    return (plan.lanes and small_files >= MIN_SMALL_FILES and type(medium) is FsMedium and expected is None
             and medium.verify_policy is VerifyPolicy.EACH_BATCH and os.name == "posix"
             and not getattr(sys, "frozen", False))
 
@@ -204,11 +204,15 @@ def _serve(conn: Connection, index: int, tag: str, roll: str, plan: OffloadPlan,
     while (files := conn.recv()) is not None:
         reply = _Reply()
         try:
+            if plan.verify_mode is VerifyMode.FULL:  # the writer thread sends only what the card gave twice alike
+                shared.verdicts.set_many([(w.job.key, True) for w in files])
             batch = [p for p in (dest._write_whole(w) for w in files) if p is not None]
             if batch:
                 dest._verify_batch(batch, buf)
         except BaseException as exc:  # a bug: handed to the engine, which stops the offload with it
             reply.error = exc if _picklable(exc) else RuntimeError("".join(traceback.format_exception(exc)))
+        for w in files:
+            shared.verdicts.forget(w.job.key)
         reply.messages, posted.messages = posted.messages, []
         reply.logged, _kept.records = _kept.records, []
         reply.bytes_written, dest.counters.bytes_written = dest.counters.bytes_written, 0

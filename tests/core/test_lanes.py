@@ -19,6 +19,7 @@ from datawrangler.core.events import CopyState, FileResult, OffloadResult, Offlo
 from datawrangler.core.plan import OffloadPlan
 from datawrangler.core.transfer import is_temp_name, offload
 from tests.conftest import CardBuilder
+from tests.core.test_transfer import CardReads
 from tests.integration.conftest import faultfs, tmpfs_mount  # noqa: F401  (fixtures)
 
 KIB = 1024
@@ -27,8 +28,9 @@ KIB = 1024
 def run(card: Path, roots: Sequence[Path], check: bool = True, **options: object
         ) -> tuple[OffloadResult, dict[str, FileResult]]:
     files: dict[str, FileResult] = {}
-    plan = OffloadPlan.create(card, [str(r) for r in roots], verify_mode="destinations", chunk_size=64 * KIB,
-                              batch_files=64, **options)  # type: ignore[arg-type]
+    options = {"verify_mode": "destinations", **options}
+    plan = OffloadPlan.create(card, [str(r) for r in roots], chunk_size=64 * KIB, batch_files=64,
+                              **options)  # type: ignore[arg-type]
     result = offload(plan, on_file=lambda f: files.__setitem__(f.rel_path, f), check=check)
     return result, files
 
@@ -204,3 +206,32 @@ def test_files_larger_than_the_in_turn_size_stay_with_the_threads(make_card: Car
     assert len(spy.sizes) < 2 * 5  # the frames' batches were not offered to the lanes
     for r in roots:
         assert tree(r / card.name) == tree(card)
+
+
+def test_full_mode_sends_a_lane_only_what_the_card_gave_twice_alike(make_card: CardBuilder, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Full mode: the writer thread waits for the card's second read of each file of a batch before the lane
+    takes it. A frame the card gives differently on every read after the first fails as with the threads (the
+    same words, attempts and codes) and never gets a name; every other frame is verified and re-verified."""
+    card = make_card(sequence(200))
+    flaky = "A001C001/F000042.dpx"
+    runs = []
+    for lanes in (True, False):
+        roots = [tmp_path / f"{lanes}-1", tmp_path / f"{lanes}-2"]
+        for r in roots:
+            r.mkdir()
+        with monkeypatch.context() as m:
+            reads = CardReads(m, card / flaky)
+            reads.flip_on_reads = set(range(2, 100))  # every read after the first differs
+            spy = LaneSpy(m)
+            result, files = run(card, roots, verify_mode="full", retries=1, lanes=lanes)
+        assert bool(spy.batches) is lanes
+        bad = files[flaky]
+        assert bad.code is Code.SOURCE_UNSTABLE and "different bytes" in bad.message
+        assert result.files_verified == 200
+        assert all(f.source_reverified for p, f in files.items() if p != flaky)
+        for r in roots:
+            assert not (r / card.name / flaky).exists()
+            assert not [p for p in r.rglob("*") if is_temp_name(p.name)]
+        runs.append(outcome(files))
+    assert runs[0] == runs[1]
