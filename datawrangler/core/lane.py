@@ -108,11 +108,19 @@ class Lane:
             self._process = subprocess.Popen(
                 [sys.executable, "-P", "-c", "from datawrangler.core.lane import main; main()", str(theirs.fileno()),
                  str(os.getpid())],
-                pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                start_new_session=True)  # Ctrl-C at the terminal cancels the offload, which stops its lanes
+        except BaseException:
+            ours.close()
+            raise
         finally:
             theirs.close()
         self._conn = Connection(ours.detach())
-        self._conn.send((dest.index, dest.tag, medium.location, dest.plan, medium.new_dirs()))
+        try:
+            self._conn.send((dest.index, dest.tag, medium.location, dest.plan, medium.new_dirs()))
+        except (OSError, ValueError):
+            self.close()
+            raise
 
     def run(self, files: Sequence[WholeFile]) -> bool:
         """Write and verify a batch in the lane; its outcomes go to the collector from here. False: the lane
@@ -181,6 +189,7 @@ def main() -> None:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() != int(sys.argv[2]):
             return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the offload decides when a batch is the last
     root = logging.getLogger()
     root.addHandler(_kept)
     root.setLevel(logging.INFO)

@@ -515,7 +515,10 @@ class Engine:
         small = lane.count_small((f.size for f in self.scan.files), IN_TURN_FILE_BYTES)
         for d in self.dests:
             if lane.wanted(self.plan, d.medium, small, self.shared.expected):
-                d.lane = lane.Lane(d)
+                try:
+                    d.lane = lane.Lane(d)
+                except (OSError, ValueError) as exc:  # no process to be had: the threads copy as they always did
+                    log.warning("destination %s: no lane process (%s); its threads copy every file", d.roll, exc)
 
     def _stop_rereader(self) -> None:
         if self.rereader.is_alive():

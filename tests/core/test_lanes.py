@@ -4,9 +4,12 @@ it stores; a lane that dies hands its files back to the threads, and no process 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from tests.core.test_transfer import CardReads
 from tests.integration.conftest import faultfs, tmpfs_mount  # noqa: F401  (fixtures)
 
 KIB = 1024
+REPO = Path(__file__).resolve().parents[2]
 
 
 def run(card: Path, roots: Sequence[Path], check: bool = True, **options: object
@@ -235,3 +239,55 @@ def test_full_mode_sends_a_lane_only_what_the_card_gave_twice_alike(make_card: C
             assert not [p for p in r.rglob("*") if is_temp_name(p.name)]
         runs.append(outcome(files))
     assert runs[0] == runs[1]
+
+
+def _lanes_of(pid: int) -> list[int]:
+    """The lane processes that offload process `pid` started, still running."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                args = fh.read().split(b"\0")
+        except OSError:
+            continue
+        if b"from datawrangler.core.lane import main; main()" in args and args[-2:] == [str(pid).encode(), b""]:
+            found.append(int(entry))
+    return found
+
+
+def test_ctrl_c_at_the_terminal_cancels_an_offload_whose_lanes_run(make_card: CardBuilder, tmp_path: Path) -> None:
+    """The command is interrupted from the terminal (SIGINT to its process group) while its lanes copy: the
+    offload is cancelled as always (the lanes, in a session of their own, are never hit by it and finish their
+    batch), only whole, verified files have names, and no lane process is left."""
+    card = make_card({f"A001C{1 + i // 1000:03d}/F{i:06d}.dpx": 2000 for i in range(6000)})
+    roots = [tmp_path / "d1", tmp_path / "d2"]
+    for r in roots:
+        r.mkdir()
+    env = dict(os.environ)
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[var] = str(tmp_path / var.lower())
+    proc = subprocess.Popen([sys.executable, "-m", "datawrangler", "offload", str(card), *map(str, roots),
+                             "--verify", "destinations", "--json", "--no-clips"], cwd=REPO, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if '"event": "file"' in line:
+            break
+    lanes = _lanes_of(proc.pid)
+    assert len(lanes) == 2  # one per destination, copying
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    events = [json.loads(line) for line in [*lines, *out.splitlines()] if line.startswith("{")]
+    assert proc.returncode != 0, err
+    done = [e for e in events if e["event"] == "done"]
+    assert done and done[-1]["state"] == "cancelled", err
+    assert "Traceback" not in err
+    assert _lanes_of(proc.pid) == [] and all(not os.path.exists(f"/proc/{p}") for p in lanes)
+    for r in roots:
+        for rel, data in tree(r / card.name).items():  # what has its name is whole
+            assert data == (card / rel).read_bytes()
+        assert not [p for p in r.rglob("*") if is_temp_name(p.name)]
