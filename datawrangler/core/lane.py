@@ -17,9 +17,9 @@ first waits for the card's second read of each file of the batch, as the verifie
 file the card gave differently fails there and is never written; the lane gets only the others.
 
 Used only where nothing crosses processes but bytes and outcomes: a plain filesystem roll (`FsMedium`, verified
-batch by batch), no stage-2 source check, enough small files to pay for a process (MIN_SMALL_FILES), a POSIX system (the
-socket is handed down as a descriptor), and not a frozen bundle (its interpreter is the application).
-Anything else, or a lane that stops answering, is done by the threads as before.
+batch by batch), no stage-2 source check, enough small files to pay for a process (MIN_SMALL_FILES), a POSIX
+system (the socket is handed down as a descriptor), and not a frozen bundle (its interpreter is the
+application). Anything else, or a lane that stops answering, is done by the threads as before.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
 
 from datawrangler.core.destination import Destination
+from datawrangler.core.errors import Code
 from datawrangler.core.events import OffloadControl, VerifyMode
 from datawrangler.core.medium import Medium
 from datawrangler.core.medium.base import VerifyPolicy
@@ -77,7 +77,7 @@ class _Reply:
     messages: list[CollectorMessage] = field(default_factory=list)
     bytes_written: int = 0
     bytes_verified: int = 0
-    dead: Any = None  # the Code the drive died of (core.errors), or None
+    dead: Code | None = None  # what the drive died of
     dead_message: str = ""
     error: BaseException | None = None  # a bug in the lane: the engine stops with it
     logged: list[logging.LogRecord] = field(default_factory=list)  # what the lane logged, to be logged here

@@ -143,6 +143,10 @@ class RollWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        """Leave the roll as it was: every temporary file removed (nothing was committed, or all of it was)."""
         self._files.close()
 
     def _open(self) -> None:

@@ -78,7 +78,7 @@ def write_handoff(db: Catalog, offload_id: int, options: HandoffOptions | None =
                     writer.add(f)
                 except OSError as exc:
                     said[writer.roll] = [_not_written(writer.roll, exc, offload_id)]
-                    writer.__exit__(None, None, None)  # its temporary files removed now
+                    writer.discard()
                     failed = True
             if failed:
                 writers = [w for w in writers if w.roll not in said]
@@ -87,7 +87,7 @@ def write_handoff(db: Catalog, offload_id: int, options: HandoffOptions | None =
             try:
                 writer.finish(part)
             except OSError as exc:
-                writer.__exit__(None, None, None)
+                writer.discard()
                 said[writer.roll] = [_not_written(writer.roll, exc, offload_id)]
                 continue
             result.written += part.written
